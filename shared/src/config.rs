@@ -1,0 +1,97 @@
+//! One configuration loader for every function: named environment variables, each checked at start-up so that a
+//! missing or invalid value stops the process with one clear line instead of failing on the first event.
+
+use std::fmt;
+
+/// The DynamoDB table that holds tenants, employees, connections and idempotency records.
+pub const TABLE: &str = "ITHUB_TABLE";
+/// The URL of the FIFO queue of employee changes.
+pub const QUEUE_URL: &str = "ITHUB_QUEUE_URL";
+/// The EventBridge bus that domain events are published on.
+pub const EVENT_BUS: &str = "ITHUB_EVENT_BUS";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {} {}", self.var, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and validates one variable from the process environment.
+pub fn require(var: &'static str) -> Result<String, ConfigError> {
+    require_from(var, |name| std::env::var(name).ok())
+}
+
+/// Reads and validates one variable through `lookup`, so the rules can be tested without touching the environment.
+pub fn require_from(
+    var: &'static str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let value = lookup(var).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let fail = |problem: &str| ConfigError { var, problem: problem.to_owned() };
+    if value.is_empty() {
+        return Err(fail("is not set"));
+    }
+    match var {
+        TABLE if !is_table_name(&value) => Err(fail(&format!(
+            "is not a valid DynamoDB table name: {value:?} (3-255 of A-Z a-z 0-9 _ - .)"
+        ))),
+        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => {
+            Err(fail(&format!("must be a queue URL (http:// or https://), got {value:?}")))
+        }
+        QUEUE_URL if !value.ends_with(".fifo") => {
+            Err(fail(&format!("must name a FIFO queue (ending in .fifo), got {value:?}")))
+        }
+        _ => Ok(value),
+    }
+}
+
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn missing_variable_names_itself_in_one_line() {
+        let err = require_from(TABLE, env(&[])).unwrap_err();
+        assert_eq!(err.to_string(), "configuration error: ITHUB_TABLE is not set");
+    }
+
+    #[test]
+    fn blank_counts_as_missing() {
+        assert!(require_from(EVENT_BUS, env(&[(EVENT_BUS, "  ")])).is_err());
+    }
+
+    #[test]
+    fn table_names_are_checked() {
+        assert!(require_from(TABLE, env(&[(TABLE, "it hub")])).is_err());
+        assert_eq!(require_from(TABLE, env(&[(TABLE, "ithub-main")])).unwrap(), "ithub-main");
+    }
+
+    #[test]
+    fn queue_must_be_a_fifo_url() {
+        assert!(require_from(QUEUE_URL, env(&[(QUEUE_URL, "changes.fifo")])).is_err());
+        let err = require_from(QUEUE_URL, env(&[(QUEUE_URL, "http://127.0.0.1:5000/123/changes")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("FIFO"));
+        let ok = "http://127.0.0.1:5000/123456789012/ithub-changes.fifo";
+        assert_eq!(require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(), ok);
+    }
+}

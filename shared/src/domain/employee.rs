@@ -1,0 +1,151 @@
+//! A person as the HR system describes them. These fields are owned by HR: IT Hub stores and shows them but never
+//! edits them.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The names of the fields HR owns, as they appear under `hr` in the admin API.
+pub const HR_OWNED_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "work_email",
+    "personal_email",
+    "phone",
+    "home_address",
+    "title",
+    "department",
+    "manager_hr_id",
+    "manager_name",
+    "status",
+    "start_date",
+    "end_date",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentStatus {
+    /// Hired, start date still ahead.
+    Pending,
+    Active,
+    /// Absent for a while but still employed.
+    OnLeave,
+    Terminated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl Address {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The one shape every HR provider maps its records to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Employee {
+    /// The HR system's own id for the person.
+    pub hr_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_address: Option<Address>,
+    /// Role or job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The manager's id in the same HR system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_hr_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_name: Option<String>,
+    pub status: EmploymentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<NaiveDate>,
+    /// Last day of employment, when a termination is recorded (it may lie in the future).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<NaiveDate>,
+}
+
+impl Employee {
+    /// A fingerprint of every HR-owned field. Two observations with the same hash carry the same facts, so the
+    /// second costs no write.
+    pub fn content_hash(&self) -> String {
+        // Serialising a struct is deterministic (field order is declaration order), which is all a hash needs.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(bytes))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn ada() -> Employee {
+        Employee {
+            hr_id: "42".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            work_email: Some("ada@corp.example".into()),
+            personal_email: None,
+            phone: Some("555-0100".into()),
+            home_address: Some(Address { city: Some("London".into()), ..Address::default() }),
+            title: Some("Engineer".into()),
+            department: Some("Engineering".into()),
+            manager_hr_id: None,
+            manager_name: None,
+            status: EmploymentStatus::Active,
+            start_date: NaiveDate::from_ymd_opt(2020, 1, 6),
+            end_date: None,
+        }
+    }
+
+    #[test]
+    fn hash_is_stable_and_sees_every_field() {
+        let a = ada();
+        assert_eq!(a.content_hash(), ada().content_hash());
+        let mut moved = ada();
+        moved.home_address.as_mut().unwrap().city = Some("Paris".into());
+        assert_ne!(a.content_hash(), moved.content_hash());
+        let mut left = ada();
+        left.status = EmploymentStatus::Terminated;
+        assert_ne!(a.content_hash(), left.content_hash());
+    }
+
+    #[test]
+    fn hr_owned_field_list_matches_the_serialised_shape() {
+        let mut full = ada();
+        full.personal_email = Some("a@home".into());
+        full.manager_hr_id = Some("1".into());
+        full.manager_name = Some("Babbage".into());
+        full.end_date = NaiveDate::from_ymd_opt(2030, 1, 1);
+        let json = serde_json::to_value(&full).unwrap();
+        let mut keys: Vec<&str> =
+            json.as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "hr_id").collect();
+        keys.sort_unstable();
+        let mut owned = HR_OWNED_FIELDS.to_vec();
+        owned.sort_unstable();
+        assert_eq!(keys, owned);
+    }
+}

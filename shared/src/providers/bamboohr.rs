@@ -1,0 +1,440 @@
+//! BambooHR: API key over HTTP Basic, the employee directory for a full listing, `employees/changed?since=` for
+//! increments, one employee by id, and webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
+
+use super::http::{RetryPolicy, check};
+use super::{
+    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
+    WebhookError,
+};
+use crate::domain::{Address, Employee, EmploymentStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.bamboohr.com";
+pub const SIGNATURE_HEADER: &str = "x-bamboohr-signature";
+pub const TIMESTAMP_HEADER: &str = "x-bamboohr-timestamp";
+
+/// The fields asked for on every employee read (at most 400 are allowed).
+const FIELDS: &str = "firstName,lastName,workEmail,homeEmail,mobilePhone,workPhone,address1,address2,city,state,\
+zipcode,country,jobTitle,department,supervisorId,supervisor,status,employmentHistoryStatus,hireDate,terminationDate";
+
+pub struct BambooHr {
+    api: String,
+    api_key: String,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl BambooHr {
+    pub fn new(settings: &ProviderSettings, api_key: &str, http: reqwest::Client) -> Self {
+        let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
+        Self {
+            api: format!("{host}/api/gateway.php/{}/v1", settings.company),
+            api_key: api_key.to_owned(),
+            http,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
+        let url = format!("{}/{path}", self.api);
+        self.retry
+            .send(|| {
+                self.http
+                    .get(&url)
+                    .query(query)
+                    .basic_auth(&self.api_key, Some("x"))
+                    .header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await
+    }
+}
+
+async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
+    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct Directory {
+    employees: Vec<DirectoryEntry>,
+}
+
+#[derive(Deserialize)]
+struct DirectoryEntry {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Changed {
+    #[serde(default)]
+    latest: Option<String>,
+    #[serde(default)]
+    employees: BTreeMap<String, ChangedEntry>,
+}
+
+#[derive(Deserialize)]
+struct ChangedEntry {
+    id: String,
+    action: String,
+}
+
+#[async_trait]
+impl HrProvider for BambooHr {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::BambooHr
+    }
+
+    async fn list_all(&self) -> Result<Vec<String>, ProviderError> {
+        // onlyCurrent=false adds people whose hire date lies ahead, so pre-hires are imported too.
+        let response = self.get("employees/directory", &[("onlyCurrent", "false")]).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            // BambooHR answers 404 for an empty directory.
+            return Ok(Vec::new());
+        }
+        let directory: Directory = json(check(response).await?).await?;
+        Ok(directory.employees.into_iter().map(|e| e.id).collect())
+    }
+
+    async fn changed_since(&self, since: &str) -> Result<Changes, ProviderError> {
+        let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
+        let body: Changed = json(response).await?;
+        let (deleted, changed): (Vec<_>, Vec<_>) =
+            body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
+        Ok(Changes {
+            changed: changed.into_iter().map(|e| e.id).collect(),
+            deleted: deleted.into_iter().map(|e| e.id).collect(),
+            next_cursor: body.latest,
+        })
+    }
+
+    async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
+        let path = format!("employees/{hr_id}");
+        let response = self.get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")]).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let record: Record = json(check(response).await?).await?;
+        Ok(Some(record.into_employee(hr_id, Utc::now().date_naive())))
+    }
+
+    fn cursor_at(&self, now: DateTime<Utc>) -> String {
+        now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+/// An employee as `GET /v1/employees/{id}?fields=…` returns it. Every value is a string or null; which keys come
+/// back depends on the fields asked for and on what the key may see.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    work_email: Option<String>,
+    home_email: Option<String>,
+    mobile_phone: Option<String>,
+    work_phone: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    zipcode: Option<String>,
+    country: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    supervisor_id: Option<String>,
+    supervisor: Option<String>,
+    status: Option<String>,
+    employment_history_status: Option<String>,
+    hire_date: Option<String>,
+    termination_date: Option<String>,
+}
+
+/// Blank strings mean "no value" in BambooHR records.
+fn text(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Dates are `yyyy-mm-dd`; an unset date comes back as `0000-00-00`, an empty string or null.
+fn date(value: Option<String>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text(value)?.as_str(), "%Y-%m-%d").ok()
+}
+
+impl Record {
+    pub fn into_employee(self, hr_id: &str, today: NaiveDate) -> Employee {
+        let start_date = date(self.hire_date);
+        let end_date = date(self.termination_date);
+        let history = text(self.employment_history_status).unwrap_or_default().to_ascii_lowercase();
+        let inactive = text(self.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
+        let status = if inactive || end_date.is_some_and(|d| d < today) {
+            EmploymentStatus::Terminated
+        } else if history == "terminated" && end_date.is_none() {
+            EmploymentStatus::Terminated
+        } else if start_date.is_some_and(|d| d > today) {
+            EmploymentStatus::Pending
+        } else if history.contains("leave") {
+            EmploymentStatus::OnLeave
+        } else {
+            EmploymentStatus::Active
+        };
+        let address = Address {
+            line1: text(self.address1),
+            line2: text(self.address2),
+            city: text(self.city),
+            region: text(self.state),
+            postal_code: text(self.zipcode),
+            country: text(self.country),
+        };
+        Employee {
+            hr_id: hr_id.to_owned(),
+            first_name: text(self.first_name).unwrap_or_default(),
+            last_name: text(self.last_name).unwrap_or_default(),
+            work_email: text(self.work_email),
+            personal_email: text(self.home_email),
+            phone: text(self.mobile_phone).or(text(self.work_phone)),
+            home_address: (!address.is_empty()).then_some(address),
+            title: text(self.job_title),
+            department: text(self.department),
+            manager_hr_id: text(self.supervisor_id),
+            manager_name: text(self.supervisor),
+            status,
+            start_date,
+            end_date,
+        }
+    }
+}
+
+/// Event-based (`employee.created|updated|deleted`) and legacy field-based (`employees: [...]`) payloads.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Payload {
+    Event { data: EventData },
+    Fields { employees: Vec<FieldEmployee> },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventData {
+    employee_id: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct FieldEmployee {
+    id: serde_json::Value,
+}
+
+fn id_text(value: serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Checks `X-BambooHR-Signature` (hex HMAC-SHA256 of the raw body followed by `X-BambooHR-Timestamp`) against
+/// each secret in constant time, refuses timestamps outside the tolerance, then reads the employee ids.
+pub fn verify_webhook(
+    secrets: &[String],
+    headers: &::http::HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<WebhookDelivery, WebhookError> {
+    let header = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or(WebhookError::MissingHeader(name))
+    };
+    let timestamp = header(TIMESTAMP_HEADER)?;
+    let signature = header(SIGNATURE_HEADER)?;
+    let signature = hex::decode(signature).map_err(|_| WebhookError::BadSignature)?;
+    let signed = secrets.iter().any(|secret| {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+            return false;
+        };
+        mac.update(body);
+        mac.update(timestamp.as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    });
+    if !signed {
+        return Err(WebhookError::BadSignature);
+    }
+    let sent_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
+    if (now - sent_at).num_seconds().abs() > WEBHOOK_TOLERANCE_SECS {
+        return Err(WebhookError::Stale(WEBHOOK_TOLERANCE_SECS));
+    }
+    let payload: Payload =
+        serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload("expected data.employeeId or employees[].id".into()))?;
+    let raw_ids = match payload {
+        Payload::Event { data } => vec![data.employee_id],
+        Payload::Fields { employees } => employees.into_iter().map(|e| e.id).collect(),
+    };
+    let hr_ids: Vec<String> = raw_ids.into_iter().filter_map(id_text).collect();
+    if hr_ids.is_empty() {
+        return Err(WebhookError::BadPayload("names no employee".into()));
+    }
+    // BambooHR deliveries carry no event id; a redelivery repeats the body byte for byte.
+    let delivery_key = hex::encode(Sha256::digest(body));
+    Ok(WebhookDelivery { delivery_key, hr_ids })
+}
+
+/// BambooHR documents no format for the timestamp header: Unix seconds and ISO 8601 are both seen.
+fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(secs) = raw.parse::<i64>() {
+        return DateTime::from_timestamp(secs, 0);
+    }
+    DateTime::parse_from_rfc3339(raw)
+        .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::http::{HeaderMap, HeaderValue};
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn record(json: serde_json::Value) -> Employee {
+        serde_json::from_value::<Record>(json).unwrap().into_employee("7", day("2026-06-01"))
+    }
+
+    #[test]
+    fn maps_the_documented_sample_record() {
+        let e = record(serde_json::json!({
+            "id": "123", "firstName": "Ava", "lastName": "Nguyen", "workEmail": "ava@corp.example",
+            "homeEmail": "ava@home.example", "mobilePhone": "555-0100", "address1": "1 Main St", "address2": "",
+            "city": "Provo", "state": "UT", "zipcode": "84601", "country": "United States",
+            "jobTitle": "Engineering Manager", "department": "Engineering", "supervisor": "Smith, Jane",
+            "status": "Active", "employmentHistoryStatus": "Full-Time", "hireDate": "2021-03-01",
+            "terminationDate": "0000-00-00"
+        }));
+        assert_eq!(e.first_name, "Ava");
+        assert_eq!(e.personal_email.as_deref(), Some("ava@home.example"));
+        assert_eq!(e.title.as_deref(), Some("Engineering Manager"));
+        assert_eq!(e.manager_name.as_deref(), Some("Smith, Jane"));
+        let address = e.home_address.unwrap();
+        assert_eq!((address.line2, address.region.as_deref()), (None, Some("UT")));
+        assert_eq!(e.status, EmploymentStatus::Active);
+        assert_eq!(e.start_date, Some(day("2021-03-01")));
+        assert_eq!(e.end_date, None, "0000-00-00 means no termination");
+    }
+
+    #[test]
+    fn statuses_follow_dates_and_history() {
+        let status = |j: serde_json::Value| record(j).status;
+        use EmploymentStatus::*;
+        assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
+        assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
+        assert_eq!(status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})), Terminated);
+        assert_eq!(
+            status(serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})),
+            Active,
+            "a termination dated ahead is still employed until then"
+        );
+        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Terminated"})), Terminated);
+        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})), OnLeave);
+        assert_eq!(status(serde_json::json!({"terminationDate": ""})), Active);
+    }
+
+    const FIXTURE_BODY: &str = r#"{"type":"employee.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"companyId":"12345","employeeId":"67890","changedFields":["firstName"]}}"#;
+
+    fn signed(timestamp: &str, signature: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(TIMESTAMP_HEADER, HeaderValue::from_str(timestamp).unwrap());
+        h.insert(SIGNATURE_HEADER, HeaderValue::from_str(signature).unwrap());
+        h
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    /// The vector from the providers reference: key `test-private-key`, timestamp 1769884920.
+    const FIXTURE_SIG: &str = "8a9bbff957766dd991561e6fad13cafa4c3a479a39dc86c5ab8089351a2b117a";
+
+    #[test]
+    fn accepts_the_reference_vector() {
+        let secrets = vec!["test-private-key".to_owned()];
+        let d = verify_webhook(&secrets, &signed("1769884920", FIXTURE_SIG), FIXTURE_BODY.as_bytes(), at(1769884920))
+            .unwrap();
+        assert_eq!(d.hr_ids, vec!["67890"]);
+    }
+
+    #[test]
+    fn either_secret_passes_during_rotation() {
+        let secrets = vec!["new-secret".to_owned(), "test-private-key".to_owned()];
+        let headers = signed("1769884920", FIXTURE_SIG);
+        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920)).is_ok());
+    }
+
+    #[test]
+    fn refuses_tampering_wrong_keys_and_stale_times() {
+        let secrets = vec!["test-private-key".to_owned()];
+        let now = at(1769884920);
+        let headers = signed("1769884920", FIXTURE_SIG);
+        let tampered = FIXTURE_BODY.replace("67890", "67891");
+        assert_eq!(verify_webhook(&secrets, &headers, tampered.as_bytes(), now), Err(WebhookError::BadSignature));
+        let other = vec!["another-key".to_owned()];
+        assert_eq!(verify_webhook(&other, &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&[], &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
+        let later = at(1769884920 + 301);
+        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), later), Err(WebhookError::Stale(300)));
+        let earlier = at(1769884920 - 301);
+        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier), Err(WebhookError::Stale(300)));
+        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920 + 299)).is_ok());
+    }
+
+    #[test]
+    fn missing_headers_are_named() {
+        let secrets = vec!["k".to_owned()];
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            verify_webhook(&secrets, &h, b"{}", at(0)),
+            Err(WebhookError::MissingHeader(TIMESTAMP_HEADER))
+        );
+        h.insert(TIMESTAMP_HEADER, HeaderValue::from_static("0"));
+        assert_eq!(
+            verify_webhook(&secrets, &h, b"{}", at(0)),
+            Err(WebhookError::MissingHeader(SIGNATURE_HEADER))
+        );
+    }
+
+    #[test]
+    fn reads_field_based_payloads_and_iso_timestamps() {
+        let body = br#"{"employees":[{"action":"Updated","changedFields":["First Name"],"fields":{"First Name":"Bryony"},"id":"12345","timestamp":"2026-01-31T18:42:00+0000"},{"action":"Created","changedFields":[],"fields":{},"id":12346}]}"#;
+        let ts = "2026-01-31T18:42:00+00:00";
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"k").unwrap();
+        mac.update(body);
+        mac.update(ts.as_bytes());
+        let sig = hex::encode(mac.finalize().into_bytes());
+        let now = DateTime::parse_from_rfc3339(ts).unwrap().with_timezone(&Utc);
+        let d = verify_webhook(&["k".to_owned()], &signed(ts, &sig), body, now).unwrap();
+        assert_eq!(d.hr_ids, vec!["12345", "12346"]);
+    }
+
+    #[test]
+    fn a_signed_body_that_names_nobody_is_refused() {
+        let body = br#"{"type":"company.updated","data":{}}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"k").unwrap();
+        mac.update(body);
+        mac.update(b"100");
+        let sig = hex::encode(mac.finalize().into_bytes());
+        let err = verify_webhook(&["k".to_owned()], &signed("100", &sig), body, at(100)).unwrap_err();
+        assert!(matches!(err, WebhookError::BadPayload(_)));
+    }
+}

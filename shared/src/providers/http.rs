@@ -1,0 +1,97 @@
+//! Calls to HR systems with the politeness they ask for: 429 and 503 are retried after `Retry-After` (or an
+//! exponential backoff), a bounded number of times.
+
+use super::ProviderError;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    /// A `Retry-After` longer than this is not waited out inside one invocation: the run fails and resumes from
+    /// its cursor next time.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { attempts: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// Sends the request built by `build` until it gets an answer that is not a throttle.
+    pub async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response =
+                build().send().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+            let status = response.status().as_u16();
+            if !matches!(status, 429 | 503) {
+                return Ok(response);
+            }
+            if attempt >= self.attempts {
+                return Err(ProviderError::RateLimited { attempts: attempt });
+            }
+            let backoff = self.base_delay * 2u32.pow(attempt - 1);
+            let wait = retry_after(response.headers(), Utc::now()).unwrap_or(backoff);
+            if wait > self.max_delay {
+                return Err(ProviderError::RateLimited { attempts: attempt });
+            }
+            tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "HR system throttled us");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Turns a non-success answer into an error that says what happened.
+pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
+    let status = response.status().as_u16();
+    match status {
+        200..=299 => Ok(response),
+        401 | 403 => Err(ProviderError::Unauthorized(status)),
+        _ => {
+            let header_detail = response
+                .headers()
+                .get("x-bamboohr-error-message")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.text().await.unwrap_or_default();
+            let detail = header_detail.unwrap_or_else(|| body.chars().take(200).collect());
+            Err(ProviderError::Status { status, detail })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Thu, 01 Jan 2026 00:00:07 GMT"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, now), None);
+    }
+}

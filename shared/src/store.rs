@@ -1,0 +1,418 @@
+//! DynamoDB, single table, tenant first. Every key of a tenant's data starts with `T#{tenant}`, so no query made
+//! with a tenant id can reach another tenant's items.
+//!
+//! | item        | PK              | SK           | GSI1PK       | GSI1SK        |
+//! |-------------|-----------------|--------------|--------------|---------------|
+//! | tenant      | `T#{tenant}`    | `TENANT`     |              |               |
+//! | employee    | `T#{tenant}`    | `E#{emp}`    |              |               |
+//! | connection  | `T#{tenant}`    | `C#{conn}`   | `CONNECTION` | `C#{conn}`    |
+//! | API key     | `K#{sha256}`    | `KEY`        |              |               |
+//! | idempotency | `I#{key}`       | `IDEMPOTENCY`|              |               |
+
+use crate::domain::{ConnectionId, Employee, EmployeeId, TenantId};
+use crate::providers::ProviderSettings;
+use crate::resources::{GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: someone else wrote first.
+    #[error("the item changed since it was read")]
+    Conflict,
+    #[error("the page cursor is not one we issued")]
+    BadCursor,
+    #[error("DynamoDB: {0}")]
+    Dynamo(String),
+    #[error("stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    err: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError {
+    let conditional = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
+    if conditional { StoreError::Conflict } else { StoreError::Dynamo(DisplayErrorContext(&err).to_string()) }
+}
+
+fn corrupt(err: serde_dynamo::Error) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn tenant_pk(tenant: &TenantId) -> String {
+    format!("T#{tenant}")
+}
+
+/// An employee as IT Hub keeps them: the HR record under `hr`, plus what the hub tracks about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEmployee {
+    pub tenant_id: TenantId,
+    pub id: EmployeeId,
+    pub connection_id: ConnectionId,
+    pub hr: Employee,
+    /// [`Employee::content_hash`] of `hr`: an observation with the same hash costs no write.
+    pub hr_hash: String,
+    /// Incremented by every write; every write is conditional on the version it read.
+    pub version: u64,
+    pub observed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A tenant's link to an HR system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub tenant_id: TenantId,
+    pub id: ConnectionId,
+    pub provider: ProviderSettings,
+    /// The API key or token for the HR system.
+    pub credential: String,
+    /// Secrets that sign this connection's webhooks; two during a rotation.
+    #[serde(default)]
+    pub webhook_secrets: Vec<String>,
+    /// Where the next incremental poll starts; `None` until the first full import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_polled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ApiKeyRecord {
+    tenant_id: TenantId,
+    label: String,
+    created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Tenant {
+    tenant_id: TenantId,
+    name: String,
+    created_at: DateTime<Utc>,
+}
+
+/// One page of a list, and the opaque cursor for the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn put(&self, item: Item, condition: Option<&str>, values: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo)
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(out.item)
+    }
+
+    fn keyed<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(value).map_err(corrupt)?;
+        item.insert(PK.into(), s(pk));
+        item.insert(SK.into(), s(sk));
+        Ok(item)
+    }
+
+    // --- tenants and keys -------------------------------------------------------------------------------------
+
+    pub async fn create_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
+        let record = Tenant { tenant_id: tenant.clone(), name: name.to_owned(), created_at: Utc::now() };
+        let item = Self::keyed(&record, tenant_pk(tenant), "TENANT".into())?;
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
+    }
+
+    /// Stores an admin key by its hash. The key itself is never stored.
+    pub async fn put_api_key(
+        &self,
+        key_hash: &str,
+        tenant: &TenantId,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let record = ApiKeyRecord {
+            tenant_id: tenant.clone(),
+            label: label.to_owned(),
+            created_at: Utc::now(),
+            expires_at,
+            revoked_at: None,
+        };
+        let item = Self::keyed(&record, format!("K#{key_hash}"), "KEY".into())?;
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
+    }
+
+    /// The tenant a key belongs to, if the key exists, is not revoked and has not expired.
+    pub async fn tenant_for_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<TenantId>, StoreError> {
+        let Some(item) = self.get(format!("K#{key_hash}"), "KEY").await? else {
+            return Ok(None);
+        };
+        let record: ApiKeyRecord = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let live = record.revoked_at.is_none() && record.expires_at.is_none_or(|at| at > now);
+        Ok(live.then_some(record.tenant_id))
+    }
+
+    // --- connections ------------------------------------------------------------------------------------------
+
+    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let mut item = Self::keyed(connection, tenant_pk(&connection.tenant_id), format!("C#{}", connection.id))?;
+        item.insert(GSI1_PK.into(), s("CONNECTION"));
+        item.insert(GSI1_SK.into(), s(format!("C#{}", connection.id)));
+        self.put(item, None, Item::new()).await
+    }
+
+    pub async fn get_connection(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+    ) -> Result<Option<Connection>, StoreError> {
+        let item = self.get(tenant_pk(tenant), &format!("C#{id}")).await?;
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+    }
+
+    /// Finds a connection by id alone: a webhook URL names the connection, not the tenant.
+    pub async fn find_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#pk = :pk AND #sk = :sk")
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_names("#sk", GSI1_SK)
+            .expression_attribute_values(":pk", s("CONNECTION"))
+            .expression_attribute_values(":sk", s(format!("C#{id}")))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let Some(item) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        // The index is eventually consistent; read the item itself for the current cursor and secrets.
+        let found: Connection = serde_dynamo::from_item(item).map_err(corrupt)?;
+        self.get_connection(&found.tenant_id, &found.id).await
+    }
+
+    /// Every connection of every tenant, for the scheduled poller.
+    pub async fn all_connections(&self) -> Result<Vec<Connection>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_values(":pk", s("CONNECTION"))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<Item> = pages.try_collect().await.map_err(dynamo)?;
+        items.into_iter().map(|i| serde_dynamo::from_item(i).map_err(corrupt)).collect()
+    }
+
+    /// Moves a connection's cursor forward, only if no other run moved it since `previous` was read.
+    pub async fn advance_cursor(
+        &self,
+        connection: &Connection,
+        previous: Option<&str>,
+        next: &str,
+        polled_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&connection.tenant_id)))
+            .key(SK, s(format!("C#{}", connection.id)))
+            .update_expression("SET #cursor = :next, last_polled_at = :at")
+            .expression_attribute_names("#cursor", "cursor")
+            .expression_attribute_values(":next", s(next))
+            .expression_attribute_values(":at", s(polled_at.to_rfc3339()));
+        request = match previous {
+            Some(prev) => request
+                .condition_expression("#cursor = :prev")
+                .expression_attribute_values(":prev", s(prev)),
+            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
+        };
+        request.send().await.map(drop).map_err(dynamo)
+    }
+
+    // --- employees --------------------------------------------------------------------------------------------
+
+    pub async fn get_employee(
+        &self,
+        tenant: &TenantId,
+        id: &EmployeeId,
+    ) -> Result<Option<StoredEmployee>, StoreError> {
+        let item = self.get(tenant_pk(tenant), &format!("E#{id}")).await?;
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+    }
+
+    /// Writes an employee whose `version` is one more than the version read. Fails with
+    /// [`StoreError::Conflict`] if the stored version is no longer the one read (or, for a new employee, if one
+    /// appeared meanwhile).
+    pub async fn put_employee(&self, employee: &StoredEmployee) -> Result<(), StoreError> {
+        let item = Self::keyed(employee, tenant_pk(&employee.tenant_id), format!("E#{}", employee.id))?;
+        if employee.version <= 1 {
+            return self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await;
+        }
+        let read = HashMap::from([(":read".to_owned(), AttributeValue::N((employee.version - 1).to_string()))]);
+        self.put(item, Some("version = :read"), read).await
+    }
+
+    pub async fn list_employees(
+        &self,
+        tenant: &TenantId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<StoredEmployee>, StoreError> {
+        self.list(tenant, "E#", limit, cursor).await
+    }
+
+    async fn list<T: for<'de> Deserialize<'de>>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let start = cursor.map(|c| decode_cursor(c, prefix)).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit)
+            .set_exclusive_start_key(start.map(|sk| {
+                HashMap::from([(PK.to_owned(), s(tenant_pk(tenant))), (SK.to_owned(), s(sk))])
+            }))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let next_cursor = out
+            .last_evaluated_key
+            .and_then(|key| key.get(SK).and_then(|v| v.as_s().ok()).map(|sk| URL_SAFE_NO_PAD.encode(sk)));
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    // --- idempotency ------------------------------------------------------------------------------------------
+
+    /// Records `key` as seen for `ttl`. Returns `false` when it was already seen and has not expired: the caller
+    /// is looking at a duplicate. Expiry is checked here because DynamoDB's TTL deletes lazily (up to 48 h late).
+    pub async fn claim_once(
+        &self,
+        key: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let item = HashMap::from([
+            (PK.to_owned(), s(format!("I#{key}"))),
+            (SK.to_owned(), s("IDEMPOTENCY")),
+            (TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + ttl).timestamp().to_string())),
+        ]);
+        let values = HashMap::from([(":now".to_owned(), AttributeValue::N(now.timestamp().to_string()))]);
+        let condition = format!("attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now");
+        match self.put(item, Some(&condition), values).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Forgets a claim, so that a delivery whose processing failed can be retried by the sender.
+    pub async fn release_claim(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("I#{key}")))
+            .key(SK, s("IDEMPOTENCY"))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo)
+    }
+}
+
+/// Cursors are the last sort key of a page, base64url-encoded. They are only ever applied under the caller's own
+/// tenant, and must name an item of the list being read.
+fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+    let sk = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
+    let valid = sk.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    valid.then_some(sk).ok_or(StoreError::BadCursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let c = URL_SAFE_NO_PAD.encode("E#emp_0123abcd");
+        assert_eq!(decode_cursor(&c, "E#").unwrap(), "E#emp_0123abcd");
+        assert!(matches!(decode_cursor("%%%", "E#"), Err(StoreError::BadCursor)));
+        let other_list = URL_SAFE_NO_PAD.encode("C#con_0123abcd");
+        assert!(matches!(decode_cursor(&other_list, "E#"), Err(StoreError::BadCursor)));
+        let injected = URL_SAFE_NO_PAD.encode("E#x#T#ten_other");
+        assert!(matches!(decode_cursor(&injected, "E#"), Err(StoreError::BadCursor)));
+    }
+}
