@@ -24,6 +24,21 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Reads and validates several variables at once, for a function's `main`.
+pub fn require_all<const N: usize>(vars: [&'static str; N]) -> Result<[String; N], ConfigError> {
+    let mut values: [String; N] = std::array::from_fn(|_| String::new());
+    for (value, var) in values.iter_mut().zip(vars) {
+        *value = require(var)?;
+    }
+    Ok(values)
+}
+
+/// Stops start-up with one clear line on standard error.
+pub fn exit(error: ConfigError) -> ! {
+    eprintln!("{error}");
+    std::process::exit(2)
+}
+
 /// Reads and validates one variable from the process environment.
 pub fn require(var: &'static str) -> Result<String, ConfigError> {
     require_from(var, |name| std::env::var(name).ok())

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod messages;
 pub mod providers;
+pub mod problem;
 pub mod queue;
 pub mod resources;
 pub mod store;

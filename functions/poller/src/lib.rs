@@ -1,0 +1,139 @@
+//! The poller: on a schedule, asks each connection's HR system what changed since its cursor, reads those
+//! people, and queues one `EmployeeObserved` per person for the worker. A connection's first run imports
+//! everyone.
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
+use ithub::messages::{EmployeeObserved, Source};
+use ithub::providers::{self, ProviderError};
+use ithub::queue::{Queue, QueueError};
+use ithub::store::{Connection, Store, StoreError};
+use serde::Serialize;
+
+/// Employee reads in flight per connection: fast enough, and gentle with HR rate limits.
+const READS_IN_FLIGHT: usize = 8;
+/// Connections polled at once.
+const CONNECTIONS_IN_FLIGHT: usize = 4;
+/// The first cursor starts this far before the full listing, so a change made while it runs is read again.
+const FIRST_CURSOR_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one run of one connection did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub full_import: bool,
+    /// People the HR system reported as changed (or, on a full import, everyone listed).
+    pub seen: usize,
+    pub queued: usize,
+    /// Removals reported by the HR system. They are not applied by polling: a mass-removal safeguard decides.
+    pub deleted: usize,
+    /// Another run moved the cursor first; this run's observations were still queued (they are idempotent).
+    pub cursor_race: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Poller {
+    store: Store,
+    queue: Queue,
+    http: reqwest::Client,
+}
+
+impl Poller {
+    pub fn new(store: Store, queue: Queue, http: reqwest::Client) -> Self {
+        Self { store, queue, http }
+    }
+
+    /// Polls every connection. One failing HR system does not stop the others; its cursor stays where it was, so
+    /// the next run reads the same changes again.
+    pub async fn poll_all(&self) -> Result<Vec<RunReport>, StoreError> {
+        let connections = self.store.all_connections().await?;
+        Ok(stream::iter(connections)
+            .map(|connection| async move {
+                let started = Utc::now();
+                match self.poll(&connection, started).await {
+                    Ok(report) => report,
+                    Err(error) => {
+                        tracing::error!(connection_id = %connection.id, %error, "poll failed");
+                        RunReport {
+                            tenant_id: connection.tenant_id.to_string(),
+                            connection_id: connection.id.to_string(),
+                            full_import: connection.cursor.is_none(),
+                            seen: 0,
+                            queued: 0,
+                            deleted: 0,
+                            cursor_race: false,
+                            error: Some(error.to_string()),
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(CONNECTIONS_IN_FLIGHT)
+            .collect()
+            .await)
+    }
+
+    pub async fn poll(&self, connection: &Connection, started: DateTime<Utc>) -> Result<RunReport, PollError> {
+        let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
+        let (ids, deleted, next_cursor) = match &connection.cursor {
+            None => (provider.list_all().await?, 0, provider.cursor_at(started - FIRST_CURSOR_OVERLAP)),
+            Some(cursor) => {
+                let changes = provider.changed_since(cursor).await?;
+                (changes.changed, changes.deleted.len(), changes.next_cursor.unwrap_or_else(|| cursor.clone()))
+            }
+        };
+        // Any failed read fails the run before anything moves: a half-read listing never reads as "they left".
+        let observations: Vec<EmployeeObserved> = stream::iter(&ids)
+            .map(|hr_id| {
+                let provider = &provider;
+                async move {
+                    let read_at = Utc::now();
+                    let record = provider.fetch(hr_id).await?;
+                    Ok::<_, ProviderError>(record.map(|record| EmployeeObserved {
+                        tenant_id: connection.tenant_id.clone(),
+                        connection_id: connection.id.clone(),
+                        hr_id: hr_id.clone(),
+                        source: Source::Poll,
+                        observed_at: read_at,
+                        record: Some(record),
+                        delivery_key: None,
+                    }))
+                }
+            })
+            .buffer_unordered(READS_IN_FLIGHT)
+            .try_filter_map(|o| async move { Ok(o) })
+            .try_collect()
+            .await?;
+        self.queue.send(&observations).await?;
+        let cursor_race =
+            match self.store.advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started).await {
+                Ok(()) => false,
+                Err(StoreError::Conflict) => true,
+                Err(e) => return Err(e.into()),
+            };
+        let report = RunReport {
+            tenant_id: connection.tenant_id.to_string(),
+            connection_id: connection.id.to_string(),
+            full_import: connection.cursor.is_none(),
+            seen: ids.len(),
+            queued: observations.len(),
+            deleted,
+            cursor_race,
+            error: None,
+        };
+        tracing::info!(?report, "polled");
+        Ok(report)
+    }
+}

@@ -1,1 +1,23 @@
-fn main() {}
+//! The poller Lambda, triggered by an EventBridge schedule.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use ithub::{config, queue::Queue, store::Store};
+use lambda_runtime::{LambdaEvent, service_fn};
+use poller::{Poller, RunReport};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ithub::telemetry::init();
+    let [table, queue_url] = config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
+    let aws = ithub::aws_config().await;
+    let poller = Poller::new(
+        Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
+        ithub::providers::http_client(),
+    );
+    let poller = &poller;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {
+        Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
+    }))
+    .await
+}

@@ -1,0 +1,118 @@
+//! The webhook receiver: `POST /webhooks/{connection_id}`. It verifies, deduplicates, enqueues and answers; it
+//! applies nothing itself (the worker does), so HR systems get their 2xx fast.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{Duration, Utc};
+use ithub::domain::ConnectionId;
+use ithub::messages::{EmployeeObserved, Source};
+use ithub::providers::{self, WebhookError};
+use ithub::queue::Queue;
+use ithub::store::Store;
+
+/// HR payloads are small; anything larger is not a webhook we expect.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How long a delivery is remembered, to drop redeliveries.
+pub const DEDUP_WINDOW: Duration = Duration::hours(24);
+
+#[derive(Clone)]
+pub struct Webhooks {
+    pub store: Store,
+    pub queue: Queue,
+}
+
+pub fn router(state: Webhooks) -> Router {
+    Router::new()
+        .route("/webhooks/{connection_id}", post(receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Response {
+    ithub::problem::problem(status, slug, title, detail).into_response()
+}
+
+fn unknown_connection() -> Response {
+    problem(StatusCode::NOT_FOUND, "unknown-connection", "Unknown connection", "no HR connection has this id")
+}
+
+async fn receive(
+    State(hooks): State<Webhooks>,
+    Path(connection_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(connection_id) = ConnectionId::parse(&connection_id) else {
+        return unknown_connection();
+    };
+    let connection = match hooks.store.find_connection(&connection_id).await {
+        Ok(Some(connection)) => connection,
+        Ok(None) => return unknown_connection(),
+        Err(error) => {
+            tracing::error!(%error, "could not read the connection");
+            return unavailable();
+        }
+    };
+    let now = Utc::now();
+    let delivery =
+        match providers::verify_webhook(connection.provider.kind, &connection.webhook_secrets, &headers, &body, now) {
+            Ok(delivery) => delivery,
+            Err(error @ WebhookError::BadPayload(_)) => {
+                tracing::warn!(%connection_id, %error, "refused a signed delivery");
+                return problem(StatusCode::BAD_REQUEST, "bad-webhook-payload", "Unreadable payload", error.to_string());
+            }
+            Err(error) => {
+                tracing::warn!(%connection_id, %error, "refused an unverified delivery");
+                return problem(StatusCode::UNAUTHORIZED, "bad-webhook-signature", "Delivery not verified", error.to_string());
+            }
+        };
+    let claim = format!("webhook#{connection_id}#{}", delivery.delivery_key);
+    match hooks.store.claim_once(&claim, DEDUP_WINDOW, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(%connection_id, "dropped a redelivery");
+            return (StatusCode::OK, axum::Json(serde_json::json!({ "status": "duplicate", "queued": 0 })))
+                .into_response();
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not record the delivery");
+            return unavailable();
+        }
+    }
+    let hints: Vec<EmployeeObserved> = delivery
+        .hr_ids
+        .iter()
+        .map(|hr_id| EmployeeObserved {
+            tenant_id: connection.tenant_id.clone(),
+            connection_id: connection.id.clone(),
+            hr_id: hr_id.clone(),
+            source: Source::Webhook,
+            observed_at: now,
+            record: None,
+            delivery_key: Some(delivery.delivery_key.clone()),
+        })
+        .collect();
+    if let Err(error) = hooks.queue.send(&hints).await {
+        tracing::error!(%error, "could not queue the delivery; asking the sender to retry");
+        // Forget the claim so the sender's retry is not dropped as a duplicate.
+        if let Err(error) = hooks.store.release_claim(&claim).await {
+            tracing::error!(%error, "could not release the delivery claim");
+        }
+        return unavailable();
+    }
+    tracing::info!(%connection_id, queued = hints.len(), "queued a delivery");
+    (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "status": "queued", "queued": hints.len() }))).into_response()
+}
+
+fn unavailable() -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily-unavailable",
+        "Temporarily unavailable",
+        "the delivery was not accepted; please retry",
+    )
+}

@@ -1,1 +1,16 @@
-fn main() {}
+//! The webhook Lambda, behind API Gateway: the axum router served by `lambda_http`.
+
+use ithub::{config, queue::Queue, store::Store};
+use webhook::{Webhooks, router};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    ithub::telemetry::init();
+    let [table, queue_url] = config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
+    let aws = ithub::aws_config().await;
+    let state = Webhooks {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        queue: Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
+    };
+    lambda_http::run(router(state)).await
+}

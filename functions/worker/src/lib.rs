@@ -1,0 +1,178 @@
+//! The worker: the one place where HR changes are applied. It reads `EmployeeObserved` messages from the FIFO
+//! queue, compares each with what is stored, and writes the employee only when something changed.
+
+pub mod local;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+use futures::future::join_all;
+use ithub::bus::{Bus, DomainEvent};
+use ithub::messages::EmployeeObserved;
+use ithub::providers::{self, ProviderError};
+use ithub::store::{Store, StoreError, StoredEmployee};
+use serde::Serialize;
+
+/// Conditional writes lost in a row before the message is handed back to the queue.
+const WRITE_ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("message is not an EmployeeObserved: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Bus(#[from] ithub::bus::BusError),
+    #[error("lost {0} conditional writes in a row")]
+    Contended(usize),
+}
+
+/// What applying one observation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Updated,
+    /// Same facts as stored: nothing written.
+    Unchanged,
+    /// Older than what is stored: nothing written.
+    Stale,
+    /// The HR system or the connection no longer knows this person: nothing to apply.
+    Gone,
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    bus: Bus,
+    http: reqwest::Client,
+}
+
+#[derive(Serialize)]
+struct EmployeeChanged<'a> {
+    tenant_id: &'a str,
+    employee_id: &'a str,
+    version: u64,
+    created: bool,
+}
+
+impl Worker {
+    pub fn new(store: Store, bus: Bus, http: reqwest::Client) -> Self {
+        Self { store, bus, http }
+    }
+
+    /// Handles one SQS batch. Messages of one FIFO group run in order, and once one fails the rest of its group
+    /// is handed back too, so a person's changes never apply out of order; groups run concurrently. Only failed
+    /// messages are reported, so their neighbours are not retried (`ReportBatchItemFailures`).
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
+        for message in event.records {
+            let group = message
+                .attributes
+                .get("MessageGroupId")
+                .cloned()
+                .or_else(|| message.message_id.clone())
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, messages)) => messages.push(message),
+                None => groups.push((group, vec![message])),
+            }
+        }
+        let failed = join_all(groups.into_iter().map(|(_, messages)| self.handle_group(messages))).await;
+        let mut response = SqsBatchResponse::default();
+        for id in failed.into_iter().flatten() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+        response
+    }
+
+    async fn handle_group(&self, messages: Vec<SqsMessage>) -> Vec<String> {
+        let mut failed = Vec::new();
+        for message in messages {
+            let id = message.message_id.clone().unwrap_or_default();
+            if !failed.is_empty() {
+                failed.push(id);
+                continue;
+            }
+            match self.handle_message(message.body.as_deref().unwrap_or_default()).await {
+                Ok(applied) => tracing::info!(message_id = %id, ?applied, "applied"),
+                Err(error) => {
+                    tracing::error!(message_id = %id, %error, "failed; the queue will retry it");
+                    failed.push(id);
+                }
+            }
+        }
+        failed
+    }
+
+    pub async fn handle_message(&self, body: &str) -> Result<Applied, WorkerError> {
+        let observation: EmployeeObserved =
+            serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
+        self.apply(observation).await
+    }
+
+    /// Applies one observation: re-reads the person for a webhook hint, then writes with a version check,
+    /// skipping the write when the facts are unchanged or older than what is stored.
+    pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
+        let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, .. } = observation;
+        let id = ithub::domain::EmployeeId::derive(&connection_id, &hr_id);
+        let (record, observed_at) = match record {
+            Some(record) => (record, observed_at),
+            None => {
+                let Some(connection) = self.store.get_connection(&tenant_id, &connection_id).await? else {
+                    tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
+                    return Ok(Applied::Gone);
+                };
+                let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
+                let read_at = Utc::now();
+                match provider.fetch(&hr_id).await? {
+                    Some(record) => (record, read_at),
+                    None => return Ok(Applied::Gone),
+                }
+            }
+        };
+        let hash = record.content_hash();
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self.store.get_employee(&tenant_id, &id).await?;
+            if let Some(current) = &current {
+                if current.observed_at > observed_at {
+                    return Ok(Applied::Stale);
+                }
+                if current.hr_hash == hash {
+                    return Ok(Applied::Unchanged);
+                }
+            }
+            let now = Utc::now();
+            let next = StoredEmployee {
+                tenant_id: tenant_id.clone(),
+                id: id.clone(),
+                connection_id: connection_id.clone(),
+                hr: record.clone(),
+                hr_hash: hash.clone(),
+                version: current.as_ref().map_or(1, |c| c.version + 1),
+                observed_at,
+                created_at: current.as_ref().map_or(now, |c| c.created_at),
+                updated_at: now,
+            };
+            match self.store.put_employee(&next).await {
+                Ok(()) => {
+                    let created = current.is_none();
+                    let detail = EmployeeChanged {
+                        tenant_id: tenant_id.as_str(),
+                        employee_id: id.as_str(),
+                        version: next.version,
+                        created,
+                    };
+                    self.bus.publish(&[DomainEvent::new("employee.updated", &detail)]).await?;
+                    return Ok(if created { Applied::Created } else { Applied::Updated });
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(WorkerError::Contended(WRITE_ATTEMPTS))
+    }
+}

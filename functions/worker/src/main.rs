@@ -1,1 +1,23 @@
-fn main() {}
+//! The worker Lambda: fed by the change queue, reports partial batch failures.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use ithub::{bus::Bus, config, store::Store};
+use lambda_runtime::{LambdaEvent, service_fn};
+use worker::Worker;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ithub::telemetry::init();
+    let [table, bus] = config::require_all([config::TABLE, config::EVENT_BUS]).unwrap_or_else(|e| config::exit(e));
+    let aws = ithub::aws_config().await;
+    let worker = Worker::new(
+        Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        ithub::providers::http_client(),
+    );
+    let worker = &worker;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(worker.handle(event.payload).await)
+    }))
+    .await
+}
