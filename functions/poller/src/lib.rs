@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use ithub::messages::{EmployeeObserved, Source};
-use ithub::providers::{self, ProviderError};
+use ithub::providers::{self, HrProvider, ProviderError};
 use ithub::queue::{Queue, QueueError};
 use ithub::store::{Connection, Store, StoreError};
 use serde::Serialize;
@@ -90,28 +90,13 @@ impl Poller {
         let (ids, deleted, next_cursor) = match &connection.cursor {
             None => (provider.list_all().await?, 0, provider.cursor_at(started - FIRST_CURSOR_OVERLAP)),
             Some(cursor) => {
-                let changes = provider.changed_since(cursor).await?;
+                let changes = provider.changed_since(cursor, started).await?;
                 (changes.changed, changes.deleted.len(), changes.next_cursor.unwrap_or_else(|| cursor.clone()))
             }
         };
         // Any failed read fails the run before anything moves: a half-read listing never reads as "they left".
-        let observations: Vec<EmployeeObserved> = stream::iter(&ids)
-            .map(|hr_id| {
-                let provider = &provider;
-                async move {
-                    let read_at = Utc::now();
-                    let record = provider.fetch(hr_id).await?;
-                    Ok::<_, ProviderError>(record.map(|record| EmployeeObserved {
-                        tenant_id: connection.tenant_id.clone(),
-                        connection_id: connection.id.clone(),
-                        hr_id: hr_id.clone(),
-                        source: Source::Poll,
-                        observed_at: read_at,
-                        record: Some(record),
-                        delivery_key: None,
-                    }))
-                }
-            })
+        let observations: Vec<EmployeeObserved> = stream::iter(ids.iter().cloned())
+            .map(|hr_id| observe(provider.as_ref(), connection, hr_id))
             .buffer_unordered(READS_IN_FLIGHT)
             .try_filter_map(|o| async move { Ok(o) })
             .try_collect()
@@ -136,4 +121,23 @@ impl Poller {
         tracing::info!(?report, "polled");
         Ok(report)
     }
+}
+
+/// Reads one person and wraps the record as an observation; `None` when the HR system no longer has them.
+async fn observe(
+    provider: &dyn HrProvider,
+    connection: &Connection,
+    hr_id: String,
+) -> Result<Option<EmployeeObserved>, ProviderError> {
+    let observed_at = Utc::now();
+    let record = provider.fetch(&hr_id).await?;
+    Ok(record.map(|record| EmployeeObserved {
+        tenant_id: connection.tenant_id.clone(),
+        connection_id: connection.id.clone(),
+        hr_id,
+        source: Source::Poll,
+        observed_at,
+        record: Some(record),
+        delivery_key: None,
+    }))
 }

@@ -105,7 +105,7 @@ impl HrProvider for BambooHr {
         Ok(directory.employees.into_iter().map(|e| e.id).collect())
     }
 
-    async fn changed_since(&self, since: &str) -> Result<Changes, ProviderError> {
+    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError> {
         let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
         let body: Changed = json(response).await?;
         let (deleted, changed): (Vec<_>, Vec<_>) =
@@ -113,7 +113,7 @@ impl HrProvider for BambooHr {
         Ok(Changes {
             changed: changed.into_iter().map(|e| e.id).collect(),
             deleted: deleted.into_iter().map(|e| e.id).collect(),
-            next_cursor: body.latest,
+            next_cursor: body.latest.as_deref().and_then(|latest| next_cursor(latest, now)),
         })
     }
 
@@ -130,6 +130,18 @@ impl HrProvider for BambooHr {
     fn cursor_at(&self, now: DateTime<Utc>) -> String {
         now.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
+}
+
+/// How far BambooHR's clock may be from ours, for deciding that a second is over.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
+/// `changed?since=` is inclusive and has one-second resolution. Asking again from `latest` re-reads the people
+/// changed in that second, which is safe but costs a read each; asking from the next second could miss a change
+/// made later in the same second. So move past `latest` only once that second is surely over on BambooHR's clock.
+fn next_cursor(latest: &str, now: DateTime<Utc>) -> Option<String> {
+    let latest = parse_timestamp(latest)?;
+    let next = if now - latest > CLOCK_SKEW { latest + chrono::Duration::seconds(1) } else { latest };
+    Some(next.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
 /// An employee as `GET /v1/employees/{id}?fields=…` returns it. Every value is a string or null; which keys come
@@ -332,6 +344,14 @@ mod tests {
         assert_eq!(e.status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(day("2021-03-01")));
         assert_eq!(e.end_date, None, "0000-00-00 means no termination");
+    }
+
+    #[test]
+    fn cursor_moves_past_latest_only_when_that_second_is_over() {
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(), Some("2026-06-01T11:59:30Z"));
+        assert_eq!(next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(), Some("2026-06-01T11:50:01Z"));
+        assert_eq!(next_cursor("not a time", now), None);
     }
 
     #[test]

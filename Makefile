@@ -1,0 +1,56 @@
+# IT Hub. `make run` and `make test` install what they need (moto into .venv) and start what they use.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+MOTO_VERSION := 5.1.22
+MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
+WITH_MOTO := infra/local/with-moto.sh
+CARGO_LAMBDA_VERSION := 1.8.5
+ZIG_VERSION := 0.14.1
+LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
+FUNCTIONS := webhook poller worker admin-api
+
+.PHONY: run test lint fmt bench package clean help
+
+help:
+	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
+	@echo "make test     run every test against a private moto server"
+	@echo "make lint     rustfmt --check and clippy -D warnings"
+	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
+	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
+
+$(MOTO_STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+run: $(MOTO_STAMP)
+	cargo build --release -p local --bin ithub-local
+	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
+
+test: $(MOTO_STAMP)
+	cargo build --workspace --all-targets
+	$(WITH_MOTO) cargo test --workspace --all-targets
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench: $(MOTO_STAMP)
+	$(WITH_MOTO) cargo bench -p integration-tests
+
+$(LAMBDA_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
+	touch $@
+
+package: $(LAMBDA_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{ printf "%-10s %8.1f KiB\n", f, $$5/1024 }'; done
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .local

@@ -1,0 +1,82 @@
+//! Every IT Hub function in one process, wired to the AWS APIs at `AWS_ENDPOINT_URL` (moto, locally): the HTTP
+//! routes API Gateway would serve, an interval in place of the EventBridge schedule, and an SQS receive loop in
+//! place of the Lambda trigger. Tests build the same [`Stack`].
+
+use admin_api::AdminApi;
+use ithub::bus::Bus;
+use ithub::queue::Queue;
+use ithub::resources::{self, Deployed, Names, QueueSettings};
+use ithub::store::Store;
+use poller::Poller;
+use std::time::Duration;
+use webhook::Webhooks;
+use worker::Worker;
+
+/// The deployed resources and a client for each, built once.
+#[derive(Clone)]
+pub struct Stack {
+    pub deployed: Deployed,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub store: Store,
+    pub queue: Queue,
+    pub bus: Bus,
+    pub http: reqwest::Client,
+}
+
+impl Stack {
+    /// Creates (or finds) the resources named by `names` and connects to them.
+    pub async fn bootstrap(names: &Names, settings: QueueSettings) -> Result<Self, resources::BootstrapError> {
+        let aws = ithub::aws_config().await;
+        let deployed = resources::bootstrap(&aws, names, settings).await?;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        Ok(Self {
+            store: Store::new(dynamodb.clone(), &deployed.table),
+            queue: Queue::new(sqs.clone(), &deployed.queue_url),
+            bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
+            http: ithub::providers::http_client(),
+            deployed,
+            sqs,
+            dynamodb,
+        })
+    }
+
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.store.clone(), self.bus.clone(), self.http.clone())
+    }
+
+    pub fn poller(&self) -> Poller {
+        Poller::new(self.store.clone(), self.queue.clone(), self.http.clone())
+    }
+
+    /// The routes API Gateway serves: the admin API and the webhook receiver.
+    pub fn router(&self) -> axum::Router {
+        admin_api::router(AdminApi { store: self.store.clone() })
+            .merge(webhook::router(Webhooks { store: self.store.clone(), queue: self.queue.clone() }))
+    }
+
+    /// Runs the poller every `every`, as the EventBridge schedule would.
+    pub async fn schedule_poller(self, every: Duration) {
+        let poller = self.poller();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = poller.poll_all().await {
+                tracing::error!(%error, "scheduled poll failed");
+            }
+        }
+    }
+
+    /// Feeds the worker from the queue, as the SQS trigger would.
+    pub async fn feed_worker(self) {
+        let worker = self.worker();
+        loop {
+            if let Err(error) = worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
+                tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! A sample company of fifty people across eight departments, the same every time.
+
+use chrono::{Duration, NaiveDate};
+use serde_json::{Value, json};
+
+const FIRST: [&str; 25] = [
+    "Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia", "Dennis", "Hedy",
+    "Linus", "Katherine", "Tim", "Sophie", "Niklaus", "Annie", "Guido", "Evelyn", "Bjarne", "Mary", "John", "Jean",
+    "Leslie",
+];
+const LAST: [&str; 10] =
+    ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"];
+const DEPARTMENTS: [(&str, &[&str]); 8] = [
+    ("Engineering", &["VP Engineering", "Software Engineer", "Senior Software Engineer", "SRE"]),
+    ("Sales", &["Head of Sales", "Account Executive", "Sales Development Rep"]),
+    ("Marketing", &["CMO", "Content Marketer", "Growth Marketer"]),
+    ("Finance", &["CFO", "Accountant"]),
+    ("People", &["Head of People", "Recruiter"]),
+    ("Support", &["Support Lead", "Support Engineer"]),
+    ("Design", &["Design Lead", "Product Designer"]),
+    ("IT", &["IT Manager", "IT Specialist"]),
+];
+const CITIES: [(&str, &str, &str); 5] = [
+    ("Provo", "UT", "84601"),
+    ("Austin", "TX", "73301"),
+    ("Denver", "CO", "80202"),
+    ("Portland", "OR", "97201"),
+    ("Raleigh", "NC", "27601"),
+];
+
+/// Fifty BambooHR records keyed by id: heads of department report to person 1, everyone else to their head.
+/// Two people start in the future; one is on leave.
+pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
+    let mut people = Vec::with_capacity(50);
+    for n in 0..50u32 {
+        let id = n + 1;
+        let first = FIRST[n as usize % FIRST.len()];
+        let last = LAST[(n as usize / 5) % LAST.len()];
+        let (department, titles) = DEPARTMENTS[n as usize % DEPARTMENTS.len()];
+        let head = n < DEPARTMENTS.len() as u32;
+        let title = if head { titles[0] } else { titles[1 + n as usize % (titles.len() - 1)] };
+        let supervisor = if n == 0 {
+            None
+        } else if head {
+            Some(1)
+        } else {
+            Some(n % DEPARTMENTS.len() as u32 + 1)
+        };
+        let hire = match n {
+            48 => today + Duration::days(14),
+            49 => today + Duration::days(30),
+            _ => NaiveDate::from_ymd_opt(2015 + (n as i32 % 10), 1 + n % 12, 1 + n % 28).unwrap_or(today),
+        };
+        let (city, state, zip) = CITIES[n as usize % CITIES.len()];
+        let history = if n == 20 { "Leave of Absence" } else { "Full-Time" };
+        let email = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase(), if n >= 25 { "2" } else { "" });
+        let record = json!({
+            "firstName": first,
+            "lastName": last,
+            "workEmail": format!("{email}@acme.example"),
+            "homeEmail": format!("{email}@home.example"),
+            "mobilePhone": format!("555-01{:02}", n),
+            "address1": format!("{} Main St", 100 + n),
+            "address2": "",
+            "city": city,
+            "state": state,
+            "zipcode": zip,
+            "country": "United States",
+            "jobTitle": title,
+            "department": department,
+            "supervisorId": supervisor.map(|s| s.to_string()),
+            "supervisor": supervisor.map(|s| {
+                let m = s - 1;
+                format!("{}, {}", LAST[(m as usize / 5) % LAST.len()], FIRST[m as usize % FIRST.len()])
+            }),
+            "status": "Active",
+            "employmentHistoryStatus": history,
+            "hireDate": hire.format("%Y-%m-%d").to_string(),
+            "terminationDate": "0000-00-00",
+        });
+        people.push((id, record));
+    }
+    people
+}
