@@ -1,0 +1,126 @@
+//! Helpers for the integration tests: a private set of AWS resources in moto per test, tenants with keys, BambooHR
+//! connections to a fake server, and the HTTP routes served on a loopback port.
+//!
+//! Run through `make test`, which starts moto and sets `AWS_ENDPOINT_URL`.
+
+use chrono::Utc;
+use fake_hr::FakeBamboo;
+use ithub::domain::{ConnectionId, TenantId};
+use ithub::providers::{ProviderKind, ProviderSettings};
+use ithub::resources::{Names, QueueSettings};
+use ithub::store::Connection;
+pub use local::Stack;
+use std::net::SocketAddr;
+
+pub const FAKE_COMPANY: &str = "acme";
+pub const FAKE_KEY: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// A fresh table, queue pair and bus in moto, named for this test alone.
+pub async fn stack() -> Stack {
+    stack_with(QueueSettings::default()).await
+}
+
+pub async fn stack_with(settings: QueueSettings) -> Stack {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| v.starts_with("http://127.0.0.1")),
+        "integration tests need moto: run them with `make test`, which starts one and sets AWS_ENDPOINT_URL"
+    );
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    Stack::bootstrap(&Names::prefixed(&prefix), settings).await.expect("bootstrap against moto")
+}
+
+/// A tenant and an admin key for it.
+pub async fn tenant(stack: &Stack) -> (TenantId, String) {
+    let tenant = TenantId::generate();
+    stack.store.create_tenant(&tenant, "Test Co").await.expect("create tenant");
+    let (key, hash) = ithub::apikey::generate();
+    stack.store.put_api_key(&hash, &tenant, "test", None).await.expect("store key");
+    (tenant, key)
+}
+
+/// A fake BambooHR on a free loopback port with the given people.
+pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback");
+    FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people).await.expect("start fake BambooHR")
+}
+
+/// Stores a BambooHR connection of `tenant` to `fake`, with one webhook secret.
+pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret: &str) -> Connection {
+    let connection = Connection {
+        tenant_id: tenant.clone(),
+        id: ConnectionId::generate(),
+        provider: ProviderSettings {
+            kind: ProviderKind::BambooHr,
+            company: FAKE_COMPANY.into(),
+            base_url: Some(fake.base_url().to_owned()),
+        },
+        credential: FAKE_KEY.into(),
+        webhook_secrets: vec![secret.to_owned()],
+        cursor: None,
+        created_at: Utc::now(),
+        last_polled_at: None,
+    };
+    stack.store.put_connection(&connection).await.expect("store connection");
+    connection
+}
+
+/// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.
+pub async fn serve(stack: &Stack) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let router = stack.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// Runs the worker until the queue has nothing visible left; returns how many messages were received.
+pub async fn drain(stack: &Stack) -> usize {
+    let worker = stack.worker();
+    let mut total = 0;
+    loop {
+        let outcome = worker::local::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 0)
+            .await
+            .expect("receive from moto");
+        if outcome.received == 0 {
+            return total;
+        }
+        total += outcome.received;
+    }
+}
+
+/// Every message body currently visible on a queue (they become visible again after the visibility timeout).
+pub async fn peek(stack: &Stack, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let out = stack
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .send()
+            .await
+            .expect("receive from moto");
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        bodies.extend(messages.into_iter().filter_map(|m| m.body));
+    }
+}
+
+/// A person record in BambooHR's shape, for seeding the fake.
+pub fn person(first: &str, last: &str, department: &str) -> serde_json::Value {
+    serde_json::json!({
+        "firstName": first, "lastName": last, "workEmail": format!("{}@acme.example", first.to_lowercase()),
+        "jobTitle": "Engineer", "department": department, "status": "Active",
+        "employmentHistoryStatus": "Full-Time", "hireDate": "2020-01-06", "terminationDate": "0000-00-00",
+    })
+}
+
+/// An authenticated GET to the admin API.
+pub async fn get_json(url: &str, key: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new().get(url).bearer_auth(key).send().await.expect("admin API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
