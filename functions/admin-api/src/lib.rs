@@ -26,7 +26,7 @@ pub fn router(state: AdminApi) -> Router {
         .route("/v1/employees", get(employees::list))
         .route("/v1/employees/{id}", get(employees::get))
         .fallback(not_found)
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new().route("/health", get(health)).merge(v1).with_state(state)
 }

@@ -1,0 +1,73 @@
+//! Domain events reach the EventBridge bus (moto), where a rule can route them on.
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::Utc;
+use integration_tests::*;
+use ithub::domain::{ConnectionId, Employee, TenantId};
+use ithub::messages::{EmployeeObserved, Source};
+
+#[tokio::test]
+async fn applied_changes_publish_employee_updated() {
+    let stack = stack().await;
+    let aws = ithub::aws_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&aws);
+    let target = stack
+        .sqs
+        .create_queue()
+        .queue_name(format!("{}-events-tap", stack.deployed.bus))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&target)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap();
+    events
+        .put_rule()
+        .name("tap")
+        .event_bus_name(&stack.deployed.bus)
+        .event_pattern(r#"{"source":["ithub"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
+    events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
+
+    let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
+    let record: Employee = serde_json::from_value(serde_json::json!({
+        "hr_id": "9", "first_name": "Ada", "last_name": "Lovelace", "status": "active"
+    }))
+    .unwrap();
+    let observation = EmployeeObserved {
+        tenant_id: tenant.clone(),
+        connection_id: connection,
+        hr_id: "9".into(),
+        source: Source::Poll,
+        observed_at: Utc::now(),
+        record: Some(record),
+        delivery_key: None,
+    };
+    let employee_id = observation.employee_id();
+    let worker = stack.worker();
+    worker.apply(observation.clone()).await.unwrap();
+    worker.apply(observation).await.unwrap();
+
+    let delivered = peek(&stack, &target).await;
+    assert_eq!(delivered.len(), 1, "the unchanged second observation publishes nothing: {delivered:?}");
+    let event: serde_json::Value = serde_json::from_str(&delivered[0]).unwrap();
+    assert_eq!(event["source"], "ithub");
+    assert_eq!(event["detail-type"], "employee.updated");
+    assert_eq!(event["detail"]["tenant_id"], tenant.as_str());
+    assert_eq!(event["detail"]["employee_id"], employee_id.as_str());
+    assert_eq!(event["detail"]["created"], true);
+}

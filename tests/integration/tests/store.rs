@@ -1,0 +1,138 @@
+//! The worker's writes against DynamoDB (moto): versions, unchanged observations, order, tenants, idempotency.
+
+use chrono::{Duration, NaiveDate, Utc};
+use integration_tests::*;
+use ithub::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, TenantId};
+use ithub::messages::{EmployeeObserved, Source};
+use ithub::store::{StoreError, StoredEmployee};
+use worker::Applied;
+
+fn ada() -> Employee {
+    Employee {
+        hr_id: "42".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        work_email: Some("ada@corp.example".into()),
+        personal_email: None,
+        phone: None,
+        home_address: None,
+        title: Some("Engineer".into()),
+        department: Some("Engineering".into()),
+        manager_hr_id: None,
+        manager_name: None,
+        status: EmploymentStatus::Active,
+        start_date: NaiveDate::from_ymd_opt(2020, 1, 6),
+        end_date: None,
+    }
+}
+
+fn observed(tenant: &TenantId, connection: &ConnectionId, record: Employee, at: chrono::DateTime<Utc>) -> EmployeeObserved {
+    EmployeeObserved {
+        tenant_id: tenant.clone(),
+        connection_id: connection.clone(),
+        hr_id: record.hr_id.clone(),
+        source: Source::Poll,
+        observed_at: at,
+        record: Some(record),
+        delivery_key: None,
+    }
+}
+
+#[tokio::test]
+async fn a_write_based_on_a_stale_version_is_refused() {
+    let stack = stack().await;
+    let tenant = TenantId::generate();
+    let connection = ConnectionId::generate();
+    let now = Utc::now();
+    let v1 = StoredEmployee {
+        tenant_id: tenant.clone(),
+        id: EmployeeId::derive(&connection, "42"),
+        connection_id: connection,
+        hr: ada(),
+        hr_hash: ada().content_hash(),
+        version: 1,
+        observed_at: now,
+        created_at: now,
+        updated_at: now,
+    };
+    stack.store.put_employee(&v1).await.unwrap();
+    assert!(matches!(stack.store.put_employee(&v1).await, Err(StoreError::Conflict)), "v1 exists already");
+
+    let mut writer_a = v1.clone();
+    writer_a.version = 2;
+    writer_a.hr.title = Some("Staff Engineer".into());
+    let mut writer_b = v1.clone();
+    writer_b.version = 2;
+    writer_b.hr.title = Some("Countess".into());
+    stack.store.put_employee(&writer_a).await.unwrap();
+    assert!(matches!(stack.store.put_employee(&writer_b).await, Err(StoreError::Conflict)), "b read v1 too");
+
+    let stored = stack.store.get_employee(&tenant, &v1.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.hr.title.as_deref()), (2, Some("Staff Engineer")));
+}
+
+#[tokio::test]
+async fn a_second_identical_observation_writes_nothing() {
+    let stack = stack().await;
+    let worker = stack.worker();
+    let tenant = TenantId::generate();
+    let connection = ConnectionId::generate();
+    let first = Utc::now();
+    assert_eq!(worker.apply(observed(&tenant, &connection, ada(), first)).await.unwrap(), Applied::Created);
+    let id = EmployeeId::derive(&connection, "42");
+    let before = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
+
+    let again = observed(&tenant, &connection, ada(), first + Duration::seconds(30));
+    assert_eq!(worker.apply(again).await.unwrap(), Applied::Unchanged);
+    let after = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
+    assert_eq!(after, before, "not a single attribute was rewritten");
+
+    let mut promoted = ada();
+    promoted.title = Some("Staff Engineer".into());
+    let change = observed(&tenant, &connection, promoted, first + Duration::seconds(60));
+    assert_eq!(worker.apply(change).await.unwrap(), Applied::Updated);
+    assert_eq!(stack.store.get_employee(&tenant, &id).await.unwrap().unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn an_older_observation_never_overwrites_a_newer_one() {
+    let stack = stack().await;
+    let worker = stack.worker();
+    let tenant = TenantId::generate();
+    let connection = ConnectionId::generate();
+    let now = Utc::now();
+    let mut newer = ada();
+    newer.title = Some("Staff Engineer".into());
+    worker.apply(observed(&tenant, &connection, newer, now)).await.unwrap();
+    let late = observed(&tenant, &connection, ada(), now - Duration::seconds(10));
+    assert_eq!(worker.apply(late).await.unwrap(), Applied::Stale);
+    let stored = stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, "42")).await.unwrap().unwrap();
+    assert_eq!(stored.hr.title.as_deref(), Some("Staff Engineer"));
+}
+
+#[tokio::test]
+async fn one_tenant_cannot_read_another_tenants_employee() {
+    let stack = stack().await;
+    let worker = stack.worker();
+    let (mine, other) = (TenantId::generate(), TenantId::generate());
+    let connection = ConnectionId::generate();
+    worker.apply(observed(&mine, &connection, ada(), Utc::now())).await.unwrap();
+    let id = EmployeeId::derive(&connection, "42");
+    assert!(stack.store.get_employee(&mine, &id).await.unwrap().is_some());
+    assert!(stack.store.get_employee(&other, &id).await.unwrap().is_none());
+    assert!(stack.store.list_employees(&other, 10, None).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn idempotency_claims_hold_until_they_expire() {
+    let stack = stack().await;
+    let now = Utc::now();
+    let ttl = Duration::hours(24);
+    assert!(stack.store.claim_once("delivery-1", ttl, now).await.unwrap());
+    assert!(!stack.store.claim_once("delivery-1", ttl, now + Duration::hours(1)).await.unwrap());
+    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "keys are independent");
+    // DynamoDB deletes expired items lazily; an expired claim must not block a new delivery meanwhile.
+    assert!(stack.store.claim_once("delivery-1", ttl, now + Duration::hours(25)).await.unwrap());
+    stack.store.release_claim("delivery-2").await.unwrap();
+    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "a released claim can be taken again");
+}
