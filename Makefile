@@ -29,9 +29,14 @@ run: $(MOTO_STAMP)
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
+# cargo-nextest ships with the Rust machines; plain cargo test is the fallback.
 test: $(MOTO_STAMP)
 	cargo build --workspace --all-targets
-	$(WITH_MOTO) cargo test --workspace --all-targets
+	if command -v cargo-nextest >/dev/null; then \
+	  $(WITH_MOTO) cargo nextest run --workspace --all-targets --no-fail-fast; \
+	else \
+	  $(WITH_MOTO) cargo test --workspace --all-targets --no-fail-fast; \
+	fi
 
 lint:
 	cargo fmt --all -- --check

@@ -50,7 +50,10 @@ pub fn require_from(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigError> {
     let value = lookup(var).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let fail = |problem: &str| ConfigError { var, problem: problem.to_owned() };
+    let fail = |problem: &str| ConfigError {
+        var,
+        problem: problem.to_owned(),
+    };
     if value.is_empty() {
         return Err(fail("is not set"));
     }
@@ -58,19 +61,21 @@ pub fn require_from(
         TABLE if !is_table_name(&value) => Err(fail(&format!(
             "is not a valid DynamoDB table name: {value:?} (3-255 of A-Z a-z 0-9 _ - .)"
         ))),
-        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => {
-            Err(fail(&format!("must be a queue URL (http:// or https://), got {value:?}")))
-        }
-        QUEUE_URL if !value.ends_with(".fifo") => {
-            Err(fail(&format!("must name a FIFO queue (ending in .fifo), got {value:?}")))
-        }
+        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => Err(fail(
+            &format!("must be a queue URL (http:// or https://), got {value:?}"),
+        )),
+        QUEUE_URL if !value.ends_with(".fifo") => Err(fail(&format!(
+            "must name a FIFO queue (ending in .fifo), got {value:?}"
+        ))),
         _ => Ok(value),
     }
 }
 
 fn is_table_name(name: &str) -> bool {
     (3..=255).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]
@@ -78,15 +83,25 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
     fn missing_variable_names_itself_in_one_line() {
         let err = require_from(TABLE, env(&[])).unwrap_err();
-        assert_eq!(err.to_string(), "configuration error: ITHUB_TABLE is not set");
+        assert_eq!(
+            err.to_string(),
+            "configuration error: ITHUB_TABLE is not set"
+        );
     }
 
     #[test]
@@ -97,16 +112,25 @@ mod tests {
     #[test]
     fn table_names_are_checked() {
         assert!(require_from(TABLE, env(&[(TABLE, "it hub")])).is_err());
-        assert_eq!(require_from(TABLE, env(&[(TABLE, "ithub-main")])).unwrap(), "ithub-main");
+        assert_eq!(
+            require_from(TABLE, env(&[(TABLE, "ithub-main")])).unwrap(),
+            "ithub-main"
+        );
     }
 
     #[test]
     fn queue_must_be_a_fifo_url() {
         assert!(require_from(QUEUE_URL, env(&[(QUEUE_URL, "changes.fifo")])).is_err());
-        let err = require_from(QUEUE_URL, env(&[(QUEUE_URL, "http://127.0.0.1:5000/123/changes")]))
-            .unwrap_err();
+        let err = require_from(
+            QUEUE_URL,
+            env(&[(QUEUE_URL, "http://127.0.0.1:5000/123/changes")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("FIFO"));
         let ok = "http://127.0.0.1:5000/123456789012/ithub-changes.fifo";
-        assert_eq!(require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(), ok);
+        assert_eq!(
+            require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(),
+            ok
+        );
     }
 }

@@ -4,8 +4,8 @@
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -24,6 +24,11 @@ pub const VISIBILITY_TIMEOUT_SECS: i32 = 6 * WORKER_TIMEOUT_SECS;
 pub const MAX_RECEIVE_COUNT: i32 = 5;
 /// Dead letters are kept for 14 days, SQS's maximum, so an operator has time to look.
 pub const DLQ_RETENTION_SECS: i32 = 14 * 24 * 3600;
+
+// Held at compile time: a message must not reappear while a worker may still be on it, and it gets at least five
+// tries before it is dead-lettered.
+const _: () = assert!(VISIBILITY_TIMEOUT_SECS >= 6 * WORKER_TIMEOUT_SECS);
+const _: () = assert!(MAX_RECEIVE_COUNT >= 5);
 
 /// Resource names. In AWS the template names them; locally and in tests a prefix keeps runs apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +59,10 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { visibility_timeout_secs: VISIBILITY_TIMEOUT_SECS, max_receive_count: MAX_RECEIVE_COUNT }
+        Self {
+            visibility_timeout_secs: VISIBILITY_TIMEOUT_SECS,
+            max_receive_count: MAX_RECEIVE_COUNT,
+        }
     }
 }
 
@@ -80,18 +88,35 @@ fn failed(step: &'static str) -> impl Fn(String) -> BootstrapError {
 
 /// Creates the table, the queue with its dead-letter queue, and the event bus. Safe to run again: what exists is
 /// kept.
-pub async fn bootstrap(sdk: &SdkConfig, names: &Names, queue: QueueSettings) -> Result<Deployed, BootstrapError> {
+pub async fn bootstrap(
+    sdk: &SdkConfig,
+    names: &Names,
+    queue: QueueSettings,
+) -> Result<Deployed, BootstrapError> {
     create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-    let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
+    let (queue_url, dead_letter_queue_url) =
+        create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
     create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
-    Ok(Deployed { table: names.table.clone(), queue_url, dead_letter_queue_url, bus: names.bus.clone() })
+    Ok(Deployed {
+        table: names.table.clone(),
+        queue_url,
+        dead_letter_queue_url,
+        bus: names.bus.clone(),
+    })
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), BootstrapError> {
     let attributes = [PK, SK, GSI1_PK, GSI1_SK].map(|name| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -103,7 +128,11 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
         .index_name(GSI1)
         .key_schema(key(GSI1_PK, KeyType::Hash))
         .key_schema(key(GSI1_SK, KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()
         .expect("name and keys are set");
     let created = client
@@ -117,9 +146,12 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
         .send()
         .await;
     if let Err(err) = created {
-        let exists = err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
+        let exists =
+            err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
         if !exists {
-            return Err(failed("creating the table")(DisplayErrorContext(err).to_string()));
+            return Err(failed("creating the table")(
+                DisplayErrorContext(err).to_string(),
+            ));
         }
     }
     let ttl = client
@@ -128,7 +160,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<
         .send()
         .await
         .map_err(|e| failed("reading the table's TTL")(DisplayErrorContext(e).to_string()))?;
-    let enabled = ttl.time_to_live_description.and_then(|d| d.time_to_live_status)
+    let enabled = ttl
+        .time_to_live_description
+        .and_then(|d| d.time_to_live_status)
         == Some(TimeToLiveStatus::Enabled);
     if !enabled {
         let spec = TimeToLiveSpecification::builder()
@@ -152,12 +186,16 @@ async fn create_queues(
     names: &Names,
     settings: QueueSettings,
 ) -> Result<(String, String), BootstrapError> {
-    let sqs_error = |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
+    let sqs_error =
+        |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
     let dlq_url = client
         .create_queue()
         .queue_name(&names.dead_letter_queue)
         .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            DLQ_RETENTION_SECS.to_string(),
+        )
         .send()
         .await
         .map_err(|e| sqs_error("creating the dead-letter queue")(e.into()))?
@@ -182,7 +220,10 @@ async fn create_queues(
         .queue_name(&names.queue)
         .attributes(QueueAttributeName::FifoQueue, "true")
         .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-        .attributes(QueueAttributeName::VisibilityTimeout, settings.visibility_timeout_secs.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            settings.visibility_timeout_secs.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
@@ -195,7 +236,14 @@ async fn create_queues(
 async fn create_bus(client: &aws_sdk_eventbridge::Client, bus: &str) -> Result<(), BootstrapError> {
     match client.create_event_bus().name(bus).send().await {
         Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceAlreadyExistsException") => Ok(()),
-        Err(err) => Err(failed("creating the event bus")(DisplayErrorContext(err).to_string())),
+        Err(err)
+            if err.as_service_error().and_then(|e| e.code())
+                == Some("ResourceAlreadyExistsException") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(failed("creating the event bus")(
+            DisplayErrorContext(err).to_string(),
+        )),
     }
 }

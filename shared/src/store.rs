@@ -39,8 +39,13 @@ pub enum StoreError {
 fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     err: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> StoreError {
-    let conditional = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
-    if conditional { StoreError::Conflict } else { StoreError::Dynamo(DisplayErrorContext(&err).to_string()) }
+    let conditional =
+        err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
+    if conditional {
+        StoreError::Conflict
+    } else {
+        StoreError::Dynamo(DisplayErrorContext(&err).to_string())
+    }
 }
 
 fn corrupt(err: serde_dynamo::Error) -> StoreError {
@@ -123,14 +128,22 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    async fn put(&self, item: Item, condition: Option<&str>, values: Item) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: Item,
+    ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -167,9 +180,14 @@ impl Store {
     // --- tenants and keys -------------------------------------------------------------------------------------
 
     pub async fn create_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
-        let record = Tenant { tenant_id: tenant.clone(), name: name.to_owned(), created_at: Utc::now() };
+        let record = Tenant {
+            tenant_id: tenant.clone(),
+            name: name.to_owned(),
+            created_at: Utc::now(),
+        };
         let item = Self::keyed(&record, tenant_pk(tenant), "TENANT".into())?;
-        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new())
+            .await
     }
 
     /// Stores an admin key by its hash. The key itself is never stored.
@@ -188,11 +206,16 @@ impl Store {
             revoked_at: None,
         };
         let item = Self::keyed(&record, format!("K#{key_hash}"), "KEY".into())?;
-        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new())
+            .await
     }
 
     /// The tenant a key belongs to, if the key exists, is not revoked and has not expired.
-    pub async fn tenant_for_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<TenantId>, StoreError> {
+    pub async fn tenant_for_key(
+        &self,
+        key_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TenantId>, StoreError> {
         let Some(item) = self.get(format!("K#{key_hash}"), "KEY").await? else {
             return Ok(None);
         };
@@ -204,7 +227,11 @@ impl Store {
     // --- connections ------------------------------------------------------------------------------------------
 
     pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
-        let mut item = Self::keyed(connection, tenant_pk(&connection.tenant_id), format!("C#{}", connection.id))?;
+        let mut item = Self::keyed(
+            connection,
+            tenant_pk(&connection.tenant_id),
+            format!("C#{}", connection.id),
+        )?;
         item.insert(GSI1_PK.into(), s("CONNECTION"));
         item.insert(GSI1_SK.into(), s(format!("C#{}", connection.id)));
         self.put(item, None, Item::new()).await
@@ -216,11 +243,15 @@ impl Store {
         id: &ConnectionId,
     ) -> Result<Option<Connection>, StoreError> {
         let item = self.get(tenant_pk(tenant), &format!("C#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .transpose()
     }
 
     /// Finds a connection by id alone: a webhook URL names the connection, not the tenant.
-    pub async fn find_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
+    pub async fn find_connection(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<Connection>, StoreError> {
         let out = self
             .client
             .query()
@@ -256,7 +287,10 @@ impl Store {
             .items()
             .send();
         let items: Vec<Item> = pages.try_collect().await.map_err(dynamo)?;
-        items.into_iter().map(|i| serde_dynamo::from_item(i).map_err(corrupt)).collect()
+        items
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .collect()
     }
 
     /// Moves a connection's cursor forward, only if no other run moved it since `previous` was read.
@@ -281,7 +315,8 @@ impl Store {
             Some(prev) => request
                 .condition_expression("#cursor = :prev")
                 .expression_attribute_values(":prev", s(prev)),
-            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
+            None => request
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
         };
         request.send().await.map(drop).map_err(dynamo)
     }
@@ -294,18 +329,28 @@ impl Store {
         id: &EmployeeId,
     ) -> Result<Option<StoredEmployee>, StoreError> {
         let item = self.get(tenant_pk(tenant), &format!("E#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .transpose()
     }
 
     /// Writes an employee whose `version` is one more than the version read. Fails with
     /// [`StoreError::Conflict`] if the stored version is no longer the one read (or, for a new employee, if one
     /// appeared meanwhile).
     pub async fn put_employee(&self, employee: &StoredEmployee) -> Result<(), StoreError> {
-        let item = Self::keyed(employee, tenant_pk(&employee.tenant_id), format!("E#{}", employee.id))?;
+        let item = Self::keyed(
+            employee,
+            tenant_pk(&employee.tenant_id),
+            format!("E#{}", employee.id),
+        )?;
         if employee.version <= 1 {
-            return self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await;
+            return self
+                .put(item, Some("attribute_not_exists(PK)"), Item::new())
+                .await;
         }
-        let read = HashMap::from([(":read".to_owned(), AttributeValue::N((employee.version - 1).to_string()))]);
+        let read = HashMap::from([(
+            ":read".to_owned(),
+            AttributeValue::N((employee.version - 1).to_string()),
+        )]);
         self.put(item, Some("version = :read"), read).await
     }
 
@@ -335,14 +380,19 @@ impl Store {
             .expression_attribute_values(":prefix", s(prefix))
             .limit(limit)
             .set_exclusive_start_key(start.map(|sk| {
-                HashMap::from([(PK.to_owned(), s(tenant_pk(tenant))), (SK.to_owned(), s(sk))])
+                HashMap::from([
+                    (PK.to_owned(), s(tenant_pk(tenant))),
+                    (SK.to_owned(), s(sk)),
+                ])
             }))
             .send()
             .await
             .map_err(dynamo)?;
-        let next_cursor = out
-            .last_evaluated_key
-            .and_then(|key| key.get(SK).and_then(|v| v.as_s().ok()).map(|sk| URL_SAFE_NO_PAD.encode(sk)));
+        let next_cursor = out.last_evaluated_key.and_then(|key| {
+            key.get(SK)
+                .and_then(|v| v.as_s().ok())
+                .map(|sk| URL_SAFE_NO_PAD.encode(sk))
+        });
         let items = out
             .items
             .unwrap_or_default()
@@ -365,9 +415,15 @@ impl Store {
         let item = HashMap::from([
             (PK.to_owned(), s(format!("I#{key}"))),
             (SK.to_owned(), s("IDEMPOTENCY")),
-            (TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + ttl).timestamp().to_string())),
+            (
+                TTL_ATTRIBUTE.to_owned(),
+                AttributeValue::N((now + ttl).timestamp().to_string()),
+            ),
         ]);
-        let values = HashMap::from([(":now".to_owned(), AttributeValue::N(now.timestamp().to_string()))]);
+        let values = HashMap::from([(
+            ":now".to_owned(),
+            AttributeValue::N(now.timestamp().to_string()),
+        )]);
         let condition = format!("attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now");
         match self.put(item, Some(&condition), values).await {
             Ok(()) => Ok(true),
@@ -393,7 +449,9 @@ impl Store {
 /// Cursors are the last sort key of a page, base64url-encoded. They are only ever applied under the caller's own
 /// tenant, and must name an item of the list being read.
 fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::BadCursor)?;
     let sk = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
     let valid = sk.strip_prefix(prefix).is_some_and(|rest| {
         !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -409,10 +467,19 @@ mod tests {
     fn cursors_round_trip_and_refuse_forgeries() {
         let c = URL_SAFE_NO_PAD.encode("E#emp_0123abcd");
         assert_eq!(decode_cursor(&c, "E#").unwrap(), "E#emp_0123abcd");
-        assert!(matches!(decode_cursor("%%%", "E#"), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode_cursor("%%%", "E#"),
+            Err(StoreError::BadCursor)
+        ));
         let other_list = URL_SAFE_NO_PAD.encode("C#con_0123abcd");
-        assert!(matches!(decode_cursor(&other_list, "E#"), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode_cursor(&other_list, "E#"),
+            Err(StoreError::BadCursor)
+        ));
         let injected = URL_SAFE_NO_PAD.encode("E#x#T#ten_other");
-        assert!(matches!(decode_cursor(&injected, "E#"), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode_cursor(&injected, "E#"),
+            Err(StoreError::BadCursor)
+        ));
     }
 }

@@ -10,7 +10,11 @@ use ithub::domain::TenantId;
 #[derive(Debug, Clone)]
 pub struct Tenant(pub TenantId);
 
-pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next: Next) -> Response {
+pub async fn require_key(
+    State(api): State<AdminApi>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -19,9 +23,14 @@ pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(key) = presented else {
-        return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`").into_response();
+        return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`")
+            .into_response();
     };
-    match api.store.tenant_for_key(&ithub::apikey::hash(key), chrono::Utc::now()).await {
+    match api
+        .store
+        .tenant_for_key(&ithub::apikey::hash(key), chrono::Utc::now())
+        .await
+    {
         Ok(Some(tenant)) => {
             request.extensions_mut().insert(Tenant(tenant));
             next.run(request).await

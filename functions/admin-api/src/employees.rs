@@ -65,10 +65,18 @@ pub async fn list(
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
-    let page = api.store.list_employees(&tenant, limit, params.cursor.as_deref()).await?;
-    Ok(Json(EmployeePage { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+    let page = api
+        .store
+        .list_employees(&tenant, limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(EmployeePage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 pub async fn get(
@@ -77,6 +85,10 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<EmployeeView>, ApiError> {
     let id = EmployeeId::parse(&id).ok_or(ApiError::NotFound("employee"))?;
-    let employee = api.store.get_employee(&tenant, &id).await?.ok_or(ApiError::NotFound("employee"))?;
+    let employee = api
+        .store
+        .get_employee(&tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("employee"))?;
     Ok(Json(employee.into()))
 }

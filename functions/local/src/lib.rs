@@ -26,7 +26,10 @@ pub struct Stack {
 
 impl Stack {
     /// Creates (or finds) the resources named by `names` and connects to them.
-    pub async fn bootstrap(names: &Names, settings: QueueSettings) -> Result<Self, resources::BootstrapError> {
+    pub async fn bootstrap(
+        names: &Names,
+        settings: QueueSettings,
+    ) -> Result<Self, resources::BootstrapError> {
         let aws = ithub::aws_config().await;
         let deployed = resources::bootstrap(&aws, names, settings).await?;
         let sqs = aws_sdk_sqs::Client::new(&aws);
@@ -52,8 +55,13 @@ impl Stack {
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
-        admin_api::router(AdminApi { store: self.store.clone() })
-            .merge(webhook::router(Webhooks { store: self.store.clone(), queue: self.queue.clone() }))
+        admin_api::router(AdminApi {
+            store: self.store.clone(),
+        })
+        .merge(webhook::router(Webhooks {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+        }))
     }
 
     /// Runs the poller every `every`, as the EventBridge schedule would.
@@ -73,7 +81,9 @@ impl Stack {
     pub async fn feed_worker(self) {
         let worker = self.worker();
         loop {
-            if let Err(error) = worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
+            if let Err(error) =
+                worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await
+            {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

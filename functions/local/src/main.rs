@@ -14,7 +14,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -24,7 +27,8 @@ fn fail(message: impl std::fmt::Display) -> ! {
 
 fn address(name: &str, default: &str) -> SocketAddr {
     let raw = setting(name, default);
-    raw.parse().unwrap_or_else(|_| fail(format!("{name} must be host:port, got {raw:?}")))
+    raw.parse()
+        .unwrap_or_else(|_| fail(format!("{name} must be host:port, got {raw:?}")))
 }
 
 #[tokio::main]
@@ -35,35 +39,60 @@ async fn main() {
     }
     let names = Names::prefixed(&setting("ITHUB_PREFIX", "ithub-local"));
     let command = std::env::args().nth(1).unwrap_or_else(|| "run".into());
-    let stack = Stack::bootstrap(&names, QueueSettings::default()).await.unwrap_or_else(|e| fail(e));
+    let stack = Stack::bootstrap(&names, QueueSettings::default())
+        .await
+        .unwrap_or_else(|e| fail(e));
     match command.as_str() {
         "bootstrap" => {
             let d = &stack.deployed;
-            println!("table {}\nqueue {}\ndead-letter queue {}\nbus {}", d.table, d.queue_url, d.dead_letter_queue_url, d.bus);
+            println!(
+                "table {}\nqueue {}\ndead-letter queue {}\nbus {}",
+                d.table, d.queue_url, d.dead_letter_queue_url, d.bus
+            );
         }
         "run" => run(stack).await,
-        other => fail(format!("unknown command {other:?}; use `run` or `bootstrap`")),
+        other => fail(format!(
+            "unknown command {other:?}; use `run` or `bootstrap`"
+        )),
     }
 }
 
 async fn run(stack: Stack) {
     let api_addr = address("ITHUB_API_ADDR", "127.0.0.1:8080");
     let sandbox_addr = address("ITHUB_SANDBOX_ADDR", "127.0.0.1:8081");
-    let poll_secs: u64 = setting("ITHUB_POLL_SECONDS", "5").parse().unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
+    let poll_secs: u64 = setting("ITHUB_POLL_SECONDS", "5")
+        .parse()
+        .unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
 
     let sandbox_key = "sandbox-api-key";
-    let sandbox =
-        fake_hr::FakeBamboo::start(sandbox_addr, "acme", sandbox_key, fake_hr::sample_company(Utc::now().date_naive()))
-            .await
-            .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
+    let sandbox = fake_hr::FakeBamboo::start(
+        sandbox_addr,
+        "acme",
+        sandbox_key,
+        fake_hr::sample_company(Utc::now().date_naive()),
+    )
+    .await
+    .unwrap_or_else(|e| {
+        fail(format!(
+            "cannot start the sandbox HR system on {sandbox_addr}: {e}"
+        ))
+    });
     let listener = tokio::net::TcpListener::bind(api_addr)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {api_addr}: {e}")));
 
     let tenant = TenantId::generate();
-    stack.store.create_tenant(&tenant, "Acme Inc (demo)").await.unwrap_or_else(|e| fail(e));
+    stack
+        .store
+        .create_tenant(&tenant, "Acme Inc (demo)")
+        .await
+        .unwrap_or_else(|e| fail(e));
     let (admin_key, key_hash) = ithub::apikey::generate();
-    stack.store.put_api_key(&key_hash, &tenant, "make run demo key", None).await.unwrap_or_else(|e| fail(e));
+    stack
+        .store
+        .put_api_key(&key_hash, &tenant, "make run demo key", None)
+        .await
+        .unwrap_or_else(|e| fail(e));
     let webhook_secret = ithub::apikey::generate().0;
     let connection = Connection {
         tenant_id: tenant.clone(),
@@ -79,20 +108,33 @@ async fn run(stack: Stack) {
         created_at: Utc::now(),
         last_polled_at: None,
     };
-    stack.store.put_connection(&connection).await.unwrap_or_else(|e| fail(e));
+    stack
+        .store
+        .put_connection(&connection)
+        .await
+        .unwrap_or_else(|e| fail(e));
     let api_url = format!("http://{api_addr}");
-    sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
+    sandbox.set_webhook(
+        &format!("{api_url}/webhooks/{}", connection.id),
+        &webhook_secret,
+    );
 
     let env = format!(
         "ITHUB_API_URL={api_url}\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",
         sandbox.base_url(),
         connection.id
     );
-    if let Err(e) = std::fs::create_dir_all(".local").and_then(|()| std::fs::write(".local/run.env", &env)) {
+    if let Err(e) =
+        std::fs::create_dir_all(".local").and_then(|()| std::fs::write(".local/run.env", &env))
+    {
         fail(format!("cannot write .local/run.env: {e}"));
     }
 
-    tokio::spawn(stack.clone().schedule_poller(Duration::from_secs(poll_secs)));
+    tokio::spawn(
+        stack
+            .clone()
+            .schedule_poller(Duration::from_secs(poll_secs)),
+    );
     tokio::spawn(stack.clone().feed_worker());
     let server = axum::serve(listener, stack.router()).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

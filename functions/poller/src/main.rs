@@ -8,7 +8,8 @@ use poller::{Poller, RunReport};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ithub::telemetry::init();
-    let [table, queue_url] = config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
+    let [table, queue_url] =
+        config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let poller = Poller::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
@@ -16,8 +17,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ithub::providers::http_client(),
     );
     let poller = &poller;
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {
-        Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
-    }))
+    lambda_runtime::run(service_fn(
+        move |_: LambdaEvent<EventBridgeEvent>| async move {
+            Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
+        },
+    ))
     .await
 }

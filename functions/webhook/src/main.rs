@@ -6,7 +6,8 @@ use webhook::{Webhooks, router};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     ithub::telemetry::init();
-    let [table, queue_url] = config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
+    let [table, queue_url] =
+        config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let state = Webhooks {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),

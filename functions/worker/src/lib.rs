@@ -79,7 +79,12 @@ impl Worker {
                 None => groups.push((group, vec![message])),
             }
         }
-        let failed = join_all(groups.into_iter().map(|(_, messages)| self.handle_group(messages))).await;
+        let failed = join_all(
+            groups
+                .into_iter()
+                .map(|(_, messages)| self.handle_group(messages)),
+        )
+        .await;
         let mut response = SqsBatchResponse::default();
         for id in failed.into_iter().flatten() {
             let mut failure = BatchItemFailure::default();
@@ -97,7 +102,10 @@ impl Worker {
                 failed.push(id);
                 continue;
             }
-            match self.handle_message(message.body.as_deref().unwrap_or_default()).await {
+            match self
+                .handle_message(message.body.as_deref().unwrap_or_default())
+                .await
+            {
                 Ok(applied) => tracing::info!(message_id = %id, ?applied, "applied"),
                 Err(error) => {
                     tracing::error!(message_id = %id, %error, "failed; the queue will retry it");
@@ -117,16 +125,31 @@ impl Worker {
     /// Applies one observation: re-reads the person for a webhook hint, then writes with a version check,
     /// skipping the write when the facts are unchanged or older than what is stored.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
-        let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, .. } = observation;
+        let EmployeeObserved {
+            tenant_id,
+            connection_id,
+            hr_id,
+            observed_at,
+            record,
+            ..
+        } = observation;
         let id = ithub::domain::EmployeeId::derive(&connection_id, &hr_id);
         let (record, observed_at) = match record {
             Some(record) => (record, observed_at),
             None => {
-                let Some(connection) = self.store.get_connection(&tenant_id, &connection_id).await? else {
+                let Some(connection) = self
+                    .store
+                    .get_connection(&tenant_id, &connection_id)
+                    .await?
+                else {
                     tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
                     return Ok(Applied::Gone);
                 };
-                let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
+                let provider = providers::connect(
+                    &connection.provider,
+                    &connection.credential,
+                    self.http.clone(),
+                );
                 let read_at = Utc::now();
                 match provider.fetch(&hr_id).await? {
                     Some(record) => (record, read_at),
@@ -166,8 +189,14 @@ impl Worker {
                         version: next.version,
                         created,
                     };
-                    self.bus.publish(&[DomainEvent::new("employee.updated", &detail)]).await?;
-                    return Ok(if created { Applied::Created } else { Applied::Updated });
+                    self.bus
+                        .publish(&[DomainEvent::new("employee.updated", &detail)])
+                        .await?;
+                    return Ok(if created {
+                        Applied::Created
+                    } else {
+                        Applied::Updated
+                    });
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

@@ -51,7 +51,11 @@ pub async fn run_once(
         })
         .collect();
     let response = worker.handle(event).await;
-    let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let failed: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     let done: Vec<DeleteMessageBatchRequestEntry> = messages
         .iter()
         .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
@@ -65,7 +69,14 @@ pub async fn run_once(
         })
         .collect();
     if !done.is_empty() {
-        sqs.delete_message_batch().queue_url(queue_url).set_entries(Some(done)).send().await?;
+        sqs.delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await?;
     }
-    Ok(BatchOutcome { received: messages.len(), failed: failed.len() })
+    Ok(BatchOutcome {
+        received: messages.len(),
+        failed: failed.len(),
+    })
 }

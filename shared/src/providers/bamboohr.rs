@@ -3,8 +3,8 @@
 
 use super::http::{RetryPolicy, check};
 use super::{
-    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
-    WebhookError,
+    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS,
+    WebhookDelivery, WebhookError,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use async_trait::async_trait;
@@ -31,7 +31,11 @@ pub struct BambooHr {
 
 impl BambooHr {
     pub fn new(settings: &ProviderSettings, api_key: &str, http: reqwest::Client) -> Self {
-        let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
+        let host = settings
+            .base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/');
         Self {
             api: format!("{host}/api/gateway.php/{}/v1", settings.company),
             api_key: api_key.to_owned(),
@@ -45,7 +49,11 @@ impl BambooHr {
         self
     }
 
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         self.retry
             .send(|| {
@@ -59,8 +67,13 @@ impl BambooHr {
     }
 }
 
-async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
-    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+async fn json<T: for<'de> Deserialize<'de>>(
+    response: reqwest::Response,
+) -> Result<T, ProviderError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(e.to_string()))
 }
 
@@ -96,7 +109,9 @@ impl HrProvider for BambooHr {
 
     async fn list_all(&self) -> Result<Vec<String>, ProviderError> {
         // onlyCurrent=false adds people whose hire date lies ahead, so pre-hires are imported too.
-        let response = self.get("employees/directory", &[("onlyCurrent", "false")]).await?;
+        let response = self
+            .get("employees/directory", &[("onlyCurrent", "false")])
+            .await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             // BambooHR answers 404 for an empty directory.
             return Ok(Vec::new());
@@ -105,21 +120,32 @@ impl HrProvider for BambooHr {
         Ok(directory.employees.into_iter().map(|e| e.id).collect())
     }
 
-    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError> {
+    async fn changed_since(
+        &self,
+        since: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Changes, ProviderError> {
         let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
         let body: Changed = json(response).await?;
-        let (deleted, changed): (Vec<_>, Vec<_>) =
-            body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
+        let (deleted, changed): (Vec<_>, Vec<_>) = body
+            .employees
+            .into_values()
+            .partition(|e| e.action.eq_ignore_ascii_case("deleted"));
         Ok(Changes {
             changed: changed.into_iter().map(|e| e.id).collect(),
             deleted: deleted.into_iter().map(|e| e.id).collect(),
-            next_cursor: body.latest.as_deref().and_then(|latest| next_cursor(latest, now)),
+            next_cursor: body
+                .latest
+                .as_deref()
+                .and_then(|latest| next_cursor(latest, now)),
         })
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
         let path = format!("employees/{hr_id}");
-        let response = self.get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")]).await?;
+        let response = self
+            .get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")])
+            .await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -140,7 +166,11 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 /// made later in the same second. So move past `latest` only once that second is surely over on BambooHR's clock.
 fn next_cursor(latest: &str, now: DateTime<Utc>) -> Option<String> {
     let latest = parse_timestamp(latest)?;
-    let next = if now - latest > CLOCK_SKEW { latest + chrono::Duration::seconds(1) } else { latest };
+    let next = if now - latest > CLOCK_SKEW {
+        latest + chrono::Duration::seconds(1)
+    } else {
+        latest
+    };
     Some(next.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
@@ -185,11 +215,12 @@ impl Record {
     pub fn into_employee(self, hr_id: &str, today: NaiveDate) -> Employee {
         let start_date = date(self.hire_date);
         let end_date = date(self.termination_date);
-        let history = text(self.employment_history_status).unwrap_or_default().to_ascii_lowercase();
+        let history = text(self.employment_history_status)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let inactive = text(self.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
-        let status = if inactive || end_date.is_some_and(|d| d < today) {
-            EmploymentStatus::Terminated
-        } else if history == "terminated" && end_date.is_none() {
+        let terminated_undated = history == "terminated" && end_date.is_none();
+        let status = if inactive || terminated_undated || end_date.is_some_and(|d| d < today) {
             EmploymentStatus::Terminated
         } else if start_date.is_some_and(|d| d > today) {
             EmploymentStatus::Pending
@@ -286,8 +317,9 @@ pub fn verify_webhook(
     if (now - sent_at).num_seconds().abs() > WEBHOOK_TOLERANCE_SECS {
         return Err(WebhookError::Stale(WEBHOOK_TOLERANCE_SECS));
     }
-    let payload: Payload =
-        serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload("expected data.employeeId or employees[].id".into()))?;
+    let payload: Payload = serde_json::from_slice(body).map_err(|_| {
+        WebhookError::BadPayload("expected data.employeeId or employees[].id".into())
+    })?;
     let raw_ids = match payload {
         Payload::Event { data } => vec![data.employee_id],
         Payload::Fields { employees } => employees.into_iter().map(|e| e.id).collect(),
@@ -298,7 +330,10 @@ pub fn verify_webhook(
     }
     // BambooHR deliveries carry no event id; a redelivery repeats the body byte for byte.
     let delivery_key = hex::encode(Sha256::digest(body));
-    Ok(WebhookDelivery { delivery_key, hr_ids })
+    Ok(WebhookDelivery {
+        delivery_key,
+        hr_ids,
+    })
 }
 
 /// BambooHR documents no format for the timestamp header: Unix seconds and ISO 8601 are both seen.
@@ -322,7 +357,9 @@ mod tests {
     }
 
     fn record(json: serde_json::Value) -> Employee {
-        serde_json::from_value::<Record>(json).unwrap().into_employee("7", day("2026-06-01"))
+        serde_json::from_value::<Record>(json)
+            .unwrap()
+            .into_employee("7", day("2026-06-01"))
     }
 
     #[test]
@@ -340,7 +377,10 @@ mod tests {
         assert_eq!(e.title.as_deref(), Some("Engineering Manager"));
         assert_eq!(e.manager_name.as_deref(), Some("Smith, Jane"));
         let address = e.home_address.unwrap();
-        assert_eq!((address.line2, address.region.as_deref()), (None, Some("UT")));
+        assert_eq!(
+            (address.line2, address.region.as_deref()),
+            (None, Some("UT"))
+        );
         assert_eq!(e.status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(day("2021-03-01")));
         assert_eq!(e.end_date, None, "0000-00-00 means no termination");
@@ -348,9 +388,17 @@ mod tests {
 
     #[test]
     fn cursor_moves_past_latest_only_when_that_second_is_over() {
-        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(), Some("2026-06-01T11:59:30Z"));
-        assert_eq!(next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(), Some("2026-06-01T11:50:01Z"));
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(),
+            Some("2026-06-01T11:59:30Z")
+        );
+        assert_eq!(
+            next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(),
+            Some("2026-06-01T11:50:01Z")
+        );
         assert_eq!(next_cursor("not a time", now), None);
     }
 
@@ -358,16 +406,33 @@ mod tests {
     fn statuses_follow_dates_and_history() {
         let status = |j: serde_json::Value| record(j).status;
         use EmploymentStatus::*;
-        assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
-        assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
-        assert_eq!(status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})), Terminated);
         assert_eq!(
-            status(serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})),
+            status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})),
+            Pending
+        );
+        assert_eq!(
+            status(serde_json::json!({"status": "Inactive"})),
+            Terminated
+        );
+        assert_eq!(
+            status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})),
+            Terminated
+        );
+        assert_eq!(
+            status(
+                serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})
+            ),
             Active,
             "a termination dated ahead is still employed until then"
         );
-        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Terminated"})), Terminated);
-        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})), OnLeave);
+        assert_eq!(
+            status(serde_json::json!({"employmentHistoryStatus": "Terminated"})),
+            Terminated
+        );
+        assert_eq!(
+            status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})),
+            OnLeave
+        );
         assert_eq!(status(serde_json::json!({"terminationDate": ""})), Active);
     }
 
@@ -390,8 +455,13 @@ mod tests {
     #[test]
     fn accepts_the_reference_vector() {
         let secrets = vec!["test-private-key".to_owned()];
-        let d = verify_webhook(&secrets, &signed("1769884920", FIXTURE_SIG), FIXTURE_BODY.as_bytes(), at(1769884920))
-            .unwrap();
+        let d = verify_webhook(
+            &secrets,
+            &signed("1769884920", FIXTURE_SIG),
+            FIXTURE_BODY.as_bytes(),
+            at(1769884920),
+        )
+        .unwrap();
         assert_eq!(d.hr_ids, vec!["67890"]);
     }
 
@@ -399,7 +469,9 @@ mod tests {
     fn either_secret_passes_during_rotation() {
         let secrets = vec!["new-secret".to_owned(), "test-private-key".to_owned()];
         let headers = signed("1769884920", FIXTURE_SIG);
-        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920)).is_ok());
+        assert!(
+            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920)).is_ok()
+        );
     }
 
     #[test]
@@ -408,15 +480,38 @@ mod tests {
         let now = at(1769884920);
         let headers = signed("1769884920", FIXTURE_SIG);
         let tampered = FIXTURE_BODY.replace("67890", "67891");
-        assert_eq!(verify_webhook(&secrets, &headers, tampered.as_bytes(), now), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify_webhook(&secrets, &headers, tampered.as_bytes(), now),
+            Err(WebhookError::BadSignature)
+        );
         let other = vec!["another-key".to_owned()];
-        assert_eq!(verify_webhook(&other, &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
-        assert_eq!(verify_webhook(&[], &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify_webhook(&other, &headers, FIXTURE_BODY.as_bytes(), now),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_webhook(&[], &headers, FIXTURE_BODY.as_bytes(), now),
+            Err(WebhookError::BadSignature)
+        );
         let later = at(1769884920 + 301);
-        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), later), Err(WebhookError::Stale(300)));
+        assert_eq!(
+            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), later),
+            Err(WebhookError::Stale(300))
+        );
         let earlier = at(1769884920 - 301);
-        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier), Err(WebhookError::Stale(300)));
-        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920 + 299)).is_ok());
+        assert_eq!(
+            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier),
+            Err(WebhookError::Stale(300))
+        );
+        assert!(
+            verify_webhook(
+                &secrets,
+                &headers,
+                FIXTURE_BODY.as_bytes(),
+                at(1769884920 + 299)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -442,7 +537,9 @@ mod tests {
         mac.update(body);
         mac.update(ts.as_bytes());
         let sig = hex::encode(mac.finalize().into_bytes());
-        let now = DateTime::parse_from_rfc3339(ts).unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339(ts)
+            .unwrap()
+            .with_timezone(&Utc);
         let d = verify_webhook(&["k".to_owned()], &signed(ts, &sig), body, now).unwrap();
         assert_eq!(d.hr_ids, vec!["12345", "12346"]);
     }
@@ -454,7 +551,8 @@ mod tests {
         mac.update(body);
         mac.update(b"100");
         let sig = hex::encode(mac.finalize().into_bytes());
-        let err = verify_webhook(&["k".to_owned()], &signed("100", &sig), body, at(100)).unwrap_err();
+        let err =
+            verify_webhook(&["k".to_owned()], &signed("100", &sig), body, at(100)).unwrap_err();
         assert!(matches!(err, WebhookError::BadPayload(_)));
     }
 }

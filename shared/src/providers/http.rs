@@ -16,7 +16,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+        Self {
+            attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
@@ -29,8 +33,10 @@ impl RetryPolicy {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response =
-                build().send().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+            let response = build()
+                .send()
+                .await
+                .map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
             let status = response.status().as_u16();
             if !matches!(status, 429 | 503) {
                 return Ok(response);
@@ -43,7 +49,12 @@ impl RetryPolicy {
             if wait > self.max_delay {
                 return Err(ProviderError::RateLimited { attempts: attempt });
             }
-            tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "HR system throttled us");
+            tracing::warn!(
+                status,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "HR system throttled us"
+            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -51,11 +62,17 @@ impl RetryPolicy {
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -85,11 +102,16 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Thu, 01 Jan 2026 00:00:07 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Thu, 01 Jan 2026 00:00:07 GMT"),
+        );
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);

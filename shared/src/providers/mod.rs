@@ -70,7 +70,11 @@ pub trait HrProvider: Send + Sync {
 
     /// Ids of employees that changed at or after `since` (a cursor this provider returned earlier), as read at
     /// `now` by our clock.
-    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError>;
+    async fn changed_since(
+        &self,
+        since: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Changes, ProviderError>;
 
     /// The current record of one employee; `None` when the HR system no longer has them.
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError>;

@@ -4,15 +4,54 @@ use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
 
 const FIRST: [&str; 25] = [
-    "Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia", "Dennis", "Hedy",
-    "Linus", "Katherine", "Tim", "Sophie", "Niklaus", "Annie", "Guido", "Evelyn", "Bjarne", "Mary", "John", "Jean",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Barbara",
+    "Edsger",
+    "Frances",
+    "Donald",
+    "Margaret",
+    "Ken",
+    "Radia",
+    "Dennis",
+    "Hedy",
+    "Linus",
+    "Katherine",
+    "Tim",
+    "Sophie",
+    "Niklaus",
+    "Annie",
+    "Guido",
+    "Evelyn",
+    "Bjarne",
+    "Mary",
+    "John",
+    "Jean",
     "Leslie",
 ];
-const LAST: [&str; 10] =
-    ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"];
+const LAST: [&str; 10] = [
+    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson",
+    "Perlman",
+];
 const DEPARTMENTS: [(&str, &[&str]); 8] = [
-    ("Engineering", &["VP Engineering", "Software Engineer", "Senior Software Engineer", "SRE"]),
-    ("Sales", &["Head of Sales", "Account Executive", "Sales Development Rep"]),
+    (
+        "Engineering",
+        &[
+            "VP Engineering",
+            "Software Engineer",
+            "Senior Software Engineer",
+            "SRE",
+        ],
+    ),
+    (
+        "Sales",
+        &[
+            "Head of Sales",
+            "Account Executive",
+            "Sales Development Rep",
+        ],
+    ),
     ("Marketing", &["CMO", "Content Marketer", "Growth Marketer"]),
     ("Finance", &["CFO", "Accountant"]),
     ("People", &["Head of People", "Recruiter"]),
@@ -38,7 +77,11 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         let last = LAST[(n as usize / 5) % LAST.len()];
         let (department, titles) = DEPARTMENTS[n as usize % DEPARTMENTS.len()];
         let head = n < DEPARTMENTS.len() as u32;
-        let title = if head { titles[0] } else { titles[1 + n as usize % (titles.len() - 1)] };
+        let title = if head {
+            titles[0]
+        } else {
+            titles[1 + n as usize % (titles.len() - 1)]
+        };
         let supervisor = if n == 0 {
             None
         } else if head {
@@ -49,11 +92,21 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         let hire = match n {
             48 => today + Duration::days(14),
             49 => today + Duration::days(30),
-            _ => NaiveDate::from_ymd_opt(2015 + (n as i32 % 10), 1 + n % 12, 1 + n % 28).unwrap_or(today),
+            _ => NaiveDate::from_ymd_opt(2015 + (n as i32 % 10), 1 + n % 12, 1 + n % 28)
+                .unwrap_or(today),
         };
         let (city, state, zip) = CITIES[n as usize % CITIES.len()];
-        let history = if n == 20 { "Leave of Absence" } else { "Full-Time" };
-        let email = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase(), if n >= 25 { "2" } else { "" });
+        let history = if n == 20 {
+            "Leave of Absence"
+        } else {
+            "Full-Time"
+        };
+        let email = format!(
+            "{}.{}{}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            if n >= 25 { "2" } else { "" }
+        );
         let record = json!({
             "firstName": first,
             "lastName": last,

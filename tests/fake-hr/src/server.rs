@@ -88,7 +88,13 @@ impl FakeBamboo {
             .into_iter()
             .map(|(id, fields)| {
                 let fields = fields.as_object().cloned().unwrap_or_default();
-                (id, Person { fields, last_changed: seeded_at })
+                (
+                    id,
+                    Person {
+                        fields,
+                        last_changed: seeded_at,
+                    },
+                )
             })
             .collect();
         let fake = Self {
@@ -118,14 +124,25 @@ impl FakeBamboo {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.company
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn router(&self) -> Router {
         Router::new()
-            .route("/api/gateway.php/{company}/v1/employees/directory", get(directory))
-            .route("/api/gateway.php/{company}/v1/employees/changed", get(changed))
-            .route("/api/gateway.php/{company}/v1/employees/{id}", get(employee))
+            .route(
+                "/api/gateway.php/{company}/v1/employees/directory",
+                get(directory),
+            )
+            .route(
+                "/api/gateway.php/{company}/v1/employees/changed",
+                get(changed),
+            )
+            .route(
+                "/api/gateway.php/{company}/v1/employees/{id}",
+                get(employee),
+            )
             .route("/sandbox/employees", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/employees/{id}", patch(sandbox_change))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
@@ -148,17 +165,27 @@ impl FakeBamboo {
             });
             merge(&mut record, fields);
             let fields = record.as_object().cloned().unwrap_or_default();
-            company.people.insert(id, Person { fields, last_changed: Utc::now() });
+            company.people.insert(
+                id,
+                Person {
+                    fields,
+                    last_changed: Utc::now(),
+                },
+            );
             id
         };
         self.notify("employee.created", id, &[]).await;
-        self.notify("employee.updated", id, &["firstName", "lastName"]).await;
+        self.notify("employee.updated", id, &["firstName", "lastName"])
+            .await;
         id
     }
 
     /// Changes fields of one person; `false` if there is no such person.
     pub async fn change(&self, id: u32, fields: Value) -> bool {
-        let changed: Vec<String> = fields.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        let changed: Vec<String> = fields
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
         {
             let mut company = self.company();
             let Some(person) = company.people.get_mut(&id) else {
@@ -189,7 +216,10 @@ impl FakeBamboo {
 
     /// Sends the company's webhooks to `url`, signed with `private_key`.
     pub fn set_webhook(&self, url: &str, private_key: &str) {
-        self.company().webhook = Some(Webhook { url: url.to_owned(), private_key: private_key.to_owned() });
+        self.company().webhook = Some(Webhook {
+            url: url.to_owned(),
+            private_key: private_key.to_owned(),
+        });
     }
 
     /// The next `fault.count` API calls answer `fault.status`.
@@ -208,7 +238,10 @@ impl FakeBamboo {
 
     /// A person's current record, as the sandbox shows it.
     pub fn record(&self, id: u32) -> Option<Value> {
-        self.company().people.get(&id).map(|p| Value::Object(p.fields.clone()))
+        self.company()
+            .people
+            .get(&id)
+            .map(|p| Value::Object(p.fields.clone()))
     }
 
     /// Signs and sends an event-based webhook, if one is registered; waits for the answer.
@@ -224,9 +257,17 @@ impl FakeBamboo {
         .to_string();
         let timestamp = Utc::now().timestamp().to_string();
         let signature = sign(&webhook.private_key, &body, &timestamp);
-        let delivery = Delivery { url: webhook.url, body, timestamp, signature, status: 0 };
+        let delivery = Delivery {
+            url: webhook.url,
+            body,
+            timestamp,
+            signature,
+            status: 0,
+        };
         let status = self.send(&delivery).await;
-        self.company().deliveries.push(Delivery { status, ..delivery });
+        self.company()
+            .deliveries
+            .push(Delivery { status, ..delivery });
     }
 
     /// Sends a delivery (a recorded one, to test redelivery); returns the receiver's status, or 0.
@@ -235,7 +276,10 @@ impl FakeBamboo {
             .http
             .post(&delivery.url)
             .header("content-type", "application/json")
-            .header("user-agent", "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)")
+            .header(
+                "user-agent",
+                "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)",
+            )
             .header("x-bamboohr-timestamp", &delivery.timestamp)
             .header("x-bamboohr-signature", &delivery.signature)
             .body(delivery.body.clone())
@@ -247,7 +291,8 @@ impl FakeBamboo {
 
 /// Hex HMAC-SHA256 of the body followed by the timestamp, keyed with the webhook's private key.
 pub fn sign(private_key: &str, body: &str, timestamp: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(private_key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(private_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body.as_bytes());
     mac.update(timestamp.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -262,13 +307,16 @@ fn merge(target: &mut Value, fields: Value) {
 fn error(status: StatusCode, message: &str) -> Response {
     let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(message) {
-        response.headers_mut().insert("x-bamboohr-error-message", value);
+        response
+            .headers_mut()
+            .insert("x-bamboohr-error-message", value);
     }
     response
 }
 
-/// Basic auth with the API key as user name, the company in the path, and any injected fault.
-fn admit(fake: &Shared, domain: &str, headers: &HeaderMap) -> Result<(), Response> {
+/// The answer to an API call that is refused: an injected fault, another company, or a wrong API key (Basic auth
+/// with the key as user name). `None` lets the call through.
+fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response> {
     let mut company = fake.company();
     company.api_calls += 1;
     if let Some(fault) = company.faults.front_mut() {
@@ -280,12 +328,14 @@ fn admit(fake: &Shared, domain: &str, headers: &HeaderMap) -> Result<(), Respons
         }
         let mut response = error(status, "injected fault");
         if let Some(secs) = retry_after {
-            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
         }
-        return Err(response);
+        return Some(response);
     }
     if domain != company.domain {
-        return Err(error(StatusCode::NOT_FOUND, "unknown company"));
+        return Some(error(StatusCode::NOT_FOUND, "unknown company"));
     }
     let user = headers
         .get("authorization")
@@ -294,14 +344,15 @@ fn admit(fake: &Shared, domain: &str, headers: &HeaderMap) -> Result<(), Respons
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| pair.split_once(':').map(|(user, _)| user.to_owned()));
-    if user.as_deref() != Some(company.api_key.as_str()) {
-        return Err(error(StatusCode::UNAUTHORIZED, "invalid API key"));
-    }
-    Ok(())
+    (user.as_deref() != Some(company.api_key.as_str()))
+        .then(|| error(StatusCode::UNAUTHORIZED, "invalid API key"))
 }
 
 fn date(fields: &Map<String, Value>, key: &str) -> Option<NaiveDate> {
-    fields.get(key)?.as_str().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    fields
+        .get(key)?
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
 async fn directory(
@@ -310,8 +361,8 @@ async fn directory(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = admit(&fake, &domain, &headers) {
-        return response;
+    if let Some(refused) = refusal(&fake, &domain, &headers) {
+        return refused;
     }
     let today = Utc::now().date_naive();
     let only_current = query.get("onlyCurrent").map(String::as_str) != Some("false");
@@ -334,8 +385,15 @@ async fn directory(
     if employees.is_empty() {
         return error(StatusCode::NOT_FOUND, "directory is empty");
     }
-    let fields = ["displayName", "firstName", "lastName", "jobTitle", "workEmail", "department"]
-        .map(|f| json!({ "id": f, "type": "text", "name": f }));
+    let fields = [
+        "displayName",
+        "firstName",
+        "lastName",
+        "jobTitle",
+        "workEmail",
+        "department",
+    ]
+    .map(|f| json!({ "id": f, "type": "text", "name": f }));
     axum::Json(json!({ "fields": fields, "employees": employees })).into_response()
 }
 
@@ -345,17 +403,27 @@ async fn changed(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = admit(&fake, &domain, &headers) {
-        return response;
+    if let Some(refused) = refusal(&fake, &domain, &headers) {
+        return refused;
     }
-    let Some(since) = query.get("since").and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
-        return error(StatusCode::BAD_REQUEST, "since must be an ISO 8601 timestamp");
+    let Some(since) = query
+        .get("since")
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "since must be an ISO 8601 timestamp",
+        );
     };
     let since = since.with_timezone(&Utc);
     let company = fake.company();
     let mut employees = Map::new();
     let mut latest: Option<DateTime<Utc>> = None;
-    for (id, person) in company.people.iter().filter(|(_, p)| p.last_changed >= since) {
+    for (id, person) in company
+        .people
+        .iter()
+        .filter(|(_, p)| p.last_changed >= since)
+    {
         latest = latest.max(Some(person.last_changed));
         employees.insert(
             id.to_string(),
@@ -365,7 +433,9 @@ async fn changed(
             }),
         );
     }
-    let latest = latest.unwrap_or(since).to_rfc3339_opts(SecondsFormat::Secs, false);
+    let latest = latest
+        .unwrap_or(since)
+        .to_rfc3339_opts(SecondsFormat::Secs, false);
     axum::Json(json!({ "latest": latest, "employees": employees })).into_response()
 }
 
@@ -375,18 +445,29 @@ async fn employee(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = admit(&fake, &domain, &headers) {
-        return response;
+    if let Some(refused) = refusal(&fake, &domain, &headers) {
+        return refused;
     }
     let company = fake.company();
     let Some(person) = id.parse::<u32>().ok().and_then(|n| company.people.get(&n)) else {
         return error(StatusCode::NOT_FOUND, "no such employee");
     };
-    let requested = query.get("fields").map(String::as_str).unwrap_or("firstName,lastName");
+    let requested = query
+        .get("fields")
+        .map(String::as_str)
+        .unwrap_or("firstName,lastName");
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
-    for field in requested.split(',').map(str::trim).filter(|f| !f.is_empty()).take(400) {
-        out.insert(field.to_owned(), person.fields.get(field).cloned().unwrap_or(Value::Null));
+    for field in requested
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .take(400)
+    {
+        out.insert(
+            field.to_owned(),
+            person.fields.get(field).cloned().unwrap_or(Value::Null),
+        );
     }
     axum::Json(Value::Object(out)).into_response()
 }
@@ -405,12 +486,23 @@ async fn sandbox_list(State(fake): State<Shared>) -> Response {
     axum::Json(json!({ "employees": people })).into_response()
 }
 
-async fn sandbox_hire(State(fake): State<Shared>, axum::Json(fields): axum::Json<Value>) -> Response {
+async fn sandbox_hire(
+    State(fake): State<Shared>,
+    axum::Json(fields): axum::Json<Value>,
+) -> Response {
     if !fields.is_object() || fields.get("firstName").and_then(Value::as_str).is_none() {
-        return (StatusCode::BAD_REQUEST, "send a JSON object with at least firstName").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "send a JSON object with at least firstName",
+        )
+            .into_response();
     }
     let id = fake.hire(fields).await;
-    (StatusCode::CREATED, axum::Json(json!({ "id": id.to_string() }))).into_response()
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": id.to_string() })),
+    )
+        .into_response()
 }
 
 async fn sandbox_change(
@@ -421,7 +513,11 @@ async fn sandbox_change(
     if !fields.is_object() {
         return (StatusCode::BAD_REQUEST, "send a JSON object of fields").into_response();
     }
-    if fake.change(id, fields).await { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+    if fake.change(id, fields).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 #[derive(Deserialize)]
@@ -434,8 +530,14 @@ async fn sandbox_terminate(
     Path(id): Path<u32>,
     body: Option<axum::Json<Termination>>,
 ) -> Response {
-    let date = body.and_then(|b| b.0.date).unwrap_or_else(|| Utc::now().date_naive());
-    if fake.terminate(id, date).await { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+    let date = body
+        .and_then(|b| b.0.date)
+        .unwrap_or_else(|| Utc::now().date_naive());
+    if fake.terminate(id, date).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 #[derive(Deserialize)]
@@ -445,12 +547,18 @@ struct WebhookTarget {
     private_key: String,
 }
 
-async fn sandbox_webhook(State(fake): State<Shared>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
+async fn sandbox_webhook(
+    State(fake): State<Shared>,
+    axum::Json(target): axum::Json<WebhookTarget>,
+) -> Response {
     fake.set_webhook(&target.url, &target.private_key);
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn sandbox_faults(State(fake): State<Shared>, axum::Json(fault): axum::Json<Fault>) -> Response {
+async fn sandbox_faults(
+    State(fake): State<Shared>,
+    axum::Json(fault): axum::Json<Fault>,
+) -> Response {
     fake.inject(fault);
     StatusCode::NO_CONTENT.into_response()
 }

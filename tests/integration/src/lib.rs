@@ -26,26 +26,43 @@ pub async fn stack_with(settings: QueueSettings) -> Stack {
         "integration tests need moto: run them with `make test`, which starts one and sets AWS_ENDPOINT_URL"
     );
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    Stack::bootstrap(&Names::prefixed(&prefix), settings).await.expect("bootstrap against moto")
+    Stack::bootstrap(&Names::prefixed(&prefix), settings)
+        .await
+        .expect("bootstrap against moto")
 }
 
 /// A tenant and an admin key for it.
 pub async fn tenant(stack: &Stack) -> (TenantId, String) {
     let tenant = TenantId::generate();
-    stack.store.create_tenant(&tenant, "Test Co").await.expect("create tenant");
+    stack
+        .store
+        .create_tenant(&tenant, "Test Co")
+        .await
+        .expect("create tenant");
     let (key, hash) = ithub::apikey::generate();
-    stack.store.put_api_key(&hash, &tenant, "test", None).await.expect("store key");
+    stack
+        .store
+        .put_api_key(&hash, &tenant, "test", None)
+        .await
+        .expect("store key");
     (tenant, key)
 }
 
 /// A fake BambooHR on a free loopback port with the given people.
 pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback");
-    FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people).await.expect("start fake BambooHR")
+    FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people)
+        .await
+        .expect("start fake BambooHR")
 }
 
 /// Stores a BambooHR connection of `tenant` to `fake`, with one webhook secret.
-pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret: &str) -> Connection {
+pub async fn connect(
+    stack: &Stack,
+    tenant: &TenantId,
+    fake: &FakeBamboo,
+    secret: &str,
+) -> Connection {
     let connection = Connection {
         tenant_id: tenant.clone(),
         id: ConnectionId::generate(),
@@ -60,13 +77,19 @@ pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret
         created_at: Utc::now(),
         last_polled_at: None,
     };
-    stack.store.put_connection(&connection).await.expect("store connection");
+    stack
+        .store
+        .put_connection(&connection)
+        .await
+        .expect("store connection");
     connection
 }
 
 /// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.
 pub async fn serve(stack: &Stack) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let router = stack.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -120,7 +143,15 @@ pub fn person(first: &str, last: &str, department: &str) -> serde_json::Value {
 
 /// An authenticated GET to the admin API.
 pub async fn get_json(url: &str, key: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new().get(url).bearer_auth(key).send().await.expect("admin API answers");
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("admin API answers");
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }

@@ -34,8 +34,16 @@ async fn request(url: &str, auth: Option<&str>) -> (u16, Option<String>, serde_j
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    (status, content_type, response.json().await.unwrap_or(serde_json::Value::Null))
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (
+        status,
+        content_type,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -43,7 +51,16 @@ async fn every_admin_route_needs_a_valid_key() {
     let stack = stack().await;
     let (tenant, key) = tenant(&stack).await;
     let (expired, expired_hash) = ithub::apikey::generate();
-    stack.store.put_api_key(&expired_hash, &tenant, "old", Some(Utc::now() - Duration::minutes(1))).await.unwrap();
+    stack
+        .store
+        .put_api_key(
+            &expired_hash,
+            &tenant,
+            "old",
+            Some(Utc::now() - Duration::minutes(1)),
+        )
+        .await
+        .unwrap();
     let connection = seed(&stack, &tenant, 1).await;
     let api = serve(&stack).await;
     let employee = ithub::domain::EmployeeId::derive(&connection, "0");
@@ -56,7 +73,13 @@ async fn every_admin_route_needs_a_valid_key() {
     let wrong = format!("Bearer {}", ithub::apikey::generate().0);
     let expired = format!("Bearer {expired}");
     let basic = format!("Basic {key}");
-    let bad_credentials = [None, Some("Bearer "), Some(wrong.as_str()), Some(expired.as_str()), Some(basic.as_str())];
+    let bad_credentials = [
+        None,
+        Some("Bearer "),
+        Some(wrong.as_str()),
+        Some(expired.as_str()),
+        Some(basic.as_str()),
+    ];
     for route in &routes {
         for auth in bad_credentials {
             let (status, content_type, body) = request(route, auth).await;
@@ -70,7 +93,11 @@ async fn every_admin_route_needs_a_valid_key() {
     assert_eq!(request(&routes[1], Some(&good)).await.0, 200);
     assert_eq!(request(&routes[2], Some(&good)).await.0, 404);
     let (status, _, body) = request(&format!("{api}/health"), None).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "health is open");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ok")),
+        "health is open"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +115,11 @@ async fn employees_page_through_with_opaque_cursors() {
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
-        seen.extend(items.iter().map(|e| e["hr"]["first_name"].as_str().unwrap().to_owned()));
+        seen.extend(
+            items
+                .iter()
+                .map(|e| e["hr"]["first_name"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(cursor) => url = format!("{api}/v1/employees?limit=3&cursor={cursor}"),
             None => break,
@@ -114,10 +145,20 @@ async fn another_tenants_employee_is_not_found() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["type"], "urn:ithub:problem:not-found");
     let (_, list) = get_json(&format!("{api}/v1/employees"), &my_key).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1, "only my own employee is listed");
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "only my own employee is listed"
+    );
     let (status, body) = get_json(&format!("{api}/v1/employees/{theirs}"), &other_key).await;
-    assert_eq!((status, body["hr"]["first_name"].as_str()), (200, Some("Person0")));
-    assert_eq!(body["hr"]["status"], serde_json::to_value(EmploymentStatus::Active).unwrap());
+    assert_eq!(
+        (status, body["hr"]["first_name"].as_str()),
+        (200, Some("Person0"))
+    );
+    assert_eq!(
+        body["hr"]["status"],
+        serde_json::to_value(EmploymentStatus::Active).unwrap()
+    );
 }
 
 #[tokio::test]
@@ -126,11 +167,20 @@ async fn bad_list_parameters_get_problem_details() {
     let (tenant, key) = tenant(&stack).await;
     seed(&stack, &tenant, 1).await;
     let api = serve(&stack).await;
-    for query in ["limit=0", "limit=101", "limit=ten", "cursor=not-a-cursor", "colour=blue"] {
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "cursor=not-a-cursor",
+        "colour=blue",
+    ] {
         let (status, body) = get_json(&format!("{api}/v1/employees?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["type"], "urn:ithub:problem:bad-request", "{query}");
-        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{query}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{query}"
+        );
     }
     let (status, _) = get_json(&format!("{api}/v1/employees/emp_nope"), &key).await;
     assert_eq!(status, 404);

@@ -40,8 +40,19 @@ async fn applied_changes_publish_employee_updated() {
         .send()
         .await
         .unwrap();
-    let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
-    events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
+    let sqs_target = aws_sdk_eventbridge::types::Target::builder()
+        .id("tap")
+        .arn(arn)
+        .build()
+        .unwrap();
+    events
+        .put_targets()
+        .rule("tap")
+        .event_bus_name(&stack.deployed.bus)
+        .targets(sqs_target)
+        .send()
+        .await
+        .unwrap();
 
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let record: Employee = serde_json::from_value(serde_json::json!({
@@ -63,7 +74,11 @@ async fn applied_changes_publish_employee_updated() {
     worker.apply(observation).await.unwrap();
 
     let delivered = peek(&stack, &target).await;
-    assert_eq!(delivered.len(), 1, "the unchanged second observation publishes nothing: {delivered:?}");
+    assert_eq!(
+        delivered.len(),
+        1,
+        "the unchanged second observation publishes nothing: {delivered:?}"
+    );
     let event: serde_json::Value = serde_json::from_str(&delivered[0]).unwrap();
     assert_eq!(event["source"], "ithub");
     assert_eq!(event["detail-type"], "employee.updated");

@@ -7,13 +7,19 @@ use serde_json::json;
 const SECRET: &str = "whsec-test-private-key";
 
 async fn post(url: &str, body: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new().post(url).body(body.to_owned()).header("content-type", "application/json");
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .body(body.to_owned())
+        .header("content-type", "application/json");
     for (name, value) in headers {
         request = request.header(*name, value);
     }
     let response = request.send().await.expect("receiver answers");
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -25,9 +31,15 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
     let api = serve(&stack).await;
     fake.set_webhook(&format!("{api}/webhooks/{}", connection.id), SECRET);
 
-    let id = fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
+    let id = fake
+        .hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"}))
+        .await;
     let deliveries = fake.deliveries();
-    assert_eq!(deliveries.len(), 2, "employee.created then employee.updated");
+    assert_eq!(
+        deliveries.len(),
+        2,
+        "employee.created then employee.updated"
+    );
     assert!(deliveries.iter().all(|d| d.status == 202), "{deliveries:?}");
     assert_eq!(drain(&stack).await, 2);
 
@@ -36,7 +48,10 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "only the webhook's person: no poll has run");
     assert_eq!(items[0]["hr"]["hr_id"], id.to_string());
-    assert_eq!(items[0]["hr"]["department"], "IT", "the worker re-read the full record");
+    assert_eq!(
+        items[0]["hr"]["department"], "IT",
+        "the worker re-read the full record"
+    );
     assert_eq!(items[0]["version"], 1, "the second hint found nothing new");
 }
 
@@ -57,30 +72,60 @@ async fn unverified_deliveries_get_401_and_queue_nothing() {
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("no headers", vec![]),
         ("no signature", vec![("x-bamboohr-timestamp", now.clone())]),
-        ("wrong secret", vec![
-            ("x-bamboohr-timestamp", now.clone()),
-            ("x-bamboohr-signature", fake_hr::sign("another-secret", &body, &now)),
-        ]),
-        ("signature of another timestamp", vec![
-            ("x-bamboohr-timestamp", now.clone()),
-            ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
-        ]),
-        ("stale timestamp", vec![
-            ("x-bamboohr-timestamp", stale.clone()),
-            ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
-        ]),
-        ("not hex", vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", "zz".into())]),
+        (
+            "wrong secret",
+            vec![
+                ("x-bamboohr-timestamp", now.clone()),
+                (
+                    "x-bamboohr-signature",
+                    fake_hr::sign("another-secret", &body, &now),
+                ),
+            ],
+        ),
+        (
+            "signature of another timestamp",
+            vec![
+                ("x-bamboohr-timestamp", now.clone()),
+                ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
+            ],
+        ),
+        (
+            "stale timestamp",
+            vec![
+                ("x-bamboohr-timestamp", stale.clone()),
+                ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
+            ],
+        ),
+        (
+            "not hex",
+            vec![
+                ("x-bamboohr-timestamp", now.clone()),
+                ("x-bamboohr-signature", "zz".into()),
+            ],
+        ),
     ];
     for (case, headers) in cases {
         let (status, problem) = post(&url, &body, &headers).await;
         assert_eq!(status, 401, "{case}: {problem}");
-        assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-signature", "{case}");
-        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{case}: a reason is given");
+        assert_eq!(
+            problem["type"], "urn:ithub:problem:bad-webhook-signature",
+            "{case}"
+        );
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{case}: a reason is given"
+        );
     }
-    assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty(), "nothing was queued");
+    assert!(
+        peek(&stack, &stack.deployed.queue_url).await.is_empty(),
+        "nothing was queued"
+    );
 
     // The same body, correctly signed, is accepted: the refusals above were about the signature alone.
-    let signed = vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &now))];
+    let signed = vec![
+        ("x-bamboohr-timestamp", now.clone()),
+        ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &now)),
+    ];
     assert_eq!(post(&url, &body, &signed).await.0, 202);
 }
 
@@ -96,7 +141,11 @@ async fn the_same_delivery_twice_queues_one_change() {
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     let delivery = fake.deliveries().pop().unwrap();
     assert_eq!(delivery.status, 202);
-    assert_eq!(fake.send(&delivery).await, 200, "a redelivery is acknowledged");
+    assert_eq!(
+        fake.send(&delivery).await,
+        200,
+        "a redelivery is acknowledged"
+    );
     let queued = peek(&stack, &stack.deployed.queue_url).await;
     assert_eq!(queued.len(), 1, "{queued:?}");
 }
@@ -110,14 +159,26 @@ async fn unknown_connections_and_unreadable_payloads_get_a_reason() {
     let api = serve(&stack).await;
     let now = Utc::now().timestamp().to_string();
 
-    let (status, problem) = post(&format!("{api}/webhooks/con_00000000000000000000000000000000"), "{}", &[]).await;
-    assert_eq!((status, problem["type"].as_str()), (404, Some("urn:ithub:problem:unknown-connection")));
+    let (status, problem) = post(
+        &format!("{api}/webhooks/con_00000000000000000000000000000000"),
+        "{}",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (404, Some("urn:ithub:problem:unknown-connection"))
+    );
     let (status, _) = post(&format!("{api}/webhooks/..%2Fadmin"), "{}", &[]).await;
     assert_eq!(status, 404);
 
     let body = r#"{"type":"company.updated","data":{}}"#;
-    let headers = vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(SECRET, body, &now))];
-    let (status, problem) = post(&format!("{api}/webhooks/{}", connection.id), body, &headers).await;
+    let headers = vec![
+        ("x-bamboohr-timestamp", now.clone()),
+        ("x-bamboohr-signature", fake_hr::sign(SECRET, body, &now)),
+    ];
+    let (status, problem) =
+        post(&format!("{api}/webhooks/{}", connection.id), body, &headers).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-payload");
     assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty());
@@ -134,9 +195,17 @@ async fn during_a_secret_rotation_both_secrets_verify() {
     let api = serve(&stack).await;
     let url = format!("{api}/webhooks/{}", connection.id);
     for (n, secret) in ["whsec-new", SECRET].into_iter().enumerate() {
-        let body = json!({"type": "employee.updated", "data": {"employeeId": "1", "n": n}}).to_string();
+        let body =
+            json!({"type": "employee.updated", "data": {"employeeId": "1", "n": n}}).to_string();
         let now = Utc::now().timestamp().to_string();
-        let headers = vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(secret, &body, &now))];
-        assert_eq!(post(&url, &body, &headers).await.0, 202, "signed with {secret}");
+        let headers = vec![
+            ("x-bamboohr-timestamp", now.clone()),
+            ("x-bamboohr-signature", fake_hr::sign(secret, &body, &now)),
+        ];
+        assert_eq!(
+            post(&url, &body, &headers).await.0,
+            202,
+            "signed with {secret}"
+        );
     }
 }
