@@ -45,10 +45,7 @@ pub fn require(var: &'static str) -> Result<String, ConfigError> {
 }
 
 /// Reads and validates one variable through `lookup`, so the rules can be tested without touching the environment.
-pub fn require_from(
-    var: &'static str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<String, ConfigError> {
+pub fn require_from(var: &'static str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let value = lookup(var).map(|v| v.trim().to_owned()).unwrap_or_default();
     let fail = |problem: &str| ConfigError {
         var,
@@ -61,9 +58,9 @@ pub fn require_from(
         TABLE if !is_table_name(&value) => Err(fail(&format!(
             "is not a valid DynamoDB table name: {value:?} (3-255 of A-Z a-z 0-9 _ - .)"
         ))),
-        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => Err(fail(
-            &format!("must be a queue URL (http:// or https://), got {value:?}"),
-        )),
+        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => Err(fail(&format!(
+            "must be a queue URL (http:// or https://), got {value:?}"
+        ))),
         QUEUE_URL if !value.ends_with(".fifo") => Err(fail(&format!(
             "must name a FIFO queue (ending in .fifo), got {value:?}"
         ))),
@@ -83,25 +80,14 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn missing_variable_names_itself_in_one_line() {
         let err = require_from(TABLE, env(&[])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "configuration error: ITHUB_TABLE is not set"
-        );
+        assert_eq!(err.to_string(), "configuration error: ITHUB_TABLE is not set");
     }
 
     #[test]
@@ -121,16 +107,9 @@ mod tests {
     #[test]
     fn queue_must_be_a_fifo_url() {
         assert!(require_from(QUEUE_URL, env(&[(QUEUE_URL, "changes.fifo")])).is_err());
-        let err = require_from(
-            QUEUE_URL,
-            env(&[(QUEUE_URL, "http://127.0.0.1:5000/123/changes")]),
-        )
-        .unwrap_err();
+        let err = require_from(QUEUE_URL, env(&[(QUEUE_URL, "http://127.0.0.1:5000/123/changes")])).unwrap_err();
         assert!(err.to_string().contains("FIFO"));
         let ok = "http://127.0.0.1:5000/123456789012/ithub-changes.fifo";
-        assert_eq!(
-            require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(),
-            ok
-        );
+        assert_eq!(require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(), ok);
     }
 }

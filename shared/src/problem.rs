@@ -7,12 +7,7 @@ pub fn type_uri(slug: &str) -> String {
     format!("urn:ithub:problem:{slug}")
 }
 
-pub fn problem(
-    status: StatusCode,
-    slug: &str,
-    title: &str,
-    detail: impl Into<String>,
-) -> HttpApiProblem {
+pub fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> HttpApiProblem {
     HttpApiProblem::new(status)
         .type_url(type_uri(slug))
         .title(title)

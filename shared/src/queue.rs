@@ -10,11 +10,7 @@ pub enum QueueError {
     #[error("SQS: {0}")]
     Sqs(String),
     #[error("SQS refused {failed} of {total} messages: {first}")]
-    Partial {
-        failed: usize,
-        total: usize,
-        first: String,
-    },
+    Partial { failed: usize, total: usize, first: String },
 }
 
 fn sqs(err: impl std::error::Error) -> QueueError {
@@ -49,8 +45,7 @@ impl Queue {
         for chunk in observations.chunks(10) {
             let mut entries = Vec::with_capacity(chunk.len());
             for (i, observation) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(observation)
-                    .map_err(|e| QueueError::Sqs(e.to_string()))?;
+                let body = serde_json::to_string(observation).map_err(|e| QueueError::Sqs(e.to_string()))?;
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)

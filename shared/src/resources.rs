@@ -4,8 +4,8 @@
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -88,14 +88,9 @@ fn failed(step: &'static str) -> impl Fn(String) -> BootstrapError {
 
 /// Creates the table, the queue with its dead-letter queue, and the event bus. Safe to run again: what exists is
 /// kept.
-pub async fn bootstrap(
-    sdk: &SdkConfig,
-    names: &Names,
-    queue: QueueSettings,
-) -> Result<Deployed, BootstrapError> {
+pub async fn bootstrap(sdk: &SdkConfig, names: &Names, queue: QueueSettings) -> Result<Deployed, BootstrapError> {
     create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-    let (queue_url, dead_letter_queue_url) =
-        create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
+    let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
     create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
     Ok(Deployed {
         table: names.table.clone(),
@@ -113,10 +108,7 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("name and type are set")
 }
 
-async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(), BootstrapError> {
+async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
     let attributes = [PK, SK, GSI1_PK, GSI1_SK].map(|name| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -128,11 +120,7 @@ async fn create_table(
         .index_name(GSI1)
         .key_schema(key(GSI1_PK, KeyType::Hash))
         .key_schema(key(GSI1_SK, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .expect("name and keys are set");
     let created = client
@@ -146,12 +134,9 @@ async fn create_table(
         .send()
         .await;
     if let Err(err) = created {
-        let exists =
-            err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
+        let exists = err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
         if !exists {
-            return Err(failed("creating the table")(
-                DisplayErrorContext(err).to_string(),
-            ));
+            return Err(failed("creating the table")(DisplayErrorContext(err).to_string()));
         }
     }
     let ttl = client
@@ -160,10 +145,7 @@ async fn create_table(
         .send()
         .await
         .map_err(|e| failed("reading the table's TTL")(DisplayErrorContext(e).to_string()))?;
-    let enabled = ttl
-        .time_to_live_description
-        .and_then(|d| d.time_to_live_status)
-        == Some(TimeToLiveStatus::Enabled);
+    let enabled = ttl.time_to_live_description.and_then(|d| d.time_to_live_status) == Some(TimeToLiveStatus::Enabled);
     if !enabled {
         let spec = TimeToLiveSpecification::builder()
             .attribute_name(TTL_ATTRIBUTE)
@@ -186,8 +168,7 @@ async fn create_queues(
     names: &Names,
     settings: QueueSettings,
 ) -> Result<(String, String), BootstrapError> {
-    let sqs_error =
-        |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
+    let sqs_error = |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
     let dlq_url = client
         .create_queue()
         .queue_name(&names.dead_letter_queue)
@@ -236,14 +217,7 @@ async fn create_queues(
 async fn create_bus(client: &aws_sdk_eventbridge::Client, bus: &str) -> Result<(), BootstrapError> {
     match client.create_event_bus().name(bus).send().await {
         Ok(_) => Ok(()),
-        Err(err)
-            if err.as_service_error().and_then(|e| e.code())
-                == Some("ResourceAlreadyExistsException") =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(failed("creating the event bus")(
-            DisplayErrorContext(err).to_string(),
-        )),
+        Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceAlreadyExistsException") => Ok(()),
+        Err(err) => Err(failed("creating the event bus")(DisplayErrorContext(err).to_string())),
     }
 }

@@ -39,8 +39,7 @@ pub enum StoreError {
 fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     err: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> StoreError {
-    let conditional =
-        err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
+    let conditional = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
     if conditional {
         StoreError::Conflict
     } else {
@@ -95,6 +94,22 @@ pub struct Connection {
     pub last_polled_at: Option<DateTime<Utc>>,
 }
 
+impl Connection {
+    /// A new connection, not yet polled: its first poll imports everyone.
+    pub fn new(tenant: TenantId, provider: ProviderSettings, credential: String, webhook_secrets: Vec<String>) -> Self {
+        Self {
+            tenant_id: tenant,
+            id: ConnectionId::generate(),
+            provider,
+            credential,
+            webhook_secrets,
+            cursor: None,
+            created_at: Utc::now(),
+            last_polled_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ApiKeyRecord {
     tenant_id: TenantId,
@@ -138,12 +153,7 @@ impl Store {
         &self.table
     }
 
-    async fn put(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-        values: Item,
-    ) -> Result<(), StoreError> {
+    async fn put(&self, item: Item, condition: Option<&str>, values: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -186,8 +196,7 @@ impl Store {
             created_at: Utc::now(),
         };
         let item = Self::keyed(&record, tenant_pk(tenant), "TENANT".into())?;
-        self.put(item, Some("attribute_not_exists(PK)"), Item::new())
-            .await
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
 
     /// Stores an admin key by its hash. The key itself is never stored.
@@ -206,16 +215,11 @@ impl Store {
             revoked_at: None,
         };
         let item = Self::keyed(&record, format!("K#{key_hash}"), "KEY".into())?;
-        self.put(item, Some("attribute_not_exists(PK)"), Item::new())
-            .await
+        self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
 
     /// The tenant a key belongs to, if the key exists, is not revoked and has not expired.
-    pub async fn tenant_for_key(
-        &self,
-        key_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<TenantId>, StoreError> {
+    pub async fn tenant_for_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<TenantId>, StoreError> {
         let Some(item) = self.get(format!("K#{key_hash}"), "KEY").await? else {
             return Ok(None);
         };
@@ -237,21 +241,13 @@ impl Store {
         self.put(item, None, Item::new()).await
     }
 
-    pub async fn get_connection(
-        &self,
-        tenant: &TenantId,
-        id: &ConnectionId,
-    ) -> Result<Option<Connection>, StoreError> {
+    pub async fn get_connection(&self, tenant: &TenantId, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
         let item = self.get(tenant_pk(tenant), &format!("C#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .transpose()
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
     }
 
     /// Finds a connection by id alone: a webhook URL names the connection, not the tenant.
-    pub async fn find_connection(
-        &self,
-        id: &ConnectionId,
-    ) -> Result<Option<Connection>, StoreError> {
+    pub async fn find_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
         let out = self
             .client
             .query()
@@ -315,37 +311,25 @@ impl Store {
             Some(prev) => request
                 .condition_expression("#cursor = :prev")
                 .expression_attribute_values(":prev", s(prev)),
-            None => request
-                .condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
+            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
         };
         request.send().await.map(drop).map_err(dynamo)
     }
 
     // --- employees --------------------------------------------------------------------------------------------
 
-    pub async fn get_employee(
-        &self,
-        tenant: &TenantId,
-        id: &EmployeeId,
-    ) -> Result<Option<StoredEmployee>, StoreError> {
+    pub async fn get_employee(&self, tenant: &TenantId, id: &EmployeeId) -> Result<Option<StoredEmployee>, StoreError> {
         let item = self.get(tenant_pk(tenant), &format!("E#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .transpose()
+        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
     }
 
     /// Writes an employee whose `version` is one more than the version read. Fails with
     /// [`StoreError::Conflict`] if the stored version is no longer the one read (or, for a new employee, if one
     /// appeared meanwhile).
     pub async fn put_employee(&self, employee: &StoredEmployee) -> Result<(), StoreError> {
-        let item = Self::keyed(
-            employee,
-            tenant_pk(&employee.tenant_id),
-            format!("E#{}", employee.id),
-        )?;
+        let item = Self::keyed(employee, tenant_pk(&employee.tenant_id), format!("E#{}", employee.id))?;
         if employee.version <= 1 {
-            return self
-                .put(item, Some("attribute_not_exists(PK)"), Item::new())
-                .await;
+            return self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await;
         }
         let read = HashMap::from([(
             ":read".to_owned(),
@@ -379,12 +363,9 @@ impl Store {
             .expression_attribute_values(":pk", s(tenant_pk(tenant)))
             .expression_attribute_values(":prefix", s(prefix))
             .limit(limit)
-            .set_exclusive_start_key(start.map(|sk| {
-                HashMap::from([
-                    (PK.to_owned(), s(tenant_pk(tenant))),
-                    (SK.to_owned(), s(sk)),
-                ])
-            }))
+            .set_exclusive_start_key(
+                start.map(|sk| HashMap::from([(PK.to_owned(), s(tenant_pk(tenant))), (SK.to_owned(), s(sk))])),
+            )
             .send()
             .await
             .map_err(dynamo)?;
@@ -406,12 +387,7 @@ impl Store {
 
     /// Records `key` as seen for `ttl`. Returns `false` when it was already seen and has not expired: the caller
     /// is looking at a duplicate. Expiry is checked here because DynamoDB's TTL deletes lazily (up to 48 h late).
-    pub async fn claim_once(
-        &self,
-        key: &str,
-        ttl: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub async fn claim_once(&self, key: &str, ttl: chrono::Duration, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let item = HashMap::from([
             (PK.to_owned(), s(format!("I#{key}"))),
             (SK.to_owned(), s("IDEMPOTENCY")),
@@ -420,10 +396,7 @@ impl Store {
                 AttributeValue::N((now + ttl).timestamp().to_string()),
             ),
         ]);
-        let values = HashMap::from([(
-            ":now".to_owned(),
-            AttributeValue::N(now.timestamp().to_string()),
-        )]);
+        let values = HashMap::from([(":now".to_owned(), AttributeValue::N(now.timestamp().to_string()))]);
         let condition = format!("attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now");
         match self.put(item, Some(&condition), values).await {
             Ok(()) => Ok(true),
@@ -449,13 +422,11 @@ impl Store {
 /// Cursors are the last sort key of a page, base64url-encoded. They are only ever applied under the caller's own
 /// tenant, and must name an item of the list being read.
 fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::BadCursor)?;
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
     let sk = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
-    let valid = sk.strip_prefix(prefix).is_some_and(|rest| {
-        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    });
+    let valid = sk
+        .strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     valid.then_some(sk).ok_or(StoreError::BadCursor)
 }
 
@@ -467,19 +438,10 @@ mod tests {
     fn cursors_round_trip_and_refuse_forgeries() {
         let c = URL_SAFE_NO_PAD.encode("E#emp_0123abcd");
         assert_eq!(decode_cursor(&c, "E#").unwrap(), "E#emp_0123abcd");
-        assert!(matches!(
-            decode_cursor("%%%", "E#"),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(decode_cursor("%%%", "E#"), Err(StoreError::BadCursor)));
         let other_list = URL_SAFE_NO_PAD.encode("C#con_0123abcd");
-        assert!(matches!(
-            decode_cursor(&other_list, "E#"),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(decode_cursor(&other_list, "E#"), Err(StoreError::BadCursor)));
         let injected = URL_SAFE_NO_PAD.encode("E#x#T#ten_other");
-        assert!(matches!(
-            decode_cursor(&injected, "E#"),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(decode_cursor(&injected, "E#"), Err(StoreError::BadCursor)));
     }
 }

@@ -6,9 +6,7 @@ use tracing_subscriber::EnvFilter;
 /// switches from JSON to human-readable lines.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let result = if std::env::var("ITHUB_LOG_FORMAT").as_deref() == Ok("text") {
         builder.try_init()
     } else {

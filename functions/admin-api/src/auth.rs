@@ -10,11 +10,7 @@ use ithub::domain::TenantId;
 #[derive(Debug, Clone)]
 pub struct Tenant(pub TenantId);
 
-pub async fn require_key(
-    State(api): State<AdminApi>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -23,8 +19,7 @@ pub async fn require_key(
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(key) = presented else {
-        return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`")
-            .into_response();
+        return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`").into_response();
     };
     match api
         .store

@@ -65,9 +65,7 @@ pub async fn list(
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let page = api
         .store

@@ -26,15 +26,9 @@ pub fn router(state: AdminApi) -> Router {
         .route("/v1/employees", get(employees::list))
         .route("/v1/employees/{id}", get(employees::get))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_key,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new()
-        .route("/health", get(health))
-        .merge(v1)
-        .with_state(state)
+    Router::new().route("/health", get(health)).merge(v1).with_state(state)
 }
 
 async fn health() -> impl IntoResponse {
@@ -76,16 +70,10 @@ impl IntoResponse for ApiError {
                 );
                 response
             }
-            ApiError::NotFound(_) => {
-                problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail).into_response()
+            ApiError::NotFound(_) => problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail).into_response(),
+            ApiError::BadRequest(_) | ApiError::Store(StoreError::BadCursor) => {
+                problem(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail).into_response()
             }
-            ApiError::BadRequest(_) | ApiError::Store(StoreError::BadCursor) => problem(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "Bad request",
-                detail,
-            )
-            .into_response(),
             ApiError::Store(error) => {
                 tracing::error!(%error, "store failed");
                 problem(

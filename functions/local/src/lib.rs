@@ -26,10 +26,7 @@ pub struct Stack {
 
 impl Stack {
     /// Creates (or finds) the resources named by `names` and connects to them.
-    pub async fn bootstrap(
-        names: &Names,
-        settings: QueueSettings,
-    ) -> Result<Self, resources::BootstrapError> {
+    pub async fn bootstrap(names: &Names, settings: QueueSettings) -> Result<Self, resources::BootstrapError> {
         let aws = ithub::aws_config().await;
         let deployed = resources::bootstrap(&aws, names, settings).await?;
         let sqs = aws_sdk_sqs::Client::new(&aws);
@@ -81,9 +78,7 @@ impl Stack {
     pub async fn feed_worker(self) {
         let worker = self.worker();
         loop {
-            if let Err(error) =
-                worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await
-            {
+            if let Err(error) = worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

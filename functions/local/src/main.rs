@@ -5,7 +5,7 @@
 //!   admin key and a BambooHR connection to the sandbox, then serve every function until Ctrl-C.
 
 use chrono::Utc;
-use ithub::domain::{ConnectionId, TenantId};
+use ithub::domain::TenantId;
 use ithub::providers::{ProviderKind, ProviderSettings};
 use ithub::resources::{Names, QueueSettings};
 use ithub::store::Connection;
@@ -51,9 +51,7 @@ async fn main() {
             );
         }
         "run" => run(stack).await,
-        other => fail(format!(
-            "unknown command {other:?}; use `run` or `bootstrap`"
-        )),
+        other => fail(format!("unknown command {other:?}; use `run` or `bootstrap`")),
     }
 }
 
@@ -72,11 +70,7 @@ async fn run(stack: Stack) {
         fake_hr::sample_company(Utc::now().date_naive()),
     )
     .await
-    .unwrap_or_else(|e| {
-        fail(format!(
-            "cannot start the sandbox HR system on {sandbox_addr}: {e}"
-        ))
-    });
+    .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
     let listener = tokio::net::TcpListener::bind(api_addr)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {api_addr}: {e}")));
@@ -94,47 +88,35 @@ async fn run(stack: Stack) {
         .await
         .unwrap_or_else(|e| fail(e));
     let webhook_secret = ithub::apikey::generate().0;
-    let connection = Connection {
-        tenant_id: tenant.clone(),
-        id: ConnectionId::generate(),
-        provider: ProviderSettings {
-            kind: ProviderKind::BambooHr,
-            company: "acme".into(),
-            base_url: Some(sandbox.base_url().to_owned()),
-        },
-        credential: sandbox_key.into(),
-        webhook_secrets: vec![webhook_secret.clone()],
-        cursor: None,
-        created_at: Utc::now(),
-        last_polled_at: None,
+    let provider = ProviderSettings {
+        kind: ProviderKind::BambooHr,
+        company: "acme".into(),
+        base_url: Some(sandbox.base_url().to_owned()),
     };
+    let connection = Connection::new(
+        tenant.clone(),
+        provider,
+        sandbox_key.into(),
+        vec![webhook_secret.clone()],
+    );
     stack
         .store
         .put_connection(&connection)
         .await
         .unwrap_or_else(|e| fail(e));
     let api_url = format!("http://{api_addr}");
-    sandbox.set_webhook(
-        &format!("{api_url}/webhooks/{}", connection.id),
-        &webhook_secret,
-    );
+    sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 
     let env = format!(
         "ITHUB_API_URL={api_url}\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",
         sandbox.base_url(),
         connection.id
     );
-    if let Err(e) =
-        std::fs::create_dir_all(".local").and_then(|()| std::fs::write(".local/run.env", &env))
-    {
+    if let Err(e) = std::fs::create_dir_all(".local").and_then(|()| std::fs::write(".local/run.env", &env)) {
         fail(format!("cannot write .local/run.env: {e}"));
     }
 
-    tokio::spawn(
-        stack
-            .clone()
-            .schedule_poller(Duration::from_secs(poll_secs)),
-    );
+    tokio::spawn(stack.clone().schedule_poller(Duration::from_secs(poll_secs)));
     tokio::spawn(stack.clone().feed_worker());
     let server = axum::serve(listener, stack.router()).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

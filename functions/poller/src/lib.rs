@@ -85,16 +85,8 @@ impl Poller {
             .await)
     }
 
-    pub async fn poll(
-        &self,
-        connection: &Connection,
-        started: DateTime<Utc>,
-    ) -> Result<RunReport, PollError> {
-        let provider = providers::connect(
-            &connection.provider,
-            &connection.credential,
-            self.http.clone(),
-        );
+    pub async fn poll(&self, connection: &Connection, started: DateTime<Utc>) -> Result<RunReport, PollError> {
+        let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
         let (ids, deleted, next_cursor) = match &connection.cursor {
             None => (
                 provider.list_all().await?,
@@ -120,12 +112,7 @@ impl Poller {
         self.queue.send(&observations).await?;
         let cursor_race = match self
             .store
-            .advance_cursor(
-                connection,
-                connection.cursor.as_deref(),
-                &next_cursor,
-                started,
-            )
+            .advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started)
             .await
         {
             Ok(()) => false,

@@ -17,10 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ithub::providers::http_client(),
     );
     let poller = &poller;
-    lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<EventBridgeEvent>| async move {
-            Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
-        },
-    ))
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {
+        Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
+    }))
     .await
 }

@@ -79,12 +79,7 @@ impl Worker {
                 None => groups.push((group, vec![message])),
             }
         }
-        let failed = join_all(
-            groups
-                .into_iter()
-                .map(|(_, messages)| self.handle_group(messages)),
-        )
-        .await;
+        let failed = join_all(groups.into_iter().map(|(_, messages)| self.handle_group(messages))).await;
         let mut response = SqsBatchResponse::default();
         for id in failed.into_iter().flatten() {
             let mut failure = BatchItemFailure::default();
@@ -102,10 +97,7 @@ impl Worker {
                 failed.push(id);
                 continue;
             }
-            match self
-                .handle_message(message.body.as_deref().unwrap_or_default())
-                .await
-            {
+            match self.handle_message(message.body.as_deref().unwrap_or_default()).await {
                 Ok(applied) => tracing::info!(message_id = %id, ?applied, "applied"),
                 Err(error) => {
                     tracing::error!(message_id = %id, %error, "failed; the queue will retry it");
@@ -137,19 +129,11 @@ impl Worker {
         let (record, observed_at) = match record {
             Some(record) => (record, observed_at),
             None => {
-                let Some(connection) = self
-                    .store
-                    .get_connection(&tenant_id, &connection_id)
-                    .await?
-                else {
+                let Some(connection) = self.store.get_connection(&tenant_id, &connection_id).await? else {
                     tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
                     return Ok(Applied::Gone);
                 };
-                let provider = providers::connect(
-                    &connection.provider,
-                    &connection.credential,
-                    self.http.clone(),
-                );
+                let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
                 let read_at = Utc::now();
                 match provider.fetch(&hr_id).await? {
                     Some(record) => (record, read_at),
@@ -192,11 +176,7 @@ impl Worker {
                     self.bus
                         .publish(&[DomainEvent::new("employee.updated", &detail)])
                         .await?;
-                    return Ok(if created {
-                        Applied::Created
-                    } else {
-                        Applied::Updated
-                    });
+                    return Ok(if created { Applied::Created } else { Applied::Updated });
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

@@ -8,8 +8,7 @@ use worker::Worker;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ithub::telemetry::init();
-    let [table, bus] =
-        config::require_all([config::TABLE, config::EVENT_BUS]).unwrap_or_else(|e| config::exit(e));
+    let [table, bus] = config::require_all([config::TABLE, config::EVENT_BUS]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let worker = Worker::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),

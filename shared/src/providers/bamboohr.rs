@@ -3,8 +3,8 @@
 
 use super::http::{RetryPolicy, check};
 use super::{
-    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS,
-    WebhookDelivery, WebhookError,
+    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
+    WebhookError,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use async_trait::async_trait;
@@ -49,11 +49,7 @@ impl BambooHr {
         self
     }
 
-    async fn get(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<reqwest::Response, ProviderError> {
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         self.retry
             .send(|| {
@@ -67,9 +63,7 @@ impl BambooHr {
     }
 }
 
-async fn json<T: for<'de> Deserialize<'de>>(
-    response: reqwest::Response,
-) -> Result<T, ProviderError> {
+async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
     let bytes = response
         .bytes()
         .await
@@ -109,9 +103,7 @@ impl HrProvider for BambooHr {
 
     async fn list_all(&self) -> Result<Vec<String>, ProviderError> {
         // onlyCurrent=false adds people whose hire date lies ahead, so pre-hires are imported too.
-        let response = self
-            .get("employees/directory", &[("onlyCurrent", "false")])
-            .await?;
+        let response = self.get("employees/directory", &[("onlyCurrent", "false")]).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             // BambooHR answers 404 for an empty directory.
             return Ok(Vec::new());
@@ -120,11 +112,7 @@ impl HrProvider for BambooHr {
         Ok(directory.employees.into_iter().map(|e| e.id).collect())
     }
 
-    async fn changed_since(
-        &self,
-        since: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Changes, ProviderError> {
+    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError> {
         let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
         let body: Changed = json(response).await?;
         let (deleted, changed): (Vec<_>, Vec<_>) = body
@@ -134,18 +122,13 @@ impl HrProvider for BambooHr {
         Ok(Changes {
             changed: changed.into_iter().map(|e| e.id).collect(),
             deleted: deleted.into_iter().map(|e| e.id).collect(),
-            next_cursor: body
-                .latest
-                .as_deref()
-                .and_then(|latest| next_cursor(latest, now)),
+            next_cursor: body.latest.as_deref().and_then(|latest| next_cursor(latest, now)),
         })
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
         let path = format!("employees/{hr_id}");
-        let response = self
-            .get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")])
-            .await?;
+        let response = self.get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")]).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -317,9 +300,8 @@ pub fn verify_webhook(
     if (now - sent_at).num_seconds().abs() > WEBHOOK_TOLERANCE_SECS {
         return Err(WebhookError::Stale(WEBHOOK_TOLERANCE_SECS));
     }
-    let payload: Payload = serde_json::from_slice(body).map_err(|_| {
-        WebhookError::BadPayload("expected data.employeeId or employees[].id".into())
-    })?;
+    let payload: Payload = serde_json::from_slice(body)
+        .map_err(|_| WebhookError::BadPayload("expected data.employeeId or employees[].id".into()))?;
     let raw_ids = match payload {
         Payload::Event { data } => vec![data.employee_id],
         Payload::Fields { employees } => employees.into_iter().map(|e| e.id).collect(),
@@ -330,10 +312,7 @@ pub fn verify_webhook(
     }
     // BambooHR deliveries carry no event id; a redelivery repeats the body byte for byte.
     let delivery_key = hex::encode(Sha256::digest(body));
-    Ok(WebhookDelivery {
-        delivery_key,
-        hr_ids,
-    })
+    Ok(WebhookDelivery { delivery_key, hr_ids })
 }
 
 /// BambooHR documents no format for the timestamp header: Unix seconds and ISO 8601 are both seen.
@@ -377,10 +356,7 @@ mod tests {
         assert_eq!(e.title.as_deref(), Some("Engineering Manager"));
         assert_eq!(e.manager_name.as_deref(), Some("Smith, Jane"));
         let address = e.home_address.unwrap();
-        assert_eq!(
-            (address.line2, address.region.as_deref()),
-            (None, Some("UT"))
-        );
+        assert_eq!((address.line2, address.region.as_deref()), (None, Some("UT")));
         assert_eq!(e.status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(day("2021-03-01")));
         assert_eq!(e.end_date, None, "0000-00-00 means no termination");
@@ -410,18 +386,13 @@ mod tests {
             status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})),
             Pending
         );
-        assert_eq!(
-            status(serde_json::json!({"status": "Inactive"})),
-            Terminated
-        );
+        assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
         assert_eq!(
             status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})),
             Terminated
         );
         assert_eq!(
-            status(
-                serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})
-            ),
+            status(serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})),
             Active,
             "a termination dated ahead is still employed until then"
         );
@@ -469,9 +440,7 @@ mod tests {
     fn either_secret_passes_during_rotation() {
         let secrets = vec!["new-secret".to_owned(), "test-private-key".to_owned()];
         let headers = signed("1769884920", FIXTURE_SIG);
-        assert!(
-            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920)).is_ok()
-        );
+        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920)).is_ok());
     }
 
     #[test]
@@ -503,15 +472,7 @@ mod tests {
             verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier),
             Err(WebhookError::Stale(300))
         );
-        assert!(
-            verify_webhook(
-                &secrets,
-                &headers,
-                FIXTURE_BODY.as_bytes(),
-                at(1769884920 + 299)
-            )
-            .is_ok()
-        );
+        assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920 + 299)).is_ok());
     }
 
     #[test]
@@ -537,9 +498,7 @@ mod tests {
         mac.update(body);
         mac.update(ts.as_bytes());
         let sig = hex::encode(mac.finalize().into_bytes());
-        let now = DateTime::parse_from_rfc3339(ts)
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339(ts).unwrap().with_timezone(&Utc);
         let d = verify_webhook(&["k".to_owned()], &signed(ts, &sig), body, now).unwrap();
         assert_eq!(d.hr_ids, vec!["12345", "12346"]);
     }
@@ -551,8 +510,7 @@ mod tests {
         mac.update(body);
         mac.update(b"100");
         let sig = hex::encode(mac.finalize().into_bytes());
-        let err =
-            verify_webhook(&["k".to_owned()], &signed("100", &sig), body, at(100)).unwrap_err();
+        let err = verify_webhook(&["k".to_owned()], &signed("100", &sig), body, at(100)).unwrap_err();
         assert!(matches!(err, WebhookError::BadPayload(_)));
     }
 }

@@ -26,10 +26,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Sends the request built by `build` until it gets an answer that is not a throttle.
-    pub async fn send(
-        &self,
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ProviderError> {
+    pub async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -62,17 +59,11 @@ impl RetryPolicy {
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -108,10 +99,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Thu, 01 Jan 2026 00:00:07 GMT"),
-        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Thu, 01 Jan 2026 00:00:07 GMT"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);

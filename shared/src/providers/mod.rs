@@ -70,11 +70,7 @@ pub trait HrProvider: Send + Sync {
 
     /// Ids of employees that changed at or after `since` (a cursor this provider returned earlier), as read at
     /// `now` by our clock.
-    async fn changed_since(
-        &self,
-        since: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Changes, ProviderError>;
+    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError>;
 
     /// The current record of one employee; `None` when the HR system no longer has them.
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError>;
@@ -84,11 +80,7 @@ pub trait HrProvider: Send + Sync {
 }
 
 /// Builds the provider client for a connection.
-pub fn connect(
-    settings: &ProviderSettings,
-    credential: &str,
-    http: reqwest::Client,
-) -> Box<dyn HrProvider> {
+pub fn connect(settings: &ProviderSettings, credential: &str, http: reqwest::Client) -> Box<dyn HrProvider> {
     match settings.kind {
         ProviderKind::BambooHr => Box::new(bamboohr::BambooHr::new(settings, credential, http)),
     }

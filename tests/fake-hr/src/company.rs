@@ -31,26 +31,16 @@ const FIRST: [&str; 25] = [
     "Leslie",
 ];
 const LAST: [&str; 10] = [
-    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson",
-    "Perlman",
+    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman",
 ];
 const DEPARTMENTS: [(&str, &[&str]); 8] = [
     (
         "Engineering",
-        &[
-            "VP Engineering",
-            "Software Engineer",
-            "Senior Software Engineer",
-            "SRE",
-        ],
+        &["VP Engineering", "Software Engineer", "Senior Software Engineer", "SRE"],
     ),
     (
         "Sales",
-        &[
-            "Head of Sales",
-            "Account Executive",
-            "Sales Development Rep",
-        ],
+        &["Head of Sales", "Account Executive", "Sales Development Rep"],
     ),
     ("Marketing", &["CMO", "Content Marketer", "Growth Marketer"]),
     ("Finance", &["CFO", "Accountant"]),
@@ -92,15 +82,10 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         let hire = match n {
             48 => today + Duration::days(14),
             49 => today + Duration::days(30),
-            _ => NaiveDate::from_ymd_opt(2015 + (n as i32 % 10), 1 + n % 12, 1 + n % 28)
-                .unwrap_or(today),
+            _ => NaiveDate::from_ymd_opt(2015 + (n as i32 % 10), 1 + n % 12, 1 + n % 28).unwrap_or(today),
         };
         let (city, state, zip) = CITIES[n as usize % CITIES.len()];
-        let history = if n == 20 {
-            "Leave of Absence"
-        } else {
-            "Full-Time"
-        };
+        let history = if n == 20 { "Leave of Absence" } else { "Full-Time" };
         let email = format!(
             "{}.{}{}",
             first.to_lowercase(),

@@ -124,25 +124,14 @@ impl FakeBamboo {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn router(&self) -> Router {
         Router::new()
-            .route(
-                "/api/gateway.php/{company}/v1/employees/directory",
-                get(directory),
-            )
-            .route(
-                "/api/gateway.php/{company}/v1/employees/changed",
-                get(changed),
-            )
-            .route(
-                "/api/gateway.php/{company}/v1/employees/{id}",
-                get(employee),
-            )
+            .route("/api/gateway.php/{company}/v1/employees/directory", get(directory))
+            .route("/api/gateway.php/{company}/v1/employees/changed", get(changed))
+            .route("/api/gateway.php/{company}/v1/employees/{id}", get(employee))
             .route("/sandbox/employees", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/employees/{id}", patch(sandbox_change))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
@@ -175,8 +164,7 @@ impl FakeBamboo {
             id
         };
         self.notify("employee.created", id, &[]).await;
-        self.notify("employee.updated", id, &["firstName", "lastName"])
-            .await;
+        self.notify("employee.updated", id, &["firstName", "lastName"]).await;
         id
     }
 
@@ -238,10 +226,7 @@ impl FakeBamboo {
 
     /// A person's current record, as the sandbox shows it.
     pub fn record(&self, id: u32) -> Option<Value> {
-        self.company()
-            .people
-            .get(&id)
-            .map(|p| Value::Object(p.fields.clone()))
+        self.company().people.get(&id).map(|p| Value::Object(p.fields.clone()))
     }
 
     /// Signs and sends an event-based webhook, if one is registered; waits for the answer.
@@ -265,9 +250,7 @@ impl FakeBamboo {
             status: 0,
         };
         let status = self.send(&delivery).await;
-        self.company()
-            .deliveries
-            .push(Delivery { status, ..delivery });
+        self.company().deliveries.push(Delivery { status, ..delivery });
     }
 
     /// Sends a delivery (a recorded one, to test redelivery); returns the receiver's status, or 0.
@@ -276,10 +259,7 @@ impl FakeBamboo {
             .http
             .post(&delivery.url)
             .header("content-type", "application/json")
-            .header(
-                "user-agent",
-                "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)",
-            )
+            .header("user-agent", "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)")
             .header("x-bamboohr-timestamp", &delivery.timestamp)
             .header("x-bamboohr-signature", &delivery.signature)
             .body(delivery.body.clone())
@@ -291,8 +271,7 @@ impl FakeBamboo {
 
 /// Hex HMAC-SHA256 of the body followed by the timestamp, keyed with the webhook's private key.
 pub fn sign(private_key: &str, body: &str, timestamp: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(private_key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(private_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body.as_bytes());
     mac.update(timestamp.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -307,9 +286,7 @@ fn merge(target: &mut Value, fields: Value) {
 fn error(status: StatusCode, message: &str) -> Response {
     let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(message) {
-        response
-            .headers_mut()
-            .insert("x-bamboohr-error-message", value);
+        response.headers_mut().insert("x-bamboohr-error-message", value);
     }
     response
 }
@@ -328,9 +305,7 @@ fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response>
         }
         let mut response = error(status, "injected fault");
         if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(secs));
+            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
         }
         return Some(response);
     }
@@ -344,8 +319,7 @@ fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response>
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| pair.split_once(':').map(|(user, _)| user.to_owned()));
-    (user.as_deref() != Some(company.api_key.as_str()))
-        .then(|| error(StatusCode::UNAUTHORIZED, "invalid API key"))
+    (user.as_deref() != Some(company.api_key.as_str())).then(|| error(StatusCode::UNAUTHORIZED, "invalid API key"))
 }
 
 fn date(fields: &Map<String, Value>, key: &str) -> Option<NaiveDate> {
@@ -406,24 +380,14 @@ async fn changed(
     if let Some(refused) = refusal(&fake, &domain, &headers) {
         return refused;
     }
-    let Some(since) = query
-        .get("since")
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-    else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "since must be an ISO 8601 timestamp",
-        );
+    let Some(since) = query.get("since").and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
+        return error(StatusCode::BAD_REQUEST, "since must be an ISO 8601 timestamp");
     };
     let since = since.with_timezone(&Utc);
     let company = fake.company();
     let mut employees = Map::new();
     let mut latest: Option<DateTime<Utc>> = None;
-    for (id, person) in company
-        .people
-        .iter()
-        .filter(|(_, p)| p.last_changed >= since)
-    {
+    for (id, person) in company.people.iter().filter(|(_, p)| p.last_changed >= since) {
         latest = latest.max(Some(person.last_changed));
         employees.insert(
             id.to_string(),
@@ -433,9 +397,7 @@ async fn changed(
             }),
         );
     }
-    let latest = latest
-        .unwrap_or(since)
-        .to_rfc3339_opts(SecondsFormat::Secs, false);
+    let latest = latest.unwrap_or(since).to_rfc3339_opts(SecondsFormat::Secs, false);
     axum::Json(json!({ "latest": latest, "employees": employees })).into_response()
 }
 
@@ -452,18 +414,10 @@ async fn employee(
     let Some(person) = id.parse::<u32>().ok().and_then(|n| company.people.get(&n)) else {
         return error(StatusCode::NOT_FOUND, "no such employee");
     };
-    let requested = query
-        .get("fields")
-        .map(String::as_str)
-        .unwrap_or("firstName,lastName");
+    let requested = query.get("fields").map(String::as_str).unwrap_or("firstName,lastName");
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
-    for field in requested
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .take(400)
-    {
+    for field in requested.split(',').map(str::trim).filter(|f| !f.is_empty()).take(400) {
         out.insert(
             field.to_owned(),
             person.fields.get(field).cloned().unwrap_or(Value::Null),
@@ -486,23 +440,12 @@ async fn sandbox_list(State(fake): State<Shared>) -> Response {
     axum::Json(json!({ "employees": people })).into_response()
 }
 
-async fn sandbox_hire(
-    State(fake): State<Shared>,
-    axum::Json(fields): axum::Json<Value>,
-) -> Response {
+async fn sandbox_hire(State(fake): State<Shared>, axum::Json(fields): axum::Json<Value>) -> Response {
     if !fields.is_object() || fields.get("firstName").and_then(Value::as_str).is_none() {
-        return (
-            StatusCode::BAD_REQUEST,
-            "send a JSON object with at least firstName",
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, "send a JSON object with at least firstName").into_response();
     }
     let id = fake.hire(fields).await;
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({ "id": id.to_string() })),
-    )
-        .into_response()
+    (StatusCode::CREATED, axum::Json(json!({ "id": id.to_string() }))).into_response()
 }
 
 async fn sandbox_change(
@@ -530,9 +473,7 @@ async fn sandbox_terminate(
     Path(id): Path<u32>,
     body: Option<axum::Json<Termination>>,
 ) -> Response {
-    let date = body
-        .and_then(|b| b.0.date)
-        .unwrap_or_else(|| Utc::now().date_naive());
+    let date = body.and_then(|b| b.0.date).unwrap_or_else(|| Utc::now().date_naive());
     if fake.terminate(id, date).await {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -547,18 +488,12 @@ struct WebhookTarget {
     private_key: String,
 }
 
-async fn sandbox_webhook(
-    State(fake): State<Shared>,
-    axum::Json(target): axum::Json<WebhookTarget>,
-) -> Response {
+async fn sandbox_webhook(State(fake): State<Shared>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
     fake.set_webhook(&target.url, &target.private_key);
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn sandbox_faults(
-    State(fake): State<Shared>,
-    axum::Json(fault): axum::Json<Fault>,
-) -> Response {
+async fn sandbox_faults(State(fake): State<Shared>, axum::Json(fault): axum::Json<Fault>) -> Response {
     fake.inject(fault);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -3,9 +3,10 @@
 //!
 //! Run through `make test`, which starts moto and sets `AWS_ENDPOINT_URL`.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use fake_hr::FakeBamboo;
-use ithub::domain::{ConnectionId, TenantId};
+use ithub::domain::{ConnectionId, Employee, TenantId};
+use ithub::messages::{EmployeeObserved, Source};
 use ithub::providers::{ProviderKind, ProviderSettings};
 use ithub::resources::{Names, QueueSettings};
 use ithub::store::Connection;
@@ -57,39 +58,20 @@ pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
 }
 
 /// Stores a BambooHR connection of `tenant` to `fake`, with one webhook secret.
-pub async fn connect(
-    stack: &Stack,
-    tenant: &TenantId,
-    fake: &FakeBamboo,
-    secret: &str,
-) -> Connection {
-    let connection = Connection {
-        tenant_id: tenant.clone(),
-        id: ConnectionId::generate(),
-        provider: ProviderSettings {
-            kind: ProviderKind::BambooHr,
-            company: FAKE_COMPANY.into(),
-            base_url: Some(fake.base_url().to_owned()),
-        },
-        credential: FAKE_KEY.into(),
-        webhook_secrets: vec![secret.to_owned()],
-        cursor: None,
-        created_at: Utc::now(),
-        last_polled_at: None,
+pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret: &str) -> Connection {
+    let provider = ProviderSettings {
+        kind: ProviderKind::BambooHr,
+        company: FAKE_COMPANY.into(),
+        base_url: Some(fake.base_url().to_owned()),
     };
-    stack
-        .store
-        .put_connection(&connection)
-        .await
-        .expect("store connection");
+    let connection = Connection::new(tenant.clone(), provider, FAKE_KEY.into(), vec![secret.to_owned()]);
+    stack.store.put_connection(&connection).await.expect("store connection");
     connection
 }
 
 /// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.
 pub async fn serve(stack: &Stack) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let router = stack.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -150,8 +132,36 @@ pub async fn get_json(url: &str, key: &str) -> (u16, serde_json::Value) {
         .await
         .expect("admin API answers");
     let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A minimal HR record: an active person with a first name.
+pub fn record(hr_id: &str, first: &str) -> Employee {
+    serde_json::from_value(serde_json::json!({
+        "hr_id": hr_id, "first_name": first, "last_name": "Test", "status": "active"
+    }))
+    .expect("a valid record")
+}
+
+/// What the poller would queue after reading `record` at `at`.
+pub fn observed(tenant: &TenantId, connection: &ConnectionId, record: Employee, at: DateTime<Utc>) -> EmployeeObserved {
+    EmployeeObserved {
+        tenant_id: tenant.clone(),
+        connection_id: connection.clone(),
+        hr_id: record.hr_id.clone(),
+        source: Source::Poll,
+        observed_at: at,
+        record: Some(record),
+        delivery_key: None,
+    }
+}
+
+/// A connection's stored poll cursor.
+pub async fn cursor_of(stack: &Stack, connection: &Connection) -> Option<String> {
+    let stored = stack
+        .store
+        .get_connection(&connection.tenant_id, &connection.id)
+        .await
+        .expect("read connection");
+    stored.expect("connection exists").cursor
 }

@@ -2,26 +2,18 @@
 
 use chrono::{Duration, Utc};
 use integration_tests::*;
-use ithub::domain::{ConnectionId, Employee, EmploymentStatus, TenantId};
-use ithub::messages::{EmployeeObserved, Source};
+use ithub::domain::{ConnectionId, EmploymentStatus, TenantId};
 
 async fn seed(stack: &Stack, tenant: &TenantId, count: usize) -> ConnectionId {
     let connection = ConnectionId::generate();
     let worker = stack.worker();
     for n in 0..count {
-        let record: Employee = serde_json::from_value(serde_json::json!({
-            "hr_id": n.to_string(), "first_name": format!("Person{n}"), "last_name": "Test", "status": "active"
-        }))
-        .unwrap();
-        let observation = EmployeeObserved {
-            tenant_id: tenant.clone(),
-            connection_id: connection.clone(),
-            hr_id: n.to_string(),
-            source: Source::Poll,
-            observed_at: Utc::now(),
-            record: Some(record),
-            delivery_key: None,
-        };
+        let observation = observed(
+            tenant,
+            &connection,
+            record(&n.to_string(), &format!("Person{n}")),
+            Utc::now(),
+        );
         worker.apply(observation).await.unwrap();
     }
     connection
@@ -53,12 +45,7 @@ async fn every_admin_route_needs_a_valid_key() {
     let (expired, expired_hash) = ithub::apikey::generate();
     stack
         .store
-        .put_api_key(
-            &expired_hash,
-            &tenant,
-            "old",
-            Some(Utc::now() - Duration::minutes(1)),
-        )
+        .put_api_key(&expired_hash, &tenant, "old", Some(Utc::now() - Duration::minutes(1)))
         .await
         .unwrap();
     let connection = seed(&stack, &tenant, 1).await;
@@ -93,11 +80,7 @@ async fn every_admin_route_needs_a_valid_key() {
     assert_eq!(request(&routes[1], Some(&good)).await.0, 200);
     assert_eq!(request(&routes[2], Some(&good)).await.0, 404);
     let (status, _, body) = request(&format!("{api}/health"), None).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("ok")),
-        "health is open"
-    );
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "health is open");
 }
 
 #[tokio::test]
@@ -115,11 +98,7 @@ async fn employees_page_through_with_opaque_cursors() {
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
-        seen.extend(
-            items
-                .iter()
-                .map(|e| e["hr"]["first_name"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(items.iter().map(|e| e["hr"]["first_name"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(cursor) => url = format!("{api}/v1/employees?limit=3&cursor={cursor}"),
             None => break,
@@ -151,10 +130,7 @@ async fn another_tenants_employee_is_not_found() {
         "only my own employee is listed"
     );
     let (status, body) = get_json(&format!("{api}/v1/employees/{theirs}"), &other_key).await;
-    assert_eq!(
-        (status, body["hr"]["first_name"].as_str()),
-        (200, Some("Person0"))
-    );
+    assert_eq!((status, body["hr"]["first_name"].as_str()), (200, Some("Person0")));
     assert_eq!(
         body["hr"]["status"],
         serde_json::to_value(EmploymentStatus::Active).unwrap()
@@ -177,10 +153,7 @@ async fn bad_list_parameters_get_problem_details() {
         let (status, body) = get_json(&format!("{api}/v1/employees?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["type"], "urn:ithub:problem:bad-request", "{query}");
-        assert!(
-            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{query}"
-        );
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{query}");
     }
     let (status, _) = get_json(&format!("{api}/v1/employees/emp_nope"), &key).await;
     assert_eq!(status, 404);

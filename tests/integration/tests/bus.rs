@@ -3,8 +3,7 @@
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::Utc;
 use integration_tests::*;
-use ithub::domain::{ConnectionId, Employee, TenantId};
-use ithub::messages::{EmployeeObserved, Source};
+use ithub::domain::{ConnectionId, TenantId};
 
 #[tokio::test]
 async fn applied_changes_publish_employee_updated() {
@@ -55,19 +54,7 @@ async fn applied_changes_publish_employee_updated() {
         .unwrap();
 
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
-    let record: Employee = serde_json::from_value(serde_json::json!({
-        "hr_id": "9", "first_name": "Ada", "last_name": "Lovelace", "status": "active"
-    }))
-    .unwrap();
-    let observation = EmployeeObserved {
-        tenant_id: tenant.clone(),
-        connection_id: connection,
-        hr_id: "9".into(),
-        source: Source::Poll,
-        observed_at: Utc::now(),
-        record: Some(record),
-        delivery_key: None,
-    };
+    let observation = observed(&tenant, &connection, record("9", "Ada"), Utc::now());
     let employee_id = observation.employee_id();
     let worker = stack.worker();
     worker.apply(observation.clone()).await.unwrap();

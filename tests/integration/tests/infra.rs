@@ -8,8 +8,7 @@ use serde_yaml_ng::Value;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
-    serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("infra/template.yaml"))
-        .expect("valid YAML")
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("infra/template.yaml")).expect("valid YAML")
 }
 
 fn properties<'a>(template: &'a Value, resource: &str) -> &'a Value {
@@ -35,40 +34,26 @@ fn the_template_declares_the_table_the_code_uses() {
     let s = |v: &str| v.to_owned();
     assert_eq!(
         strings(&table["AttributeDefinitions"], "AttributeType"),
-        [
-            resources::PK,
-            resources::SK,
-            resources::GSI1_PK,
-            resources::GSI1_SK
-        ]
-        .map(|a| (s(a), s("S")))
-        .to_vec()
+        [resources::PK, resources::SK, resources::GSI1_PK, resources::GSI1_SK]
+            .map(|a| (s(a), s("S")))
+            .to_vec()
     );
     assert_eq!(
         strings(&table["KeySchema"], "KeyType"),
-        vec![
-            (s(resources::PK), s("HASH")),
-            (s(resources::SK), s("RANGE"))
-        ]
+        vec![(s(resources::PK), s("HASH")), (s(resources::SK), s("RANGE"))]
     );
     let gsi = &table["GlobalSecondaryIndexes"][0];
     assert_eq!(gsi["IndexName"].as_str(), Some(resources::GSI1));
     assert_eq!(
         strings(&gsi["KeySchema"], "KeyType"),
-        vec![
-            (s(resources::GSI1_PK), s("HASH")),
-            (s(resources::GSI1_SK), s("RANGE"))
-        ]
+        vec![(s(resources::GSI1_PK), s("HASH")), (s(resources::GSI1_SK), s("RANGE"))]
     );
     assert_eq!(gsi["Projection"]["ProjectionType"].as_str(), Some("ALL"));
     assert_eq!(
         table["TimeToLiveSpecification"]["AttributeName"].as_str(),
         Some(resources::TTL_ATTRIBUTE)
     );
-    assert_eq!(
-        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
-        Some(true)
-    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
 }
 
@@ -94,10 +79,7 @@ fn the_template_declares_the_queues_the_code_uses() {
     );
 
     let worker = properties(&t, "WorkerFunction");
-    assert_eq!(
-        worker["Timeout"].as_i64(),
-        Some(resources::WORKER_TIMEOUT_SECS as i64)
-    );
+    assert_eq!(worker["Timeout"].as_i64(), Some(resources::WORKER_TIMEOUT_SECS as i64));
     let trigger = &worker["Events"]["Changes"]["Properties"];
     assert_eq!(
         trigger["FunctionResponseTypes"][0].as_str(),
@@ -111,11 +93,7 @@ fn every_function_gets_the_configuration_it_reads() {
     let vars = t["Globals"]["Function"]["Environment"]["Variables"]
         .as_mapping()
         .expect("variables");
-    for var in [
-        ithub::config::TABLE,
-        ithub::config::QUEUE_URL,
-        ithub::config::EVENT_BUS,
-    ] {
+    for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::EVENT_BUS] {
         assert!(vars.contains_key(var), "{var} is not set for the functions");
     }
     for function in [
@@ -182,8 +160,7 @@ async fn bootstrap_is_idempotent_and_builds_the_definitions() {
         attributes[&QueueAttributeName::VisibilityTimeout],
         resources::VISIBILITY_TIMEOUT_SECS.to_string()
     );
-    let redrive: serde_json::Value =
-        serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+    let redrive: serde_json::Value = serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
     assert_eq!(
         redrive["maxReceiveCount"].as_i64(),
         Some(resources::MAX_RECEIVE_COUNT as i64)

@@ -5,46 +5,21 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use integration_tests::*;
 use ithub::domain::{ConnectionId, EmployeeId, TenantId};
-use ithub::messages::{EmployeeObserved, Source};
+use ithub::messages::EmployeeObserved;
 use ithub::resources::{MAX_RECEIVE_COUNT, QueueSettings};
-
-fn observation(
-    tenant: &TenantId,
-    connection: &ConnectionId,
-    hr_id: &str,
-    first: &str,
-) -> EmployeeObserved {
-    let record: ithub::domain::Employee = serde_json::from_value(serde_json::json!({
-        "hr_id": hr_id, "first_name": first, "last_name": "Test", "status": "active"
-    }))
-    .unwrap();
-    EmployeeObserved {
-        tenant_id: tenant.clone(),
-        connection_id: connection.clone(),
-        hr_id: hr_id.into(),
-        source: Source::Poll,
-        observed_at: Utc::now(),
-        record: Some(record),
-        delivery_key: None,
-    }
-}
 
 #[tokio::test]
 async fn the_same_observation_sent_twice_is_queued_once() {
     let stack = stack().await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
-    let first = observation(&tenant, &connection, "1", "Ada");
+    let first = observed(&tenant, &connection, record("1", "Ada"), Utc::now());
     let mut again = first.clone();
     again.observed_at = Utc::now() + chrono::Duration::seconds(5);
-    stack
-        .queue
-        .send(std::slice::from_ref(&first))
-        .await
-        .unwrap();
+    stack.queue.send(std::slice::from_ref(&first)).await.unwrap();
     stack.queue.send(&[again]).await.unwrap();
     stack
         .queue
-        .send(&[observation(&tenant, &connection, "1", "Adele")])
+        .send(&[observed(&tenant, &connection, record("1", "Adele"), Utc::now())])
         .await
         .unwrap();
     let bodies = peek(&stack, &stack.deployed.queue_url).await;
@@ -67,8 +42,8 @@ fn message(id: &str, group: &str, body: &str) -> SqsMessage {
 async fn a_failure_holds_back_the_rest_of_its_group_only() {
     let stack = stack().await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
-    let a2 = observation(&tenant, &connection, "a", "Second");
-    let b = observation(&tenant, &connection, "b", "Bea");
+    let a2 = observed(&tenant, &connection, record("a", "Second"), Utc::now());
+    let b = observed(&tenant, &connection, record("b", "Bea"), Utc::now());
     let mut event = SqsEvent::default();
     event.records = vec![
         message("a1", &a2.group_id(), "{not json"),
@@ -82,11 +57,7 @@ async fn a_failure_holds_back_the_rest_of_its_group_only() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     failed.sort_unstable();
-    assert_eq!(
-        failed,
-        vec!["a1", "a2"],
-        "a2 waits behind a1; b is not held back"
-    );
+    assert_eq!(failed, vec!["a1", "a2"], "a2 waits behind a1; b is not held back");
     assert!(
         stack
             .store
@@ -116,7 +87,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let good: Vec<EmployeeObserved> = ["1", "2", "3"]
         .iter()
-        .map(|id| observation(&tenant, &connection, id, "Good"))
+        .map(|id| observed(&tenant, &connection, record(id, "Good"), Utc::now()))
         .collect();
     stack
         .sqs

@@ -3,7 +3,6 @@
 use chrono::{Duration, NaiveDate, Utc};
 use integration_tests::*;
 use ithub::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, TenantId};
-use ithub::messages::{EmployeeObserved, Source};
 use ithub::store::{StoreError, StoredEmployee};
 use worker::Applied;
 
@@ -26,23 +25,6 @@ fn ada() -> Employee {
     }
 }
 
-fn observed(
-    tenant: &TenantId,
-    connection: &ConnectionId,
-    record: Employee,
-    at: chrono::DateTime<Utc>,
-) -> EmployeeObserved {
-    EmployeeObserved {
-        tenant_id: tenant.clone(),
-        connection_id: connection.clone(),
-        hr_id: record.hr_id.clone(),
-        source: Source::Poll,
-        observed_at: at,
-        record: Some(record),
-        delivery_key: None,
-    }
-}
-
 #[tokio::test]
 async fn a_write_based_on_a_stale_version_is_refused() {
     let stack = stack().await;
@@ -62,10 +44,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
     };
     stack.store.put_employee(&v1).await.unwrap();
     assert!(
-        matches!(
-            stack.store.put_employee(&v1).await,
-            Err(StoreError::Conflict)
-        ),
+        matches!(stack.store.put_employee(&v1).await, Err(StoreError::Conflict)),
         "v1 exists already"
     );
 
@@ -77,19 +56,11 @@ async fn a_write_based_on_a_stale_version_is_refused() {
     writer_b.hr.title = Some("Countess".into());
     stack.store.put_employee(&writer_a).await.unwrap();
     assert!(
-        matches!(
-            stack.store.put_employee(&writer_b).await,
-            Err(StoreError::Conflict)
-        ),
+        matches!(stack.store.put_employee(&writer_b).await, Err(StoreError::Conflict)),
         "b read v1 too"
     );
 
-    let stored = stack
-        .store
-        .get_employee(&tenant, &v1.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stack.store.get_employee(&tenant, &v1.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.version, stored.hr.title.as_deref()),
         (2, Some("Staff Engineer"))
@@ -111,40 +82,19 @@ async fn a_second_identical_observation_writes_nothing() {
         Applied::Created
     );
     let id = EmployeeId::derive(&connection, "42");
-    let before = stack
-        .store
-        .get_employee(&tenant, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let before = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
 
     let again = observed(&tenant, &connection, ada(), first + Duration::seconds(30));
     assert_eq!(worker.apply(again).await.unwrap(), Applied::Unchanged);
-    let after = stack
-        .store
-        .get_employee(&tenant, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
     assert_eq!(after, before, "not a single attribute was rewritten");
 
     let mut promoted = ada();
     promoted.title = Some("Staff Engineer".into());
-    let change = observed(
-        &tenant,
-        &connection,
-        promoted,
-        first + Duration::seconds(60),
-    );
+    let change = observed(&tenant, &connection, promoted, first + Duration::seconds(60));
     assert_eq!(worker.apply(change).await.unwrap(), Applied::Updated);
     assert_eq!(
-        stack
-            .store
-            .get_employee(&tenant, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
+        stack.store.get_employee(&tenant, &id).await.unwrap().unwrap().version,
         2
     );
 }
@@ -158,10 +108,7 @@ async fn an_older_observation_never_overwrites_a_newer_one() {
     let now = Utc::now();
     let mut newer = ada();
     newer.title = Some("Staff Engineer".into());
-    worker
-        .apply(observed(&tenant, &connection, newer, now))
-        .await
-        .unwrap();
+    worker.apply(observed(&tenant, &connection, newer, now)).await.unwrap();
     let late = observed(&tenant, &connection, ada(), now - Duration::seconds(10));
     assert_eq!(worker.apply(late).await.unwrap(), Applied::Stale);
     let stored = stack
@@ -184,22 +131,8 @@ async fn one_tenant_cannot_read_another_tenants_employee() {
         .await
         .unwrap();
     let id = EmployeeId::derive(&connection, "42");
-    assert!(
-        stack
-            .store
-            .get_employee(&mine, &id)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        stack
-            .store
-            .get_employee(&other, &id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(stack.store.get_employee(&mine, &id).await.unwrap().is_some());
+    assert!(stack.store.get_employee(&other, &id).await.unwrap().is_none());
     assert!(
         stack
             .store
@@ -216,13 +149,7 @@ async fn idempotency_claims_hold_until_they_expire() {
     let stack = stack().await;
     let now = Utc::now();
     let ttl = Duration::hours(24);
-    assert!(
-        stack
-            .store
-            .claim_once("delivery-1", ttl, now)
-            .await
-            .unwrap()
-    );
+    assert!(stack.store.claim_once("delivery-1", ttl, now).await.unwrap());
     assert!(
         !stack
             .store
@@ -231,11 +158,7 @@ async fn idempotency_claims_hold_until_they_expire() {
             .unwrap()
     );
     assert!(
-        stack
-            .store
-            .claim_once("delivery-2", ttl, now)
-            .await
-            .unwrap(),
+        stack.store.claim_once("delivery-2", ttl, now).await.unwrap(),
         "keys are independent"
     );
     // DynamoDB deletes expired items lazily; an expired claim must not block a new delivery meanwhile.
@@ -248,11 +171,7 @@ async fn idempotency_claims_hold_until_they_expire() {
     );
     stack.store.release_claim("delivery-2").await.unwrap();
     assert!(
-        stack
-            .store
-            .claim_once("delivery-2", ttl, now)
-            .await
-            .unwrap(),
+        stack.store.claim_once("delivery-2", ttl, now).await.unwrap(),
         "a released claim can be taken again"
     );
 }

@@ -38,10 +38,7 @@ async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
 
     let reports = poller.poll_all().await.unwrap();
     assert_eq!(reports.len(), 1);
-    assert!(
-        reports[0].full_import && reports[0].error.is_none(),
-        "{reports:?}"
-    );
+    assert!(reports[0].full_import && reports[0].error.is_none(), "{reports:?}");
     assert_eq!(drain(&stack).await, 50);
     let employees = all_employees(&api, &key).await;
     assert_eq!(
@@ -49,22 +46,12 @@ async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
         50,
         "every person of the sample company, pre-hires included"
     );
-    let pending = employees
-        .iter()
-        .filter(|e| e["hr"]["status"] == "pending")
-        .count();
-    assert_eq!(
-        pending, 2,
-        "the two people starting in the future are pending"
-    );
+    let pending = employees.iter().filter(|e| e["hr"]["status"] == "pending").count();
+    assert_eq!(pending, 2, "the two people starting in the future are pending");
 
     // Nothing changed: the next poll queues nothing.
     let quiet = poller.poll_all().await.unwrap();
-    assert_eq!(
-        (quiet[0].full_import, quiet[0].queued),
-        (false, 0),
-        "{quiet:?}"
-    );
+    assert_eq!((quiet[0].full_import, quiet[0].queued), (false, 0), "{quiet:?}");
 
     let hired = fake
         .hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"}))
@@ -107,14 +94,8 @@ async fn terminations_sync_with_their_date() {
     let ada = named(&employees, "Ada").unwrap();
     assert_eq!(ada["hr"]["status"], "terminated");
     let alan = named(&employees, "Alan").unwrap();
-    assert_eq!(
-        alan["hr"]["status"], "active",
-        "still employed until the date"
-    );
-    assert_eq!(
-        alan["hr"]["end_date"],
-        (today + Duration::days(14)).to_string()
-    );
+    assert_eq!(alan["hr"]["status"], "active", "still employed until the date");
+    assert_eq!(alan["hr"]["end_date"], (today + Duration::days(14)).to_string());
 }
 
 #[tokio::test]
@@ -141,18 +122,11 @@ async fn throttling_is_waited_out_and_failures_leave_the_cursor_in_place() {
         "two refused, then the directory and one employee"
     );
     drain(&stack).await;
-    let cursor = stack
-        .store
-        .get_connection(&tenant, &connection.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .cursor;
+    let cursor = cursor_of(&stack, &connection).await;
     assert!(cursor.is_some());
 
     // A hire, then the HR system fails mid-run: nothing is queued and the cursor stays.
-    fake.hire(json!({"firstName": "Grace", "lastName": "Hopper"}))
-        .await;
+    fake.hire(json!({"firstName": "Grace", "lastName": "Hopper"})).await;
     fake.inject(Fault {
         status: 500,
         count: 1,
@@ -160,28 +134,16 @@ async fn throttling_is_waited_out_and_failures_leave_the_cursor_in_place() {
     });
     let failed = poller.poll_all().await.unwrap();
     assert!(
-        failed[0]
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("500")),
+        failed[0].error.as_deref().is_some_and(|e| e.contains("500")),
         "{failed:?}"
     );
     assert_eq!(drain(&stack).await, 0);
-    let after = stack
-        .store
-        .get_connection(&tenant, &connection.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .cursor;
+    let after = cursor_of(&stack, &connection).await;
     assert_eq!(after, cursor, "a failed run does not move the cursor");
 
     // The next run reads the same change again.
     let retried = poller.poll_all().await.unwrap();
-    assert!(
-        retried[0].error.is_none() && retried[0].queued == 1,
-        "{retried:?}"
-    );
+    assert!(retried[0].error.is_none() && retried[0].queued == 1, "{retried:?}");
     drain(&stack).await;
     assert!(named(&all_employees(&api, &key).await, "Grace").is_some());
 }

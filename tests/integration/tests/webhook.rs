@@ -16,10 +16,7 @@ async fn post(url: &str, body: &str, headers: &[(&str, String)]) -> (u16, serde_
     }
     let response = request.send().await.expect("receiver answers");
     let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 #[tokio::test]
@@ -35,11 +32,7 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
         .hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"}))
         .await;
     let deliveries = fake.deliveries();
-    assert_eq!(
-        deliveries.len(),
-        2,
-        "employee.created then employee.updated"
-    );
+    assert_eq!(deliveries.len(), 2, "employee.created then employee.updated");
     assert!(deliveries.iter().all(|d| d.status == 202), "{deliveries:?}");
     assert_eq!(drain(&stack).await, 2);
 
@@ -48,10 +41,7 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "only the webhook's person: no poll has run");
     assert_eq!(items[0]["hr"]["hr_id"], id.to_string());
-    assert_eq!(
-        items[0]["hr"]["department"], "IT",
-        "the worker re-read the full record"
-    );
+    assert_eq!(items[0]["hr"]["department"], "IT", "the worker re-read the full record");
     assert_eq!(items[0]["version"], 1, "the second hint found nothing new");
 }
 
@@ -76,10 +66,7 @@ async fn unverified_deliveries_get_401_and_queue_nothing() {
             "wrong secret",
             vec![
                 ("x-bamboohr-timestamp", now.clone()),
-                (
-                    "x-bamboohr-signature",
-                    fake_hr::sign("another-secret", &body, &now),
-                ),
+                ("x-bamboohr-signature", fake_hr::sign("another-secret", &body, &now)),
             ],
         ),
         (
@@ -107,10 +94,7 @@ async fn unverified_deliveries_get_401_and_queue_nothing() {
     for (case, headers) in cases {
         let (status, problem) = post(&url, &body, &headers).await;
         assert_eq!(status, 401, "{case}: {problem}");
-        assert_eq!(
-            problem["type"], "urn:ithub:problem:bad-webhook-signature",
-            "{case}"
-        );
+        assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-signature", "{case}");
         assert!(
             problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
             "{case}: a reason is given"
@@ -141,11 +125,7 @@ async fn the_same_delivery_twice_queues_one_change() {
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     let delivery = fake.deliveries().pop().unwrap();
     assert_eq!(delivery.status, 202);
-    assert_eq!(
-        fake.send(&delivery).await,
-        200,
-        "a redelivery is acknowledged"
-    );
+    assert_eq!(fake.send(&delivery).await, 200, "a redelivery is acknowledged");
     let queued = peek(&stack, &stack.deployed.queue_url).await;
     assert_eq!(queued.len(), 1, "{queued:?}");
 }
@@ -177,8 +157,7 @@ async fn unknown_connections_and_unreadable_payloads_get_a_reason() {
         ("x-bamboohr-timestamp", now.clone()),
         ("x-bamboohr-signature", fake_hr::sign(SECRET, body, &now)),
     ];
-    let (status, problem) =
-        post(&format!("{api}/webhooks/{}", connection.id), body, &headers).await;
+    let (status, problem) = post(&format!("{api}/webhooks/{}", connection.id), body, &headers).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-payload");
     assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty());
@@ -195,17 +174,12 @@ async fn during_a_secret_rotation_both_secrets_verify() {
     let api = serve(&stack).await;
     let url = format!("{api}/webhooks/{}", connection.id);
     for (n, secret) in ["whsec-new", SECRET].into_iter().enumerate() {
-        let body =
-            json!({"type": "employee.updated", "data": {"employeeId": "1", "n": n}}).to_string();
+        let body = json!({"type": "employee.updated", "data": {"employeeId": "1", "n": n}}).to_string();
         let now = Utc::now().timestamp().to_string();
         let headers = vec![
             ("x-bamboohr-timestamp", now.clone()),
             ("x-bamboohr-signature", fake_hr::sign(secret, &body, &now)),
         ];
-        assert_eq!(
-            post(&url, &body, &headers).await.0,
-            202,
-            "signed with {secret}"
-        );
+        assert_eq!(post(&url, &body, &headers).await.0, 202, "signed with {secret}");
     }
 }

@@ -11,13 +11,7 @@ async fn main() -> std::io::Result<()> {
     let addr = addr
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let fake = FakeBamboo::start(
-        addr,
-        &company,
-        &key,
-        sample_company(chrono::Utc::now().date_naive()),
-    )
-    .await?;
+    let fake = FakeBamboo::start(addr, &company, &key, sample_company(chrono::Utc::now().date_naive())).await?;
     println!("fake BambooHR for {company:?} at {}", fake.base_url());
     tokio::signal::ctrl_c().await
 }
