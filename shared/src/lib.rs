@@ -5,14 +5,17 @@
 //! [`messages::EmployeeObserved`] on the FIFO queue; the worker is the one place that applies changes.
 
 pub mod apikey;
+#[cfg(feature = "eventbridge")]
 pub mod bus;
 pub mod config;
 pub mod domain;
 pub mod messages;
 pub mod problem;
 pub mod providers;
+#[cfg(feature = "sqs")]
 pub mod queue;
 pub mod resources;
+#[cfg(feature = "dynamodb")]
 pub mod store;
 pub mod telemetry;
 

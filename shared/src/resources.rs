@@ -1,13 +1,8 @@
 //! The AWS resources IT Hub needs, defined once. The local bootstrap creates them from these definitions, and a
 //! test holds `infra/template.yaml` to the same values so the two cannot drift.
 
-use aws_config::SdkConfig;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
+#[cfg(feature = "bootstrap")]
+pub use bootstrap::{BootstrapError, Deployed, bootstrap};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -66,158 +61,173 @@ impl Default for QueueSettings {
     }
 }
 
-/// What the bootstrap made (or found).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deployed {
-    pub table: String,
-    pub queue_url: String,
-    pub dead_letter_queue_url: String,
-    pub bus: String,
-}
+#[cfg(feature = "bootstrap")]
+mod bootstrap {
+    use super::*;
+    use aws_config::SdkConfig;
+    use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+        ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    };
+    use aws_sdk_sqs::types::QueueAttributeName;
 
-#[derive(Debug, thiserror::Error)]
-#[error("bootstrap failed while {step}: {detail}")]
-pub struct BootstrapError {
-    step: &'static str,
-    detail: String,
-}
+    /// What the bootstrap made (or found).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Deployed {
+        pub table: String,
+        pub queue_url: String,
+        pub dead_letter_queue_url: String,
+        pub bus: String,
+    }
 
-fn failed(step: &'static str) -> impl Fn(String) -> BootstrapError {
-    move |detail| BootstrapError { step, detail }
-}
+    #[derive(Debug, thiserror::Error)]
+    #[error("bootstrap failed while {step}: {detail}")]
+    pub struct BootstrapError {
+        step: &'static str,
+        detail: String,
+    }
 
-/// Creates the table, the queue with its dead-letter queue, and the event bus. Safe to run again: what exists is
-/// kept.
-pub async fn bootstrap(sdk: &SdkConfig, names: &Names, queue: QueueSettings) -> Result<Deployed, BootstrapError> {
-    create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-    let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
-    create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
-    Ok(Deployed {
-        table: names.table.clone(),
-        queue_url,
-        dead_letter_queue_url,
-        bus: names.bus.clone(),
-    })
-}
+    fn failed(step: &'static str) -> impl Fn(String) -> BootstrapError {
+        move |detail| BootstrapError { step, detail }
+    }
 
-fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .expect("name and type are set")
-}
+    /// Creates the table, the queue with its dead-letter queue, and the event bus. Safe to run again: what exists is
+    /// kept.
+    pub async fn bootstrap(sdk: &SdkConfig, names: &Names, queue: QueueSettings) -> Result<Deployed, BootstrapError> {
+        create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
+        let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
+        create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
+        Ok(Deployed {
+            table: names.table.clone(),
+            queue_url,
+            dead_letter_queue_url,
+            bus: names.bus.clone(),
+        })
+    }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
-    let attributes = [PK, SK, GSI1_PK, GSI1_SK].map(|name| {
-        AttributeDefinition::builder()
+    fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+        KeySchemaElement::builder()
             .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
+            .key_type(kind)
             .build()
             .expect("name and type are set")
-    });
-    let gsi = GlobalSecondaryIndex::builder()
-        .index_name(GSI1)
-        .key_schema(key(GSI1_PK, KeyType::Hash))
-        .key_schema(key(GSI1_SK, KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .expect("name and keys are set");
-    let created = client
-        .create_table()
-        .table_name(table)
-        .set_attribute_definitions(Some(attributes.to_vec()))
-        .key_schema(key(PK, KeyType::Hash))
-        .key_schema(key(SK, KeyType::Range))
-        .global_secondary_indexes(gsi)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    if let Err(err) = created {
-        let exists = err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
-        if !exists {
-            return Err(failed("creating the table")(DisplayErrorContext(err).to_string()));
-        }
     }
-    let ttl = client
-        .describe_time_to_live()
-        .table_name(table)
-        .send()
-        .await
-        .map_err(|e| failed("reading the table's TTL")(DisplayErrorContext(e).to_string()))?;
-    let enabled = ttl.time_to_live_description.and_then(|d| d.time_to_live_status) == Some(TimeToLiveStatus::Enabled);
-    if !enabled {
-        let spec = TimeToLiveSpecification::builder()
-            .attribute_name(TTL_ATTRIBUTE)
-            .enabled(true)
+
+    async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
+        let attributes = [PK, SK, GSI1_PK, GSI1_SK].map(|name| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        });
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key(GSI1_PK, KeyType::Hash))
+            .key_schema(key(GSI1_SK, KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
-            .expect("name and flag are set");
-        client
-            .update_time_to_live()
+            .expect("name and keys are set");
+        let created = client
+            .create_table()
             .table_name(table)
-            .time_to_live_specification(spec)
+            .set_attribute_definitions(Some(attributes.to_vec()))
+            .key_schema(key(PK, KeyType::Hash))
+            .key_schema(key(SK, KeyType::Range))
+            .global_secondary_indexes(gsi)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        if let Err(err) = created {
+            let exists = err.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
+            if !exists {
+                return Err(failed("creating the table")(DisplayErrorContext(err).to_string()));
+            }
+        }
+        let ttl = client
+            .describe_time_to_live()
+            .table_name(table)
             .send()
             .await
-            .map_err(|e| failed("turning on TTL")(DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| failed("reading the table's TTL")(DisplayErrorContext(e).to_string()))?;
+        let enabled =
+            ttl.time_to_live_description.and_then(|d| d.time_to_live_status) == Some(TimeToLiveStatus::Enabled);
+        if !enabled {
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .expect("name and flag are set");
+            client
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| failed("turning on TTL")(DisplayErrorContext(e).to_string()))?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-async fn create_queues(
-    client: &aws_sdk_sqs::Client,
-    names: &Names,
-    settings: QueueSettings,
-) -> Result<(String, String), BootstrapError> {
-    let sqs_error = |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
-    let dlq_url = client
-        .create_queue()
-        .queue_name(&names.dead_letter_queue)
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            DLQ_RETENTION_SECS.to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| sqs_error("creating the dead-letter queue")(e.into()))?
-        .queue_url
-        .unwrap_or_default();
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| sqs_error("reading the dead-letter queue's ARN")(e.into()))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": settings.max_receive_count,
-    });
-    let queue_url = client
-        .create_queue()
-        .queue_name(&names.queue)
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            settings.visibility_timeout_secs.to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .map_err(|e| sqs_error("creating the change queue")(e.into()))?
-        .queue_url
-        .unwrap_or_default();
-    Ok((queue_url, dlq_url))
-}
+    async fn create_queues(
+        client: &aws_sdk_sqs::Client,
+        names: &Names,
+        settings: QueueSettings,
+    ) -> Result<(String, String), BootstrapError> {
+        let sqs_error = |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
+        let dlq_url = client
+            .create_queue()
+            .queue_name(&names.dead_letter_queue)
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(
+                QueueAttributeName::MessageRetentionPeriod,
+                DLQ_RETENTION_SECS.to_string(),
+            )
+            .send()
+            .await
+            .map_err(|e| sqs_error("creating the dead-letter queue")(e.into()))?
+            .queue_url
+            .unwrap_or_default();
+        let dlq_arn = client
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| sqs_error("reading the dead-letter queue's ARN")(e.into()))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .unwrap_or_default();
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dlq_arn,
+            "maxReceiveCount": settings.max_receive_count,
+        });
+        let queue_url = client
+            .create_queue()
+            .queue_name(&names.queue)
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                settings.visibility_timeout_secs.to_string(),
+            )
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .send()
+            .await
+            .map_err(|e| sqs_error("creating the change queue")(e.into()))?
+            .queue_url
+            .unwrap_or_default();
+        Ok((queue_url, dlq_url))
+    }
 
-async fn create_bus(client: &aws_sdk_eventbridge::Client, bus: &str) -> Result<(), BootstrapError> {
-    match client.create_event_bus().name(bus).send().await {
-        Ok(_) => Ok(()),
-        Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceAlreadyExistsException") => Ok(()),
-        Err(err) => Err(failed("creating the event bus")(DisplayErrorContext(err).to_string())),
+    async fn create_bus(client: &aws_sdk_eventbridge::Client, bus: &str) -> Result<(), BootstrapError> {
+        match client.create_event_bus().name(bus).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceAlreadyExistsException") => {
+                Ok(())
+            }
+            Err(err) => Err(failed("creating the event bus")(DisplayErrorContext(err).to_string())),
+        }
     }
 }

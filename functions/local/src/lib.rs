@@ -2,6 +2,8 @@
 //! routes API Gateway would serve, an interval in place of the EventBridge schedule, and an SQS receive loop in
 //! place of the Lambda trigger. Tests build the same [`Stack`].
 
+pub mod trigger;
+
 use admin_api::AdminApi;
 use ithub::bus::Bus;
 use ithub::queue::Queue;
@@ -78,7 +80,7 @@ impl Stack {
     pub async fn feed_worker(self) {
         let worker = self.worker();
         loop {
-            if let Err(error) = worker::local::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
+            if let Err(error) = trigger::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

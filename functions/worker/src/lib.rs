@@ -1,8 +1,6 @@
 //! The worker: the one place where HR changes are applied. It reads `EmployeeObserved` messages from the FIFO
 //! queue, compares each with what is stored, and writes the employee only when something changed.
 
-pub mod local;
-
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use futures::future::join_all;

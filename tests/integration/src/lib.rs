@@ -83,7 +83,7 @@ pub async fn drain(stack: &Stack) -> usize {
     let worker = stack.worker();
     let mut total = 0;
     loop {
-        let outcome = worker::local::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 0)
+        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 0)
             .await
             .expect("receive from moto");
         if outcome.received == 0 {

@@ -104,7 +104,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
     let worker = stack.worker();
     let mut failures = 0;
     for _ in 0..(MAX_RECEIVE_COUNT * 4) {
-        let outcome = worker::local::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 2)
+        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 2)
             .await
             .unwrap();
         failures += outcome.failed;

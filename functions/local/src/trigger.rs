@@ -2,10 +2,10 @@
 //! messages that succeeded, as Lambda does with `ReportBatchItemFailures`. What is not deleted comes back after
 //! the visibility timeout and, after `maxReceiveCount` receives, moves to the dead-letter queue.
 
-use crate::Worker;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use std::collections::HashSet;
+use worker::Worker;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
