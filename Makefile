@@ -33,9 +33,9 @@ run: $(MOTO_STAMP)
 test: $(MOTO_STAMP)
 	cargo build --workspace --all-targets
 	if command -v cargo-nextest >/dev/null; then \
-	  $(WITH_MOTO) cargo nextest run --workspace --all-targets --no-fail-fast; \
+	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
 	else \
-	  $(WITH_MOTO) cargo test --workspace --all-targets --no-fail-fast; \
+	  $(WITH_MOTO) cargo test --workspace --lib --bins --tests --no-fail-fast; \
 	fi
 
 lint:
@@ -52,8 +52,13 @@ $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
 	touch $@
 
+# One build per function: built together, Cargo would unify the shared crate's features and link every AWS client
+# into every function.
 package: $(LAMBDA_STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	rustup target add aarch64-unknown-linux-gnu
+	for f in $(FUNCTIONS); do \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p $$f; \
+	done
 	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{ printf "%-10s %8.1f KiB\n", f, $$5/1024 }'; done
 
 clean:

@@ -5,6 +5,8 @@
 //! [`messages::EmployeeObserved`] on the FIFO queue; the worker is the one place that applies changes.
 
 pub mod apikey;
+#[cfg(feature = "dynamodb")]
+pub mod apply;
 #[cfg(feature = "eventbridge")]
 pub mod bus;
 pub mod config;

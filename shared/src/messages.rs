@@ -28,6 +28,10 @@ pub struct EmployeeObserved {
     /// For webhook hints: the delivery this came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_key: Option<String>,
+    /// Part of a connection's first full listing: people who already work there are imported for setup, not
+    /// onboarded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub initial_import: bool,
 }
 
 impl EmployeeObserved {

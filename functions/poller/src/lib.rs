@@ -150,5 +150,6 @@ async fn observe(
         observed_at,
         record: Some(record),
         delivery_key: None,
+        initial_import: connection.cursor.is_none(),
     }))
 }

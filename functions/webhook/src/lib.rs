@@ -117,6 +117,7 @@ async fn receive(
             observed_at: now,
             record: None,
             delivery_key: Some(delivery.delivery_key.clone()),
+            initial_import: false,
         })
         .collect();
     if let Err(error) = hooks.queue.send(&hints).await {

@@ -4,11 +4,12 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use futures::future::join_all;
+use ithub::apply;
 use ithub::bus::{Bus, DomainEvent};
+use ithub::domain::{Actor, lifecycle};
 use ithub::messages::EmployeeObserved;
 use ithub::providers::{self, ProviderError};
 use ithub::store::{Store, StoreError, StoredEmployee};
-use serde::Serialize;
 
 /// Conditional writes lost in a row before the message is handed back to the queue.
 const WRITE_ATTEMPTS: usize = 5;
@@ -45,14 +46,6 @@ pub struct Worker {
     store: Store,
     bus: Bus,
     http: reqwest::Client,
-}
-
-#[derive(Serialize)]
-struct EmployeeChanged<'a> {
-    tenant_id: &'a str,
-    employee_id: &'a str,
-    version: u64,
-    created: bool,
 }
 
 impl Worker {
@@ -112,8 +105,9 @@ impl Worker {
         self.apply(observation).await
     }
 
-    /// Applies one observation: re-reads the person for a webhook hint, then writes with a version check,
-    /// skipping the write when the facts are unchanged or older than what is stored.
+    /// Applies one observation: re-reads the person for a webhook hint, skips it when the facts are unchanged or
+    /// older than what is stored, then decides what the change means (tasks, license) and writes the employee, its
+    /// tasks and the audit entry in one transaction, conditional on the version read.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
         let EmployeeObserved {
             tenant_id,
@@ -121,11 +115,12 @@ impl Worker {
             hr_id,
             observed_at,
             record,
+            initial_import,
             ..
         } = observation;
         let id = ithub::domain::EmployeeId::derive(&connection_id, &hr_id);
-        let (record, observed_at) = match record {
-            Some(record) => (record, observed_at),
+        let (record, observed_at, initial_import) = match record {
+            Some(record) => (record, observed_at, initial_import),
             None => {
                 let Some(connection) = self.store.get_connection(&tenant_id, &connection_id).await? else {
                     tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
@@ -133,13 +128,18 @@ impl Worker {
                 };
                 let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
                 let read_at = Utc::now();
+                // Before the first full import has run, a webhook is part of that import too.
+                let importing = connection.cursor.is_none();
                 match provider.fetch(&hr_id).await? {
-                    Some(record) => (record, read_at),
+                    Some(record) => (record, read_at, importing),
                     None => return Ok(Applied::Gone),
                 }
             }
         };
         let hash = record.content_hash();
+        let actor = Actor::Sync {
+            connection_id: connection_id.to_string(),
+        };
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.store.get_employee(&tenant_id, &id).await?;
             if let Some(current) = &current {
@@ -151,30 +151,48 @@ impl Worker {
                 }
             }
             let now = Utc::now();
+            let decision = lifecycle::on_observed(
+                current.as_ref().map(|c| (&c.hr, &c.hub)),
+                &record,
+                initial_import,
+                now.date_naive(),
+                now,
+            );
             let next = StoredEmployee {
                 tenant_id: tenant_id.clone(),
                 id: id.clone(),
                 connection_id: connection_id.clone(),
                 hr: record.clone(),
+                hub: decision.hub.clone(),
                 hr_hash: hash.clone(),
                 version: current.as_ref().map_or(1, |c| c.version + 1),
                 observed_at,
                 created_at: current.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
             };
-            match self.store.put_employee(&next).await {
+            let plan = apply::plan(
+                &self.store,
+                current.as_ref(),
+                next,
+                &decision,
+                actor.clone(),
+                "hr.sync",
+                now,
+            )
+            .await?;
+            match self.store.commit(&plan.commit).await {
                 Ok(()) => {
-                    let created = current.is_none();
-                    let detail = EmployeeChanged {
-                        tenant_id: tenant_id.as_str(),
-                        employee_id: id.as_str(),
-                        version: next.version,
-                        created,
-                    };
-                    self.bus
-                        .publish(&[DomainEvent::new("employee.updated", &detail)])
-                        .await?;
-                    return Ok(if created { Applied::Created } else { Applied::Updated });
+                    let events: Vec<DomainEvent> = plan
+                        .events
+                        .iter()
+                        .map(|(name, detail)| DomainEvent::new(name, detail))
+                        .collect();
+                    self.bus.publish(&events).await?;
+                    return Ok(if current.is_none() {
+                        Applied::Created
+                    } else {
+                        Applied::Updated
+                    });
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

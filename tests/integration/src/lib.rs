@@ -153,6 +153,7 @@ pub fn observed(tenant: &TenantId, connection: &ConnectionId, record: Employee, 
         observed_at: at,
         record: Some(record),
         delivery_key: None,
+        initial_import: false,
     }
 }
 

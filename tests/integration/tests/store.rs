@@ -2,7 +2,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use integration_tests::*;
-use ithub::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, TenantId};
+use ithub::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, Hub, HubStatus, TenantId};
 use ithub::store::{StoreError, StoredEmployee};
 use worker::Applied;
 
@@ -36,6 +36,12 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         id: EmployeeId::derive(&connection, "42"),
         connection_id: connection,
         hr: ada(),
+        hub: Hub {
+            status: HubStatus::Active,
+            license: false,
+            cycle: 1,
+            manual_offboard: None,
+        },
         hr_hash: ada().content_hash(),
         version: 1,
         observed_at: now,

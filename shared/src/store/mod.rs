@@ -8,8 +8,12 @@
 //! | connection  | `T#{tenant}`    | `C#{conn}`   | `CONNECTION` | `C#{conn}`    |
 //! | API key     | `K#{sha256}`    | `KEY`        |              |               |
 //! | idempotency | `I#{key}`       | `IDEMPOTENCY`|              |               |
+//! | task        | `T#{tenant}`    | `K#{task}`   | `T#{tenant}#TASKS#{status}` | `{due}#{task}` |
+//! | license     | `T#{tenant}`    | `L#{emp}`    |              |               |
+//! | playbook    | `T#{tenant}`    | `PLAYBOOK`   |              |               |
+//! | audit       | `T#{tenant}`    | `A#{time}#{id}` | `T#{tenant}#AUDIT#{emp}` | `A#{time}#{id}` |
 
-use crate::domain::{ConnectionId, Employee, EmployeeId, TenantId};
+use crate::domain::{ConnectionId, Employee, EmployeeId, Hub, TenantId};
 use crate::providers::ProviderSettings;
 use crate::resources::{GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
 use aws_sdk_dynamodb::Client;
@@ -21,7 +25,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+mod lifecycle;
+
+pub use lifecycle::{AuditEntry, Commit, License, StoredTask, TaskChange};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,7 +44,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+pub(crate) fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
     err: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> StoreError {
     let conditional = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
@@ -47,15 +55,15 @@ fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::De
     }
 }
 
-fn corrupt(err: serde_dynamo::Error) -> StoreError {
+pub(crate) fn corrupt(err: serde_dynamo::Error) -> StoreError {
     StoreError::Corrupt(err.to_string())
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn tenant_pk(tenant: &TenantId) -> String {
+pub(crate) fn tenant_pk(tenant: &TenantId) -> String {
     format!("T#{tenant}")
 }
 
@@ -66,6 +74,8 @@ pub struct StoredEmployee {
     pub id: EmployeeId,
     pub connection_id: ConnectionId,
     pub hr: Employee,
+    /// What the hub itself tracks: setup, tasks' cycle, license.
+    pub hub: Hub,
     /// [`Employee::content_hash`] of `hr`: an observation with the same hash costs no write.
     pub hr_hash: String,
     /// Incremented by every write; every write is conditional on the version it read.
@@ -153,7 +163,7 @@ impl Store {
         &self.table
     }
 
-    async fn put(&self, item: Item, condition: Option<&str>, values: Item) -> Result<(), StoreError> {
+    pub(crate) async fn put(&self, item: Item, condition: Option<&str>, values: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -166,7 +176,7 @@ impl Store {
             .map_err(dynamo)
     }
 
-    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -180,7 +190,7 @@ impl Store {
         Ok(out.item)
     }
 
-    fn keyed<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+    pub(crate) fn keyed<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(value).map_err(corrupt)?;
         item.insert(PK.into(), s(pk));
         item.insert(SK.into(), s(sk));
@@ -347,33 +357,30 @@ impl Store {
         self.list(tenant, "E#", limit, cursor).await
     }
 
-    async fn list<T: for<'de> Deserialize<'de>>(
+    pub(crate) async fn list<T: for<'de> Deserialize<'de>>(
         &self,
         tenant: &TenantId,
         prefix: &str,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, StoreError> {
-        let start = cursor.map(|c| decode_cursor(c, prefix)).transpose()?;
+        let pk = tenant_pk(tenant);
+        let start = cursor
+            .map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix)))
+            .transpose()?;
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":prefix", s(prefix))
             .limit(limit)
-            .set_exclusive_start_key(
-                start.map(|sk| HashMap::from([(PK.to_owned(), s(tenant_pk(tenant))), (SK.to_owned(), s(sk))])),
-            )
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(dynamo)?;
-        let next_cursor = out.last_evaluated_key.and_then(|key| {
-            key.get(SK)
-                .and_then(|v| v.as_s().ok())
-                .map(|sk| URL_SAFE_NO_PAD.encode(sk))
-        });
+        let next_cursor = out.last_evaluated_key.as_ref().map(encode_cursor);
         let items = out
             .items
             .unwrap_or_default()
@@ -419,15 +426,37 @@ impl Store {
     }
 }
 
-/// Cursors are the last sort key of a page, base64url-encoded. They are only ever applied under the caller's own
-/// tenant, and must name an item of the list being read.
-fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
+/// Cursors are the last key of a page, as base64url JSON. They are only ever applied under the caller's own tenant:
+/// the partition values must be exactly the ones this list reads, and the sort key must name an item of this list.
+pub(crate) fn encode_cursor(key: &Item) -> String {
+    let plain: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+pub(crate) fn decode_cursor(
+    cursor: &str,
+    fixed: &[(&str, &str)],
+    (sort, prefix): (&str, &str),
+) -> Result<Item, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
-    let sk = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
-    let valid = sk
-        .strip_prefix(prefix)
-        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    valid.then_some(sk).ok_or(StoreError::BadCursor)
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    let fixed_ok = fixed
+        .iter()
+        .all(|(name, value)| plain.get(*name).map(String::as_str) == Some(*value));
+    let sort_ok = plain
+        .get(sort)
+        .and_then(|v| v.strip_prefix(prefix))
+        .is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_#:.-".contains(&b))
+        });
+    let known = plain.keys().all(|k| [PK, SK, GSI1_PK, GSI1_SK].contains(&k.as_str()));
+    if !(fixed_ok && sort_ok && known) {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
 }
 
 #[cfg(test)]
@@ -436,12 +465,24 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
-        let c = URL_SAFE_NO_PAD.encode("E#emp_0123abcd");
-        assert_eq!(decode_cursor(&c, "E#").unwrap(), "E#emp_0123abcd");
-        assert!(matches!(decode_cursor("%%%", "E#"), Err(StoreError::BadCursor)));
-        let other_list = URL_SAFE_NO_PAD.encode("C#con_0123abcd");
-        assert!(matches!(decode_cursor(&other_list, "E#"), Err(StoreError::BadCursor)));
-        let injected = URL_SAFE_NO_PAD.encode("E#x#T#ten_other");
-        assert!(matches!(decode_cursor(&injected, "E#"), Err(StoreError::BadCursor)));
+        let key: Item = HashMap::from([(PK.into(), s("T#ten_a")), (SK.into(), s("E#emp_0123abcd"))]);
+        let cursor = encode_cursor(&key);
+        assert_eq!(decode_cursor(&cursor, &[(PK, "T#ten_a")], (SK, "E#")).unwrap(), key);
+        assert!(matches!(
+            decode_cursor("%%%", &[(PK, "T#ten_a")], (SK, "E#")),
+            Err(StoreError::BadCursor)
+        ));
+        let other_tenant = decode_cursor(&cursor, &[(PK, "T#ten_b")], (SK, "E#"));
+        assert!(
+            matches!(other_tenant, Err(StoreError::BadCursor)),
+            "a cursor is bound to its tenant"
+        );
+        let other_list = decode_cursor(&cursor, &[(PK, "T#ten_a")], (SK, "C#"));
+        assert!(matches!(other_list, Err(StoreError::BadCursor)), "and to its list");
+        let forged = URL_SAFE_NO_PAD.encode(r#"{"PK":"T#ten_a","SK":"E#x","data":"y"}"#);
+        assert!(matches!(
+            decode_cursor(&forged, &[(PK, "T#ten_a")], (SK, "E#")),
+            Err(StoreError::BadCursor)
+        ));
     }
 }
