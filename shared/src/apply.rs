@@ -162,7 +162,7 @@ pub async fn plan(
     Ok(Plan {
         commit: Commit {
             tenant,
-            employee: next,
+            employee: Some(next),
             tasks,
             grant,
             release,

@@ -4,11 +4,23 @@ use crate::{AdminApi, ApiError};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ithub::domain::TenantId;
+use ithub::domain::{Actor, TenantId};
 
-/// The caller's tenant, put on the request by [`require_key`].
+/// Who is calling: the tenant their key belongs to, and the key's label for the audit trail. Put on the request
+/// by [`require_key`].
 #[derive(Debug, Clone)]
-pub struct Tenant(pub TenantId);
+pub struct Caller {
+    pub tenant: TenantId,
+    pub key_label: String,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::Admin {
+            key: self.key_label.clone(),
+        }
+    }
+}
 
 pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next: Next) -> Response {
     let presented = request
@@ -21,13 +33,12 @@ pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next
     let Some(key) = presented else {
         return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`").into_response();
     };
-    match api
-        .store
-        .tenant_for_key(&ithub::apikey::hash(key), chrono::Utc::now())
-        .await
-    {
-        Ok(Some(tenant)) => {
-            request.extensions_mut().insert(Tenant(tenant));
+    match api.store.key_owner(&ithub::apikey::hash(key), chrono::Utc::now()).await {
+        Ok(Some(owner)) => {
+            request.extensions_mut().insert(Caller {
+                tenant: owner.tenant,
+                key_label: owner.label,
+            });
             next.run(request).await
         }
         Ok(None) => ApiError::Unauthorized("the admin key is not valid").into_response(),

@@ -1,19 +1,25 @@
-//! `GET /v1/employees` and `GET /v1/employees/{id}`.
+//! Employees: list and read, initial setup, immediate offboarding, and who holds a license.
 
-use crate::{AdminApi, ApiError, Tenant};
+use crate::body::Body;
+use crate::tasks::TaskView;
+use crate::{AdminApi, ApiError, Caller, limit};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use ithub::domain::{Employee, EmployeeId};
-use ithub::store::StoredEmployee;
+use ithub::apply::{self, Plan};
+use ithub::domain::lifecycle::{self, LifecycleError};
+use ithub::domain::{Decision, Employee, EmployeeId, Hub};
+use ithub::store::{License, StoreError, StoredEmployee};
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_LIMIT: i32 = 50;
-pub const MAX_LIMIT: i32 = 100;
+/// Most people one setup request may name.
+pub const MAX_SETUP: usize = 100;
 
 /// An employee as the API shows them. Everything under `hr` is owned by the HR system: change it there, and IT
-/// Hub follows on the next sync.
+/// Hub follows on the next sync. `hub` is what IT Hub itself tracks.
 #[derive(Debug, Serialize)]
 pub struct EmployeeView {
     pub id: String,
@@ -21,6 +27,7 @@ pub struct EmployeeView {
     /// Synced from the HR system; read-only here.
     pub hr: Employee,
     pub hr_managed: bool,
+    pub hub: Hub,
     pub version: u64,
     pub synced_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -34,6 +41,7 @@ impl From<StoredEmployee> for EmployeeView {
             connection_id: e.connection_id.to_string(),
             hr: e.hr,
             hr_managed: true,
+            hub: e.hub,
             version: e.version,
             synced_at: e.observed_at,
             created_at: e.created_at,
@@ -43,8 +51,8 @@ impl From<StoredEmployee> for EmployeeView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct EmployeePage {
-    pub items: Vec<EmployeeView>,
+pub struct Page<T> {
+    pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -59,34 +67,183 @@ pub struct ListParams {
 
 pub async fn list(
     State(api): State<AdminApi>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<EmployeePage>, ApiError> {
+) -> Result<Json<Page<EmployeeView>>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
-    }
     let page = api
         .store
-        .list_employees(&tenant, limit, params.cursor.as_deref())
+        .list_employees(&caller.tenant, limit(params.limit)?, params.cursor.as_deref())
         .await?;
-    Ok(Json(EmployeePage {
+    Ok(Json(Page {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
+async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredEmployee, ApiError> {
+    let id = EmployeeId::parse(id).ok_or(ApiError::NotFound("employee"))?;
+    api.store
+        .get_employee(&caller.tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("employee"))
+}
+
 pub async fn get(
     State(api): State<AdminApi>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<EmployeeView>, ApiError> {
-    let id = EmployeeId::parse(&id).ok_or(ApiError::NotFound("employee"))?;
-    let employee = api
-        .store
-        .get_employee(&tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound("employee"))?;
-    Ok(Json(employee.into()))
+    Ok(Json(find(&api, &caller, &id).await?.into()))
+}
+
+/// Admin decisions lose to a concurrent writer at most this many times before the request answers 409.
+const ATTEMPTS: usize = 3;
+
+/// Reads the employee, decides, and commits the decision conditional on the version read; publishes its events.
+pub(crate) async fn act(
+    api: &AdminApi,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    decide: impl Fn(&StoredEmployee, DateTime<Utc>) -> Result<Decision, LifecycleError>,
+) -> Result<Plan, ApiError> {
+    for _ in 0..ATTEMPTS {
+        let current = find(api, caller, id).await?;
+        let now = Utc::now();
+        let decision = decide(&current, now)
+            .map_err(|LifecycleError::NotAllowed(why)| ApiError::conflict("not-allowed", "Not allowed now", why))?;
+        let mut next = current.clone();
+        next.version += 1;
+        next.updated_at = now;
+        let plan = apply::plan(&api.store, Some(&current), next, &decision, caller.actor(), action, now).await?;
+        match api.store.commit(&plan.commit).await {
+            Ok(()) => {
+                api.publish(&plan.events).await;
+                return Ok(plan);
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRequest {
+    employee_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    employee_id: String,
+    status: u16,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SetupResult {
+    set_up: Vec<EmployeeView>,
+    refused: Vec<Refusal>,
+}
+
+/// Initial setup: each named employee who is active and not set up yet gets a license. Each is handled on its
+/// own; the answer lists who was set up and why the others were not.
+pub async fn setup(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Body(request): Body<SetupRequest>,
+) -> Result<Json<SetupResult>, ApiError> {
+    if request.employee_ids.is_empty() || request.employee_ids.len() > MAX_SETUP {
+        return Err(ApiError::BadRequest(format!(
+            "name between 1 and {MAX_SETUP} employee ids"
+        )));
+    }
+    let mut ids = request.employee_ids;
+    ids.sort_unstable();
+    ids.dedup();
+    let mut result = SetupResult {
+        set_up: Vec::new(),
+        refused: Vec::new(),
+    };
+    for id in ids {
+        match act(&api, &caller, &id, "employee.setup", |e, _| {
+            lifecycle::on_setup(&e.hub, &e.hr)
+        })
+        .await
+        {
+            Ok(plan) => result.set_up.extend(plan.commit.employee.map(EmployeeView::from)),
+            Err(error @ (ApiError::NotFound(_) | ApiError::Conflict { .. })) => {
+                let status = if matches!(error, ApiError::NotFound(_)) {
+                    404
+                } else {
+                    409
+                };
+                result.refused.push(Refusal {
+                    employee_id: id,
+                    status,
+                    reason: error.to_string(),
+                })
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(Json(result))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardRequest {
+    reason: String,
+}
+
+/// Immediate offboarding: opens the offboarding task now, before HR has caught up. HR's termination, when it
+/// arrives, is recorded on this task instead of opening another.
+pub async fn offboard(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Body(request): Body<OffboardRequest>,
+) -> Result<Response, ApiError> {
+    let reason = request.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::BadRequest("give a reason of 1 to 500 characters".into()));
+    }
+    let by = caller.actor().label();
+    let plan = act(&api, &caller, &id, "employee.offboard", |e, now| {
+        lifecycle::on_manual_offboard(&e.hub, &by, reason, now.date_naive(), now)
+    })
+    .await?;
+    let task = plan
+        .tasks()
+        .find(|t| t.task.kind == ithub::domain::TaskKind::Offboarding)
+        .cloned()
+        .ok_or_else(|| ApiError::conflict("not-allowed", "Not allowed now", "no offboarding task was opened"))?;
+    let location = format!("/v1/tasks/{}", task.task.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(TaskView::from(task)),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Licenses {
+    /// What a bill would count.
+    count: usize,
+    items: Vec<License>,
+}
+
+pub async fn licenses(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Licenses>, ApiError> {
+    let mut items = api.store.licenses(&caller.tenant).await?;
+    items.sort_by(|a, b| a.employee_name.cmp(&b.employee_name));
+    Ok(Json(Licenses {
+        count: items.len(),
+        items,
+    }))
 }

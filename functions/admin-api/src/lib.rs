@@ -1,31 +1,64 @@
 //! The admin API: what an IT admin's API client talks to. Every `/v1` route needs an admin key
 //! (`Authorization: Bearer …`); the tenant comes from the key alone, never from the path, query or body.
 
+mod audit;
 mod auth;
+mod body;
 mod employees;
+mod error;
+mod playbooks;
+mod tasks;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use ithub::problem::problem;
-use ithub::store::{Store, StoreError};
+use axum::routing::{get, patch, post};
+use ithub::bus::{Bus, DomainEvent};
+use ithub::store::Store;
 
-pub use auth::Tenant;
+pub use auth::Caller;
+pub use error::ApiError;
 
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Page sizes: the default and the cap.
+pub const DEFAULT_LIMIT: i32 = 50;
+pub const MAX_LIMIT: i32 = 100;
 
 #[derive(Clone)]
 pub struct AdminApi {
     pub store: Store,
+    pub bus: Bus,
+}
+
+impl AdminApi {
+    /// Publishes what a committed change means. The change is already stored, so a failure here is logged for
+    /// operators rather than reported to the admin as a failed request.
+    async fn publish(&self, events: &[(&'static str, serde_json::Value)]) {
+        let events: Vec<DomainEvent> = events
+            .iter()
+            .map(|(name, detail)| DomainEvent::new(name, detail))
+            .collect();
+        if let Err(error) = self.bus.publish(&events).await {
+            tracing::error!(%error, "could not publish domain events");
+        }
+    }
 }
 
 pub fn router(state: AdminApi) -> Router {
     let v1 = Router::new()
         .route("/v1/employees", get(employees::list))
+        .route("/v1/employees/setup", post(employees::setup))
         .route("/v1/employees/{id}", get(employees::get))
+        .route("/v1/employees/{id}/offboard", post(employees::offboard))
+        .route("/v1/tasks", get(tasks::list))
+        .route("/v1/tasks/{id}", get(tasks::get))
+        .route("/v1/tasks/{id}/items/{item}", patch(tasks::update_item))
+        .route("/v1/tasks/{id}/complete", post(tasks::complete))
+        .route("/v1/licenses", get(employees::licenses))
+        .route("/v1/playbooks", get(playbooks::get).put(playbooks::put))
+        .route("/v1/audit", get(audit::list))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new().route("/health", get(health)).merge(v1).with_state(state)
@@ -36,54 +69,19 @@ async fn health() -> impl IntoResponse {
 }
 
 async fn not_found() -> Response {
-    ApiError::NotFound("no such route").into_response()
+    ApiError::NotFound("route").into_response()
 }
 
-/// Every error the admin API answers with, each a problem+json response.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    Unauthorized(&'static str),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let detail = self.to_string();
-        match self {
-            ApiError::Unauthorized(_) => {
-                let mut response = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "Missing or invalid admin key",
-                    detail,
-                )
-                .into_response();
-                response.headers_mut().insert(
-                    axum::http::header::WWW_AUTHENTICATE,
-                    axum::http::HeaderValue::from_static("Bearer"),
-                );
-                response
-            }
-            ApiError::NotFound(_) => problem(StatusCode::NOT_FOUND, "not-found", "Not found", detail).into_response(),
-            ApiError::BadRequest(_) | ApiError::Store(StoreError::BadCursor) => {
-                problem(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail).into_response()
-            }
-            ApiError::Store(error) => {
-                tracing::error!(%error, "store failed");
-                problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "Temporarily unavailable",
-                    "please retry",
-                )
-                .into_response()
-            }
-        }
+/// `limit` from a query, checked against the cap.
+fn limit(requested: Option<i32>) -> Result<i32, ApiError> {
+    let limit = requested.unwrap_or(DEFAULT_LIMIT);
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))
     }
 }

@@ -56,6 +56,7 @@ impl Stack {
     pub fn router(&self) -> axum::Router {
         admin_api::router(AdminApi {
             store: self.store.clone(),
+            bus: self.bus.clone(),
         })
         .merge(webhook::router(Webhooks {
             store: self.store.clone(),

@@ -77,8 +77,9 @@ pub enum TaskChange {
 #[derive(Debug, Clone)]
 pub struct Commit {
     pub tenant: TenantId,
-    /// The employee with `version` one more than the version read (1 for a new one).
-    pub employee: StoredEmployee,
+    /// The employee with `version` one more than the version read (1 for a new one); `None` when only a task
+    /// changes.
+    pub employee: Option<StoredEmployee>,
     pub tasks: Vec<TaskChange>,
     pub grant: Option<License>,
     pub release: bool,
@@ -126,18 +127,19 @@ impl Store {
         let table = self.table.as_str();
         let pk = tenant_pk(&commit.tenant);
         let mut writes = Vec::with_capacity(commit.tasks.len() + 3);
-        let employee = &commit.employee;
-        let employee_item = Self::keyed(employee, pk.clone(), format!("E#{}", employee.id))?;
-        writes.push(if employee.version <= 1 {
-            put(employee_item, Some("attribute_not_exists(PK)"), None, table)
-        } else {
-            put(
-                employee_item,
-                Some("version = :read"),
-                version_is(employee.version - 1),
-                table,
-            )
-        });
+        if let Some(employee) = &commit.employee {
+            let employee_item = Self::keyed(employee, pk.clone(), format!("E#{}", employee.id))?;
+            writes.push(if employee.version <= 1 {
+                put(employee_item, Some("attribute_not_exists(PK)"), None, table)
+            } else {
+                put(
+                    employee_item,
+                    Some("version = :read"),
+                    version_is(employee.version - 1),
+                    table,
+                )
+            });
+        }
         for change in &commit.tasks {
             writes.push(match change {
                 TaskChange::Create(task) => put(Self::task_item(task)?, Some("attribute_not_exists(PK)"), None, table),
@@ -161,7 +163,7 @@ impl Store {
             let delete = Delete::builder()
                 .table_name(table)
                 .key(PK, s(pk.clone()))
-                .key(SK, s(format!("L#{}", employee.id)))
+                .key(SK, s(format!("L#{}", commit.audit.employee_id)))
                 .build()
                 .expect("table and key are set");
             writes.push(TransactWriteItem::builder().delete(delete).build());

@@ -131,6 +131,13 @@ struct ApiKeyRecord {
     revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Who an admin key speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub tenant: TenantId,
+    pub label: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tenant {
     tenant_id: TenantId,
@@ -228,14 +235,17 @@ impl Store {
         self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
 
-    /// The tenant a key belongs to, if the key exists, is not revoked and has not expired.
-    pub async fn tenant_for_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<TenantId>, StoreError> {
+    /// The tenant and label of a key, if the key exists, is not revoked and has not expired.
+    pub async fn key_owner(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<KeyOwner>, StoreError> {
         let Some(item) = self.get(format!("K#{key_hash}"), "KEY").await? else {
             return Ok(None);
         };
         let record: ApiKeyRecord = serde_dynamo::from_item(item).map_err(corrupt)?;
         let live = record.revoked_at.is_none() && record.expires_at.is_none_or(|at| at > now);
-        Ok(live.then_some(record.tenant_id))
+        Ok(live.then_some(KeyOwner {
+            tenant: record.tenant_id,
+            label: record.label,
+        }))
     }
 
     // --- connections ------------------------------------------------------------------------------------------

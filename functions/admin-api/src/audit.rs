@@ -1,0 +1,44 @@
+//! The audit trail: every change, who or which sync made it, when, and the state before and after.
+
+use crate::employees::Page;
+use crate::{AdminApi, ApiError, Caller, limit};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Query, State};
+use ithub::domain::EmployeeId;
+use ithub::store::AuditEntry;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    employee_id: Option<String>,
+    limit: Option<i32>,
+    cursor: Option<String>,
+}
+
+/// Newest first; `employee_id` narrows it to one person.
+pub async fn list(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let employee = match params.employee_id.as_deref() {
+        Some(raw) => Some(EmployeeId::parse(raw).ok_or_else(|| ApiError::BadRequest("not an employee id".into()))?),
+        None => None,
+    };
+    let page = api
+        .store
+        .list_audit(
+            &caller.tenant,
+            employee.as_ref(),
+            limit(params.limit)?,
+            params.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(Page {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
