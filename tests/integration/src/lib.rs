@@ -166,3 +166,115 @@ pub async fn cursor_of(stack: &Stack, connection: &Connection) -> Option<String>
         .expect("read connection");
     stored.expect("connection exists").cursor
 }
+
+/// An admin API client for the tests: JSON in, status and JSON out.
+#[derive(Clone)]
+pub struct Admin {
+    pub base: String,
+    pub key: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    pub fn new(base: &str, key: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            key: key.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+        let response = request.bearer_auth(&self.key).send().await.expect("admin API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    /// Every item of a paginated list.
+    pub async fn all(&self, path: &str) -> Vec<serde_json::Value> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut url = format!("{path}{separator}limit=100");
+        loop {
+            let (status, page) = self.get(&url).await;
+            assert_eq!(status, 200, "{url}: {page}");
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => url = format!("{path}{separator}limit=100&cursor={cursor}"),
+                None => return items,
+            }
+        }
+    }
+
+    /// The employee whose HR id is `hr_id`.
+    pub async fn employee_by_hr_id(&self, hr_id: &str) -> serde_json::Value {
+        let all = self.all("/v1/employees").await;
+        all.into_iter()
+            .find(|e| e["hr"]["hr_id"] == hr_id)
+            .unwrap_or_else(|| panic!("no employee with HR id {hr_id}"))
+    }
+
+    /// Marks every open item of a task done.
+    pub async fn tick_all(&self, task_id: &str) {
+        let (_, task) = self.get(&format!("/v1/tasks/{task_id}")).await;
+        for item in task["open_items"].as_array().cloned().unwrap_or_default() {
+            let path = format!("/v1/tasks/{task_id}/items/{}", item.as_str().unwrap());
+            let (status, body) = self.patch(&path, serde_json::json!({"status": "done"})).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
+
+/// One company wired end to end: moto, the fake BambooHR, a connection, the HTTP routes and an admin client.
+pub struct World {
+    pub stack: Stack,
+    pub tenant: TenantId,
+    pub fake: FakeBamboo,
+    pub connection: Connection,
+    pub admin: Admin,
+    pub api: String,
+}
+
+impl World {
+    pub async fn new(people: Vec<(u32, serde_json::Value)>) -> Self {
+        let stack = stack().await;
+        let (tenant, key) = tenant(&stack).await;
+        let fake = fake_bamboo(people).await;
+        let connection = connect(&stack, &tenant, &fake, "world-secret").await;
+        let api = serve(&stack).await;
+        Self {
+            admin: Admin::new(&api, &key),
+            stack,
+            tenant,
+            fake,
+            connection,
+            api,
+        }
+    }
+
+    /// One scheduled poll, then the worker until the queue is empty.
+    pub async fn sync(&self) {
+        let reports = self.stack.poller().poll_all().await.expect("poll");
+        assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+        drain(&self.stack).await;
+    }
+}
