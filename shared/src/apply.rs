@@ -26,9 +26,7 @@ impl Plan {
 }
 
 fn name(employee: &StoredEmployee) -> String {
-    format!("{} {}", employee.hr.first_name, employee.hr.last_name)
-        .trim()
-        .to_owned()
+    format!("{} {}", employee.hr.first_name, employee.hr.last_name).trim().to_owned()
 }
 
 fn snapshot(employee: &StoredEmployee) -> serde_json::Value {
@@ -57,10 +55,7 @@ pub async fn plan(
                 if playbook.is_none() {
                     playbook = Some(store.playbook(&tenant).await?);
                 }
-                let items = playbook
-                    .as_ref()
-                    .map(|p| p.checklist(*kind, &next.hr))
-                    .unwrap_or_default();
+                let items = playbook.as_ref().map(|p| p.checklist(*kind, &next.hr)).unwrap_or_default();
                 let task = Task {
                     id: next.hub.task_id(&next.id, *kind),
                     employee_id: next.id.clone(),
@@ -78,11 +73,7 @@ pub async fn plan(
                     closed_by: None,
                     hub_access: None,
                 };
-                tasks.push(TaskChange::Create(StoredTask {
-                    tenant_id: tenant.clone(),
-                    version: 1,
-                    task,
-                }));
+                tasks.push(TaskChange::Create(StoredTask { tenant_id: tenant.clone(), version: 1, task }));
             }
             Effect::CancelTask { kind, cycle, why } => {
                 edit(store, &tenant, &next.id, *kind, *cycle, &mut tasks, |task| {
@@ -90,11 +81,7 @@ pub async fn plan(
                         task.status = TaskStatus::Cancelled;
                         task.closed_at = Some(now);
                         task.closed_by = Some(actor.clone());
-                        task.hr_notes.push(crate::domain::HrNote {
-                            at: now,
-                            note: why.clone(),
-                            end_date: None,
-                        });
+                        task.hr_notes.push(crate::domain::HrNote { at: now, note: why.clone(), end_date: None });
                     }
                 })
                 .await?;
@@ -109,29 +96,17 @@ pub async fn plan(
                 .await?;
             }
             Effect::ShipTo { cycle, address } => {
-                edit(
-                    store,
-                    &tenant,
-                    &next.id,
-                    TaskKind::Onboarding,
-                    *cycle,
-                    &mut tasks,
-                    |task| {
-                        if task.is_open() {
-                            for item in task.items.iter_mut().filter(|i| i.kind == ItemKind::Device) {
-                                item.shipping_address = address.clone();
-                            }
+                edit(store, &tenant, &next.id, TaskKind::Onboarding, *cycle, &mut tasks, |task| {
+                    if task.is_open() {
+                        for item in task.items.iter_mut().filter(|i| i.kind == ItemKind::Device) {
+                            item.shipping_address = address.clone();
                         }
-                    },
-                )
+                    }
+                })
                 .await?;
             }
             Effect::GrantLicense => {
-                grant = Some(License {
-                    employee_id: next.id.clone(),
-                    employee_name: name(&next),
-                    granted_at: now,
-                })
+                grant = Some(License { employee_id: next.id.clone(), employee_name: name(&next), granted_at: now })
             }
             Effect::ReleaseLicense => release = true,
             Effect::Event(_) => {}
@@ -159,17 +134,7 @@ pub async fn plan(
         "version": next.version,
     });
     let events = event_names.into_iter().map(|n| (n, detail.clone())).collect();
-    Ok(Plan {
-        commit: Commit {
-            tenant,
-            employee: Some(next),
-            tasks,
-            grant,
-            release,
-            audit,
-        },
-        events,
-    })
+    Ok(Plan { commit: Commit { tenant, employee: Some(next), tasks, grant, release, audit }, events })
 }
 
 /// Applies `change` to the task of this kind and cycle: the one already in this plan, or the stored one (then

@@ -25,10 +25,7 @@ pub struct DomainEvent {
 
 impl DomainEvent {
     pub fn new(name: &'static str, detail: &impl Serialize) -> Self {
-        Self {
-            name,
-            detail: serde_json::to_value(detail).unwrap_or_default(),
-        }
+        Self { name, detail: serde_json::to_value(detail).unwrap_or_default() }
     }
 }
 
@@ -40,10 +37,7 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self {
-            client,
-            name: name.into(),
-        }
+        Self { client, name: name.into() }
     }
 
     /// Publishes events, ten to a request (the PutEvents limit).

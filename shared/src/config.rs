@@ -47,32 +47,26 @@ pub fn require(var: &'static str) -> Result<String, ConfigError> {
 /// Reads and validates one variable through `lookup`, so the rules can be tested without touching the environment.
 pub fn require_from(var: &'static str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let value = lookup(var).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let fail = |problem: &str| ConfigError {
-        var,
-        problem: problem.to_owned(),
-    };
+    let fail = |problem: &str| ConfigError { var, problem: problem.to_owned() };
     if value.is_empty() {
         return Err(fail("is not set"));
     }
     match var {
-        TABLE if !is_table_name(&value) => Err(fail(&format!(
-            "is not a valid DynamoDB table name: {value:?} (3-255 of A-Z a-z 0-9 _ - .)"
-        ))),
-        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => Err(fail(&format!(
-            "must be a queue URL (http:// or https://), got {value:?}"
-        ))),
-        QUEUE_URL if !value.ends_with(".fifo") => Err(fail(&format!(
-            "must name a FIFO queue (ending in .fifo), got {value:?}"
-        ))),
+        TABLE if !is_table_name(&value) => {
+            Err(fail(&format!("is not a valid DynamoDB table name: {value:?} (3-255 of A-Z a-z 0-9 _ - .)")))
+        }
+        QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => {
+            Err(fail(&format!("must be a queue URL (http:// or https://), got {value:?}")))
+        }
+        QUEUE_URL if !value.ends_with(".fifo") => {
+            Err(fail(&format!("must name a FIFO queue (ending in .fifo), got {value:?}")))
+        }
         _ => Ok(value),
     }
 }
 
 fn is_table_name(name: &str) -> bool {
-    (3..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]
@@ -98,10 +92,7 @@ mod tests {
     #[test]
     fn table_names_are_checked() {
         assert!(require_from(TABLE, env(&[(TABLE, "it hub")])).is_err());
-        assert_eq!(
-            require_from(TABLE, env(&[(TABLE, "ithub-main")])).unwrap(),
-            "ithub-main"
-        );
+        assert_eq!(require_from(TABLE, env(&[(TABLE, "ithub-main")])).unwrap(), "ithub-main");
     }
 
     #[test]

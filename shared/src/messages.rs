@@ -48,11 +48,7 @@ impl EmployeeObserved {
     /// within SQS's five-minute window queues it once.
     pub fn deduplication_id(&self) -> String {
         let mut hash = Sha256::new();
-        for part in [
-            self.tenant_id.as_str(),
-            self.connection_id.as_str(),
-            self.hr_id.as_str(),
-        ] {
+        for part in [self.tenant_id.as_str(), self.connection_id.as_str(), self.hr_id.as_str()] {
             hash.update(part);
             hash.update([0u8]);
         }

@@ -8,8 +8,5 @@ pub fn type_uri(slug: &str) -> String {
 }
 
 pub fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> HttpApiProblem {
-    HttpApiProblem::new(status)
-        .type_url(type_uri(slug))
-        .title(title)
-        .detail(detail)
+    HttpApiProblem::new(status).type_url(type_uri(slug)).title(title).detail(detail)
 }

@@ -25,10 +25,7 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
+        Self { client, url: url.into() }
     }
 
     pub fn url(&self) -> &str {

@@ -54,10 +54,7 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self {
-            visibility_timeout_secs: VISIBILITY_TIMEOUT_SECS,
-            max_receive_count: MAX_RECEIVE_COUNT,
-        }
+        Self { visibility_timeout_secs: VISIBILITY_TIMEOUT_SECS, max_receive_count: MAX_RECEIVE_COUNT }
     }
 }
 
@@ -98,20 +95,11 @@ mod bootstrap {
         create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
         let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
         create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
-        Ok(Deployed {
-            table: names.table.clone(),
-            queue_url,
-            dead_letter_queue_url,
-            bus: names.bus.clone(),
-        })
+        Ok(Deployed { table: names.table.clone(), queue_url, dead_letter_queue_url, bus: names.bus.clone() })
     }
 
     fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("name and type are set")
+        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
     }
 
     async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BootstrapError> {
@@ -180,10 +168,7 @@ mod bootstrap {
             .create_queue()
             .queue_name(&names.dead_letter_queue)
             .attributes(QueueAttributeName::FifoQueue, "true")
-            .attributes(
-                QueueAttributeName::MessageRetentionPeriod,
-                DLQ_RETENTION_SECS.to_string(),
-            )
+            .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
             .send()
             .await
             .map_err(|e| sqs_error("creating the dead-letter queue")(e.into()))?
@@ -208,10 +193,7 @@ mod bootstrap {
             .queue_name(&names.queue)
             .attributes(QueueAttributeName::FifoQueue, "true")
             .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-            .attributes(
-                QueueAttributeName::VisibilityTimeout,
-                settings.visibility_timeout_secs.to_string(),
-            )
+            .attributes(QueueAttributeName::VisibilityTimeout, settings.visibility_timeout_secs.to_string())
             .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
             .send()
             .await

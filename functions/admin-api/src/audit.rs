@@ -1,10 +1,10 @@
 //! The audit trail: every change, who or which sync made it, when, and the state before and after.
 
+use crate::body::Params;
 use crate::employees::Page;
 use crate::{AdminApi, ApiError, Caller, limit};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use ithub::domain::EmployeeId;
 use ithub::store::AuditEntry;
 use serde::Deserialize;
@@ -21,24 +21,13 @@ pub struct ListParams {
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let employee = match params.employee_id.as_deref() {
         Some(raw) => Some(EmployeeId::parse(raw).ok_or_else(|| ApiError::BadRequest("not an employee id".into()))?),
         None => None,
     };
-    let page = api
-        .store
-        .list_audit(
-            &caller.tenant,
-            employee.as_ref(),
-            limit(params.limit)?,
-            params.cursor.as_deref(),
-        )
-        .await?;
-    Ok(Json(Page {
-        items: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    let page =
+        api.store.list_audit(&caller.tenant, employee.as_ref(), limit(params.limit)?, params.cursor.as_deref()).await?;
+    Ok(Json(Page::from(page)))
 }

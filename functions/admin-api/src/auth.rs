@@ -16,9 +16,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn actor(&self) -> Actor {
-        Actor::Admin {
-            key: self.key_label.clone(),
-        }
+        Actor::Admin { key: self.key_label.clone() }
     }
 }
 
@@ -35,10 +33,7 @@ pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next
     };
     match api.store.key_owner(&ithub::apikey::hash(key), chrono::Utc::now()).await {
         Ok(Some(owner)) => {
-            request.extensions_mut().insert(Caller {
-                tenant: owner.tenant,
-                key_label: owner.label,
-            });
+            request.extensions_mut().insert(Caller { tenant: owner.tenant, key_label: owner.label });
             next.run(request).await
         }
         Ok(None) => ApiError::Unauthorized("the admin key is not valid").into_response(),

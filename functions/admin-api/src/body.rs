@@ -1,5 +1,5 @@
-//! JSON request bodies: unknown fields are refused (every body type denies them), and every rejection is a
-//! problem+json answer rather than axum's plain text.
+//! Request bodies and query strings: unknown fields are refused (every type denies them), and every rejection is
+//! a problem+json answer rather than axum's plain text.
 
 use crate::{ApiError, MAX_BODY_BYTES};
 use axum::extract::rejection::JsonRejection;
@@ -29,23 +29,31 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
-        let content_type = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
+        let content_type = request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let has_type = content_type.is_some();
         let json = content_type.is_some_and(|t| t.starts_with("application/json") || t.contains("+json"));
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+        let bytes =
+            axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
         if bytes.is_empty() && !has_type {
             return Ok(None);
         }
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| Some(Body(v)))
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
+        serde_json::from_slice(&bytes).map(|v| Some(Body(v))).map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+}
+
+/// A query string; an unknown or malformed parameter answers 400 with the reason.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Params(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
     }
 }

@@ -1,11 +1,10 @@
 //! Employees: list and read, initial setup, immediate offboarding, and who holds a license.
 
-use crate::body::Body;
+use crate::body::{Body, Params};
 use crate::tasks::TaskView;
 use crate::{AdminApi, ApiError, Caller, limit};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -58,6 +57,12 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T, S: Into<T>> From<ithub::store::Page<S>> for Page<T> {
+    fn from(page: ithub::store::Page<S>) -> Self {
+        Self { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -68,25 +73,15 @@ pub struct ListParams {
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Page<EmployeeView>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let page = api
-        .store
-        .list_employees(&caller.tenant, limit(params.limit)?, params.cursor.as_deref())
-        .await?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(Into::into).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    let page = api.store.list_employees(&caller.tenant, limit(params.limit)?, params.cursor.as_deref()).await?;
+    Ok(Json(Page::from(page)))
 }
 
 async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredEmployee, ApiError> {
     let id = EmployeeId::parse(id).ok_or(ApiError::NotFound("employee"))?;
-    api.store
-        .get_employee(&caller.tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound("employee"))
+    api.store.get_employee(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("employee"))
 }
 
 pub async fn get(
@@ -156,35 +151,18 @@ pub async fn setup(
     Body(request): Body<SetupRequest>,
 ) -> Result<Json<SetupResult>, ApiError> {
     if request.employee_ids.is_empty() || request.employee_ids.len() > MAX_SETUP {
-        return Err(ApiError::BadRequest(format!(
-            "name between 1 and {MAX_SETUP} employee ids"
-        )));
+        return Err(ApiError::BadRequest(format!("name between 1 and {MAX_SETUP} employee ids")));
     }
     let mut ids = request.employee_ids;
     ids.sort_unstable();
     ids.dedup();
-    let mut result = SetupResult {
-        set_up: Vec::new(),
-        refused: Vec::new(),
-    };
+    let mut result = SetupResult { set_up: Vec::new(), refused: Vec::new() };
     for id in ids {
-        match act(&api, &caller, &id, "employee.setup", |e, _| {
-            lifecycle::on_setup(&e.hub, &e.hr)
-        })
-        .await
-        {
+        match act(&api, &caller, &id, "employee.setup", |e, _| lifecycle::on_setup(&e.hub, &e.hr)).await {
             Ok(plan) => result.set_up.extend(plan.commit.employee.map(EmployeeView::from)),
             Err(error @ (ApiError::NotFound(_) | ApiError::Conflict { .. })) => {
-                let status = if matches!(error, ApiError::NotFound(_)) {
-                    404
-                } else {
-                    409
-                };
-                result.refused.push(Refusal {
-                    employee_id: id,
-                    status,
-                    reason: error.to_string(),
-                })
+                let status = if matches!(error, ApiError::NotFound(_)) { 404 } else { 409 };
+                result.refused.push(Refusal { employee_id: id, status, reason: error.to_string() })
             }
             Err(error) => return Err(error),
         }
@@ -221,12 +199,7 @@ pub async fn offboard(
         .cloned()
         .ok_or_else(|| ApiError::conflict("not-allowed", "Not allowed now", "no offboarding task was opened"))?;
     let location = format!("/v1/tasks/{}", task.task.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(TaskView::from(task)),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskView::from(task))).into_response())
 }
 
 #[derive(Debug, Serialize)]
@@ -242,8 +215,5 @@ pub async fn licenses(
 ) -> Result<Json<Licenses>, ApiError> {
     let mut items = api.store.licenses(&caller.tenant).await?;
     items.sort_by(|a, b| a.employee_name.cmp(&b.employee_name));
-    Ok(Json(Licenses {
-        count: items.len(),
-        items,
-    }))
+    Ok(Json(Licenses { count: items.len(), items }))
 }

@@ -34,10 +34,7 @@ impl AdminApi {
     /// Publishes what a committed change means. The change is already stored, so a failure here is logged for
     /// operators rather than reported to the admin as a failed request.
     async fn publish(&self, events: &[(&'static str, serde_json::Value)]) {
-        let events: Vec<DomainEvent> = events
-            .iter()
-            .map(|(name, detail)| DomainEvent::new(name, detail))
-            .collect();
+        let events: Vec<DomainEvent> = events.iter().map(|(name, detail)| DomainEvent::new(name, detail)).collect();
         if let Err(error) = self.bus.publish(&events).await {
             tracing::error!(%error, "could not publish domain events");
         }

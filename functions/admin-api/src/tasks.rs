@@ -1,11 +1,10 @@
 //! Tasks: the onboarding and offboarding checklists an admin works through.
 
-use crate::body::Body;
+use crate::body::{Body, Params};
 use crate::employees::Page;
 use crate::{AdminApi, ApiError, Caller, limit};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use chrono::Utc;
 use ithub::apply;
 use ithub::domain::lifecycle;
@@ -27,11 +26,7 @@ pub struct TaskView {
 impl From<StoredTask> for TaskView {
     fn from(stored: StoredTask) -> Self {
         let open_items = stored.task.open_items().into_iter().map(str::to_owned).collect();
-        Self {
-            task: stored.task,
-            open_items,
-            version: stored.version,
-        }
+        Self { task: stored.task, open_items, version: stored.version }
     }
 }
 
@@ -48,32 +43,19 @@ pub struct ListParams {
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Page<TaskView>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let status = params.status.unwrap_or(TaskStatus::Open);
     let page = api
         .store
-        .list_tasks(
-            &caller.tenant,
-            status,
-            params.kind,
-            limit(params.limit)?,
-            params.cursor.as_deref(),
-        )
+        .list_tasks(&caller.tenant, status, params.kind, limit(params.limit)?, params.cursor.as_deref())
         .await?;
-    Ok(Json(Page {
-        items: page.items.into_iter().map(Into::into).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(Page::from(page)))
 }
 
 async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredTask, ApiError> {
     let id = TaskId::parse(id).ok_or(ApiError::NotFound("task"))?;
-    api.store
-        .get_task(&caller.tenant, &id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))
+    api.store.get_task(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("task"))
 }
 
 pub async fn get(
@@ -115,12 +97,7 @@ pub async fn update_item(
         if !stored.task.is_open() {
             return Err(closed(&stored.task));
         }
-        let item = stored
-            .task
-            .items
-            .iter_mut()
-            .find(|i| i.id == item_id)
-            .ok_or(ApiError::NotFound("item"))?;
+        let item = stored.task.items.iter_mut().find(|i| i.id == item_id).ok_or(ApiError::NotFound("item"))?;
         let before = serde_json::to_value(&*item).ok();
         item.status = update.status;
         if update.note.is_some() {
@@ -128,12 +105,8 @@ pub async fn update_item(
         }
         let after = serde_json::to_value(&*item).ok();
         stored.version += 1;
-        let mut audit = AuditEntry::new(
-            caller.actor(),
-            "task.item_updated",
-            stored.task.employee_id.clone(),
-            Utc::now(),
-        );
+        let mut audit =
+            AuditEntry::new(caller.actor(), "task.item_updated", stored.task.employee_id.clone(), Utc::now());
         audit.task_ids = vec![stored.task.id.clone()];
         audit.before = before;
         audit.after = after;
@@ -185,9 +158,7 @@ pub async fn complete(
             ));
         }
         if completion.hub_access && stored.task.kind == TaskKind::Offboarding {
-            return Err(ApiError::BadRequest(
-                "hub_access applies to onboarding tasks only".into(),
-            ));
+            return Err(ApiError::BadRequest("hub_access applies to onboarding tasks only".into()));
         }
         let employee = api
             .store
@@ -202,20 +173,18 @@ pub async fn complete(
             ));
         }
         let now = Utc::now();
-        let decision = lifecycle::on_task_completed(&employee.hub, stored.task.kind, completion.hub_access);
+        let decision = lifecycle::on_task_completed(
+            &employee.hub,
+            &employee.hr,
+            stored.task.kind,
+            completion.hub_access,
+            now.date_naive(),
+        );
         let mut next = employee.clone();
         next.version += 1;
         next.updated_at = now;
-        let mut plan = apply::plan(
-            &api.store,
-            Some(&employee),
-            next,
-            &decision,
-            caller.actor(),
-            "task.completed",
-            now,
-        )
-        .await?;
+        let mut plan =
+            apply::plan(&api.store, Some(&employee), next, &decision, caller.actor(), "task.completed", now).await?;
         stored.task.status = TaskStatus::Completed;
         stored.task.closed_at = Some(now);
         stored.task.closed_by = Some(caller.actor());

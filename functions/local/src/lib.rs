@@ -54,14 +54,8 @@ impl Stack {
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
-        admin_api::router(AdminApi {
-            store: self.store.clone(),
-            bus: self.bus.clone(),
-        })
-        .merge(webhook::router(Webhooks {
-            store: self.store.clone(),
-            queue: self.queue.clone(),
-        }))
+        admin_api::router(AdminApi { store: self.store.clone(), bus: self.bus.clone() })
+            .merge(webhook::router(Webhooks { store: self.store.clone(), queue: self.queue.clone() }))
     }
 
     /// Runs the poller every `every`, as the EventBridge schedule would.

@@ -14,10 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 fn setting(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -27,8 +24,7 @@ fn fail(message: impl std::fmt::Display) -> ! {
 
 fn address(name: &str, default: &str) -> SocketAddr {
     let raw = setting(name, default);
-    raw.parse()
-        .unwrap_or_else(|_| fail(format!("{name} must be host:port, got {raw:?}")))
+    raw.parse().unwrap_or_else(|_| fail(format!("{name} must be host:port, got {raw:?}")))
 }
 
 #[tokio::main]
@@ -39,9 +35,7 @@ async fn main() {
     }
     let names = Names::prefixed(&setting("ITHUB_PREFIX", "ithub-local"));
     let command = std::env::args().nth(1).unwrap_or_else(|| "run".into());
-    let stack = Stack::bootstrap(&names, QueueSettings::default())
-        .await
-        .unwrap_or_else(|e| fail(e));
+    let stack = Stack::bootstrap(&names, QueueSettings::default()).await.unwrap_or_else(|e| fail(e));
     match command.as_str() {
         "bootstrap" => {
             let d = &stack.deployed;
@@ -58,52 +52,30 @@ async fn main() {
 async fn run(stack: Stack) {
     let api_addr = address("ITHUB_API_ADDR", "127.0.0.1:8080");
     let sandbox_addr = address("ITHUB_SANDBOX_ADDR", "127.0.0.1:8081");
-    let poll_secs: u64 = setting("ITHUB_POLL_SECONDS", "5")
-        .parse()
-        .unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
+    let poll_secs: u64 =
+        setting("ITHUB_POLL_SECONDS", "5").parse().unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
 
     let sandbox_key = "sandbox-api-key";
-    let sandbox = fake_hr::FakeBamboo::start(
-        sandbox_addr,
-        "acme",
-        sandbox_key,
-        fake_hr::sample_company(Utc::now().date_naive()),
-    )
-    .await
-    .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
+    let sandbox =
+        fake_hr::FakeBamboo::start(sandbox_addr, "acme", sandbox_key, fake_hr::sample_company(Utc::now().date_naive()))
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
     let listener = tokio::net::TcpListener::bind(api_addr)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {api_addr}: {e}")));
 
     let tenant = TenantId::generate();
-    stack
-        .store
-        .create_tenant(&tenant, "Acme Inc (demo)")
-        .await
-        .unwrap_or_else(|e| fail(e));
+    stack.store.create_tenant(&tenant, "Acme Inc (demo)").await.unwrap_or_else(|e| fail(e));
     let (admin_key, key_hash) = ithub::apikey::generate();
-    stack
-        .store
-        .put_api_key(&key_hash, &tenant, "make run demo key", None)
-        .await
-        .unwrap_or_else(|e| fail(e));
+    stack.store.put_api_key(&key_hash, &tenant, "make run demo key", None).await.unwrap_or_else(|e| fail(e));
     let webhook_secret = ithub::apikey::generate().0;
     let provider = ProviderSettings {
         kind: ProviderKind::BambooHr,
         company: "acme".into(),
         base_url: Some(sandbox.base_url().to_owned()),
     };
-    let connection = Connection::new(
-        tenant.clone(),
-        provider,
-        sandbox_key.into(),
-        vec![webhook_secret.clone()],
-    );
-    stack
-        .store
-        .put_connection(&connection)
-        .await
-        .unwrap_or_else(|e| fail(e));
+    let connection = Connection::new(tenant.clone(), provider, sandbox_key.into(), vec![webhook_secret.clone()]);
+    stack.store.put_connection(&connection).await.unwrap_or_else(|e| fail(e));
     let api_url = format!("http://{api_addr}");
     sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 

@@ -41,21 +41,13 @@ pub async fn run_once(
             message.message_id = m.message_id.clone();
             message.receipt_handle = m.receipt_handle.clone();
             message.body = m.body.clone();
-            message.attributes = m
-                .attributes
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                .collect();
+            message.attributes =
+                m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
             message
         })
         .collect();
     let response = worker.handle(event).await;
-    let failed: HashSet<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     let done: Vec<DeleteMessageBatchRequestEntry> = messages
         .iter()
         .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
@@ -69,14 +61,7 @@ pub async fn run_once(
         })
         .collect();
     if !done.is_empty() {
-        sqs.delete_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(done))
-            .send()
-            .await?;
+        sqs.delete_message_batch().queue_url(queue_url).set_entries(Some(done)).send().await?;
     }
-    Ok(BatchOutcome {
-        received: messages.len(),
-        failed: failed.len(),
-    })
+    Ok(BatchOutcome { received: messages.len(), failed: failed.len() })
 }

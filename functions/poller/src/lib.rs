@@ -88,18 +88,10 @@ impl Poller {
     pub async fn poll(&self, connection: &Connection, started: DateTime<Utc>) -> Result<RunReport, PollError> {
         let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
         let (ids, deleted, next_cursor) = match &connection.cursor {
-            None => (
-                provider.list_all().await?,
-                0,
-                provider.cursor_at(started - FIRST_CURSOR_OVERLAP),
-            ),
+            None => (provider.list_all().await?, 0, provider.cursor_at(started - FIRST_CURSOR_OVERLAP)),
             Some(cursor) => {
                 let changes = provider.changed_since(cursor, started).await?;
-                (
-                    changes.changed,
-                    changes.deleted.len(),
-                    changes.next_cursor.unwrap_or_else(|| cursor.clone()),
-                )
+                (changes.changed, changes.deleted.len(), changes.next_cursor.unwrap_or_else(|| cursor.clone()))
             }
         };
         // Any failed read fails the run before anything moves: a half-read listing never reads as "they left".
@@ -110,15 +102,12 @@ impl Poller {
             .try_collect()
             .await?;
         self.queue.send(&observations).await?;
-        let cursor_race = match self
-            .store
-            .advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started)
-            .await
-        {
-            Ok(()) => false,
-            Err(StoreError::Conflict) => true,
-            Err(e) => return Err(e.into()),
-        };
+        let cursor_race =
+            match self.store.advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started).await {
+                Ok(()) => false,
+                Err(StoreError::Conflict) => true,
+                Err(e) => return Err(e.into()),
+            };
         let report = RunReport {
             tenant_id: connection.tenant_id.to_string(),
             connection_id: connection.id.to_string(),

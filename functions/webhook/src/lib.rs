@@ -37,12 +37,7 @@ fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String
 }
 
 fn unknown_connection() -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        "unknown-connection",
-        "Unknown connection",
-        "no HR connection has this id",
-    )
+    problem(StatusCode::NOT_FOUND, "unknown-connection", "Unknown connection", "no HR connection has this id")
 }
 
 async fn receive(
@@ -63,42 +58,34 @@ async fn receive(
         }
     };
     let now = Utc::now();
-    let delivery = match providers::verify_webhook(
-        connection.provider.kind,
-        &connection.webhook_secrets,
-        &headers,
-        &body,
-        now,
-    ) {
-        Ok(delivery) => delivery,
-        Err(error @ WebhookError::BadPayload(_)) => {
-            tracing::warn!(%connection_id, %error, "refused a signed delivery");
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "bad-webhook-payload",
-                "Unreadable payload",
-                error.to_string(),
-            );
-        }
-        Err(error) => {
-            tracing::warn!(%connection_id, %error, "refused an unverified delivery");
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "bad-webhook-signature",
-                "Delivery not verified",
-                error.to_string(),
-            );
-        }
-    };
+    let delivery =
+        match providers::verify_webhook(connection.provider.kind, &connection.webhook_secrets, &headers, &body, now) {
+            Ok(delivery) => delivery,
+            Err(error @ WebhookError::BadPayload(_)) => {
+                tracing::warn!(%connection_id, %error, "refused a signed delivery");
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad-webhook-payload",
+                    "Unreadable payload",
+                    error.to_string(),
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%connection_id, %error, "refused an unverified delivery");
+                return problem(
+                    StatusCode::UNAUTHORIZED,
+                    "bad-webhook-signature",
+                    "Delivery not verified",
+                    error.to_string(),
+                );
+            }
+        };
     let claim = format!("webhook#{connection_id}#{}", delivery.delivery_key);
     match hooks.store.claim_once(&claim, DEDUP_WINDOW, now).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(%connection_id, "dropped a redelivery");
-            return (
-                StatusCode::OK,
-                axum::Json(serde_json::json!({ "status": "duplicate", "queued": 0 })),
-            )
+            return (StatusCode::OK, axum::Json(serde_json::json!({ "status": "duplicate", "queued": 0 })))
                 .into_response();
         }
         Err(error) => {
@@ -129,11 +116,7 @@ async fn receive(
         return unavailable();
     }
     tracing::info!(%connection_id, queued = hints.len(), "queued a delivery");
-    (
-        StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({ "status": "queued", "queued": hints.len() })),
-    )
-        .into_response()
+    (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "status": "queued", "queued": hints.len() }))).into_response()
 }
 
 fn unavailable() -> Response {

@@ -109,15 +109,7 @@ impl Worker {
     /// older than what is stored, then decides what the change means (tasks, license) and writes the employee, its
     /// tasks and the audit entry in one transaction, conditional on the version read.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
-        let EmployeeObserved {
-            tenant_id,
-            connection_id,
-            hr_id,
-            observed_at,
-            record,
-            initial_import,
-            ..
-        } = observation;
+        let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, initial_import, .. } = observation;
         let id = ithub::domain::EmployeeId::derive(&connection_id, &hr_id);
         let (record, observed_at, initial_import) = match record {
             Some(record) => (record, observed_at, initial_import),
@@ -137,9 +129,7 @@ impl Worker {
             }
         };
         let hash = record.content_hash();
-        let actor = Actor::Sync {
-            connection_id: connection_id.to_string(),
-        };
+        let actor = Actor::Sync { connection_id: connection_id.to_string() };
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.store.get_employee(&tenant_id, &id).await?;
             if let Some(current) = &current {
@@ -170,29 +160,14 @@ impl Worker {
                 created_at: current.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
             };
-            let plan = apply::plan(
-                &self.store,
-                current.as_ref(),
-                next,
-                &decision,
-                actor.clone(),
-                "hr.sync",
-                now,
-            )
-            .await?;
+            let plan =
+                apply::plan(&self.store, current.as_ref(), next, &decision, actor.clone(), "hr.sync", now).await?;
             match self.store.commit(&plan.commit).await {
                 Ok(()) => {
-                    let events: Vec<DomainEvent> = plan
-                        .events
-                        .iter()
-                        .map(|(name, detail)| DomainEvent::new(name, detail))
-                        .collect();
+                    let events: Vec<DomainEvent> =
+                        plan.events.iter().map(|(name, detail)| DomainEvent::new(name, detail)).collect();
                     self.bus.publish(&events).await?;
-                    return Ok(if current.is_none() {
-                        Applied::Created
-                    } else {
-                        Applied::Updated
-                    });
+                    return Ok(if current.is_none() { Applied::Created } else { Applied::Updated });
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

@@ -110,10 +110,7 @@ pub(crate) mod tests {
             work_email: Some("ada@corp.example".into()),
             personal_email: None,
             phone: Some("555-0100".into()),
-            home_address: Some(Address {
-                city: Some("London".into()),
-                ..Address::default()
-            }),
+            home_address: Some(Address { city: Some("London".into()), ..Address::default() }),
             title: Some("Engineer".into()),
             department: Some("Engineering".into()),
             manager_hr_id: None,
@@ -144,13 +141,8 @@ pub(crate) mod tests {
         full.manager_name = Some("Babbage".into());
         full.end_date = NaiveDate::from_ymd_opt(2030, 1, 1);
         let json = serde_json::to_value(&full).unwrap();
-        let mut keys: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .filter(|k| *k != "hr_id")
-            .collect();
+        let mut keys: Vec<&str> =
+            json.as_object().unwrap().keys().map(String::as_str).filter(|k| *k != "hr_id").collect();
         keys.sort_unstable();
         let mut owned = HR_OWNED_FIELDS.to_vec();
         owned.sort_unstable();

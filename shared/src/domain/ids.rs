@@ -72,11 +72,7 @@ id_type!(
 
 impl EmployeeId {
     pub fn derive(connection: &ConnectionId, hr_id: &str) -> Self {
-        let digest = Sha256::new()
-            .chain_update(connection.as_str())
-            .chain_update([0u8])
-            .chain_update(hr_id)
-            .finalize();
+        let digest = Sha256::new().chain_update(connection.as_str()).chain_update([0u8]).chain_update(hr_id).finalize();
         Self(format!("emp_{}", hex::encode(&digest[..12])))
     }
 }

@@ -128,54 +128,38 @@ pub fn on_observed(
 ) -> Decision {
     use Effect::*;
     let Some((prev, hub)) = current else {
-        let fresh = |status| Hub {
-            status,
-            license: false,
-            cycle: 1,
-            manual_offboard: None,
-        };
+        let fresh = |status| Hub { status, license: false, cycle: 1, manual_offboard: None };
         if next.status == EmploymentStatus::Terminated {
-            return Decision {
-                hub: fresh(HubStatus::Former),
-                effects: vec![],
-            };
+            return Decision { hub: fresh(HubStatus::Former), effects: vec![] };
         }
         if initial_import && next.status != EmploymentStatus::Pending {
             // People who already work there are listed for the admin's initial setup, not onboarded.
-            return Decision {
-                hub: fresh(HubStatus::NotSetUp),
-                effects: vec![],
-            };
+            return Decision { hub: fresh(HubStatus::NotSetUp), effects: vec![] };
         }
         let mut effects = vec![
             Event("employee.hired"),
-            OpenTask {
-                kind: TaskKind::Onboarding,
-                due: hired_due(next, today),
-                reason: None,
-            },
+            OpenTask { kind: TaskKind::Onboarding, due: hired_due(next, today), reason: None },
             Event("task.opened"),
         ];
         if leaving(next) {
             // Hired with a fixed end date: onboard now; the termination is handled when HR records it again.
             effects.push(Event("employee.updated"));
         }
-        return Decision {
-            hub: fresh(HubStatus::Onboarding),
-            effects,
-        };
+        return Decision { hub: fresh(HubStatus::Onboarding), effects };
     };
 
     let mut hub = hub.clone();
     let mut effects = Vec::new();
     let rehired = prev.status == EmploymentStatus::Terminated && !leaving(next);
     if rehired {
-        if hub.status == HubStatus::Offboarding {
-            effects.push(CancelTask {
-                kind: TaskKind::Offboarding,
-                cycle: hub.cycle,
-                why: "rehired before the offboarding was completed".into(),
-            });
+        // Whatever the last employment left open is moot now.
+        let open = match hub.status {
+            HubStatus::Onboarding => Some(TaskKind::Onboarding),
+            HubStatus::Offboarding => Some(TaskKind::Offboarding),
+            _ => None,
+        };
+        if let Some(kind) = open {
+            effects.push(CancelTask { kind, cycle: hub.cycle, why: "rehired in HR".into() });
         }
         if hub.license {
             hub.license = false;
@@ -186,34 +170,20 @@ pub fn on_observed(
         hub.status = HubStatus::Onboarding;
         hub.manual_offboard = None;
         effects.push(Event("employee.hired"));
-        effects.push(OpenTask {
-            kind: TaskKind::Onboarding,
-            due: hired_due(next, today),
-            reason: None,
-        });
+        effects.push(OpenTask { kind: TaskKind::Onboarding, due: hired_due(next, today), reason: None });
         effects.push(Event("task.opened"));
         return Decision { hub, effects };
     }
 
-    if !leaving(prev) && leaving(next) {
-        effects.push(Event("employee.terminated"));
+    let newly_leaving = !leaving(prev) && leaving(next);
+    if leaving(next) {
+        let effective = next.status == EmploymentStatus::Terminated;
+        // Someone IT looks after is leaving and has no offboarding yet. This holds whenever HR says so, not only on
+        // the change that first said it, so a termination seen together with the hire is not lost.
+        let offboard_now = hub.status == HubStatus::Active || (hub.status == HubStatus::Onboarding && effective);
         match hub.status {
-            HubStatus::Offboarding | HubStatus::Offboarded => {
-                // Already offboarded by hand (or earlier): record HR's word on that task, open nothing.
-                let note = HrNote {
-                    at: now,
-                    note: "HR recorded the termination".into(),
-                    end_date: next.end_date,
-                };
-                effects.push(NoteOnTask {
-                    kind: TaskKind::Offboarding,
-                    cycle: hub.cycle,
-                    note,
-                    due: None,
-                });
-            }
-            HubStatus::NotSetUp | HubStatus::Former => hub.status = HubStatus::Former,
-            HubStatus::Onboarding | HubStatus::Active => {
+            HubStatus::Active | HubStatus::Onboarding if offboard_now => {
+                effects.push(Event("employee.terminated"));
                 if hub.status == HubStatus::Onboarding {
                     effects.push(CancelTask {
                         kind: TaskKind::Onboarding,
@@ -222,62 +192,45 @@ pub fn on_observed(
                     });
                 }
                 hub.status = HubStatus::Offboarding;
-                effects.push(OpenTask {
-                    kind: TaskKind::Offboarding,
-                    due: leaving_due(next, today),
-                    reason: None,
-                });
+                effects.push(OpenTask { kind: TaskKind::Offboarding, due: leaving_due(next, today), reason: None });
                 effects.push(Event("task.opened"));
+                return Decision { hub, effects };
             }
+            // A joiner with a leaving date ahead (a fixed-term contract): onboarding goes on; completing it opens
+            // the offboarding.
+            HubStatus::Active | HubStatus::Onboarding => {}
+            HubStatus::Offboarding | HubStatus::Offboarded if newly_leaving => {
+                // Already offboarded by hand (or earlier): record HR's word on that task, open nothing.
+                effects.push(Event("employee.terminated"));
+                let note = HrNote { at: now, note: "HR recorded the termination".into(), end_date: next.end_date };
+                effects.push(NoteOnTask { kind: TaskKind::Offboarding, cycle: hub.cycle, note, due: None });
+                return Decision { hub, effects };
+            }
+            HubStatus::NotSetUp => {
+                effects.push(Event("employee.terminated"));
+                hub.status = HubStatus::Former;
+                return Decision { hub, effects };
+            }
+            HubStatus::Offboarding | HubStatus::Offboarded | HubStatus::Former => {}
         }
-        return Decision { hub, effects };
     }
 
     effects.push(Event("employee.updated"));
     if leaving(prev) && leaving(next) && prev.end_date != next.end_date && hub.status == HubStatus::Offboarding {
-        let note = HrNote {
-            at: now,
-            note: "HR changed the termination date".into(),
-            end_date: next.end_date,
-        };
-        let due = if hub.manual_offboard.is_none() {
-            next.end_date
-        } else {
-            None
-        };
-        effects.push(NoteOnTask {
-            kind: TaskKind::Offboarding,
-            cycle: hub.cycle,
-            note,
-            due,
-        });
+        let note = HrNote { at: now, note: "HR changed the termination date".into(), end_date: next.end_date };
+        let due = if hub.manual_offboard.is_none() { next.end_date } else { None };
+        effects.push(NoteOnTask { kind: TaskKind::Offboarding, cycle: hub.cycle, note, due });
     }
     if leaving(prev) && !leaving(next) && hub.status == HubStatus::Offboarding {
-        let note = HrNote {
-            at: now,
-            note: "HR withdrew the termination".into(),
-            end_date: None,
-        };
-        effects.push(NoteOnTask {
-            kind: TaskKind::Offboarding,
-            cycle: hub.cycle,
-            note,
-            due: None,
-        });
+        let note = HrNote { at: now, note: "HR withdrew the termination".into(), end_date: None };
+        effects.push(NoteOnTask { kind: TaskKind::Offboarding, cycle: hub.cycle, note, due: None });
     }
     if hub.status == HubStatus::Onboarding {
         if prev.home_address != next.home_address {
-            effects.push(ShipTo {
-                cycle: hub.cycle,
-                address: next.home_address.clone(),
-            });
+            effects.push(ShipTo { cycle: hub.cycle, address: next.home_address.clone() });
         }
         if prev.start_date != next.start_date {
-            let note = HrNote {
-                at: now,
-                note: "HR changed the start date".into(),
-                end_date: None,
-            };
+            let note = HrNote { at: now, note: "HR changed the start date".into(), end_date: None };
             effects.push(NoteOnTask {
                 kind: TaskKind::Onboarding,
                 cycle: hub.cycle,
@@ -300,15 +253,8 @@ pub fn on_setup(hub: &Hub, hr: &Employee) -> Result<Decision, LifecycleError> {
     if !matches!(hr.status, EmploymentStatus::Active | EmploymentStatus::OnLeave) {
         return Err(LifecycleError::NotAllowed("only active employees can be set up".into()));
     }
-    let hub = Hub {
-        status: HubStatus::Active,
-        license: true,
-        ..hub.clone()
-    };
-    Ok(Decision {
-        hub,
-        effects: vec![Effect::GrantLicense, Effect::Event("license.granted")],
-    })
+    let hub = Hub { status: HubStatus::Active, license: true, ..hub.clone() };
+    Ok(Decision { hub, effects: vec![Effect::GrantLicense, Effect::Event("license.granted")] })
 }
 
 /// The admin offboards someone now, before HR has caught up.
@@ -319,13 +265,8 @@ pub fn on_manual_offboard(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Decision, LifecycleError> {
-    if !matches!(
-        hub.status,
-        HubStatus::Onboarding | HubStatus::Active | HubStatus::NotSetUp
-    ) {
-        return Err(LifecycleError::NotAllowed(
-            format!("already {:?}", hub.status).to_lowercase(),
-        ));
+    if !matches!(hub.status, HubStatus::Onboarding | HubStatus::Active | HubStatus::NotSetUp) {
+        return Err(LifecycleError::NotAllowed(format!("already {:?}", hub.status).to_lowercase()));
     }
     let mut effects = Vec::new();
     if hub.status == HubStatus::Onboarding {
@@ -335,27 +276,16 @@ pub fn on_manual_offboard(
             why: "offboarded by an admin before onboarding was completed".into(),
         });
     }
-    effects.push(Effect::OpenTask {
-        kind: TaskKind::Offboarding,
-        due: today,
-        reason: Some(reason.to_owned()),
-    });
+    effects.push(Effect::OpenTask { kind: TaskKind::Offboarding, due: today, reason: Some(reason.to_owned()) });
     effects.push(Effect::Event("task.opened"));
-    let manual = ManualOffboard {
-        by: by.to_owned(),
-        reason: reason.to_owned(),
-        at: now,
-    };
-    let hub = Hub {
-        status: HubStatus::Offboarding,
-        manual_offboard: Some(manual),
-        ..hub.clone()
-    };
+    let manual = ManualOffboard { by: by.to_owned(), reason: reason.to_owned(), at: now };
+    let hub = Hub { status: HubStatus::Offboarding, manual_offboard: Some(manual), ..hub.clone() };
     Ok(Decision { hub, effects })
 }
 
 /// The admin completes an open task. Onboarding with hub access grants the license; offboarding releases it.
-pub fn on_task_completed(hub: &Hub, kind: TaskKind, hub_access: bool) -> Decision {
+/// Completing the onboarding of someone HR already has leaving opens their offboarding.
+pub fn on_task_completed(hub: &Hub, hr: &Employee, kind: TaskKind, hub_access: bool, today: NaiveDate) -> Decision {
     let mut hub = hub.clone();
     let mut effects = vec![Effect::Event("task.completed")];
     match kind {
@@ -365,6 +295,15 @@ pub fn on_task_completed(hub: &Hub, kind: TaskKind, hub_access: bool) -> Decisio
                 hub.license = true;
                 effects.push(Effect::GrantLicense);
                 effects.push(Effect::Event("license.granted"));
+            }
+            if leaving(hr) {
+                hub.status = HubStatus::Offboarding;
+                effects.push(Effect::OpenTask {
+                    kind: TaskKind::Offboarding,
+                    due: leaving_due(hr, today),
+                    reason: None,
+                });
+                effects.push(Effect::Event("task.opened"));
             }
         }
         TaskKind::Offboarding => {
@@ -390,18 +329,11 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").unwrap().with_timezone(&Utc)
     }
 
     fn hub(status: HubStatus, license: bool) -> Hub {
-        Hub {
-            status,
-            license,
-            cycle: 1,
-            manual_offboard: None,
-        }
+        Hub { status, license, cycle: 1, manual_offboard: None }
     }
 
     fn terminated(on: NaiveDate) -> Employee {
@@ -414,16 +346,7 @@ mod tests {
     }
 
     fn opens(d: &Decision) -> Vec<TaskKind> {
-        d.effects
-            .iter()
-            .filter_map(|e| {
-                if let OpenTask { kind, .. } = e {
-                    Some(*kind)
-                } else {
-                    None
-                }
-            })
-            .collect()
+        d.effects.iter().filter_map(|e| if let OpenTask { kind, .. } = e { Some(*kind) } else { None }).collect()
     }
 
     #[test]
@@ -452,31 +375,17 @@ mod tests {
     fn a_hire_after_setup_opens_onboarding_due_today_or_on_the_start_date() {
         let d = on_observed(None, &ada(), false, today(), now());
         assert_eq!(opens(&d), vec![TaskKind::Onboarding]);
-        assert!(d.effects.contains(&OpenTask {
-            kind: TaskKind::Onboarding,
-            due: today(),
-            reason: None
-        }));
+        assert!(d.effects.contains(&OpenTask { kind: TaskKind::Onboarding, due: today(), reason: None }));
         assert_eq!(d.events().collect::<Vec<_>>(), vec!["employee.hired", "task.opened"]);
     }
 
     #[test]
     fn a_termination_opens_offboarding_due_on_the_date() {
         let leave = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
-        let d = on_observed(
-            Some((&ada(), &hub(HubStatus::Active, true))),
-            &terminated(leave),
-            false,
-            today(),
-            now(),
-        );
+        let d = on_observed(Some((&ada(), &hub(HubStatus::Active, true))), &terminated(leave), false, today(), now());
         assert_eq!(d.hub.status, HubStatus::Offboarding);
         assert!(d.hub.license, "the license is released when the offboarding is done");
-        assert!(d.effects.contains(&OpenTask {
-            kind: TaskKind::Offboarding,
-            due: leave,
-            reason: None
-        }));
+        assert!(d.effects.contains(&OpenTask { kind: TaskKind::Offboarding, due: leave, reason: None }));
     }
 
     #[test]
@@ -488,39 +397,19 @@ mod tests {
             today(),
             now(),
         );
-        assert!(matches!(
-            d.effects[1],
-            CancelTask {
-                kind: TaskKind::Onboarding,
-                cycle: 1,
-                ..
-            }
-        ));
+        assert!(matches!(d.effects[1], CancelTask { kind: TaskKind::Onboarding, cycle: 1, .. }));
         assert_eq!(opens(&d), vec![TaskKind::Offboarding]);
     }
 
     #[test]
     fn hr_termination_after_manual_offboarding_opens_no_second_task() {
-        let manual = on_manual_offboard(
-            &hub(HubStatus::Active, true),
-            "admin:it",
-            "laptop stolen",
-            today(),
-            now(),
-        )
-        .unwrap();
+        let manual =
+            on_manual_offboard(&hub(HubStatus::Active, true), "admin:it", "laptop stolen", today(), now()).unwrap();
         assert_eq!(opens(&manual), vec![TaskKind::Offboarding]);
         let d = on_observed(Some((&ada(), &manual.hub)), &terminated(today()), false, today(), now());
         assert!(opens(&d).is_empty());
-        assert!(matches!(
-            d.effects[1],
-            NoteOnTask {
-                kind: TaskKind::Offboarding,
-                cycle: 1,
-                ..
-            }
-        ));
-        let done = on_task_completed(&manual.hub, TaskKind::Offboarding, false);
+        assert!(matches!(d.effects[1], NoteOnTask { kind: TaskKind::Offboarding, cycle: 1, .. }));
+        let done = on_task_completed(&manual.hub, &ada(), TaskKind::Offboarding, false, today());
         let late = on_observed(Some((&ada(), &done.hub)), &terminated(today()), false, today(), now());
         assert!(opens(&late).is_empty(), "even after the offboarding was completed");
     }
@@ -528,12 +417,7 @@ mod tests {
     #[test]
     fn a_rehire_starts_a_new_cycle_with_a_new_onboarding_task() {
         let gone = terminated(today());
-        let offboarded = Hub {
-            status: HubStatus::Offboarded,
-            license: false,
-            cycle: 1,
-            manual_offboard: None,
-        };
+        let offboarded = Hub { status: HubStatus::Offboarded, license: false, cycle: 1, manual_offboard: None };
         let d = on_observed(Some((&gone, &offboarded)), &ada(), false, today(), now());
         assert_eq!(d.hub.cycle, 2);
         assert_eq!(d.hub.status, HubStatus::Onboarding);
@@ -545,25 +429,10 @@ mod tests {
         let mut moved = ada();
         moved.home_address.as_mut().unwrap().city = Some("Paris".into());
         moved.title = Some("Staff Engineer".into());
-        let d = on_observed(
-            Some((&ada(), &hub(HubStatus::Onboarding, false))),
-            &moved,
-            false,
-            today(),
-            now(),
-        );
+        let d = on_observed(Some((&ada(), &hub(HubStatus::Onboarding, false))), &moved, false, today(), now());
         assert!(opens(&d).is_empty());
-        assert!(d.effects.contains(&ShipTo {
-            cycle: 1,
-            address: moved.home_address.clone()
-        }));
-        let active = on_observed(
-            Some((&ada(), &hub(HubStatus::Active, true))),
-            &moved,
-            false,
-            today(),
-            now(),
-        );
+        assert!(d.effects.contains(&ShipTo { cycle: 1, address: moved.home_address.clone() }));
+        let active = on_observed(Some((&ada(), &hub(HubStatus::Active, true))), &moved, false, today(), now());
         assert_eq!(active.effects, vec![Event("employee.updated")]);
     }
 
@@ -577,11 +446,13 @@ mod tests {
 
     #[test]
     fn completing_tasks_moves_licenses() {
-        let onboarded = on_task_completed(&hub(HubStatus::Onboarding, false), TaskKind::Onboarding, true);
+        let onboarded =
+            on_task_completed(&hub(HubStatus::Onboarding, false), &ada(), TaskKind::Onboarding, true, today());
         assert!(onboarded.hub.license && onboarded.effects.contains(&GrantLicense));
-        let without = on_task_completed(&hub(HubStatus::Onboarding, false), TaskKind::Onboarding, false);
+        let without =
+            on_task_completed(&hub(HubStatus::Onboarding, false), &ada(), TaskKind::Onboarding, false, today());
         assert!(!without.hub.license);
-        let left = on_task_completed(&hub(HubStatus::Offboarding, true), TaskKind::Offboarding, false);
+        let left = on_task_completed(&hub(HubStatus::Offboarding, true), &ada(), TaskKind::Offboarding, false, today());
         assert!(!left.hub.license && left.effects.contains(&ReleaseLicense));
         assert_eq!(left.hub.status, HubStatus::Offboarded);
     }
@@ -590,5 +461,35 @@ mod tests {
     fn manual_offboarding_twice_is_refused() {
         let first = on_manual_offboard(&hub(HubStatus::Active, true), "admin:it", "left", today(), now()).unwrap();
         assert!(on_manual_offboard(&first.hub, "admin:it", "again", today(), now()).is_err());
+    }
+
+    #[test]
+    fn a_hire_seen_with_a_leaving_date_is_still_offboarded() {
+        let fixed_term = terminated(NaiveDate::from_ymd_opt(2026, 9, 30).unwrap());
+        let hired = on_observed(None, &fixed_term, false, today(), now());
+        assert_eq!(opens(&hired), vec![TaskKind::Onboarding]);
+        // Onboarding completes while the end date is still ahead: the offboarding opens, due on that date.
+        let done = on_task_completed(&hired.hub, &fixed_term, TaskKind::Onboarding, true, today());
+        assert_eq!(done.hub.status, HubStatus::Offboarding);
+        assert!(done.effects.contains(&OpenTask {
+            kind: TaskKind::Offboarding,
+            due: fixed_term.end_date.unwrap(),
+            reason: None
+        }));
+        // Or the termination takes effect before onboarding is done: onboarding is cancelled, offboarding opens.
+        let mut gone = fixed_term.clone();
+        gone.status = EmploymentStatus::Terminated;
+        let d = on_observed(Some((&fixed_term, &hired.hub)), &gone, false, today(), now());
+        assert_eq!(opens(&d), vec![TaskKind::Offboarding]);
+    }
+
+    #[test]
+    fn a_rehire_cancels_whatever_the_last_employment_left_open() {
+        let gone = terminated(today());
+        let onboarding = hub(HubStatus::Onboarding, false);
+        let d = on_observed(Some((&gone, &onboarding)), &ada(), false, today(), now());
+        assert!(d.effects.contains(&CancelTask { kind: TaskKind::Onboarding, cycle: 1, why: "rehired in HR".into() }));
+        assert_eq!(opens(&d), vec![TaskKind::Onboarding]);
+        assert_eq!(d.hub.cycle, 2);
     }
 }

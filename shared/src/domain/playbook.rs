@@ -34,13 +34,8 @@ pub struct Match {
 impl Match {
     fn applies_to(&self, employee: &Employee) -> bool {
         let lower = |s: &Option<String>| s.as_deref().unwrap_or_default().to_lowercase();
-        self.department
-            .as_ref()
-            .is_none_or(|d| lower(&employee.department) == d.to_lowercase())
-            && self
-                .title_contains
-                .as_ref()
-                .is_none_or(|t| lower(&employee.title).contains(&t.to_lowercase()))
+        self.department.as_ref().is_none_or(|d| lower(&employee.department) == d.to_lowercase())
+            && self.title_contains.as_ref().is_none_or(|t| lower(&employee.title).contains(&t.to_lowercase()))
     }
 }
 
@@ -68,12 +63,7 @@ pub struct Playbook {
 }
 
 fn item(id: &str, kind: ItemKind, name: &str, detail: &str) -> ItemTemplate {
-    ItemTemplate {
-        id: id.into(),
-        kind,
-        name: name.into(),
-        detail: Some(detail.into()),
-    }
+    ItemTemplate { id: id.into(), kind, name: name.into(), detail: Some(detail.into()) }
 }
 
 impl Default for Playbook {
@@ -88,34 +78,16 @@ impl Default for Playbook {
                 item("group-all-staff", AccessGroup, "All staff", "all-staff"),
             ],
             offboarding: vec![
-                item(
-                    "revoke-sso",
-                    RevokeAccess,
-                    "Revoke single sign-on",
-                    "Disable the SSO account",
-                ),
+                item("revoke-sso", RevokeAccess, "Revoke single sign-on", "Disable the SSO account"),
                 item("recover-laptop", RecoverDevice, "Recover laptop", "Laptop"),
-                item(
-                    "transfer-data",
-                    TransferData,
-                    "Transfer files and email",
-                    "To the manager",
-                ),
+                item("transfer-data", TransferData, "Transfer files and email", "To the manager"),
             ],
             rules: vec![Rule {
                 name: "Engineering".into(),
-                when: Match {
-                    department: Some("Engineering".into()),
-                    title_contains: None,
-                },
+                when: Match { department: Some("Engineering".into()), title_contains: None },
                 onboarding: vec![
                     item("device-laptop", Device, "Laptop", "Developer laptop, 32 GB"),
-                    item(
-                        "app-code-hosting",
-                        Application,
-                        "Code hosting account",
-                        "Source control",
-                    ),
+                    item("app-code-hosting", Application, "Code hosting account", "Source control"),
                     item("group-engineering", AccessGroup, "Engineering", "engineering"),
                 ],
                 offboarding: vec![item(
@@ -140,11 +112,7 @@ pub enum PlaybookError {
     #[error("item {0:?} has an empty name")]
     EmptyName(String),
     #[error("item {id:?} of kind {kind} cannot be on an {task} checklist")]
-    WrongKind {
-        id: String,
-        kind: String,
-        task: &'static str,
-    },
+    WrongKind { id: String, kind: String, task: &'static str },
 }
 
 impl Playbook {
@@ -153,11 +121,8 @@ impl Playbook {
         if self.rules.len() > MAX_RULES {
             return Err(PlaybookError::TooManyRules);
         }
-        let lists = std::iter::once(("default", &self.onboarding, &self.offboarding)).chain(
-            self.rules
-                .iter()
-                .map(|r| (r.name.as_str(), &r.onboarding, &r.offboarding)),
-        );
+        let lists = std::iter::once(("default", &self.onboarding, &self.offboarding))
+            .chain(self.rules.iter().map(|r| (r.name.as_str(), &r.onboarding, &r.offboarding)));
         for (name, onboarding, offboarding) in lists {
             for (task, items) in [(TaskKind::Onboarding, onboarding), (TaskKind::Offboarding, offboarding)] {
                 if items.len() > MAX_ITEMS {
@@ -165,10 +130,7 @@ impl Playbook {
                 }
                 for item in items {
                     let id_ok = (1..=64).contains(&item.id.len())
-                        && item
-                            .id
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                        && item.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
                     if !id_ok {
                         return Err(PlaybookError::BadItemId(item.id.clone()));
                     }
@@ -209,9 +171,7 @@ impl Playbook {
         chosen
             .into_iter()
             .map(|t| ChecklistItem {
-                shipping_address: (t.kind == ItemKind::Device)
-                    .then(|| employee.home_address.clone())
-                    .flatten(),
+                shipping_address: (t.kind == ItemKind::Device).then(|| employee.home_address.clone()).flatten(),
                 id: t.id,
                 kind: t.kind,
                 name: t.name,

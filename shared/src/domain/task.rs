@@ -193,11 +193,7 @@ impl Task {
 
     /// Items neither done nor skipped.
     pub fn open_items(&self) -> Vec<&str> {
-        self.items
-            .iter()
-            .filter(|i| i.status == ItemStatus::Open)
-            .map(|i| i.id.as_str())
-            .collect()
+        self.items.iter().filter(|i| i.status == ItemStatus::Open).map(|i| i.id.as_str()).collect()
     }
 }
 

@@ -31,11 +31,7 @@ pub struct BambooHr {
 
 impl BambooHr {
     pub fn new(settings: &ProviderSettings, api_key: &str, http: reqwest::Client) -> Self {
-        let host = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
+        let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         Self {
             api: format!("{host}/api/gateway.php/{}/v1", settings.company),
             api_key: api_key.to_owned(),
@@ -64,10 +60,7 @@ impl BambooHr {
 }
 
 async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(e.to_string()))
 }
 
@@ -115,10 +108,8 @@ impl HrProvider for BambooHr {
     async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError> {
         let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
         let body: Changed = json(response).await?;
-        let (deleted, changed): (Vec<_>, Vec<_>) = body
-            .employees
-            .into_values()
-            .partition(|e| e.action.eq_ignore_ascii_case("deleted"));
+        let (deleted, changed): (Vec<_>, Vec<_>) =
+            body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
         Ok(Changes {
             changed: changed.into_iter().map(|e| e.id).collect(),
             deleted: deleted.into_iter().map(|e| e.id).collect(),
@@ -149,11 +140,7 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 /// made later in the same second. So move past `latest` only once that second is surely over on BambooHR's clock.
 fn next_cursor(latest: &str, now: DateTime<Utc>) -> Option<String> {
     let latest = parse_timestamp(latest)?;
-    let next = if now - latest > CLOCK_SKEW {
-        latest + chrono::Duration::seconds(1)
-    } else {
-        latest
-    };
+    let next = if now - latest > CLOCK_SKEW { latest + chrono::Duration::seconds(1) } else { latest };
     Some(next.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
@@ -198,9 +185,7 @@ impl Record {
     pub fn into_employee(self, hr_id: &str, today: NaiveDate) -> Employee {
         let start_date = date(self.hire_date);
         let end_date = date(self.termination_date);
-        let history = text(self.employment_history_status)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let history = text(self.employment_history_status).unwrap_or_default().to_ascii_lowercase();
         let inactive = text(self.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
         let terminated_undated = history == "terminated" && end_date.is_none();
         let status = if inactive || terminated_undated || end_date.is_some_and(|d| d < today) {
@@ -336,9 +321,7 @@ mod tests {
     }
 
     fn record(json: serde_json::Value) -> Employee {
-        serde_json::from_value::<Record>(json)
-            .unwrap()
-            .into_employee("7", day("2026-06-01"))
+        serde_json::from_value::<Record>(json).unwrap().into_employee("7", day("2026-06-01"))
     }
 
     #[test]
@@ -364,17 +347,9 @@ mod tests {
 
     #[test]
     fn cursor_moves_past_latest_only_when_that_second_is_over() {
-        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(),
-            Some("2026-06-01T11:59:30Z")
-        );
-        assert_eq!(
-            next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(),
-            Some("2026-06-01T11:50:01Z")
-        );
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(), Some("2026-06-01T11:59:30Z"));
+        assert_eq!(next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(), Some("2026-06-01T11:50:01Z"));
         assert_eq!(next_cursor("not a time", now), None);
     }
 
@@ -382,28 +357,16 @@ mod tests {
     fn statuses_follow_dates_and_history() {
         let status = |j: serde_json::Value| record(j).status;
         use EmploymentStatus::*;
-        assert_eq!(
-            status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})),
-            Pending
-        );
+        assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
         assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
-        assert_eq!(
-            status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})),
-            Terminated
-        );
+        assert_eq!(status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})), Terminated);
         assert_eq!(
             status(serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})),
             Active,
             "a termination dated ahead is still employed until then"
         );
-        assert_eq!(
-            status(serde_json::json!({"employmentHistoryStatus": "Terminated"})),
-            Terminated
-        );
-        assert_eq!(
-            status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})),
-            OnLeave
-        );
+        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Terminated"})), Terminated);
+        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})), OnLeave);
         assert_eq!(status(serde_json::json!({"terminationDate": ""})), Active);
     }
 
@@ -426,13 +389,8 @@ mod tests {
     #[test]
     fn accepts_the_reference_vector() {
         let secrets = vec!["test-private-key".to_owned()];
-        let d = verify_webhook(
-            &secrets,
-            &signed("1769884920", FIXTURE_SIG),
-            FIXTURE_BODY.as_bytes(),
-            at(1769884920),
-        )
-        .unwrap();
+        let d = verify_webhook(&secrets, &signed("1769884920", FIXTURE_SIG), FIXTURE_BODY.as_bytes(), at(1769884920))
+            .unwrap();
         assert_eq!(d.hr_ids, vec!["67890"]);
     }
 
@@ -449,29 +407,14 @@ mod tests {
         let now = at(1769884920);
         let headers = signed("1769884920", FIXTURE_SIG);
         let tampered = FIXTURE_BODY.replace("67890", "67891");
-        assert_eq!(
-            verify_webhook(&secrets, &headers, tampered.as_bytes(), now),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify_webhook(&secrets, &headers, tampered.as_bytes(), now), Err(WebhookError::BadSignature));
         let other = vec!["another-key".to_owned()];
-        assert_eq!(
-            verify_webhook(&other, &headers, FIXTURE_BODY.as_bytes(), now),
-            Err(WebhookError::BadSignature)
-        );
-        assert_eq!(
-            verify_webhook(&[], &headers, FIXTURE_BODY.as_bytes(), now),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify_webhook(&other, &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&[], &headers, FIXTURE_BODY.as_bytes(), now), Err(WebhookError::BadSignature));
         let later = at(1769884920 + 301);
-        assert_eq!(
-            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), later),
-            Err(WebhookError::Stale(300))
-        );
+        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), later), Err(WebhookError::Stale(300)));
         let earlier = at(1769884920 - 301);
-        assert_eq!(
-            verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier),
-            Err(WebhookError::Stale(300))
-        );
+        assert_eq!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), earlier), Err(WebhookError::Stale(300)));
         assert!(verify_webhook(&secrets, &headers, FIXTURE_BODY.as_bytes(), at(1769884920 + 299)).is_ok());
     }
 
@@ -479,15 +422,9 @@ mod tests {
     fn missing_headers_are_named() {
         let secrets = vec!["k".to_owned()];
         let mut h = HeaderMap::new();
-        assert_eq!(
-            verify_webhook(&secrets, &h, b"{}", at(0)),
-            Err(WebhookError::MissingHeader(TIMESTAMP_HEADER))
-        );
+        assert_eq!(verify_webhook(&secrets, &h, b"{}", at(0)), Err(WebhookError::MissingHeader(TIMESTAMP_HEADER)));
         h.insert(TIMESTAMP_HEADER, HeaderValue::from_static("0"));
-        assert_eq!(
-            verify_webhook(&secrets, &h, b"{}", at(0)),
-            Err(WebhookError::MissingHeader(SIGNATURE_HEADER))
-        );
+        assert_eq!(verify_webhook(&secrets, &h, b"{}", at(0)), Err(WebhookError::MissingHeader(SIGNATURE_HEADER)));
     }
 
     #[test]

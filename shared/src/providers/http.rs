@@ -16,11 +16,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            attempts: 4,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
+        Self { attempts: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
     }
 }
 
@@ -30,10 +26,7 @@ impl RetryPolicy {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = build()
-                .send()
-                .await
-                .map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+            let response = build().send().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
             let status = response.status().as_u16();
             if !matches!(status, 429 | 503) {
                 return Ok(response);
@@ -46,12 +39,7 @@ impl RetryPolicy {
             if wait > self.max_delay {
                 return Err(ProviderError::RateLimited { attempts: attempt });
             }
-            tracing::warn!(
-                status,
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "HR system throttled us"
-            );
+            tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "HR system throttled us");
             tokio::time::sleep(wait).await;
         }
     }
@@ -74,11 +62,8 @@ pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, Pro
         200..=299 => Ok(response),
         401 | 403 => Err(ProviderError::Unauthorized(status)),
         _ => {
-            let header_detail = response
-                .headers()
-                .get("x-bamboohr-error-message")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header_detail =
+                response.headers().get("x-bamboohr-error-message").and_then(|v| v.to_str().ok()).map(str::to_owned);
             let body = response.text().await.unwrap_or_default();
             let detail = header_detail.unwrap_or_else(|| body.chars().take(200).collect());
             Err(ProviderError::Status { status, detail })
@@ -93,9 +78,7 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));

@@ -1,9 +1,7 @@
 //! Tasks, licenses, playbooks and the audit trail, and the one transactional write that changes them together with
 //! the employee, so that a person's state, their tasks and the record of what happened never disagree.
 
-use super::{
-    Item, Page, Store, StoreError, StoredEmployee, corrupt, decode_cursor, dynamo, encode_cursor, s, tenant_pk,
-};
+use super::{Item, Page, Store, StoreError, StoredEmployee, decode_cursor, dynamo, from_items, page, s, tenant_pk};
 use crate::domain::{Actor, EmployeeId, Playbook, Task, TaskId, TaskKind, TaskStatus, TenantId};
 use crate::resources::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -103,20 +101,14 @@ fn put(
 }
 
 fn version_is(read: u64) -> Option<HashMap<String, AttributeValue>> {
-    Some(HashMap::from([(
-        ":read".to_owned(),
-        AttributeValue::N(read.to_string()),
-    )]))
+    Some(HashMap::from([(":read".to_owned(), AttributeValue::N(read.to_string()))]))
 }
 
 impl Store {
     fn task_item(stored: &StoredTask) -> Result<Item, StoreError> {
         let task = &stored.task;
         let mut item = Self::keyed(stored, tenant_pk(&stored.tenant_id), format!("K#{}", task.id))?;
-        item.insert(
-            GSI1_PK.into(),
-            s(format!("T#{}#TASKS#{}", stored.tenant_id, task.status.as_str())),
-        );
+        item.insert(GSI1_PK.into(), s(format!("T#{}#TASKS#{}", stored.tenant_id, task.status.as_str())));
         item.insert(GSI1_SK.into(), s(format!("{}#{}", task.due_date, task.id)));
         Ok(item)
     }
@@ -132,23 +124,15 @@ impl Store {
             writes.push(if employee.version <= 1 {
                 put(employee_item, Some("attribute_not_exists(PK)"), None, table)
             } else {
-                put(
-                    employee_item,
-                    Some("version = :read"),
-                    version_is(employee.version - 1),
-                    table,
-                )
+                put(employee_item, Some("version = :read"), version_is(employee.version - 1), table)
             });
         }
         for change in &commit.tasks {
             writes.push(match change {
                 TaskChange::Create(task) => put(Self::task_item(task)?, Some("attribute_not_exists(PK)"), None, table),
-                TaskChange::Update(task) => put(
-                    Self::task_item(task)?,
-                    Some("version = :read"),
-                    version_is(task.version - 1),
-                    table,
-                ),
+                TaskChange::Update(task) => {
+                    put(Self::task_item(task)?, Some("version = :read"), version_is(task.version - 1), table)
+                }
             });
         }
         if let Some(license) = &commit.grant {
@@ -169,37 +153,22 @@ impl Store {
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
         let mut audit = Self::keyed(&commit.audit, pk.clone(), commit.audit.sort_key())?;
-        audit.insert(
-            GSI1_PK.into(),
-            s(format!("T#{}#AUDIT#{}", commit.tenant, commit.audit.employee_id)),
-        );
+        audit.insert(GSI1_PK.into(), s(format!("T#{}#AUDIT#{}", commit.tenant, commit.audit.employee_id)));
         audit.insert(GSI1_SK.into(), s(commit.audit.sort_key()));
         writes.push(put(audit, Some("attribute_not_exists(PK)"), None, table));
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
         match result {
             Ok(_) => Ok(()),
             Err(err) => {
-                let code = err
-                    .as_service_error()
-                    .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code);
-                if code == Some("TransactionCanceledException") {
-                    Err(StoreError::Conflict)
-                } else {
-                    Err(dynamo(err))
-                }
+                let code = err.as_service_error().and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code);
+                if code == Some("TransactionCanceledException") { Err(StoreError::Conflict) } else { Err(dynamo(err)) }
             }
         }
     }
 
     pub async fn get_task(&self, tenant: &TenantId, id: &TaskId) -> Result<Option<StoredTask>, StoreError> {
-        let item = self.get(tenant_pk(tenant), &format!("K#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+        self.get_as(tenant_pk(tenant), &format!("K#{id}")).await
     }
 
     /// Tasks of one status, soonest due first, optionally of one kind.
@@ -213,9 +182,7 @@ impl Store {
     ) -> Result<Page<StoredTask>, StoreError> {
         let pk = tenant_pk(tenant);
         let index_pk = format!("T#{tenant}#TASKS#{}", status.as_str());
-        let start = cursor
-            .map(|c| decode_cursor(c, &[(PK, &pk), (GSI1_PK, &index_pk)], (SK, "K#")))
-            .transpose()?;
+        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk), (GSI1_PK, &index_pk)], (SK, "K#"))).transpose()?;
         let mut query = self
             .client
             .query()
@@ -233,15 +200,7 @@ impl Store {
                 .expression_attribute_values(":kind", s(kind.as_str()));
         }
         let out = query.send().await.map_err(dynamo)?;
-        let items = out.items.unwrap_or_default();
-        let items = items
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: out.last_evaluated_key.as_ref().map(encode_cursor),
-        })
+        page(out.items, out.last_evaluated_key.as_ref())
     }
 
     /// The tenant's playbook, or the default one if it has not written its own.
@@ -249,10 +208,7 @@ impl Store {
         let Some(mut item) = self.get(tenant_pk(tenant), "PLAYBOOK").await? else {
             return Ok(Playbook::default());
         };
-        let body = item
-            .remove("playbook")
-            .and_then(|v| v.as_s().ok().cloned())
-            .unwrap_or_default();
+        let body = item.remove("playbook").and_then(|v| v.as_s().ok().cloned()).unwrap_or_default();
         serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
@@ -280,11 +236,7 @@ impl Store {
             .into_paginator()
             .items()
             .send();
-        let items: Vec<Item> = pages.try_collect().await.map_err(dynamo)?;
-        items
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect()
+        from_items(pages.try_collect().await.map_err(dynamo)?)
     }
 
     /// The audit trail, newest first, of the tenant or of one employee.
@@ -296,12 +248,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEntry>, StoreError> {
         let pk = tenant_pk(tenant);
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .limit(limit)
-            .scan_index_forward(false);
+        let mut query = self.client.query().table_name(&self.table).limit(limit).scan_index_forward(false);
         let start = match employee {
             Some(employee) => {
                 let index_pk = format!("T#{tenant}#AUDIT#{employee}");
@@ -323,14 +270,6 @@ impl Store {
             }
         };
         let out = query.set_exclusive_start_key(start).send().await.map_err(dynamo)?;
-        let items = out.items.unwrap_or_default();
-        let items = items
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: out.last_evaluated_key.as_ref().map(encode_cursor),
-        })
+        page(out.items, out.last_evaluated_key.as_ref())
     }
 }

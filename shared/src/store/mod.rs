@@ -48,15 +48,24 @@ pub(crate) fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: s
     err: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> StoreError {
     let conditional = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
-    if conditional {
-        StoreError::Conflict
-    } else {
-        StoreError::Dynamo(DisplayErrorContext(&err).to_string())
-    }
+    if conditional { StoreError::Conflict } else { StoreError::Dynamo(DisplayErrorContext(&err).to_string()) }
 }
 
 pub(crate) fn corrupt(err: serde_dynamo::Error) -> StoreError {
     StoreError::Corrupt(err.to_string())
+}
+
+/// Reads stored items into their types.
+pub(crate) fn from_items<T: for<'de> Deserialize<'de>>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {
+    items.into_iter().map(|i| serde_dynamo::from_item(i).map_err(corrupt)).collect()
+}
+
+/// A page of a query's items, with the cursor for the next one.
+pub(crate) fn page<T: for<'de> Deserialize<'de>>(
+    items: Option<Vec<Item>>,
+    last_key: Option<&Item>,
+) -> Result<Page<T>, StoreError> {
+    Ok(Page { items: from_items(items.unwrap_or_default())?, next_cursor: last_key.map(encode_cursor) })
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
@@ -160,10 +169,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -181,6 +187,14 @@ impl Store {
             .await
             .map(drop)
             .map_err(dynamo)
+    }
+
+    pub(crate) async fn get_as<T: for<'de> Deserialize<'de>>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk).await?.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
     }
 
     pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -207,11 +221,7 @@ impl Store {
     // --- tenants and keys -------------------------------------------------------------------------------------
 
     pub async fn create_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), StoreError> {
-        let record = Tenant {
-            tenant_id: tenant.clone(),
-            name: name.to_owned(),
-            created_at: Utc::now(),
-        };
+        let record = Tenant { tenant_id: tenant.clone(), name: name.to_owned(), created_at: Utc::now() };
         let item = Self::keyed(&record, tenant_pk(tenant), "TENANT".into())?;
         self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
@@ -242,28 +252,20 @@ impl Store {
         };
         let record: ApiKeyRecord = serde_dynamo::from_item(item).map_err(corrupt)?;
         let live = record.revoked_at.is_none() && record.expires_at.is_none_or(|at| at > now);
-        Ok(live.then_some(KeyOwner {
-            tenant: record.tenant_id,
-            label: record.label,
-        }))
+        Ok(live.then_some(KeyOwner { tenant: record.tenant_id, label: record.label }))
     }
 
     // --- connections ------------------------------------------------------------------------------------------
 
     pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
-        let mut item = Self::keyed(
-            connection,
-            tenant_pk(&connection.tenant_id),
-            format!("C#{}", connection.id),
-        )?;
+        let mut item = Self::keyed(connection, tenant_pk(&connection.tenant_id), format!("C#{}", connection.id))?;
         item.insert(GSI1_PK.into(), s("CONNECTION"));
         item.insert(GSI1_SK.into(), s(format!("C#{}", connection.id)));
         self.put(item, None, Item::new()).await
     }
 
     pub async fn get_connection(&self, tenant: &TenantId, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
-        let item = self.get(tenant_pk(tenant), &format!("C#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+        self.get_as(tenant_pk(tenant), &format!("C#{id}")).await
     }
 
     /// Finds a connection by id alone: a webhook URL names the connection, not the tenant.
@@ -302,11 +304,7 @@ impl Store {
             .into_paginator()
             .items()
             .send();
-        let items: Vec<Item> = pages.try_collect().await.map_err(dynamo)?;
-        items
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect()
+        from_items(pages.try_collect().await.map_err(dynamo)?)
     }
 
     /// Moves a connection's cursor forward, only if no other run moved it since `previous` was read.
@@ -328,9 +326,7 @@ impl Store {
             .expression_attribute_values(":next", s(next))
             .expression_attribute_values(":at", s(polled_at.to_rfc3339()));
         request = match previous {
-            Some(prev) => request
-                .condition_expression("#cursor = :prev")
-                .expression_attribute_values(":prev", s(prev)),
+            Some(prev) => request.condition_expression("#cursor = :prev").expression_attribute_values(":prev", s(prev)),
             None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
         };
         request.send().await.map(drop).map_err(dynamo)
@@ -339,8 +335,7 @@ impl Store {
     // --- employees --------------------------------------------------------------------------------------------
 
     pub async fn get_employee(&self, tenant: &TenantId, id: &EmployeeId) -> Result<Option<StoredEmployee>, StoreError> {
-        let item = self.get(tenant_pk(tenant), &format!("E#{id}")).await?;
-        item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+        self.get_as(tenant_pk(tenant), &format!("E#{id}")).await
     }
 
     /// Writes an employee whose `version` is one more than the version read. Fails with
@@ -351,10 +346,7 @@ impl Store {
         if employee.version <= 1 {
             return self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await;
         }
-        let read = HashMap::from([(
-            ":read".to_owned(),
-            AttributeValue::N((employee.version - 1).to_string()),
-        )]);
+        let read = HashMap::from([(":read".to_owned(), AttributeValue::N((employee.version - 1).to_string()))]);
         self.put(item, Some("version = :read"), read).await
     }
 
@@ -375,9 +367,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<T>, StoreError> {
         let pk = tenant_pk(tenant);
-        let start = cursor
-            .map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix)))
-            .transpose()?;
+        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix))).transpose()?;
         let out = self
             .client
             .query()
@@ -390,14 +380,7 @@ impl Store {
             .send()
             .await
             .map_err(dynamo)?;
-        let next_cursor = out.last_evaluated_key.as_ref().map(encode_cursor);
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor })
+        page(out.items, out.last_evaluated_key.as_ref())
     }
 
     // --- idempotency ------------------------------------------------------------------------------------------
@@ -408,10 +391,7 @@ impl Store {
         let item = HashMap::from([
             (PK.to_owned(), s(format!("I#{key}"))),
             (SK.to_owned(), s("IDEMPOTENCY")),
-            (
-                TTL_ATTRIBUTE.to_owned(),
-                AttributeValue::N((now + ttl).timestamp().to_string()),
-            ),
+            (TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + ttl).timestamp().to_string())),
         ]);
         let values = HashMap::from([(":now".to_owned(), AttributeValue::N(now.timestamp().to_string()))]);
         let condition = format!("attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now");
@@ -439,10 +419,8 @@ impl Store {
 /// Cursors are the last key of a page, as base64url JSON. They are only ever applied under the caller's own tenant:
 /// the partition values must be exactly the ones this list reads, and the sort key must name an item of this list.
 pub(crate) fn encode_cursor(key: &Item) -> String {
-    let plain: std::collections::BTreeMap<&str, &str> = key
-        .iter()
-        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
-        .collect();
+    let plain: std::collections::BTreeMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str()))).collect();
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
@@ -453,15 +431,10 @@ pub(crate) fn decode_cursor(
 ) -> Result<Item, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
-    let fixed_ok = fixed
-        .iter()
-        .all(|(name, value)| plain.get(*name).map(String::as_str) == Some(*value));
-    let sort_ok = plain
-        .get(sort)
-        .and_then(|v| v.strip_prefix(prefix))
-        .is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_#:.-".contains(&b))
-        });
+    let fixed_ok = fixed.iter().all(|(name, value)| plain.get(*name).map(String::as_str) == Some(*value));
+    let sort_ok = plain.get(sort).and_then(|v| v.strip_prefix(prefix)).is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_#:.-".contains(&b))
+    });
     let known = plain.keys().all(|k| [PK, SK, GSI1_PK, GSI1_SK].contains(&k.as_str()));
     if !(fixed_ok && sort_ok && known) {
         return Err(StoreError::BadCursor);
@@ -478,21 +451,12 @@ mod tests {
         let key: Item = HashMap::from([(PK.into(), s("T#ten_a")), (SK.into(), s("E#emp_0123abcd"))]);
         let cursor = encode_cursor(&key);
         assert_eq!(decode_cursor(&cursor, &[(PK, "T#ten_a")], (SK, "E#")).unwrap(), key);
-        assert!(matches!(
-            decode_cursor("%%%", &[(PK, "T#ten_a")], (SK, "E#")),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(decode_cursor("%%%", &[(PK, "T#ten_a")], (SK, "E#")), Err(StoreError::BadCursor)));
         let other_tenant = decode_cursor(&cursor, &[(PK, "T#ten_b")], (SK, "E#"));
-        assert!(
-            matches!(other_tenant, Err(StoreError::BadCursor)),
-            "a cursor is bound to its tenant"
-        );
+        assert!(matches!(other_tenant, Err(StoreError::BadCursor)), "a cursor is bound to its tenant");
         let other_list = decode_cursor(&cursor, &[(PK, "T#ten_a")], (SK, "C#"));
         assert!(matches!(other_list, Err(StoreError::BadCursor)), "and to its list");
         let forged = URL_SAFE_NO_PAD.encode(r#"{"PK":"T#ten_a","SK":"E#x","data":"y"}"#);
-        assert!(matches!(
-            decode_cursor(&forged, &[(PK, "T#ten_a")], (SK, "E#")),
-            Err(StoreError::BadCursor)
-        ));
+        assert!(matches!(decode_cursor(&forged, &[(PK, "T#ten_a")], (SK, "E#")), Err(StoreError::BadCursor)));
     }
 }

@@ -30,18 +30,11 @@ const FIRST: [&str; 25] = [
     "Jean",
     "Leslie",
 ];
-const LAST: [&str; 10] = [
-    "Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman",
-];
+const LAST: [&str; 10] =
+    ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"];
 const DEPARTMENTS: [(&str, &[&str]); 8] = [
-    (
-        "Engineering",
-        &["VP Engineering", "Software Engineer", "Senior Software Engineer", "SRE"],
-    ),
-    (
-        "Sales",
-        &["Head of Sales", "Account Executive", "Sales Development Rep"],
-    ),
+    ("Engineering", &["VP Engineering", "Software Engineer", "Senior Software Engineer", "SRE"]),
+    ("Sales", &["Head of Sales", "Account Executive", "Sales Development Rep"]),
     ("Marketing", &["CMO", "Content Marketer", "Growth Marketer"]),
     ("Finance", &["CFO", "Accountant"]),
     ("People", &["Head of People", "Recruiter"]),
@@ -67,11 +60,7 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         let last = LAST[(n as usize / 5) % LAST.len()];
         let (department, titles) = DEPARTMENTS[n as usize % DEPARTMENTS.len()];
         let head = n < DEPARTMENTS.len() as u32;
-        let title = if head {
-            titles[0]
-        } else {
-            titles[1 + n as usize % (titles.len() - 1)]
-        };
+        let title = if head { titles[0] } else { titles[1 + n as usize % (titles.len() - 1)] };
         let supervisor = if n == 0 {
             None
         } else if head {
@@ -86,12 +75,7 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         };
         let (city, state, zip) = CITIES[n as usize % CITIES.len()];
         let history = if n == 20 { "Leave of Absence" } else { "Full-Time" };
-        let email = format!(
-            "{}.{}{}",
-            first.to_lowercase(),
-            last.to_lowercase(),
-            if n >= 25 { "2" } else { "" }
-        );
+        let email = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase(), if n >= 25 { "2" } else { "" });
         let record = json!({
             "firstName": first,
             "lastName": last,

@@ -88,13 +88,7 @@ impl FakeBamboo {
             .into_iter()
             .map(|(id, fields)| {
                 let fields = fields.as_object().cloned().unwrap_or_default();
-                (
-                    id,
-                    Person {
-                        fields,
-                        last_changed: seeded_at,
-                    },
-                )
+                (id, Person { fields, last_changed: seeded_at })
             })
             .collect();
         let fake = Self {
@@ -154,13 +148,7 @@ impl FakeBamboo {
             });
             merge(&mut record, fields);
             let fields = record.as_object().cloned().unwrap_or_default();
-            company.people.insert(
-                id,
-                Person {
-                    fields,
-                    last_changed: Utc::now(),
-                },
-            );
+            company.people.insert(id, Person { fields, last_changed: Utc::now() });
             id
         };
         self.notify("employee.created", id, &[]).await;
@@ -170,10 +158,7 @@ impl FakeBamboo {
 
     /// Changes fields of one person; `false` if there is no such person.
     pub async fn change(&self, id: u32, fields: Value) -> bool {
-        let changed: Vec<String> = fields
-            .as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
+        let changed: Vec<String> = fields.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
         {
             let mut company = self.company();
             let Some(person) = company.people.get_mut(&id) else {
@@ -204,10 +189,7 @@ impl FakeBamboo {
 
     /// Sends the company's webhooks to `url`, signed with `private_key`.
     pub fn set_webhook(&self, url: &str, private_key: &str) {
-        self.company().webhook = Some(Webhook {
-            url: url.to_owned(),
-            private_key: private_key.to_owned(),
-        });
+        self.company().webhook = Some(Webhook { url: url.to_owned(), private_key: private_key.to_owned() });
     }
 
     /// The next `fault.count` API calls answer `fault.status`.
@@ -242,13 +224,7 @@ impl FakeBamboo {
         .to_string();
         let timestamp = Utc::now().timestamp().to_string();
         let signature = sign(&webhook.private_key, &body, &timestamp);
-        let delivery = Delivery {
-            url: webhook.url,
-            body,
-            timestamp,
-            signature,
-            status: 0,
-        };
+        let delivery = Delivery { url: webhook.url, body, timestamp, signature, status: 0 };
         let status = self.send(&delivery).await;
         self.company().deliveries.push(Delivery { status, ..delivery });
     }
@@ -323,10 +299,7 @@ fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response>
 }
 
 fn date(fields: &Map<String, Value>, key: &str) -> Option<NaiveDate> {
-    fields
-        .get(key)?
-        .as_str()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    fields.get(key)?.as_str().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
 async fn directory(
@@ -359,15 +332,8 @@ async fn directory(
     if employees.is_empty() {
         return error(StatusCode::NOT_FOUND, "directory is empty");
     }
-    let fields = [
-        "displayName",
-        "firstName",
-        "lastName",
-        "jobTitle",
-        "workEmail",
-        "department",
-    ]
-    .map(|f| json!({ "id": f, "type": "text", "name": f }));
+    let fields = ["displayName", "firstName", "lastName", "jobTitle", "workEmail", "department"]
+        .map(|f| json!({ "id": f, "type": "text", "name": f }));
     axum::Json(json!({ "fields": fields, "employees": employees })).into_response()
 }
 
@@ -418,10 +384,7 @@ async fn employee(
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
     for field in requested.split(',').map(str::trim).filter(|f| !f.is_empty()).take(400) {
-        out.insert(
-            field.to_owned(),
-            person.fields.get(field).cloned().unwrap_or(Value::Null),
-        );
+        out.insert(field.to_owned(), person.fields.get(field).cloned().unwrap_or(Value::Null));
     }
     axum::Json(Value::Object(out)).into_response()
 }

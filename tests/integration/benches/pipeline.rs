@@ -32,14 +32,7 @@ fn timed(what: &str, mut samples: Vec<Duration>) -> Row {
 }
 
 fn company(size: u32) -> Vec<(u32, serde_json::Value)> {
-    (1..=size)
-        .map(|n| {
-            (
-                n,
-                person(&format!("P{n}"), "Bench", ["Eng", "Sales", "IT"][n as usize % 3]),
-            )
-        })
-        .collect()
+    (1..=size).map(|n| (n, person(&format!("P{n}"), "Bench", ["Eng", "Sales", "IT"][n as usize % 3]))).collect()
 }
 
 #[tokio::main]
@@ -65,13 +58,7 @@ async fn main() {
         p50: None,
         p95: None,
     });
-    rows.push(Row {
-        what: format!("full import, poll + worker ({people} people)"),
-        n: 1,
-        total,
-        p50: None,
-        p95: None,
-    });
+    rows.push(Row { what: format!("full import, poll + worker ({people} people)"), n: 1, total, p50: None, p95: None });
 
     // Quiet polls: nothing changed since the cursor.
     let mut quiet = Vec::new();
@@ -121,22 +108,15 @@ async fn main() {
         intake.push(t.elapsed());
         assert_eq!(status, 202);
     }
-    rows.push(timed(
-        "webhook intake: verify + dedupe + enqueue (HTTP round trip)",
-        intake,
-    ));
+    rows.push(timed("webhook intake: verify + dedupe + enqueue (HTTP round trip)", intake));
 
     // CPU only: signature verification and the content hash.
     let body = br#"{"type":"employee.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"companyId":"12345","employeeId":"67890","changedFields":["firstName"]}}"#;
     let ts = Utc::now().timestamp().to_string();
     let mut headers = http::HeaderMap::new();
     headers.insert("x-bamboohr-timestamp", ts.parse().unwrap());
-    headers.insert(
-        "x-bamboohr-signature",
-        fake_hr::sign("k", std::str::from_utf8(body).unwrap(), &ts)
-            .parse()
-            .unwrap(),
-    );
+    headers
+        .insert("x-bamboohr-signature", fake_hr::sign("k", std::str::from_utf8(body).unwrap(), &ts).parse().unwrap());
     let secrets = vec!["k".to_owned()];
     let rounds = 20_000;
     let t = Instant::now();
@@ -170,11 +150,7 @@ async fn main() {
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
     for row in rows {
         let per = row.total / row.n as u32;
-        let per = if per < Duration::from_millis(1) {
-            format!("{:.2} µs", per.as_secs_f64() * 1e6)
-        } else {
-            ms(per)
-        };
+        let per = if per < Duration::from_millis(1) { format!("{:.2} µs", per.as_secs_f64() * 1e6) } else { ms(per) };
         println!(
             "| {} | {} | {} | {} | {} | {} |",
             row.what,

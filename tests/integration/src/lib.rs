@@ -27,34 +27,22 @@ pub async fn stack_with(settings: QueueSettings) -> Stack {
         "integration tests need moto: run them with `make test`, which starts one and sets AWS_ENDPOINT_URL"
     );
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    Stack::bootstrap(&Names::prefixed(&prefix), settings)
-        .await
-        .expect("bootstrap against moto")
+    Stack::bootstrap(&Names::prefixed(&prefix), settings).await.expect("bootstrap against moto")
 }
 
 /// A tenant and an admin key for it.
 pub async fn tenant(stack: &Stack) -> (TenantId, String) {
     let tenant = TenantId::generate();
-    stack
-        .store
-        .create_tenant(&tenant, "Test Co")
-        .await
-        .expect("create tenant");
+    stack.store.create_tenant(&tenant, "Test Co").await.expect("create tenant");
     let (key, hash) = ithub::apikey::generate();
-    stack
-        .store
-        .put_api_key(&hash, &tenant, "test", None)
-        .await
-        .expect("store key");
+    stack.store.put_api_key(&hash, &tenant, "test", None).await.expect("store key");
     (tenant, key)
 }
 
 /// A fake BambooHR on a free loopback port with the given people.
 pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback");
-    FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people)
-        .await
-        .expect("start fake BambooHR")
+    FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people).await.expect("start fake BambooHR")
 }
 
 /// Stores a BambooHR connection of `tenant` to `fake`, with one webhook secret.
@@ -125,12 +113,7 @@ pub fn person(first: &str, last: &str, department: &str) -> serde_json::Value {
 
 /// An authenticated GET to the admin API.
 pub async fn get_json(url: &str, key: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("admin API answers");
+    let response = reqwest::Client::new().get(url).bearer_auth(key).send().await.expect("admin API answers");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
@@ -159,11 +142,7 @@ pub fn observed(tenant: &TenantId, connection: &ConnectionId, record: Employee, 
 
 /// A connection's stored poll cursor.
 pub async fn cursor_of(stack: &Stack, connection: &Connection) -> Option<String> {
-    let stored = stack
-        .store
-        .get_connection(&connection.tenant_id, &connection.id)
-        .await
-        .expect("read connection");
+    let stored = stack.store.get_connection(&connection.tenant_id, &connection.id).await.expect("read connection");
     stored.expect("connection exists").cursor
 }
 
@@ -177,11 +156,7 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(base: &str, key: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            key: key.to_owned(),
-            http: reqwest::Client::new(),
-        }
+        Self { base: base.to_owned(), key: key.to_owned(), http: reqwest::Client::new() }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
@@ -195,18 +170,15 @@ impl Admin {
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
-            .await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body)).await
     }
 
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
-            .await
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body)).await
     }
 
     pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
-            .await
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body)).await
     }
 
     /// Every item of a paginated list.
@@ -228,9 +200,7 @@ impl Admin {
     /// The employee whose HR id is `hr_id`.
     pub async fn employee_by_hr_id(&self, hr_id: &str) -> serde_json::Value {
         let all = self.all("/v1/employees").await;
-        all.into_iter()
-            .find(|e| e["hr"]["hr_id"] == hr_id)
-            .unwrap_or_else(|| panic!("no employee with HR id {hr_id}"))
+        all.into_iter().find(|e| e["hr"]["hr_id"] == hr_id).unwrap_or_else(|| panic!("no employee with HR id {hr_id}"))
     }
 
     /// Marks every open item of a task done.
@@ -261,14 +231,7 @@ impl World {
         let fake = fake_bamboo(people).await;
         let connection = connect(&stack, &tenant, &fake, "world-secret").await;
         let api = serve(&stack).await;
-        Self {
-            admin: Admin::new(&api, &key),
-            stack,
-            tenant,
-            fake,
-            connection,
-            api,
-        }
+        Self { admin: Admin::new(&api, &key), stack, tenant, fake, connection, api }
     }
 
     /// One scheduled poll, then the worker until the queue is empty.

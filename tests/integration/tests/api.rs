@@ -8,12 +8,7 @@ async fn seed(stack: &Stack, tenant: &TenantId, count: usize) -> ConnectionId {
     let connection = ConnectionId::generate();
     let worker = stack.worker();
     for n in 0..count {
-        let observation = observed(
-            tenant,
-            &connection,
-            record(&n.to_string(), &format!("Person{n}")),
-            Utc::now(),
-        );
+        let observation = observed(tenant, &connection, record(&n.to_string(), &format!("Person{n}")), Utc::now());
         worker.apply(observation).await.unwrap();
     }
     connection
@@ -26,16 +21,8 @@ async fn request(url: &str, auth: Option<&str>) -> (u16, Option<String>, serde_j
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (
-        status,
-        content_type,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, content_type, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 #[tokio::test]
@@ -43,30 +30,17 @@ async fn every_admin_route_needs_a_valid_key() {
     let stack = stack().await;
     let (tenant, key) = tenant(&stack).await;
     let (expired, expired_hash) = ithub::apikey::generate();
-    stack
-        .store
-        .put_api_key(&expired_hash, &tenant, "old", Some(Utc::now() - Duration::minutes(1)))
-        .await
-        .unwrap();
+    stack.store.put_api_key(&expired_hash, &tenant, "old", Some(Utc::now() - Duration::minutes(1))).await.unwrap();
     let connection = seed(&stack, &tenant, 1).await;
     let api = serve(&stack).await;
     let employee = ithub::domain::EmployeeId::derive(&connection, "0");
 
-    let routes = [
-        format!("{api}/v1/employees"),
-        format!("{api}/v1/employees/{employee}"),
-        format!("{api}/v1/no-such-route"),
-    ];
+    let routes =
+        [format!("{api}/v1/employees"), format!("{api}/v1/employees/{employee}"), format!("{api}/v1/no-such-route")];
     let wrong = format!("Bearer {}", ithub::apikey::generate().0);
     let expired = format!("Bearer {expired}");
     let basic = format!("Basic {key}");
-    let bad_credentials = [
-        None,
-        Some("Bearer "),
-        Some(wrong.as_str()),
-        Some(expired.as_str()),
-        Some(basic.as_str()),
-    ];
+    let bad_credentials = [None, Some("Bearer "), Some(wrong.as_str()), Some(expired.as_str()), Some(basic.as_str())];
     for route in &routes {
         for auth in bad_credentials {
             let (status, content_type, body) = request(route, auth).await;
@@ -124,17 +98,10 @@ async fn another_tenants_employee_is_not_found() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["type"], "urn:ithub:problem:not-found");
     let (_, list) = get_json(&format!("{api}/v1/employees"), &my_key).await;
-    assert_eq!(
-        list["items"].as_array().unwrap().len(),
-        1,
-        "only my own employee is listed"
-    );
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "only my own employee is listed");
     let (status, body) = get_json(&format!("{api}/v1/employees/{theirs}"), &other_key).await;
     assert_eq!((status, body["hr"]["first_name"].as_str()), (200, Some("Person0")));
-    assert_eq!(
-        body["hr"]["status"],
-        serde_json::to_value(EmploymentStatus::Active).unwrap()
-    );
+    assert_eq!(body["hr"]["status"], serde_json::to_value(EmploymentStatus::Active).unwrap());
 }
 
 #[tokio::test]
@@ -143,13 +110,7 @@ async fn bad_list_parameters_get_problem_details() {
     let (tenant, key) = tenant(&stack).await;
     seed(&stack, &tenant, 1).await;
     let api = serve(&stack).await;
-    for query in [
-        "limit=0",
-        "limit=101",
-        "limit=ten",
-        "cursor=not-a-cursor",
-        "colour=blue",
-    ] {
+    for query in ["limit=0", "limit=101", "limit=ten", "cursor=not-a-cursor", "colour=blue"] {
         let (status, body) = get_json(&format!("{api}/v1/employees?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["type"], "urn:ithub:problem:bad-request", "{query}");

@@ -39,19 +39,8 @@ async fn applied_changes_publish_domain_events_once() {
         .send()
         .await
         .unwrap();
-    let sqs_target = aws_sdk_eventbridge::types::Target::builder()
-        .id("tap")
-        .arn(arn)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule("tap")
-        .event_bus_name(&stack.deployed.bus)
-        .targets(sqs_target)
-        .send()
-        .await
-        .unwrap();
+    let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
+    events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
 
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let observation = observed(&tenant, &connection, record("9", "Ada"), Utc::now());
@@ -60,18 +49,11 @@ async fn applied_changes_publish_domain_events_once() {
     worker.apply(observation.clone()).await.unwrap();
     worker.apply(observation).await.unwrap();
 
-    let delivered: Vec<serde_json::Value> = peek(&stack, &target)
-        .await
-        .iter()
-        .map(|body| serde_json::from_str(body).unwrap())
-        .collect();
+    let delivered: Vec<serde_json::Value> =
+        peek(&stack, &target).await.iter().map(|body| serde_json::from_str(body).unwrap()).collect();
     let mut names: Vec<&str> = delivered.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
     names.sort_unstable();
-    assert_eq!(
-        names,
-        vec!["employee.hired", "task.opened"],
-        "the unchanged second observation publishes nothing"
-    );
+    assert_eq!(names, vec!["employee.hired", "task.opened"], "the unchanged second observation publishes nothing");
     for event in &delivered {
         assert_eq!(event["source"], "ithub");
         assert_eq!(event["detail"]["tenant_id"], tenant.as_str());

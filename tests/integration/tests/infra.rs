@@ -34,9 +34,7 @@ fn the_template_declares_the_table_the_code_uses() {
     let s = |v: &str| v.to_owned();
     assert_eq!(
         strings(&table["AttributeDefinitions"], "AttributeType"),
-        [resources::PK, resources::SK, resources::GSI1_PK, resources::GSI1_SK]
-            .map(|a| (s(a), s("S")))
-            .to_vec()
+        [resources::PK, resources::SK, resources::GSI1_PK, resources::GSI1_SK].map(|a| (s(a), s("S"))).to_vec()
     );
     assert_eq!(
         strings(&table["KeySchema"], "KeyType"),
@@ -49,10 +47,7 @@ fn the_template_declares_the_table_the_code_uses() {
         vec![(s(resources::GSI1_PK), s("HASH")), (s(resources::GSI1_SK), s("RANGE"))]
     );
     assert_eq!(gsi["Projection"]["ProjectionType"].as_str(), Some("ALL"));
-    assert_eq!(
-        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
-        Some(resources::TTL_ATTRIBUTE)
-    );
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(resources::TTL_ATTRIBUTE));
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
 }
@@ -63,53 +58,28 @@ fn the_template_declares_the_queues_the_code_uses() {
     let queue = properties(&t, "ChangesQueue");
     assert_eq!(queue["FifoQueue"].as_bool(), Some(true));
     assert_eq!(queue["ContentBasedDeduplication"].as_bool(), Some(false));
-    assert_eq!(
-        queue["VisibilityTimeout"].as_i64(),
-        Some(resources::VISIBILITY_TIMEOUT_SECS as i64)
-    );
-    assert_eq!(
-        queue["RedrivePolicy"]["maxReceiveCount"].as_i64(),
-        Some(resources::MAX_RECEIVE_COUNT as i64)
-    );
+    assert_eq!(queue["VisibilityTimeout"].as_i64(), Some(resources::VISIBILITY_TIMEOUT_SECS as i64));
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_i64(), Some(resources::MAX_RECEIVE_COUNT as i64));
     let dlq = properties(&t, "ChangesDeadLetterQueue");
     assert_eq!(dlq["FifoQueue"].as_bool(), Some(true));
-    assert_eq!(
-        dlq["MessageRetentionPeriod"].as_i64(),
-        Some(resources::DLQ_RETENTION_SECS as i64)
-    );
+    assert_eq!(dlq["MessageRetentionPeriod"].as_i64(), Some(resources::DLQ_RETENTION_SECS as i64));
 
     let worker = properties(&t, "WorkerFunction");
     assert_eq!(worker["Timeout"].as_i64(), Some(resources::WORKER_TIMEOUT_SECS as i64));
     let trigger = &worker["Events"]["Changes"]["Properties"];
-    assert_eq!(
-        trigger["FunctionResponseTypes"][0].as_str(),
-        Some("ReportBatchItemFailures")
-    );
+    assert_eq!(trigger["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
 }
 
 #[test]
 fn every_function_gets_the_configuration_it_reads() {
     let t = template();
-    let vars = t["Globals"]["Function"]["Environment"]["Variables"]
-        .as_mapping()
-        .expect("variables");
+    let vars = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().expect("variables");
     for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::EVENT_BUS] {
         assert!(vars.contains_key(var), "{var} is not set for the functions");
     }
-    for function in [
-        "WebhookFunction",
-        "AdminApiFunction",
-        "PollerFunction",
-        "WorkerFunction",
-    ] {
-        let code = properties(&t, function)["CodeUri"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            code.ends_with("bootstrap.zip"),
-            "{function} deploys the cargo-lambda zip"
-        );
+    for function in ["WebhookFunction", "AdminApiFunction", "PollerFunction", "WorkerFunction"] {
+        let code = properties(&t, function)["CodeUri"].as_str().unwrap_or_default().to_owned();
+        assert!(code.ends_with("bootstrap.zip"), "{function} deploys the cargo-lambda zip");
     }
 }
 
@@ -119,29 +89,12 @@ async fn bootstrap_is_idempotent_and_builds_the_definitions() {
     let names = Names::prefixed(&prefix);
     let first = stack_for(&names).await;
     let second = stack_for(&names).await;
-    assert_eq!(
-        first.deployed, second.deployed,
-        "a second run finds what the first made"
-    );
+    assert_eq!(first.deployed, second.deployed, "a second run finds what the first made");
 
-    let table = first
-        .dynamodb
-        .describe_table()
-        .table_name(&names.table)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
+    let table = first.dynamodb.describe_table().table_name(&names.table).send().await.unwrap().table.unwrap();
     let gsi = &table.global_secondary_indexes()[0];
     assert_eq!(gsi.index_name(), Some(resources::GSI1));
-    let ttl = first
-        .dynamodb
-        .describe_time_to_live()
-        .table_name(&names.table)
-        .send()
-        .await
-        .unwrap();
+    let ttl = first.dynamodb.describe_time_to_live().table_name(&names.table).send().await.unwrap();
     let ttl = ttl.time_to_live_description.unwrap();
     assert_eq!(ttl.attribute_name(), Some(resources::TTL_ATTRIBUTE));
 
@@ -156,25 +109,12 @@ async fn bootstrap_is_idempotent_and_builds_the_definitions() {
         .attributes
         .unwrap();
     assert_eq!(attributes[&QueueAttributeName::FifoQueue], "true");
-    assert_eq!(
-        attributes[&QueueAttributeName::VisibilityTimeout],
-        resources::VISIBILITY_TIMEOUT_SECS.to_string()
-    );
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], resources::VISIBILITY_TIMEOUT_SECS.to_string());
     let redrive: serde_json::Value = serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
-    assert_eq!(
-        redrive["maxReceiveCount"].as_i64(),
-        Some(resources::MAX_RECEIVE_COUNT as i64)
-    );
-    assert!(
-        redrive["deadLetterTargetArn"]
-            .as_str()
-            .unwrap()
-            .ends_with(&names.dead_letter_queue)
-    );
+    assert_eq!(redrive["maxReceiveCount"].as_i64(), Some(resources::MAX_RECEIVE_COUNT as i64));
+    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&names.dead_letter_queue));
 }
 
 async fn stack_for(names: &Names) -> Stack {
-    Stack::bootstrap(names, QueueSettings::default())
-        .await
-        .expect("bootstrap")
+    Stack::bootstrap(names, QueueSettings::default()).await.expect("bootstrap")
 }

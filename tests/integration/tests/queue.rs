@@ -17,17 +17,9 @@ async fn the_same_observation_sent_twice_is_queued_once() {
     again.observed_at = Utc::now() + chrono::Duration::seconds(5);
     stack.queue.send(std::slice::from_ref(&first)).await.unwrap();
     stack.queue.send(&[again]).await.unwrap();
-    stack
-        .queue
-        .send(&[observed(&tenant, &connection, record("1", "Adele"), Utc::now())])
-        .await
-        .unwrap();
+    stack.queue.send(&[observed(&tenant, &connection, record("1", "Adele"), Utc::now())]).await.unwrap();
     let bodies = peek(&stack, &stack.deployed.queue_url).await;
-    assert_eq!(
-        bodies.len(),
-        2,
-        "the repeat is dropped, the real change is not: {bodies:?}"
-    );
+    assert_eq!(bodies.len(), 2, "the repeat is dropped, the real change is not: {bodies:?}");
 }
 
 fn message(id: &str, group: &str, body: &str) -> SqsMessage {
@@ -51,44 +43,20 @@ async fn a_failure_holds_back_the_rest_of_its_group_only() {
         message("b1", &b.group_id(), &serde_json::to_string(&b).unwrap()),
     ];
     let response = stack.worker().handle(event).await;
-    let mut failed: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let mut failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     failed.sort_unstable();
     assert_eq!(failed, vec!["a1", "a2"], "a2 waits behind a1; b is not held back");
-    assert!(
-        stack
-            .store
-            .get_employee(&tenant, &EmployeeId::derive(&connection, "a"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        stack
-            .store
-            .get_employee(&tenant, &EmployeeId::derive(&connection, "b"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, "a")).await.unwrap().is_none());
+    assert!(stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, "b")).await.unwrap().is_some());
 }
 
 #[tokio::test]
 async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds() {
     // A one-second visibility timeout lets the test watch each redelivery; the receive count is production's.
-    let stack = stack_with(QueueSettings {
-        visibility_timeout_secs: 1,
-        ..QueueSettings::default()
-    })
-    .await;
+    let stack = stack_with(QueueSettings { visibility_timeout_secs: 1, ..QueueSettings::default() }).await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
-    let good: Vec<EmployeeObserved> = ["1", "2", "3"]
-        .iter()
-        .map(|id| observed(&tenant, &connection, record(id, "Good"), Utc::now()))
-        .collect();
+    let good: Vec<EmployeeObserved> =
+        ["1", "2", "3"].iter().map(|id| observed(&tenant, &connection, record(id, "Good"), Utc::now())).collect();
     stack
         .sqs
         .send_message()
@@ -104,9 +72,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
     let worker = stack.worker();
     let mut failures = 0;
     for _ in 0..(MAX_RECEIVE_COUNT * 4) {
-        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 2)
-            .await
-            .unwrap();
+        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 2).await.unwrap();
         failures += outcome.failed;
         let dead = peek(&stack, &stack.deployed.dead_letter_queue_url).await;
         if !dead.is_empty() {
@@ -114,20 +80,10 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
             break;
         }
     }
-    assert_eq!(
-        failures, MAX_RECEIVE_COUNT as usize,
-        "retried exactly maxReceiveCount times, then dead-lettered"
-    );
+    assert_eq!(failures, MAX_RECEIVE_COUNT as usize, "retried exactly maxReceiveCount times, then dead-lettered");
     for id in ["1", "2", "3"] {
-        let stored = stack
-            .store
-            .get_employee(&tenant, &EmployeeId::derive(&connection, id))
-            .await
-            .unwrap();
+        let stored = stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, id)).await.unwrap();
         assert!(stored.is_some(), "neighbour {id} was applied");
     }
-    assert!(
-        peek(&stack, &stack.deployed.queue_url).await.is_empty(),
-        "nothing is left on the change queue"
-    );
+    assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty(), "nothing is left on the change queue");
 }

@@ -36,12 +36,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         id: EmployeeId::derive(&connection, "42"),
         connection_id: connection,
         hr: ada(),
-        hub: Hub {
-            status: HubStatus::Active,
-            license: false,
-            cycle: 1,
-            manual_offboard: None,
-        },
+        hub: Hub { status: HubStatus::Active, license: false, cycle: 1, manual_offboard: None },
         hr_hash: ada().content_hash(),
         version: 1,
         observed_at: now,
@@ -49,10 +44,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         updated_at: now,
     };
     stack.store.put_employee(&v1).await.unwrap();
-    assert!(
-        matches!(stack.store.put_employee(&v1).await, Err(StoreError::Conflict)),
-        "v1 exists already"
-    );
+    assert!(matches!(stack.store.put_employee(&v1).await, Err(StoreError::Conflict)), "v1 exists already");
 
     let mut writer_a = v1.clone();
     writer_a.version = 2;
@@ -61,16 +53,10 @@ async fn a_write_based_on_a_stale_version_is_refused() {
     writer_b.version = 2;
     writer_b.hr.title = Some("Countess".into());
     stack.store.put_employee(&writer_a).await.unwrap();
-    assert!(
-        matches!(stack.store.put_employee(&writer_b).await, Err(StoreError::Conflict)),
-        "b read v1 too"
-    );
+    assert!(matches!(stack.store.put_employee(&writer_b).await, Err(StoreError::Conflict)), "b read v1 too");
 
     let stored = stack.store.get_employee(&tenant, &v1.id).await.unwrap().unwrap();
-    assert_eq!(
-        (stored.version, stored.hr.title.as_deref()),
-        (2, Some("Staff Engineer"))
-    );
+    assert_eq!((stored.version, stored.hr.title.as_deref()), (2, Some("Staff Engineer")));
 }
 
 #[tokio::test]
@@ -80,13 +66,7 @@ async fn a_second_identical_observation_writes_nothing() {
     let tenant = TenantId::generate();
     let connection = ConnectionId::generate();
     let first = Utc::now();
-    assert_eq!(
-        worker
-            .apply(observed(&tenant, &connection, ada(), first))
-            .await
-            .unwrap(),
-        Applied::Created
-    );
+    assert_eq!(worker.apply(observed(&tenant, &connection, ada(), first)).await.unwrap(), Applied::Created);
     let id = EmployeeId::derive(&connection, "42");
     let before = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
 
@@ -99,10 +79,7 @@ async fn a_second_identical_observation_writes_nothing() {
     promoted.title = Some("Staff Engineer".into());
     let change = observed(&tenant, &connection, promoted, first + Duration::seconds(60));
     assert_eq!(worker.apply(change).await.unwrap(), Applied::Updated);
-    assert_eq!(
-        stack.store.get_employee(&tenant, &id).await.unwrap().unwrap().version,
-        2
-    );
+    assert_eq!(stack.store.get_employee(&tenant, &id).await.unwrap().unwrap().version, 2);
 }
 
 #[tokio::test]
@@ -117,12 +94,7 @@ async fn an_older_observation_never_overwrites_a_newer_one() {
     worker.apply(observed(&tenant, &connection, newer, now)).await.unwrap();
     let late = observed(&tenant, &connection, ada(), now - Duration::seconds(10));
     assert_eq!(worker.apply(late).await.unwrap(), Applied::Stale);
-    let stored = stack
-        .store
-        .get_employee(&tenant, &EmployeeId::derive(&connection, "42"))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, "42")).await.unwrap().unwrap();
     assert_eq!(stored.hr.title.as_deref(), Some("Staff Engineer"));
 }
 
@@ -132,22 +104,11 @@ async fn one_tenant_cannot_read_another_tenants_employee() {
     let worker = stack.worker();
     let (mine, other) = (TenantId::generate(), TenantId::generate());
     let connection = ConnectionId::generate();
-    worker
-        .apply(observed(&mine, &connection, ada(), Utc::now()))
-        .await
-        .unwrap();
+    worker.apply(observed(&mine, &connection, ada(), Utc::now())).await.unwrap();
     let id = EmployeeId::derive(&connection, "42");
     assert!(stack.store.get_employee(&mine, &id).await.unwrap().is_some());
     assert!(stack.store.get_employee(&other, &id).await.unwrap().is_none());
-    assert!(
-        stack
-            .store
-            .list_employees(&other, 10, None)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(stack.store.list_employees(&other, 10, None).await.unwrap().items.is_empty());
 }
 
 #[tokio::test]
@@ -156,28 +117,10 @@ async fn idempotency_claims_hold_until_they_expire() {
     let now = Utc::now();
     let ttl = Duration::hours(24);
     assert!(stack.store.claim_once("delivery-1", ttl, now).await.unwrap());
-    assert!(
-        !stack
-            .store
-            .claim_once("delivery-1", ttl, now + Duration::hours(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        stack.store.claim_once("delivery-2", ttl, now).await.unwrap(),
-        "keys are independent"
-    );
+    assert!(!stack.store.claim_once("delivery-1", ttl, now + Duration::hours(1)).await.unwrap());
+    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "keys are independent");
     // DynamoDB deletes expired items lazily; an expired claim must not block a new delivery meanwhile.
-    assert!(
-        stack
-            .store
-            .claim_once("delivery-1", ttl, now + Duration::hours(25))
-            .await
-            .unwrap()
-    );
+    assert!(stack.store.claim_once("delivery-1", ttl, now + Duration::hours(25)).await.unwrap());
     stack.store.release_claim("delivery-2").await.unwrap();
-    assert!(
-        stack.store.claim_once("delivery-2", ttl, now).await.unwrap(),
-        "a released claim can be taken again"
-    );
+    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "a released claim can be taken again");
 }

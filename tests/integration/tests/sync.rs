@@ -41,11 +41,7 @@ async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
     assert!(reports[0].full_import && reports[0].error.is_none(), "{reports:?}");
     assert_eq!(drain(&stack).await, 50);
     let employees = all_employees(&api, &key).await;
-    assert_eq!(
-        employees.len(),
-        50,
-        "every person of the sample company, pre-hires included"
-    );
+    assert_eq!(employees.len(), 50, "every person of the sample company, pre-hires included");
     let pending = employees.iter().filter(|e| e["hr"]["status"] == "pending").count();
     assert_eq!(pending, 2, "the two people starting in the future are pending");
 
@@ -53,9 +49,7 @@ async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
     let quiet = poller.poll_all().await.unwrap();
     assert_eq!((quiet[0].full_import, quiet[0].queued), (false, 0), "{quiet:?}");
 
-    let hired = fake
-        .hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"}))
-        .await;
+    let hired = fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
     fake.change(3, json!({"jobTitle": "Staff Engineer"})).await;
     let next = poller.poll_all().await.unwrap();
     assert_eq!(next[0].queued, 2, "{next:?}");
@@ -74,11 +68,9 @@ async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
 async fn terminations_sync_with_their_date() {
     let stack = stack().await;
     let (tenant, key) = tenant(&stack).await;
-    let fake = fake_bamboo(vec![
-        (1, person("Ada", "Lovelace", "Engineering")),
-        (2, person("Alan", "Turing", "Engineering")),
-    ])
-    .await;
+    let fake =
+        fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering")), (2, person("Alan", "Turing", "Engineering"))])
+            .await;
     connect(&stack, &tenant, &fake, "secret").await;
     let api = serve(&stack).await;
     let poller = stack.poller();
@@ -108,35 +100,20 @@ async fn throttling_is_waited_out_and_failures_leave_the_cursor_in_place() {
     let poller = stack.poller();
 
     // Two 429s with Retry-After: 1, then the real answers: the run still succeeds.
-    fake.inject(Fault {
-        status: 429,
-        count: 2,
-        retry_after: Some(1),
-    });
+    fake.inject(Fault { status: 429, count: 2, retry_after: Some(1) });
     let calls_before = fake.api_calls();
     let report = poller.poll_all().await.unwrap();
     assert!(report[0].error.is_none(), "{report:?}");
-    assert_eq!(
-        fake.api_calls() - calls_before,
-        4,
-        "two refused, then the directory and one employee"
-    );
+    assert_eq!(fake.api_calls() - calls_before, 4, "two refused, then the directory and one employee");
     drain(&stack).await;
     let cursor = cursor_of(&stack, &connection).await;
     assert!(cursor.is_some());
 
     // A hire, then the HR system fails mid-run: nothing is queued and the cursor stays.
     fake.hire(json!({"firstName": "Grace", "lastName": "Hopper"})).await;
-    fake.inject(Fault {
-        status: 500,
-        count: 1,
-        retry_after: None,
-    });
+    fake.inject(Fault { status: 500, count: 1, retry_after: None });
     let failed = poller.poll_all().await.unwrap();
-    assert!(
-        failed[0].error.as_deref().is_some_and(|e| e.contains("500")),
-        "{failed:?}"
-    );
+    assert!(failed[0].error.as_deref().is_some_and(|e| e.contains("500")), "{failed:?}");
     assert_eq!(drain(&stack).await, 0);
     let after = cursor_of(&stack, &connection).await;
     assert_eq!(after, cursor, "a failed run does not move the cursor");
@@ -157,8 +134,5 @@ async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
     connection.credential = "not-the-key".into();
     stack.store.put_connection(&connection).await.unwrap();
     let report = stack.poller().poll_all().await.unwrap();
-    assert_eq!(
-        report[0].error.as_deref(),
-        Some("the HR system refused our credentials (HTTP 401)")
-    );
+    assert_eq!(report[0].error.as_deref(), Some("the HR system refused our credentials (HTTP 401)"));
 }

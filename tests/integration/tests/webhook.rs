@@ -7,10 +7,7 @@ use serde_json::json;
 const SECRET: &str = "whsec-test-private-key";
 
 async fn post(url: &str, body: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .body(body.to_owned())
-        .header("content-type", "application/json");
+    let mut request = reqwest::Client::new().post(url).body(body.to_owned()).header("content-type", "application/json");
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -28,9 +25,7 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
     let api = serve(&stack).await;
     fake.set_webhook(&format!("{api}/webhooks/{}", connection.id), SECRET);
 
-    let id = fake
-        .hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"}))
-        .await;
+    let id = fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
     let deliveries = fake.deliveries();
     assert_eq!(deliveries.len(), 2, "employee.created then employee.updated");
     assert!(deliveries.iter().all(|d| d.status == 202), "{deliveries:?}");
@@ -71,10 +66,7 @@ async fn unverified_deliveries_get_401_and_queue_nothing() {
         ),
         (
             "signature of another timestamp",
-            vec![
-                ("x-bamboohr-timestamp", now.clone()),
-                ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
-            ],
+            vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale))],
         ),
         (
             "stale timestamp",
@@ -83,33 +75,19 @@ async fn unverified_deliveries_get_401_and_queue_nothing() {
                 ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &stale)),
             ],
         ),
-        (
-            "not hex",
-            vec![
-                ("x-bamboohr-timestamp", now.clone()),
-                ("x-bamboohr-signature", "zz".into()),
-            ],
-        ),
+        ("not hex", vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", "zz".into())]),
     ];
     for (case, headers) in cases {
         let (status, problem) = post(&url, &body, &headers).await;
         assert_eq!(status, 401, "{case}: {problem}");
         assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-signature", "{case}");
-        assert!(
-            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{case}: a reason is given"
-        );
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{case}: a reason is given");
     }
-    assert!(
-        peek(&stack, &stack.deployed.queue_url).await.is_empty(),
-        "nothing was queued"
-    );
+    assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty(), "nothing was queued");
 
     // The same body, correctly signed, is accepted: the refusals above were about the signature alone.
-    let signed = vec![
-        ("x-bamboohr-timestamp", now.clone()),
-        ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &now)),
-    ];
+    let signed =
+        vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(SECRET, &body, &now))];
     assert_eq!(post(&url, &body, &signed).await.0, 202);
 }
 
@@ -139,24 +117,14 @@ async fn unknown_connections_and_unreadable_payloads_get_a_reason() {
     let api = serve(&stack).await;
     let now = Utc::now().timestamp().to_string();
 
-    let (status, problem) = post(
-        &format!("{api}/webhooks/con_00000000000000000000000000000000"),
-        "{}",
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (status, problem["type"].as_str()),
-        (404, Some("urn:ithub:problem:unknown-connection"))
-    );
+    let (status, problem) = post(&format!("{api}/webhooks/con_00000000000000000000000000000000"), "{}", &[]).await;
+    assert_eq!((status, problem["type"].as_str()), (404, Some("urn:ithub:problem:unknown-connection")));
     let (status, _) = post(&format!("{api}/webhooks/..%2Fadmin"), "{}", &[]).await;
     assert_eq!(status, 404);
 
     let body = r#"{"type":"company.updated","data":{}}"#;
-    let headers = vec![
-        ("x-bamboohr-timestamp", now.clone()),
-        ("x-bamboohr-signature", fake_hr::sign(SECRET, body, &now)),
-    ];
+    let headers =
+        vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(SECRET, body, &now))];
     let (status, problem) = post(&format!("{api}/webhooks/{}", connection.id), body, &headers).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["type"], "urn:ithub:problem:bad-webhook-payload");
@@ -176,10 +144,8 @@ async fn during_a_secret_rotation_both_secrets_verify() {
     for (n, secret) in ["whsec-new", SECRET].into_iter().enumerate() {
         let body = json!({"type": "employee.updated", "data": {"employeeId": "1", "n": n}}).to_string();
         let now = Utc::now().timestamp().to_string();
-        let headers = vec![
-            ("x-bamboohr-timestamp", now.clone()),
-            ("x-bamboohr-signature", fake_hr::sign(secret, &body, &now)),
-        ];
+        let headers =
+            vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign(secret, &body, &now))];
         assert_eq!(post(&url, &body, &headers).await.0, 202, "signed with {secret}");
     }
 }

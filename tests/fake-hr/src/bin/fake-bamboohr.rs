@@ -8,9 +8,7 @@ async fn main() -> std::io::Result<()> {
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8081".into());
     let company = args.next().unwrap_or_else(|| "acme".into());
     let key = args.next().unwrap_or_else(|| "sandbox-api-key".into());
-    let addr = addr
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let addr = addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let fake = FakeBamboo::start(addr, &company, &key, sample_company(chrono::Utc::now().date_naive())).await?;
     println!("fake BambooHR for {company:?} at {}", fake.base_url());
     tokio::signal::ctrl_c().await
