@@ -40,6 +40,20 @@ async fn main() {
     let mut rows = Vec::new();
     let people = 200;
 
+    // The worker's commit for a hire (employee, onboarding task and audit entry in one transaction), on an empty
+    // table: the same measurement after the import below shows how moto's transactions grow with the table.
+    let empty = stack().await;
+    let (empty_tenant, _) = tenant(&empty).await;
+    let empty_connection = ithub::domain::ConnectionId::generate();
+    let mut hires = Vec::new();
+    for n in 0..20 {
+        let observation = observed(&empty_tenant, &empty_connection, record(&format!("hire-{n}"), "H"), Utc::now());
+        let t = Instant::now();
+        empty.worker().apply(observation).await.expect("apply");
+        hires.push(t.elapsed());
+    }
+    rows.push(timed("worker: a hire, on an empty table", hires));
+
     // Full import: first poll of a connection, then the worker until the queue is empty.
     let stack = stack().await;
     let (tenant, _) = tenant(&stack).await;
@@ -59,6 +73,16 @@ async fn main() {
         p95: None,
     });
     rows.push(Row { what: format!("full import, poll + worker ({people} people)"), n: 1, total, p50: None, p95: None });
+
+    // The worker's commit on a table of this size: one new hire (employee, task, audit in one transaction).
+    let mut hires = Vec::new();
+    for n in 0..20 {
+        let observation = observed(&tenant, &connection.id, record(&format!("hire-{n}"), "H"), Utc::now());
+        let t = Instant::now();
+        stack.worker().apply(observation).await.expect("apply");
+        hires.push(t.elapsed());
+    }
+    rows.push(timed(&format!("worker: a hire, after the import ({people} people in the table)"), hires));
 
     // Quiet polls: nothing changed since the cursor.
     let mut quiet = Vec::new();
@@ -109,6 +133,31 @@ async fn main() {
         assert_eq!(status, 202);
     }
     rows.push(timed("webhook intake: verify + dedupe + enqueue (HTTP round trip)", intake));
+
+    // Moto's own cost per call, for reading the rows above: a read, a FIFO send, and a transaction on the table that
+    // now holds the import (moto copies the whole table for every item of a TransactWriteItems).
+    let mut reads = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        stack.store.get_employee(&tenant, &ithub::domain::EmployeeId::derive(&connection.id, "1")).await.expect("get");
+        reads.push(t.elapsed());
+    }
+    rows.push(timed("moto baseline: one GetItem", reads));
+    let mut sends = Vec::new();
+    for n in 0..50 {
+        let observation = observed(&tenant, &connection.id, record(&format!("baseline-{n}"), "B"), Utc::now());
+        let t = Instant::now();
+        stack.queue.send(&[observation]).await.expect("send");
+        sends.push(t.elapsed());
+    }
+    rows.push(timed("moto baseline: one FIFO SendMessageBatch (1 message)", sends));
+    let mut claims = Vec::new();
+    for n in 0..50 {
+        let t = Instant::now();
+        stack.store.claim_once(&format!("baseline-{n}"), chrono::Duration::hours(1), Utc::now()).await.expect("claim");
+        claims.push(t.elapsed());
+    }
+    rows.push(timed("moto baseline: one conditional PutItem", claims));
 
     // CPU only: signature verification and the content hash.
     let body = br#"{"type":"employee.updated","timestamp":"2026-01-31T18:42:00+0000","data":{"companyId":"12345","employeeId":"67890","changedFields":["firstName"]}}"#;
