@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ithub::apply::{self, Plan};
 use ithub::domain::lifecycle::{self, LifecycleError};
-use ithub::domain::{Decision, Employee, EmployeeId, Hub};
-use ithub::store::{License, StoreError, StoredEmployee};
+use ithub::domain::{Decision, Employee, EmployeeId, HR_OWNED_FIELDS, HUB_OWNED_FIELDS, Hub, HubFields};
+use ithub::store::{EmployeeFilter, License, StoreError, StoredEmployee};
 use serde::{Deserialize, Serialize};
 
 /// Most people one setup request may name.
@@ -27,6 +27,8 @@ pub struct EmployeeView {
     pub hr: Employee,
     pub hr_managed: bool,
     pub hub: Hub,
+    /// Written by IT through `PATCH /v1/employees/{id}`.
+    pub fields: HubFields,
     pub version: u64,
     pub synced_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -41,6 +43,7 @@ impl From<StoredEmployee> for EmployeeView {
             hr: e.hr,
             hr_managed: true,
             hub: e.hub,
+            fields: e.fields,
             version: e.version,
             synced_at: e.observed_at,
             created_at: e.created_at,
@@ -68,6 +71,16 @@ impl<T, S: Into<T>> From<ithub::store::Page<S>> for Page<T> {
 pub struct ListParams {
     limit: Option<i32>,
     cursor: Option<String>,
+    /// The hub status (`not_set_up`, `onboarding`, `active`, `offboarding`, `offboarded`, `former`).
+    status: Option<ithub::domain::HubStatus>,
+    /// The HR department, exactly.
+    department: Option<String>,
+    /// Holds a license, or not.
+    license: Option<bool>,
+    /// Set up (any status but `not_set_up`), or not.
+    set_up: Option<bool>,
+    /// Text contained in a name or an email, ignoring case.
+    q: Option<String>,
 }
 
 pub async fn list(
@@ -75,7 +88,15 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     Params(params): Params<ListParams>,
 ) -> Result<Json<Page<EmployeeView>>, ApiError> {
-    let page = api.store.list_employees(&caller.tenant, limit(params.limit)?, params.cursor.as_deref()).await?;
+    let filter = EmployeeFilter {
+        hub_status: params.status,
+        department: params.department,
+        license: params.license,
+        set_up: params.set_up,
+        text: params.q,
+    };
+    let page =
+        api.store.list_employees(&caller.tenant, &filter, limit(params.limit)?, params.cursor.as_deref()).await?;
     Ok(Json(Page::from(page)))
 }
 
@@ -216,4 +237,74 @@ pub async fn licenses(
     let mut items = api.store.licenses(&caller.tenant).await?;
     items.sort_by(|a, b| a.employee_name.cmp(&b.employee_name));
     Ok(Json(Licenses { count: items.len(), items }))
+}
+
+/// Changes the fields IT owns (`it_notes`, `label`; `null` clears one). A field HR owns is refused with 409 and
+/// nothing in the request is applied: HR is the source of truth for it.
+pub async fn update(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Body(changes): Body<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<EmployeeView>, ApiError> {
+    let hr_owned: Vec<&str> =
+        changes.keys().map(String::as_str).filter(|k| *k == "hr" || HR_OWNED_FIELDS.contains(k)).collect();
+    if !hr_owned.is_empty() {
+        let current = find(&api, &caller, &id).await?;
+        let connection = api.store.get_connection(&caller.tenant, &current.connection_id).await?;
+        let system = connection
+            .map_or("the HR system".to_owned(), |c| format!("{} (connection {})", c.provider.kind.as_str(), c.id));
+        return Err(ApiError::conflict(
+            "hr-owned-field",
+            "Field owned by the HR system",
+            format!(
+                "{} owned by {system}: change it there and IT Hub follows on the next sync. Writable here: {}",
+                if hr_owned.len() == 1 {
+                    format!("{} is", hr_owned[0])
+                } else {
+                    format!("{} are", hr_owned.join(", "))
+                },
+                HUB_OWNED_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let unknown: Vec<&str> = changes.keys().map(String::as_str).filter(|k| !HUB_OWNED_FIELDS.contains(k)).collect();
+    if !unknown.is_empty() || changes.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "unknown fields: {}; writable fields are {}",
+            if unknown.is_empty() { "none given".to_owned() } else { unknown.join(", ") },
+            HUB_OWNED_FIELDS.join(", ")
+        )));
+    }
+    for _ in 0..ATTEMPTS {
+        let current = find(&api, &caller, &id).await?;
+        let mut fields = serde_json::to_value(&current.fields).unwrap_or_default();
+        for (key, value) in &changes {
+            fields[key] = value.clone();
+        }
+        let fields: HubFields = serde_json::from_value(fields).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        fields.validate().map_err(ApiError::BadRequest)?;
+        let now = Utc::now();
+        let mut next = current.clone();
+        next.fields = fields;
+        next.version += 1;
+        next.updated_at = now;
+        let mut audit = ithub::store::AuditEntry::new(caller.actor(), "employee.fields_updated", next.id.clone(), now);
+        audit.before = serde_json::to_value(&current.fields).ok();
+        audit.after = serde_json::to_value(&next.fields).ok();
+        let commit = ithub::store::Commit {
+            tenant: caller.tenant.clone(),
+            employee: Some(next.clone()),
+            tasks: Vec::new(),
+            grant: None,
+            release: false,
+            audit,
+        };
+        match api.store.commit(&commit).await {
+            Ok(()) => return Ok(Json(next.into())),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }

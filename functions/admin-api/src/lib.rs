@@ -45,7 +45,7 @@ pub fn router(state: AdminApi) -> Router {
     let v1 = Router::new()
         .route("/v1/employees", get(employees::list))
         .route("/v1/employees/setup", post(employees::setup))
-        .route("/v1/employees/{id}", get(employees::get))
+        .route("/v1/employees/{id}", get(employees::get).patch(employees::update))
         .route("/v1/employees/{id}/offboard", post(employees::offboard))
         .route("/v1/tasks", get(tasks::list))
         .route("/v1/tasks/{id}", get(tasks::get))

@@ -154,6 +154,7 @@ impl Worker {
                 connection_id: connection_id.clone(),
                 hr: record.clone(),
                 hub: decision.hub.clone(),
+                fields: current.as_ref().map(|c| c.fields.clone()).unwrap_or_default(),
                 hr_hash: hash.clone(),
                 version: current.as_ref().map_or(1, |c| c.version + 1),
                 observed_at,

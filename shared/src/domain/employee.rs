@@ -22,6 +22,33 @@ pub const HR_OWNED_FIELDS: &[&str] = &[
     "end_date",
 ];
 
+/// The fields IT Hub owns on an employee: the only ones an admin may write.
+pub const HUB_OWNED_FIELDS: &[&str] = &["it_notes", "label"];
+
+/// What IT keeps about a person beside HR's record.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubFields {
+    /// Free text for IT (at most 2000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub it_notes: Option<String>,
+    /// A short label for lists and filters (at most 64 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl HubFields {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.it_notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err("it_notes holds at most 2000 characters".into());
+        }
+        if self.label.as_ref().is_some_and(|l| l.chars().count() > 64) {
+            return Err("label holds at most 64 characters".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmploymentStatus {
@@ -89,6 +116,16 @@ pub struct Employee {
 }
 
 impl Employee {
+    /// Lower-case names and emails, for text search.
+    pub fn search_text(&self) -> String {
+        [Some(&self.first_name), Some(&self.last_name), self.work_email.as_ref(), self.personal_email.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|s| s.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// A fingerprint of every HR-owned field. Two observations with the same hash carry the same facts, so the
     /// second costs no write.
     pub fn content_hash(&self) -> String {

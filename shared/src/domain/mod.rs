@@ -6,7 +6,7 @@ pub mod lifecycle;
 pub mod playbook;
 mod task;
 
-pub use employee::{Address, Employee, EmploymentStatus, HR_OWNED_FIELDS};
+pub use employee::{Address, Employee, EmploymentStatus, HR_OWNED_FIELDS, HUB_OWNED_FIELDS, HubFields};
 pub use ids::{ConnectionId, EmployeeId, TenantId};
 pub use lifecycle::{Decision, Effect, Hub, HubStatus, ManualOffboard};
 pub use playbook::Playbook;

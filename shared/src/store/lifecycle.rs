@@ -120,7 +120,7 @@ impl Store {
         let pk = tenant_pk(&commit.tenant);
         let mut writes = Vec::with_capacity(commit.tasks.len() + 3);
         if let Some(employee) = &commit.employee {
-            let employee_item = Self::keyed(employee, pk.clone(), format!("E#{}", employee.id))?;
+            let employee_item = Self::employee_item(employee)?;
             writes.push(if employee.version <= 1 {
                 put(employee_item, Some("attribute_not_exists(PK)"), None, table)
             } else {

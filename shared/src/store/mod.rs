@@ -13,7 +13,7 @@
 //! | playbook    | `T#{tenant}`    | `PLAYBOOK`   |              |               |
 //! | audit       | `T#{tenant}`    | `A#{time}#{id}` | `T#{tenant}#AUDIT#{emp}` | `A#{time}#{id}` |
 
-use crate::domain::{ConnectionId, Employee, EmployeeId, Hub, TenantId};
+use crate::domain::{ConnectionId, Employee, EmployeeId, Hub, HubFields, HubStatus, TenantId};
 use crate::providers::ProviderSettings;
 use crate::resources::{GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
 use aws_sdk_dynamodb::Client;
@@ -85,6 +85,9 @@ pub struct StoredEmployee {
     pub hr: Employee,
     /// What the hub itself tracks: setup, tasks' cycle, license.
     pub hub: Hub,
+    /// What IT writes about the person (notes, a label): the only fields an admin may change.
+    #[serde(default)]
+    pub fields: HubFields,
     /// [`Employee::content_hash`] of `hr`: an observation with the same hash costs no write.
     pub hr_hash: String,
     /// Incremented by every write; every write is conditional on the version it read.
@@ -152,6 +155,21 @@ struct Tenant {
     tenant_id: TenantId,
     name: String,
     created_at: DateTime<Utc>,
+}
+
+/// The attribute text search reads: names and emails in lower case.
+const SEARCH: &str = "search";
+
+/// Which employees a list returns; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmployeeFilter {
+    pub hub_status: Option<HubStatus>,
+    pub department: Option<String>,
+    pub license: Option<bool>,
+    /// Set up (any status but not set up) or not.
+    pub set_up: Option<bool>,
+    /// Contained in a name or an email, ignoring case.
+    pub text: Option<String>,
 }
 
 /// One page of a list, and the opaque cursor for the next one.
@@ -342,7 +360,7 @@ impl Store {
     /// [`StoreError::Conflict`] if the stored version is no longer the one read (or, for a new employee, if one
     /// appeared meanwhile).
     pub async fn put_employee(&self, employee: &StoredEmployee) -> Result<(), StoreError> {
-        let item = Self::keyed(employee, tenant_pk(&employee.tenant_id), format!("E#{}", employee.id))?;
+        let item = Self::employee_item(employee)?;
         if employee.version <= 1 {
             return self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await;
         }
@@ -350,37 +368,70 @@ impl Store {
         self.put(item, Some("version = :read"), read).await
     }
 
+    /// A page of the tenant's employees that match `filter`. The filter applies after the page is read (a
+    /// DynamoDB filter), so a page may hold fewer than `limit` matches while more follow: keep following
+    /// `next_cursor`.
     pub async fn list_employees(
         &self,
         tenant: &TenantId,
+        filter: &EmployeeFilter,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<StoredEmployee>, StoreError> {
-        self.list(tenant, "E#", limit, cursor).await
-    }
-
-    pub(crate) async fn list<T: for<'de> Deserialize<'de>>(
-        &self,
-        tenant: &TenantId,
-        prefix: &str,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> Result<Page<T>, StoreError> {
         let pk = tenant_pk(tenant);
-        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix))).transpose()?;
-        let out = self
+        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, "E#"))).transpose()?;
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
+            .expression_attribute_values(":prefix", s("E#"))
             .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamo)?;
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        let status = |status: HubStatus| serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(hub_status) = filter.hub_status.and_then(status) {
+            conditions.push("#hub.#status = :status");
+            query = query.expression_attribute_values(":status", s(hub_status));
+        }
+        if let Some(set_up) = filter.set_up {
+            conditions.push(if set_up { "#hub.#status <> :not_set_up" } else { "#hub.#status = :not_set_up" });
+            query =
+                query.expression_attribute_values(":not_set_up", s(status(HubStatus::NotSetUp).unwrap_or_default()));
+        }
+        if let Some(license) = filter.license {
+            conditions.push("#hub.#license = :license");
+            query = query.expression_attribute_values(":license", AttributeValue::Bool(license));
+        }
+        if let Some(department) = &filter.department {
+            conditions.push("#hr.#department = :department");
+            query = query.expression_attribute_values(":department", s(department));
+        }
+        if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            conditions.push("contains(#search, :text)");
+            query = query.expression_attribute_values(":text", s(text.to_lowercase()));
+        }
+        if !conditions.is_empty() {
+            let names = [("#hub", "hub"), ("#status", "status"), ("#license", "license"), ("#hr", "hr")];
+            let names = names.into_iter().chain([("#department", "department"), ("#search", SEARCH)]);
+            for (placeholder, name) in names {
+                let expression = conditions.join(" AND ");
+                if expression.contains(placeholder) {
+                    query = query.expression_attribute_names(placeholder, name);
+                }
+            }
+            query = query.filter_expression(conditions.join(" AND "));
+        }
+        let out = query.send().await.map_err(dynamo)?;
         page(out.items, out.last_evaluated_key.as_ref())
+    }
+
+    /// An employee's item, with the lower-case text that search matches.
+    pub(crate) fn employee_item(employee: &StoredEmployee) -> Result<Item, StoreError> {
+        let mut item = Self::keyed(employee, tenant_pk(&employee.tenant_id), format!("E#{}", employee.id))?;
+        item.insert(SEARCH.into(), s(employee.hr.search_text()));
+        Ok(item)
     }
 
     // --- idempotency ------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         connection_id: connection,
         hr: ada(),
         hub: Hub { status: HubStatus::Active, license: false, cycle: 1, manual_offboard: None },
+        fields: Default::default(),
         hr_hash: ada().content_hash(),
         version: 1,
         observed_at: now,
@@ -108,7 +109,7 @@ async fn one_tenant_cannot_read_another_tenants_employee() {
     let id = EmployeeId::derive(&connection, "42");
     assert!(stack.store.get_employee(&mine, &id).await.unwrap().is_some());
     assert!(stack.store.get_employee(&other, &id).await.unwrap().is_none());
-    assert!(stack.store.list_employees(&other, 10, None).await.unwrap().items.is_empty());
+    assert!(stack.store.list_employees(&other, &Default::default(), 10, None).await.unwrap().items.is_empty());
 }
 
 #[tokio::test]
