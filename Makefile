@@ -9,7 +9,7 @@ WITH_MOTO := infra/local/with-moto.sh
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
-FUNCTIONS := webhook poller worker admin-api
+FUNCTIONS := webhook poller worker admin-api authorizer
 
 .PHONY: run test lint fmt bench package clean help
 

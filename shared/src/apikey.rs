@@ -15,12 +15,25 @@ pub fn generate() -> (String, String) {
     (key, hash)
 }
 
+/// The key in an `Authorization: Bearer <key>` header value.
+pub fn bearer(header: &str) -> Option<&str> {
+    header.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty())
+}
+
 pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_bearer_headers_carry_a_key() {
+        assert_eq!(super::bearer("Bearer ithub_abc"), Some("ithub_abc"));
+        assert_eq!(super::bearer("Bearer  "), None);
+        assert_eq!(super::bearer("Basic ithub_abc"), None);
+        assert_eq!(super::bearer("bearer ithub_abc"), None);
+    }
+
     #[test]
     fn keys_are_unique_and_only_their_hash_matches() {
         let (a, ha) = super::generate();

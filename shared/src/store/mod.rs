@@ -132,15 +132,18 @@ impl Connection {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ApiKeyRecord {
-    tenant_id: TenantId,
-    label: String,
-    created_at: DateTime<Utc>,
+/// An admin key as stored: never the key, only its hash (in the item's key) and a short public id to name it by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// The first 12 hex digits of the key's hash: enough to tell keys apart in a list, useless to sign in with.
+    pub key_id: String,
+    pub tenant_id: TenantId,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    revoked_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// Who an admin key speaks for.
@@ -244,6 +247,10 @@ impl Store {
         self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
 
+    pub async fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        Ok(self.get(tenant_pk(tenant), "TENANT").await?.is_some())
+    }
+
     /// Stores an admin key by its hash. The key itself is never stored.
     pub async fn put_api_key(
         &self,
@@ -253,14 +260,87 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let record = ApiKeyRecord {
+            key_id: key_hash.chars().take(12).collect(),
             tenant_id: tenant.clone(),
             label: label.to_owned(),
             created_at: Utc::now(),
             expires_at,
             revoked_at: None,
         };
-        let item = Self::keyed(&record, format!("K#{key_hash}"), "KEY".into())?;
+        let mut item = Self::keyed(&record, format!("K#{key_hash}"), "KEY".into())?;
+        item.insert(GSI1_PK.into(), s(format!("T#{tenant}#KEYS")));
+        item.insert(GSI1_SK.into(), s(format!("K#{}", record.key_id)));
         self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
+    }
+
+    /// A tenant's keys, revoked and expired ones included.
+    pub async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_values(":pk", s(format!("T#{tenant}#KEYS")))
+            .into_paginator()
+            .items()
+            .send();
+        from_items(pages.try_collect().await.map_err(dynamo)?)
+    }
+
+    /// Revokes a tenant's key by its public id. `false` if the tenant has no such key (or it was revoked before).
+    pub async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("#pk = :pk AND #sk = :sk")
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_names("#sk", GSI1_SK)
+            .expression_attribute_values(":pk", s(format!("T#{tenant}#KEYS")))
+            .expression_attribute_values(":sk", s(format!("K#{key_id}")))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let Some(hash_key) = found.items.unwrap_or_default().into_iter().find_map(|item| item.get(PK).cloned()) else {
+            return Ok(false);
+        };
+        let revoked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, hash_key)
+            .key(SK, s("KEY"))
+            .update_expression("SET revoked_at = :now")
+            .condition_expression("tenant_id = :tenant AND attribute_not_exists(revoked_at)")
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":tenant", s(tenant.as_str()))
+            .send()
+            .await;
+        match revoked.map_err(dynamo) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who an `Authorization` header speaks for: the one check behind the admin API and its Lambda authorizer.
+    pub async fn authorize(
+        &self,
+        authorization: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyOwner>, StoreError> {
+        match authorization.and_then(crate::apikey::bearer) {
+            Some(key) => self.key_owner(&crate::apikey::hash(key), now).await,
+            None => Ok(None),
+        }
     }
 
     /// The tenant and label of a key, if the key exists, is not revoked and has not expired.

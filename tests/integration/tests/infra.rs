@@ -77,10 +77,28 @@ fn every_function_gets_the_configuration_it_reads() {
     for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::EVENT_BUS] {
         assert!(vars.contains_key(var), "{var} is not set for the functions");
     }
-    for function in ["WebhookFunction", "AdminApiFunction", "PollerFunction", "WorkerFunction"] {
+    for function in ["WebhookFunction", "AdminApiFunction", "PollerFunction", "WorkerFunction", "AuthorizerFunction"] {
         let code = properties(&t, function)["CodeUri"].as_str().unwrap_or_default().to_owned();
         assert!(code.ends_with("bootstrap.zip"), "{function} deploys the cargo-lambda zip");
     }
+}
+
+#[test]
+fn only_health_and_webhooks_are_open_in_api_gateway() {
+    let t = template();
+    let auth = &properties(&t, "HttpApi")["Auth"];
+    assert_eq!(auth["DefaultAuthorizer"].as_str(), Some("AdminKey"));
+    assert_eq!(auth["Authorizers"]["AdminKey"]["Identity"]["ReauthorizeEvery"].as_i64(), Some(0));
+    let mut open = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"] == "HttpApi" && event["Properties"]["Auth"]["Authorizer"] == "NONE" {
+                open.push(format!("{} {}", name.as_str().unwrap(), event["Properties"]["Path"].as_str().unwrap()));
+            }
+        }
+    }
+    open.sort();
+    assert_eq!(open, ["AdminApiFunction /health", "WebhookFunction /webhooks/{connection_id}"]);
 }
 
 #[tokio::test]
