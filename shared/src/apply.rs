@@ -5,7 +5,9 @@
 use crate::domain::{
     Actor, Decision, Effect, EmployeeId, ItemKind, Playbook, Task, TaskId, TaskKind, TaskStatus, TenantId,
 };
-use crate::store::{AuditEntry, Commit, License, Store, StoreError, StoredEmployee, StoredTask, TaskChange};
+use crate::store::{
+    AuditEntry, Commit, License, PendingEvent, Store, StoreError, StoredEmployee, StoredTask, TaskChange,
+};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -13,6 +15,8 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub commit: Commit,
+    /// This change's events; the employee's outbox holds them (and any earlier ones still unpublished) until the
+    /// bus accepts them.
     pub events: Vec<(&'static str, serde_json::Value)>,
 }
 
@@ -133,7 +137,11 @@ pub async fn plan(
         "task_ids": task_ids,
         "version": next.version,
     });
-    let events = event_names.into_iter().map(|n| (n, detail.clone())).collect();
+    let events: Vec<(&'static str, serde_json::Value)> = event_names.into_iter().map(|n| (n, detail.clone())).collect();
+    // Events not yet published from earlier changes stay ahead of this change's.
+    next.outbox = before.map(|b| b.outbox.clone()).unwrap_or_default();
+    next.outbox
+        .extend(events.iter().map(|(name, detail)| PendingEvent { name: (*name).to_owned(), detail: detail.clone() }));
     Ok(Plan { commit: Commit { tenant, employee: Some(next), tasks, grant, release, audit }, events })
 }
 
@@ -162,5 +170,27 @@ async fn edit(
         stored.version += 1;
         tasks.push(TaskChange::Update(stored));
     }
+    Ok(())
+}
+
+#[cfg(feature = "eventbridge")]
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Publishes an employee's outbox and empties it. On failure the events stay for the next attempt.
+#[cfg(feature = "eventbridge")]
+pub async fn flush_outbox(store: &Store, bus: &crate::bus::Bus, employee: &StoredEmployee) -> Result<(), FlushError> {
+    if employee.outbox.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<crate::bus::DomainEvent> =
+        employee.outbox.iter().map(|e| crate::bus::DomainEvent::new(e.name.clone(), &e.detail)).collect();
+    bus.publish(&events).await?;
+    store.clear_outbox(employee).await?;
     Ok(())
 }

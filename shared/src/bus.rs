@@ -19,13 +19,13 @@ pub enum BusError {
 /// One event: `detail-type` is its name (`employee.updated`), `detail` its JSON body.
 #[derive(Debug, Clone)]
 pub struct DomainEvent {
-    pub name: &'static str,
+    pub name: String,
     pub detail: serde_json::Value,
 }
 
 impl DomainEvent {
-    pub fn new(name: &'static str, detail: &impl Serialize) -> Self {
-        Self { name, detail: serde_json::to_value(detail).unwrap_or_default() }
+    pub fn new(name: impl Into<String>, detail: &impl Serialize) -> Self {
+        Self { name: name.into(), detail: serde_json::to_value(detail).unwrap_or_default() }
     }
 }
 
@@ -49,7 +49,7 @@ impl Bus {
                     PutEventsRequestEntry::builder()
                         .event_bus_name(&self.name)
                         .source(SOURCE)
-                        .detail_type(e.name)
+                        .detail_type(&e.name)
                         .detail(e.detail.to_string())
                         .build()
                 })

@@ -135,7 +135,7 @@ pub(crate) async fn act(
         let plan = apply::plan(&api.store, Some(&current), next, &decision, caller.actor(), action, now).await?;
         match api.store.commit(&plan.commit).await {
             Ok(()) => {
-                api.publish(&plan.events).await;
+                api.publish(plan.commit.employee.as_ref()).await;
                 return Ok(plan);
             }
             Err(StoreError::Conflict) => continue,

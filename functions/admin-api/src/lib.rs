@@ -12,7 +12,7 @@ mod tasks;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use ithub::bus::{Bus, DomainEvent};
+use ithub::bus::Bus;
 use ithub::store::Store;
 
 pub use auth::Caller;
@@ -31,12 +31,12 @@ pub struct AdminApi {
 }
 
 impl AdminApi {
-    /// Publishes what a committed change means. The change is already stored, so a failure here is logged for
-    /// operators rather than reported to the admin as a failed request.
-    async fn publish(&self, events: &[(&'static str, serde_json::Value)]) {
-        let events: Vec<DomainEvent> = events.iter().map(|(name, detail)| DomainEvent::new(name, detail)).collect();
-        if let Err(error) = self.bus.publish(&events).await {
-            tracing::error!(%error, "could not publish domain events");
+    /// Publishes what a committed change means, from the employee's outbox. The change is already stored, so a
+    /// failure is logged rather than reported to the admin: the events wait in the outbox for the next change.
+    async fn publish(&self, employee: Option<&ithub::store::StoredEmployee>) {
+        let Some(employee) = employee else { return };
+        if let Err(error) = ithub::apply::flush_outbox(&self.store, &self.bus, employee).await {
+            tracing::error!(%error, "could not publish domain events; they stay in the outbox");
         }
     }
 }

@@ -194,12 +194,16 @@ pub async fn complete(
         stored.version += 1;
         plan.commit.tasks.push(TaskChange::Update(stored.clone()));
         plan.commit.audit.task_ids.push(stored.task.id.clone());
-        for (_, detail) in &mut plan.events {
-            detail["task_ids"] = serde_json::json!([stored.task.id]);
+        // This change's events (the last in the outbox) name the task completed.
+        if let Some(employee) = plan.commit.employee.as_mut() {
+            let ours = employee.outbox.len().saturating_sub(plan.events.len());
+            for event in &mut employee.outbox[ours..] {
+                event.detail["task_ids"] = serde_json::json!([stored.task.id]);
+            }
         }
         match api.store.commit(&plan.commit).await {
             Ok(()) => {
-                api.publish(&plan.events).await;
+                api.publish(plan.commit.employee.as_ref()).await;
                 return Ok(Json(stored.into()));
             }
             Err(StoreError::Conflict) => continue,

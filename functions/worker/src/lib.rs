@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use chrono::Utc;
 use futures::future::join_all;
 use ithub::apply;
-use ithub::bus::{Bus, DomainEvent};
+use ithub::bus::Bus;
 use ithub::domain::{Actor, lifecycle};
 use ithub::messages::EmployeeObserved;
 use ithub::providers::{self, ProviderError};
@@ -22,8 +22,8 @@ pub enum WorkerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Provider(#[from] ProviderError),
-    #[error(transparent)]
-    Bus(#[from] ithub::bus::BusError),
+    #[error("the change is stored; publishing its events failed: {0}")]
+    Publish(#[from] apply::FlushError),
     #[error("lost {0} conditional writes in a row")]
     Contended(usize),
 }
@@ -133,11 +133,17 @@ impl Worker {
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.store.get_employee(&tenant_id, &id).await?;
             if let Some(current) = &current {
-                if current.observed_at > observed_at {
-                    return Ok(Applied::Stale);
-                }
-                if current.hr_hash == hash {
-                    return Ok(Applied::Unchanged);
+                let skip = if current.observed_at > observed_at {
+                    Some(Applied::Stale)
+                } else if current.hr_hash == hash {
+                    Some(Applied::Unchanged)
+                } else {
+                    None
+                };
+                if let Some(skip) = skip {
+                    // A redelivery after a failed publish: the change is stored, its events are still owed.
+                    apply::flush_outbox(&self.store, &self.bus, current).await?;
+                    return Ok(skip);
                 }
             }
             let now = Utc::now();
@@ -155,6 +161,8 @@ impl Worker {
                 hr: record.clone(),
                 hub: decision.hub.clone(),
                 fields: current.as_ref().map(|c| c.fields.clone()).unwrap_or_default(),
+                // Filled by the plan: earlier unpublished events, then this change's.
+                outbox: Vec::new(),
                 hr_hash: hash.clone(),
                 version: current.as_ref().map_or(1, |c| c.version + 1),
                 observed_at,
@@ -165,9 +173,9 @@ impl Worker {
                 apply::plan(&self.store, current.as_ref(), next, &decision, actor.clone(), "hr.sync", now).await?;
             match self.store.commit(&plan.commit).await {
                 Ok(()) => {
-                    let events: Vec<DomainEvent> =
-                        plan.events.iter().map(|(name, detail)| DomainEvent::new(name, detail)).collect();
-                    self.bus.publish(&events).await?;
+                    if let Some(employee) = &plan.commit.employee {
+                        apply::flush_outbox(&self.store, &self.bus, employee).await?;
+                    }
                     return Ok(if current.is_none() { Applied::Created } else { Applied::Updated });
                 }
                 Err(StoreError::Conflict) => continue,

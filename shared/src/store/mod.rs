@@ -88,6 +88,10 @@ pub struct StoredEmployee {
     /// What IT writes about the person (notes, a label): the only fields an admin may change.
     #[serde(default)]
     pub fields: HubFields,
+    /// Domain events committed with a change and not yet accepted by the bus (a transactional outbox): whoever
+    /// next reads the employee publishes them, so a failed publish delays events but never loses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<PendingEvent>,
     /// [`Employee::content_hash`] of `hr`: an observation with the same hash costs no write.
     pub hr_hash: String,
     /// Incremented by every write; every write is conditional on the version it read.
@@ -95,6 +99,13 @@ pub struct StoredEmployee {
     pub observed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A domain event waiting in an employee's outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    pub name: String,
+    pub detail: serde_json::Value,
 }
 
 /// A tenant's link to an HR system.
@@ -446,6 +457,27 @@ impl Store {
         }
         let read = HashMap::from([(":read".to_owned(), AttributeValue::N((employee.version - 1).to_string()))]);
         self.put(item, Some("version = :read"), read).await
+    }
+
+    /// Empties an employee's outbox once its events are published, unless a newer change wrote the employee since
+    /// (its outbox then holds that change's events, still to publish).
+    pub async fn clear_outbox(&self, employee: &StoredEmployee) -> Result<(), StoreError> {
+        let cleared = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(&employee.tenant_id)))
+            .key(SK, s(format!("E#{}", employee.id)))
+            .update_expression("REMOVE outbox")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", AttributeValue::N(employee.version.to_string()))
+            .send()
+            .await
+            .map_err(dynamo);
+        match cleared {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A page of the tenant's employees that match `filter`. The filter applies after the page is read (a

@@ -5,9 +5,8 @@ use chrono::Utc;
 use integration_tests::*;
 use ithub::domain::{ConnectionId, TenantId};
 
-#[tokio::test]
-async fn applied_changes_publish_domain_events_once() {
-    let stack = stack().await;
+/// A queue that receives every event IT Hub publishes on the stack's bus; returns its URL.
+async fn tap(stack: &Stack) -> String {
     let aws = ithub::aws_config().await;
     let events = aws_sdk_eventbridge::Client::new(&aws);
     let target = stack
@@ -41,7 +40,13 @@ async fn applied_changes_publish_domain_events_once() {
         .unwrap();
     let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
     events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
+    target
+}
 
+#[tokio::test]
+async fn applied_changes_publish_domain_events_once() {
+    let stack = stack().await;
+    let target = tap(&stack).await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let observation = observed(&tenant, &connection, record("9", "Ada"), Utc::now());
     let employee_id = observation.employee_id();
@@ -60,4 +65,34 @@ async fn applied_changes_publish_domain_events_once() {
         assert_eq!(event["detail"]["employee_id"], employee_id.as_str());
         assert_eq!(event["detail"]["hub_status"], "onboarding");
     }
+}
+
+#[tokio::test]
+async fn events_whose_publish_failed_go_out_with_the_redelivery() {
+    let stack = stack().await;
+    let aws = ithub::aws_config().await;
+    let target = tap(&stack).await;
+    // A worker whose bus cannot be reached: the change commits, the publish fails, the message will be retried.
+    let unreachable = aws_sdk_eventbridge::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build();
+    let broken = worker::Worker::new(
+        stack.store.clone(),
+        ithub::bus::Bus::new(aws_sdk_eventbridge::Client::from_conf(unreachable), &stack.deployed.bus),
+        stack.http.clone(),
+    );
+    let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
+    let observation = observed(&tenant, &connection, record("5", "Grace"), Utc::now());
+    let failed = broken.apply(observation.clone()).await;
+    assert!(matches!(failed, Err(worker::WorkerError::Publish(_))), "{failed:?}");
+    let stored = stack.store.get_employee(&tenant, &observation.employee_id()).await.unwrap().unwrap();
+    assert_eq!(stored.outbox.len(), 2, "the change is stored with its events owed");
+    assert!(peek(&stack, &target).await.is_empty());
+
+    // The redelivery finds nothing new to write, and publishes what is owed.
+    let applied = stack.worker().apply(observation.clone()).await.unwrap();
+    assert_eq!(applied, worker::Applied::Unchanged);
+    let delivered = peek(&stack, &target).await;
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    let stored = stack.store.get_employee(&tenant, &observation.employee_id()).await.unwrap().unwrap();
+    assert!(stored.outbox.is_empty());
+    assert_eq!(stored.version, 1, "emptying the outbox is not a new version");
 }

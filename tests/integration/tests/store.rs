@@ -38,6 +38,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         hr: ada(),
         hub: Hub { status: HubStatus::Active, license: false, cycle: 1, manual_offboard: None },
         fields: Default::default(),
+        outbox: Vec::new(),
         hr_hash: ada().content_hash(),
         version: 1,
         observed_at: now,
