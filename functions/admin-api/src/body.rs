@@ -24,17 +24,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
-/// An optional body: none at all (no `Content-Type`, nothing sent) is `None`; anything sent must be valid JSON.
+/// An optional body: an empty one is `None`, whatever its `Content-Type`; anything sent must be JSON.
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
         let content_type = request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let has_type = content_type.is_some();
         let json = content_type.is_some_and(|t| t.starts_with("application/json") || t.contains("+json"));
         let bytes =
             axum::body::Bytes::from_request(request, state).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
-        if bytes.is_empty() && !has_type {
+        if bytes.is_empty() {
             return Ok(None);
         }
         if !json {

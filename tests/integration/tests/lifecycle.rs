@@ -165,8 +165,15 @@ async fn a_termination_opens_offboarding_due_on_the_date_and_completing_it_relea
 
     let task_id = tasks[0]["id"].as_str().unwrap();
     world.admin.tick_all(task_id).await;
-    let (status, body) = world.admin.post(&format!("/v1/tasks/{task_id}/complete"), json!({})).await;
-    assert_eq!(status, 200, "{body}");
+    // Offboarding needs no body; an empty one with a JSON content type is the same.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/tasks/{task_id}/complete", world.api))
+        .bearer_auth(&world.admin.key)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(license_count(&world).await, 0);
     assert_eq!(world.admin.employee_by_hr_id("5").await["hub"]["status"], "offboarded");
 }
