@@ -11,7 +11,7 @@ ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api authorizer
 
-.PHONY: run test lint fmt bench package clean help
+.PHONY: run test lint fmt bench package openapi clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint     rustfmt --check and clippy -D warnings"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
+	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
 
 $(MOTO_STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ test: $(MOTO_STAMP)
 	else \
 	  $(WITH_MOTO) cargo test --workspace --lib --bins --tests --no-fail-fast; \
 	fi
+
+# The admin API's OpenAPI document is generated from the code; a test fails when the committed copy is stale.
+openapi:
+	UPDATE_OPENAPI=1 cargo test -p admin-api --lib openapi::tests::the_committed_document_is_current
 
 lint:
 	cargo fmt --all -- --check

@@ -9,7 +9,8 @@ use ithub::domain::EmployeeId;
 use ithub::store::AuditEntry;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     employee_id: Option<String>,
@@ -18,6 +19,11 @@ pub struct ListParams {
 }
 
 /// Newest first; `employee_id` narrows it to one person.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(ListParams), responses(
+        (status = 200, description = "A page of the audit trail, newest first", body = Page<AuditEntry>),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,

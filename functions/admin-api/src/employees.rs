@@ -19,7 +19,7 @@ pub const MAX_SETUP: usize = 100;
 
 /// An employee as the API shows them. Everything under `hr` is owned by the HR system: change it there, and IT
 /// Hub follows on the next sync. `hub` is what IT Hub itself tracks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EmployeeView {
     pub id: String,
     pub connection_id: String,
@@ -52,7 +52,7 @@ impl From<StoredEmployee> for EmployeeView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last one.
@@ -66,7 +66,8 @@ impl<T, S: Into<T>> From<ithub::store::Page<S>> for Page<T> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     limit: Option<i32>,
@@ -83,6 +84,11 @@ pub struct ListParams {
     q: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/employees", tag = "employees", params(ListParams), responses(
+        (status = 200, description = "A page of employees", body = Page<EmployeeView>),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -105,6 +111,12 @@ async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredEmploye
     api.store.get_employee(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("employee"))
 }
 
+#[utoipa::path(get, path = "/v1/employees/{id}", tag = "employees", params(("id" = String, Path, description = "Employee id")), responses(
+        (status = 200, description = "The employee", body = EmployeeView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn get(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -145,20 +157,20 @@ pub(crate) async fn act(
     Err(StoreError::Conflict.into())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     employee_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     employee_id: String,
     status: u16,
     reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SetupResult {
     set_up: Vec<EmployeeView>,
     refused: Vec<Refusal>,
@@ -166,6 +178,13 @@ pub struct SetupResult {
 
 /// Initial setup: each named employee who is active and not set up yet gets a license. Each is handled on its
 /// own; the answer lists who was set up and why the others were not.
+#[utoipa::path(post, path = "/v1/employees/setup", tag = "employees", request_body = SetupRequest, responses(
+        (status = 200, description = "Who was set up, and why the others were not", body = SetupResult),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn setup(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -191,7 +210,7 @@ pub async fn setup(
     Ok(Json(result))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffboardRequest {
     reason: String,
@@ -199,6 +218,15 @@ pub struct OffboardRequest {
 
 /// Immediate offboarding: opens the offboarding task now, before HR has caught up. HR's termination, when it
 /// arrives, is recorded on this task instead of opening another.
+#[utoipa::path(post, path = "/v1/employees/{id}/offboard", tag = "employees", params(("id" = String, Path, description = "Employee id")), request_body = OffboardRequest, responses(
+        (status = 201, description = "The offboarding task, opened now", body = TaskView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the object's current state", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn offboard(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -223,13 +251,18 @@ pub async fn offboard(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskView::from(task))).into_response())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Licenses {
     /// What a bill would count.
     count: usize,
     items: Vec<License>,
 }
 
+#[utoipa::path(get, path = "/v1/licenses", tag = "licenses", responses(
+        (status = 200, description = "Who holds a license, and how many", body = Licenses),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn licenses(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -241,6 +274,15 @@ pub async fn licenses(
 
 /// Changes the fields IT owns (`it_notes`, `label`; `null` clears one). A field HR owns is refused with 409 and
 /// nothing in the request is applied: HR is the source of truth for it.
+#[utoipa::path(patch, path = "/v1/employees/{id}", tag = "employees", params(("id" = String, Path, description = "Employee id")), request_body(content = HubFields, description = "Only `it_notes` and `label`; a field HR owns is refused with 409"), responses(
+        (status = 200, description = "The employee", body = EmployeeView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the object's current state", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn update(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,

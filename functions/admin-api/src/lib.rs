@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod employees;
 mod error;
+pub mod openapi;
 mod playbooks;
 mod tasks;
 
@@ -54,6 +55,7 @@ pub fn router(state: AdminApi) -> Router {
         .route("/v1/licenses", get(employees::licenses))
         .route("/v1/playbooks", get(playbooks::get).put(playbooks::put))
         .route("/v1/audit", get(audit::list))
+        .route("/v1/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
@@ -61,6 +63,7 @@ pub fn router(state: AdminApi) -> Router {
     Router::new().route("/health", get(health)).merge(v1).with_state(state)
 }
 
+#[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, description = "The API is up")))]
 async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }

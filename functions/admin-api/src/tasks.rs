@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 const ATTEMPTS: usize = 3;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     #[serde(flatten)]
     pub task: Task,
@@ -30,7 +30,8 @@ impl From<StoredTask> for TaskView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     kind: Option<TaskKind>,
@@ -40,6 +41,11 @@ pub struct ListParams {
 }
 
 /// Tasks of one status (default `open`), soonest due first, optionally of one kind.
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", params(ListParams), responses(
+        (status = 200, description = "A page of tasks, soonest due first", body = Page<TaskView>),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -58,6 +64,12 @@ async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredTask, A
     api.store.get_task(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("task"))
 }
 
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path, description = "Task id")), responses(
+        (status = 200, description = "The task", body = TaskView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn get(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -74,7 +86,7 @@ fn closed(task: &Task) -> ApiError {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemUpdate {
     status: ItemStatus,
@@ -83,6 +95,15 @@ pub struct ItemUpdate {
 }
 
 /// Marks one checklist item done, skipped or open again, with an optional note.
+#[utoipa::path(patch, path = "/v1/tasks/{id}/items/{item}", tag = "tasks", params(("id" = String, Path, description = "Task id"), ("item" = String, Path, description = "Checklist item id")), request_body = ItemUpdate, responses(
+        (status = 200, description = "The task", body = TaskView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the object's current state", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn update_item(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
@@ -127,7 +148,7 @@ pub async fn update_item(
     Err(StoreError::Conflict.into())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Completion {
     /// Onboarding only: the person gets access to IT Hub, and with it a license.
@@ -137,6 +158,15 @@ pub struct Completion {
 
 /// Completes an open task whose items are all done or skipped. Completing onboarding with `hub_access` grants
 /// the license; completing offboarding releases it. A task is completed once.
+#[utoipa::path(post, path = "/v1/tasks/{id}/complete", tag = "tasks", params(("id" = String, Path, description = "Task id")), request_body(content = Option<Completion>, description = "Optional; `hub_access` for onboarding"), responses(
+        (status = 200, description = "The completed task", body = TaskView),
+        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the object's current state", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json")
+    ))]
 pub async fn complete(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,

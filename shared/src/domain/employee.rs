@@ -27,6 +27,7 @@ pub const HUB_OWNED_FIELDS: &[&str] = &["it_notes", "label"];
 
 /// What IT keeps about a person beside HR's record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HubFields {
     /// Free text for IT (at most 2000 characters).
@@ -50,6 +51,7 @@ impl HubFields {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmploymentStatus {
     /// Hired, start date still ahead.
@@ -61,6 +63,7 @@ pub enum EmploymentStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line1: Option<String>,
@@ -84,6 +87,7 @@ impl Address {
 
 /// The one shape every HR provider maps its records to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Employee {
     /// The HR system's own id for the person.
     pub hr_id: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a person stands with IT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HubStatus {
     /// Imported with the first sync and not (yet) chosen for setup by the admin.
@@ -26,6 +27,7 @@ pub enum HubStatus {
 
 /// Who started an offboarding by hand, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ManualOffboard {
     pub by: String,
     pub reason: String,
@@ -34,6 +36,7 @@ pub struct ManualOffboard {
 
 /// What the hub itself knows about a person, beside the HR record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hub {
     pub status: HubStatus,
     /// Holds a paid IT Hub license.

@@ -9,6 +9,7 @@ pub const MAX_ITEMS: usize = 50;
 
 /// A checklist line before it is given to a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemTemplate {
     /// Unique within a task, e.g. `device-laptop`: lower-case letters, digits and dashes.
@@ -21,6 +22,7 @@ pub struct ItemTemplate {
 
 /// Which people a rule applies to. Every condition given must hold; a rule with none applies to everyone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Match {
     /// Equal to the HR department, ignoring case.
@@ -40,6 +42,7 @@ impl Match {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub name: String,
@@ -54,6 +57,7 @@ pub struct Rule {
 /// The items everyone gets, then the items of every rule that matches. A later item with an id already chosen
 /// replaces the earlier one (a rule can give engineers a different laptop).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     pub onboarding: Vec<ItemTemplate>,

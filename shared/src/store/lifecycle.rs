@@ -20,6 +20,7 @@ pub struct StoredTask {
 
 /// Someone holding a paid license.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct License {
     pub employee_id: EmployeeId,
     pub employee_name: String,
@@ -28,6 +29,7 @@ pub struct License {
 
 /// One line of the audit trail: who changed what, when, from what to what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: String,
     pub at: DateTime<Utc>,

@@ -119,3 +119,16 @@ async fn bad_list_parameters_get_problem_details() {
     let (status, _) = get_json(&format!("{api}/v1/employees/emp_nope"), &key).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_to_admins() {
+    let stack = stack().await;
+    let (_, key) = tenant(&stack).await;
+    let api = serve(&stack).await;
+    let (status, served) = get_json(&format!("{api}/v1/openapi.json"), &key).await;
+    assert_eq!(status, 200);
+    let generated: serde_json::Value = serde_json::from_str(&admin_api::openapi::document()).unwrap();
+    assert_eq!(served, generated);
+    let (status, _, _) = request(&format!("{api}/v1/openapi.json"), None).await;
+    assert_eq!(status, 401);
+}

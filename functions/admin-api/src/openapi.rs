@@ -1,0 +1,94 @@
+//! The OpenAPI 3.1 document, generated from the handlers and types themselves and served at `/v1/openapi.json`.
+//! A copy lives in `functions/admin-api/openapi.json`; a test fails when it is stale (`make openapi` rewrites it).
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// An RFC 9457 problem, as every error is answered.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// A stable URI naming the kind of problem, e.g. `urn:ithub:problem:hr-owned-field`.
+    #[schema(rename = "type")]
+    r#type: String,
+    title: String,
+    status: u16,
+    detail: String,
+}
+
+struct AdminKey;
+
+impl Modify for AdminKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An admin key")).build();
+        components.add_security_scheme("admin_key", SecurityScheme::Http(scheme));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "IT Hub admin API", description = "Run onboarding and offboarding from the HR system."),
+    paths(
+        crate::health,
+        crate::employees::list,
+        crate::employees::get,
+        crate::employees::update,
+        crate::employees::setup,
+        crate::employees::offboard,
+        crate::employees::licenses,
+        crate::tasks::list,
+        crate::tasks::get,
+        crate::tasks::update_item,
+        crate::tasks::complete,
+        crate::playbooks::get,
+        crate::playbooks::put,
+        crate::audit::list,
+        serve,
+    ),
+    components(schemas(Problem)),
+    modifiers(&AdminKey),
+    security(("admin_key" = [])),
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON, as served and as kept in the repo.
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses(
+    (status = 200, description = "This document", content_type = "application/json"),
+    (status = 401, description = "Missing or invalid admin key", body = Problem, content_type = "application/problem+json")
+))]
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+
+    /// The committed document is the generated one. `make openapi` (UPDATE_OPENAPI=1) rewrites it.
+    #[test]
+    fn the_committed_document_is_current() {
+        let generated = super::document();
+        if std::env::var("UPDATE_OPENAPI").is_ok() {
+            std::fs::write(PATH, &generated).expect("write openapi.json");
+        }
+        let committed = std::fs::read_to_string(PATH).unwrap_or_default();
+        assert!(committed == generated, "functions/admin-api/openapi.json is stale: run `make openapi`");
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_names_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+        for route in ["/v1/employees", "/v1/employees/{id}/offboard", "/v1/tasks/{id}/complete", "/v1/audit"] {
+            assert!(paths.contains(&route), "{route} missing from {paths:?}");
+        }
+        assert_eq!(doc["paths"]["/health"]["get"]["security"], serde_json::json!([{}]), "health is open");
+    }
+}
