@@ -17,6 +17,8 @@ pub mod providers;
 #[cfg(feature = "sqs")]
 pub mod queue;
 pub mod resources;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "dynamodb")]
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod body;
+mod connections;
 mod employees;
 mod error;
 pub mod openapi;
@@ -29,6 +30,10 @@ pub const MAX_LIMIT: i32 = 100;
 pub struct AdminApi {
     pub store: Store,
     pub bus: Bus,
+    pub secrets: ithub::secrets::Secrets,
+    /// Where HR systems reach this deployment, for the webhook URLs given out; without it, the `Host` the
+    /// request came to, over https.
+    pub public_url: Option<String>,
 }
 
 impl AdminApi {
@@ -55,6 +60,9 @@ pub fn router(state: AdminApi) -> Router {
         .route("/v1/licenses", get(employees::licenses))
         .route("/v1/playbooks", get(playbooks::get).put(playbooks::put))
         .route("/v1/audit", get(audit::list))
+        .route("/v1/connections", get(connections::list).post(connections::create))
+        .route("/v1/connections/{id}", get(connections::get).delete(connections::delete))
+        .route("/v1/connections/{id}/rotate-webhook-secret", post(connections::rotate))
         .route("/v1/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

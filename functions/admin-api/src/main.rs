@@ -11,6 +11,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = AdminApi {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),
     };
     lambda_http::run(router(state)).await
 }

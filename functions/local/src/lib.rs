@@ -8,6 +8,7 @@ use admin_api::AdminApi;
 use ithub::bus::Bus;
 use ithub::queue::Queue;
 use ithub::resources::{self, Deployed, Names, QueueSettings};
+use ithub::secrets::Secrets;
 use ithub::store::Store;
 use poller::Poller;
 use std::time::Duration;
@@ -23,7 +24,10 @@ pub struct Stack {
     pub store: Store,
     pub queue: Queue,
     pub bus: Bus,
+    pub secrets: Secrets,
     pub http: reqwest::Client,
+    /// Where this process serves HTTP, for the webhook URLs the admin API gives out.
+    pub public_url: Option<String>,
 }
 
 impl Stack {
@@ -37,6 +41,8 @@ impl Stack {
             store: Store::new(dynamodb.clone(), &deployed.table),
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
             bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+            public_url: None,
             http: ithub::providers::http_client(),
             deployed,
             sqs,
@@ -45,17 +51,26 @@ impl Stack {
     }
 
     pub fn worker(&self) -> Worker {
-        Worker::new(self.store.clone(), self.bus.clone(), self.http.clone())
+        Worker::new(self.store.clone(), self.bus.clone(), self.secrets.clone(), self.http.clone())
     }
 
     pub fn poller(&self) -> Poller {
-        Poller::new(self.store.clone(), self.queue.clone(), self.http.clone())
+        Poller::new(self.store.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
     }
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
-        admin_api::router(AdminApi { store: self.store.clone(), bus: self.bus.clone() })
-            .merge(webhook::router(Webhooks { store: self.store.clone(), queue: self.queue.clone() }))
+        admin_api::router(AdminApi {
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+            secrets: self.secrets.clone(),
+            public_url: self.public_url.clone(),
+        })
+        .merge(webhook::router(Webhooks {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            secrets: self.secrets.clone(),
+        }))
     }
 
     /// Runs the poller every `every`, as the EventBridge schedule would.

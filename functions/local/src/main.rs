@@ -8,6 +8,7 @@ use chrono::Utc;
 use ithub::domain::TenantId;
 use ithub::providers::{ProviderKind, ProviderSettings};
 use ithub::resources::{Names, QueueSettings};
+use ithub::secrets::ConnectionSecret;
 use ithub::store::Connection;
 use local::Stack;
 use std::net::SocketAddr;
@@ -49,7 +50,7 @@ async fn main() {
     }
 }
 
-async fn run(stack: Stack) {
+async fn run(mut stack: Stack) {
     let api_addr = address("ITHUB_API_ADDR", "127.0.0.1:8080");
     let sandbox_addr = address("ITHUB_SANDBOX_ADDR", "127.0.0.1:8081");
     let poll_secs: u64 =
@@ -74,9 +75,12 @@ async fn run(stack: Stack) {
         company: "acme".into(),
         base_url: Some(sandbox.base_url().to_owned()),
     };
-    let connection = Connection::new(tenant.clone(), provider, sandbox_key.into(), vec![webhook_secret.clone()]);
+    let connection = Connection::new(tenant.clone(), provider);
+    let secret = ConnectionSecret { credential: sandbox_key.into(), webhook_secrets: vec![webhook_secret.clone()] };
+    stack.secrets.put(&connection.secret_id, &secret).await.unwrap_or_else(|e| fail(e));
     stack.store.put_connection(&connection).await.unwrap_or_else(|e| fail(e));
     let api_url = format!("http://{api_addr}");
+    stack.public_url = Some(api_url.clone());
     sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 
     let env = format!(

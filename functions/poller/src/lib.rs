@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use ithub::messages::{EmployeeObserved, Source};
-use ithub::providers::{self, HrProvider, ProviderError};
+use ithub::providers::{HrProvider, ProviderError};
 use ithub::queue::{Queue, QueueError};
+use ithub::secrets::Secrets;
 use ithub::store::{Connection, Store, StoreError};
 use serde::Serialize;
 
@@ -25,6 +26,8 @@ pub enum PollError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] ithub::secrets::SecretError),
 }
 
 /// What one run of one connection did.
@@ -48,12 +51,13 @@ pub struct RunReport {
 pub struct Poller {
     store: Store,
     queue: Queue,
+    secrets: Secrets,
     http: reqwest::Client,
 }
 
 impl Poller {
-    pub fn new(store: Store, queue: Queue, http: reqwest::Client) -> Self {
-        Self { store, queue, http }
+    pub fn new(store: Store, queue: Queue, secrets: Secrets, http: reqwest::Client) -> Self {
+        Self { store, queue, secrets, http }
     }
 
     /// Polls every connection. One failing HR system does not stop the others; its cursor stays where it was, so
@@ -86,7 +90,7 @@ impl Poller {
     }
 
     pub async fn poll(&self, connection: &Connection, started: DateTime<Utc>) -> Result<RunReport, PollError> {
-        let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
+        let provider = self.secrets.connect(connection, self.http.clone()).await?;
         let (ids, deleted, next_cursor) = match &connection.cursor {
             None => (provider.list_all().await?, 0, provider.cursor_at(started - FIRST_CURSOR_OVERLAP)),
             Some(cursor) => {

@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let poller = Poller::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
+        ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         ithub::providers::http_client(),
     );
     let poller = &poller;

@@ -12,6 +12,7 @@ use ithub::domain::ConnectionId;
 use ithub::messages::{EmployeeObserved, Source};
 use ithub::providers::{self, WebhookError};
 use ithub::queue::Queue;
+use ithub::secrets::{ConnectionSecret, Secrets};
 use ithub::store::Store;
 
 /// HR payloads are small; anything larger is not a webhook we expect.
@@ -23,6 +24,7 @@ pub const DEDUP_WINDOW: Duration = Duration::hours(24);
 pub struct Webhooks {
     pub store: Store,
     pub queue: Queue,
+    pub secrets: Secrets,
 }
 
 pub fn router(state: Webhooks) -> Router {
@@ -58,28 +60,40 @@ async fn receive(
         }
     };
     let now = Utc::now();
-    let delivery =
-        match providers::verify_webhook(connection.provider.kind, &connection.webhook_secrets, &headers, &body, now) {
-            Ok(delivery) => delivery,
-            Err(error @ WebhookError::BadPayload(_)) => {
-                tracing::warn!(%connection_id, %error, "refused a signed delivery");
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad-webhook-payload",
-                    "Unreadable payload",
-                    error.to_string(),
-                );
-            }
-            Err(error) => {
-                tracing::warn!(%connection_id, %error, "refused an unverified delivery");
-                return problem(
-                    StatusCode::UNAUTHORIZED,
-                    "bad-webhook-signature",
-                    "Delivery not verified",
-                    error.to_string(),
-                );
-            }
-        };
+    let verify = |secret: ConnectionSecret| {
+        providers::verify_webhook(connection.provider.kind, &secret.webhook_secrets, &headers, &body, now)
+    };
+    let verdict = match hooks.secrets.get(&connection.secret_id).await {
+        // A cached secret may predate a rotation: a failed signature is checked once more against a fresh read.
+        Ok(secret) => match verify(secret) {
+            Err(WebhookError::BadSignature) => hooks.secrets.get_fresh(&connection.secret_id).await.map(verify),
+            verdict => Ok(verdict),
+        },
+        Err(error) => Err(error),
+    };
+    let verdict = match verdict {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            tracing::error!(%error, "could not read the connection's webhook secrets");
+            return unavailable();
+        }
+    };
+    let delivery = match verdict {
+        Ok(delivery) => delivery,
+        Err(error @ WebhookError::BadPayload(_)) => {
+            tracing::warn!(%connection_id, %error, "refused a signed delivery");
+            return problem(StatusCode::BAD_REQUEST, "bad-webhook-payload", "Unreadable payload", error.to_string());
+        }
+        Err(error) => {
+            tracing::warn!(%connection_id, %error, "refused an unverified delivery");
+            return problem(
+                StatusCode::UNAUTHORIZED,
+                "bad-webhook-signature",
+                "Delivery not verified",
+                error.to_string(),
+            );
+        }
+    };
     let claim = format!("webhook#{connection_id}#{}", delivery.delivery_key);
     match hooks.store.claim_once(&claim, DEDUP_WINDOW, now).await {
         Ok(true) => {}

@@ -1,6 +1,6 @@
 //! The webhook Lambda, behind API Gateway: the axum router served by `lambda_http`.
 
-use ithub::{config, queue::Queue, store::Store};
+use ithub::{config, queue::Queue, secrets::Secrets, store::Store};
 use webhook::{Webhooks, router};
 
 #[tokio::main]
@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let state = Webhooks {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         queue: Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
+        secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
     };
     lambda_http::run(router(state)).await
 }

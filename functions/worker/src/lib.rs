@@ -8,7 +8,8 @@ use ithub::apply;
 use ithub::bus::Bus;
 use ithub::domain::{Actor, lifecycle};
 use ithub::messages::EmployeeObserved;
-use ithub::providers::{self, ProviderError};
+use ithub::providers::ProviderError;
+use ithub::secrets::Secrets;
 use ithub::store::{Store, StoreError, StoredEmployee};
 
 /// Conditional writes lost in a row before the message is handed back to the queue.
@@ -22,6 +23,8 @@ pub enum WorkerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Secret(#[from] ithub::secrets::SecretError),
     #[error("the change is stored; publishing its events failed: {0}")]
     Publish(#[from] apply::FlushError),
     #[error("lost {0} conditional writes in a row")]
@@ -45,12 +48,13 @@ pub enum Applied {
 pub struct Worker {
     store: Store,
     bus: Bus,
+    secrets: Secrets,
     http: reqwest::Client,
 }
 
 impl Worker {
-    pub fn new(store: Store, bus: Bus, http: reqwest::Client) -> Self {
-        Self { store, bus, http }
+    pub fn new(store: Store, bus: Bus, secrets: Secrets, http: reqwest::Client) -> Self {
+        Self { store, bus, secrets, http }
     }
 
     /// Handles one SQS batch. Messages of one FIFO group run in order, and once one fails the rest of its group
@@ -118,7 +122,7 @@ impl Worker {
                     tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
                     return Ok(Applied::Gone);
                 };
-                let provider = providers::connect(&connection.provider, &connection.credential, self.http.clone());
+                let provider = self.secrets.connect(&connection, self.http.clone()).await?;
                 let read_at = Utc::now();
                 // Before the first full import has run, a webhook is part of that import too.
                 let importing = connection.cursor.is_none();

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = Worker::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         ithub::providers::http_client(),
     );
     let worker = &worker;

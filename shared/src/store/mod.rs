@@ -114,11 +114,8 @@ pub struct Connection {
     pub tenant_id: TenantId,
     pub id: ConnectionId,
     pub provider: ProviderSettings,
-    /// The API key or token for the HR system.
-    pub credential: String,
-    /// Secrets that sign this connection's webhooks; two during a rotation.
-    #[serde(default)]
-    pub webhook_secrets: Vec<String>,
+    /// The Secrets Manager secret that holds the HR credential and the webhook secrets; never the secrets.
+    pub secret_id: String,
     /// Where the next incremental poll starts; `None` until the first full import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -129,13 +126,13 @@ pub struct Connection {
 
 impl Connection {
     /// A new connection, not yet polled: its first poll imports everyone.
-    pub fn new(tenant: TenantId, provider: ProviderSettings, credential: String, webhook_secrets: Vec<String>) -> Self {
+    pub fn new(tenant: TenantId, provider: ProviderSettings) -> Self {
+        let id = ConnectionId::generate();
         Self {
+            secret_id: format!("ithub/{tenant}/{id}"),
             tenant_id: tenant,
-            id: ConnectionId::generate(),
+            id,
             provider,
-            credential,
-            webhook_secrets,
             cursor: None,
             created_at: Utc::now(),
             last_polled_at: None,
@@ -398,6 +395,40 @@ impl Store {
         // The index is eventually consistent; read the item itself for the current cursor and secrets.
         let found: Connection = serde_dynamo::from_item(item).map_err(corrupt)?;
         self.get_connection(&found.tenant_id, &found.id).await
+    }
+
+    /// Removes a tenant's connection: it is no longer polled and its webhook URL answers 404. Its employees stay.
+    pub async fn delete_connection(&self, tenant: &TenantId, id: &ConnectionId) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(format!("C#{id}")))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map_err(dynamo);
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tenant's connections.
+    pub async fn list_connections(&self, tenant: &TenantId) -> Result<Vec<Connection>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s("C#"))
+            .into_paginator()
+            .items()
+            .send();
+        from_items(pages.try_collect().await.map_err(dynamo)?)
     }
 
     /// Every connection of every tenant, for the scheduled poller.

@@ -97,7 +97,11 @@ async fn main() {
     let worker = stack.worker();
     let mut unchanged = Vec::new();
     for n in 1..=100u32 {
-        let record = providers::connect(&connection.provider, &connection.credential, stack.http.clone())
+        let record = stack
+            .secrets
+            .connect(&connection, stack.http.clone())
+            .await
+            .unwrap()
             .fetch(&n.to_string())
             .await
             .expect("fetch")

@@ -52,7 +52,10 @@ pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret
         company: FAKE_COMPANY.into(),
         base_url: Some(fake.base_url().to_owned()),
     };
-    let connection = Connection::new(tenant.clone(), provider, FAKE_KEY.into(), vec![secret.to_owned()]);
+    let connection = Connection::new(tenant.clone(), provider);
+    let secrets =
+        ithub::secrets::ConnectionSecret { credential: FAKE_KEY.into(), webhook_secrets: vec![secret.to_owned()] };
+    stack.secrets.put(&connection.secret_id, &secrets).await.expect("store the connection's secrets");
     stack.store.put_connection(&connection).await.expect("store connection");
     connection
 }

@@ -42,11 +42,8 @@ struct Run {
 impl Run {
     /// Reads the person from HR as the poller would and hands the observation to the worker.
     async fn observe(&mut self) {
-        let provider = ithub::providers::connect(
-            &self.world.connection.provider,
-            &self.world.connection.credential,
-            self.world.stack.http.clone(),
-        );
+        let provider =
+            self.world.stack.secrets.connect(&self.world.connection, self.world.stack.http.clone()).await.unwrap();
         let record = provider.fetch("1").await.unwrap().unwrap();
         let observation = observed(&self.world.tenant, &self.world.connection.id, record, Utc::now());
         self.deliver(observation).await;

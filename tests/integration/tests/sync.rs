@@ -130,9 +130,9 @@ async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
     let stack = stack().await;
     let (tenant, _) = tenant(&stack).await;
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
-    let mut connection = connect(&stack, &tenant, &fake, "secret").await;
-    connection.credential = "not-the-key".into();
-    stack.store.put_connection(&connection).await.unwrap();
+    let connection = connect(&stack, &tenant, &fake, "secret").await;
+    let wrong = ithub::secrets::ConnectionSecret { credential: "not-the-key".into(), webhook_secrets: vec![] };
+    stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
     let report = stack.poller().poll_all().await.unwrap();
     assert_eq!(report[0].error.as_deref(), Some("the HR system refused our credentials (HTTP 401)"));
 }

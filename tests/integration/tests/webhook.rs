@@ -136,9 +136,12 @@ async fn during_a_secret_rotation_both_secrets_verify() {
     let stack = stack().await;
     let (tenant, _) = tenant(&stack).await;
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
-    let mut connection = connect(&stack, &tenant, &fake, SECRET).await;
-    connection.webhook_secrets = vec!["whsec-new".into(), SECRET.into()];
-    stack.store.put_connection(&connection).await.unwrap();
+    let connection = connect(&stack, &tenant, &fake, SECRET).await;
+    let rotating = ithub::secrets::ConnectionSecret {
+        credential: FAKE_KEY.into(),
+        webhook_secrets: vec!["whsec-new".into(), SECRET.into()],
+    };
+    stack.secrets.put(&connection.secret_id, &rotating).await.unwrap();
     let api = serve(&stack).await;
     let url = format!("{api}/webhooks/{}", connection.id);
     for (n, secret) in ["whsec-new", SECRET].into_iter().enumerate() {

@@ -1,0 +1,163 @@
+//! HR connections through the admin API: credentials and webhook secrets go to Secrets Manager (moto) and never
+//! come back; the connection syncs; rotation keeps the previous secret valid once; deletion stops syncing.
+
+use chrono::Utc;
+use integration_tests::*;
+use serde_json::json;
+
+const CREDENTIAL: &str = FAKE_KEY;
+
+async fn signed_post(url: &str, secret: &str) -> u16 {
+    let body =
+        json!({"type": "employee.updated", "data": {"employeeId": "1"}, "nonce": uuid::Uuid::new_v4().to_string()})
+            .to_string();
+    let ts = Utc::now().timestamp().to_string();
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("x-bamboohr-timestamp", &ts)
+        .header("x-bamboohr-signature", fake_hr::sign(secret, &body, &ts))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+async fn setup() -> (Stack, Admin, fake_hr::FakeBamboo, String) {
+    let stack = stack().await;
+    let (_, key) = tenant(&stack).await;
+    let api = serve(&stack).await;
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    (stack, Admin::new(&api, &key), fake, api)
+}
+
+#[tokio::test]
+async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_again() {
+    let (stack, admin, fake, _) = setup().await;
+    let (status, created) = admin
+        .post(
+            "/v1/connections",
+            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
+                                        "base_url": fake.base_url()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["webhook_secret"].as_str().unwrap().to_owned();
+    let webhook_url = created["webhook_url"].as_str().unwrap().to_owned();
+    assert!(webhook_url.ends_with(&format!("/webhooks/{id}")), "{webhook_url}");
+    assert!(created.get("credential").is_none());
+
+    let reports = stack.poller().poll_all().await.unwrap();
+    assert!(reports[0].error.is_none(), "the poller signs in with the stored credential: {reports:?}");
+    drain(&stack).await;
+    assert_eq!(admin.all("/v1/employees").await.len(), 1);
+
+    // The webhook URL works with the secret given out (the test server stands in for the public URL's host).
+    let local = format!("{}/webhooks/{id}", admin.base);
+    assert_eq!(signed_post(&local, &secret).await, 202);
+
+    for path in ["/v1/connections".to_owned(), format!("/v1/connections/{id}")] {
+        let (status, body) = admin.get(&path).await;
+        assert_eq!(status, 200);
+        let text = body.to_string();
+        assert!(!text.contains(CREDENTIAL) && !text.contains(&secret), "{path} shows a secret: {text}");
+        assert!(text.contains(&id));
+    }
+    let stored = stack.dynamodb.scan().table_name(&stack.deployed.table).send().await.unwrap();
+    let dump = format!("{:?}", stored.items);
+    assert!(!dump.contains(CREDENTIAL) && !dump.contains(&secret), "DynamoDB holds no secret");
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_previous_secret_valid_until_the_next_rotation() {
+    let (_, admin, fake, _) = setup().await;
+    let (_, created) = admin
+        .post(
+            "/v1/connections",
+            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
+                                        "base_url": fake.base_url()}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let url = format!("{}/webhooks/{id}", admin.base);
+    let first = created["webhook_secret"].as_str().unwrap().to_owned();
+
+    let (status, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    let second = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(signed_post(&url, &second).await, 202);
+    assert_eq!(signed_post(&url, &first).await, 202, "the previous secret still works");
+
+    let (_, again) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    let third = again["webhook_secret"].as_str().unwrap().to_owned();
+    assert_eq!(signed_post(&url, &third).await, 202);
+    assert_eq!(signed_post(&url, &second).await, 202);
+    assert_eq!(signed_post(&url, &first).await, 401, "two rotations later the first secret is dead");
+}
+
+#[tokio::test]
+async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
+    let (stack, admin, fake, _) = setup().await;
+    let (_, created) = admin
+        .post(
+            "/v1/connections",
+            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
+                                        "base_url": fake.base_url()}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let secret = created["webhook_secret"].as_str().unwrap();
+    stack.poller().poll_all().await.unwrap();
+    drain(&stack).await;
+
+    let response = reqwest::Client::new()
+        .delete(format!("{}/v1/connections/{id}", admin.base))
+        .bearer_auth(&admin.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(stack.poller().poll_all().await.unwrap().is_empty(), "no longer polled");
+    assert_eq!(signed_post(&format!("{}/webhooks/{id}", admin.base), secret).await, 404);
+    assert_eq!(admin.all("/v1/employees").await.len(), 1, "the employees stay");
+    assert_eq!(admin.get(&format!("/v1/connections/{id}")).await.0, 404);
+}
+
+#[tokio::test]
+async fn bad_connections_are_refused_and_other_tenants_connections_are_not_found() {
+    let (stack, admin, fake, api) = setup().await;
+    let good =
+        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
+    let mut cases = Vec::new();
+    for (field, value) in [
+        ("provider", json!("peoplesoft")),
+        ("company", json!("acme inc/../x")),
+        ("credential", json!(" ")),
+        ("base_url", json!("ftp://example.com")),
+        ("colour", json!("blue")),
+    ] {
+        let mut body = good.clone();
+        body[field] = value;
+        cases.push((field, body));
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("credential");
+    cases.push(("no credential", missing));
+    for (case, body) in cases {
+        let (status, problem) = admin.post("/v1/connections", body).await;
+        assert_eq!(status, 400, "{case}: {problem}");
+        assert_eq!(problem["type"], "urn:ithub:problem:bad-request");
+    }
+    assert!(admin.get("/v1/connections").await.1["items"].as_array().unwrap().is_empty(), "nothing was created");
+
+    let (_, created) = admin.post("/v1/connections", good).await;
+    let id = created["id"].as_str().unwrap();
+    let (_, other_key) = tenant(&stack).await;
+    let other = Admin::new(&api, &other_key);
+    assert_eq!(other.get(&format!("/v1/connections/{id}")).await.0, 404);
+    assert_eq!(other.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await.0, 404);
+    assert!(other.get("/v1/connections").await.1["items"].as_array().unwrap().is_empty());
+    assert_eq!(admin.get(&format!("/v1/connections/{id}")).await.0, 200, "still there for its owner");
+}
