@@ -1,7 +1,7 @@
 //! Tasks, licenses, playbooks and the audit trail, and the one transactional write that changes them together with
 //! the employee, so that a person's state, their tasks and the record of what happened never disagree.
 
-use super::{Item, Page, Store, StoreError, StoredEmployee, decode_cursor, dynamo, from_items, page, s, tenant_pk};
+use super::{Item, Page, Store, StoreError, StoredEmployee, decode_cursor, dynamo, page, s, tenant_pk};
 use crate::domain::{Actor, EmployeeId, Playbook, Task, TaskId, TaskKind, TaskStatus, TenantId};
 use crate::resources::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -227,18 +227,7 @@ impl Store {
 
     /// Everyone holding a license.
     pub async fn licenses(&self, tenant: &TenantId) -> Result<Vec<License>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":prefix", s("L#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        from_items(pages.try_collect().await.map_err(dynamo)?)
+        self.all_under(tenant, "L#").await
     }
 
     /// The audit trail, newest first, of the tenant or of one employee.

@@ -418,13 +418,23 @@ impl Store {
 
     /// A tenant's connections.
     pub async fn list_connections(&self, tenant: &TenantId) -> Result<Vec<Connection>, StoreError> {
+        self.all_under(tenant, "C#").await
+    }
+
+    /// Every item of a tenant whose sort key starts with `prefix`, all pages, read consistently.
+    pub(crate) async fn all_under<T: for<'de> Deserialize<'de>>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let pages = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":prefix", s("C#"))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
             .into_paginator()
             .items()
             .send();

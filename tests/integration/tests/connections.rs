@@ -23,6 +23,12 @@ async fn signed_post(url: &str, secret: &str) -> u16 {
     response.status().as_u16()
 }
 
+async fn create(admin: &Admin, fake: &fake_hr::FakeBamboo) -> (u16, serde_json::Value) {
+    let body =
+        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
+    admin.post("/v1/connections", body).await
+}
+
 async fn setup() -> (Stack, Admin, fake_hr::FakeBamboo, String) {
     let stack = stack().await;
     let (_, key) = tenant(&stack).await;
@@ -34,13 +40,7 @@ async fn setup() -> (Stack, Admin, fake_hr::FakeBamboo, String) {
 #[tokio::test]
 async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_again() {
     let (stack, admin, fake, _) = setup().await;
-    let (status, created) = admin
-        .post(
-            "/v1/connections",
-            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
-                                        "base_url": fake.base_url()}),
-        )
-        .await;
+    let (status, created) = create(&admin, &fake).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let secret = created["webhook_secret"].as_str().unwrap().to_owned();
@@ -72,13 +72,7 @@ async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_aga
 #[tokio::test]
 async fn rotation_keeps_the_previous_secret_valid_until_the_next_rotation() {
     let (_, admin, fake, _) = setup().await;
-    let (_, created) = admin
-        .post(
-            "/v1/connections",
-            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
-                                        "base_url": fake.base_url()}),
-        )
-        .await;
+    let (_, created) = create(&admin, &fake).await;
     let id = created["id"].as_str().unwrap();
     let url = format!("{}/webhooks/{id}", admin.base);
     let first = created["webhook_secret"].as_str().unwrap().to_owned();
@@ -100,13 +94,7 @@ async fn rotation_keeps_the_previous_secret_valid_until_the_next_rotation() {
 #[tokio::test]
 async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
     let (stack, admin, fake, _) = setup().await;
-    let (_, created) = admin
-        .post(
-            "/v1/connections",
-            json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL,
-                                        "base_url": fake.base_url()}),
-        )
-        .await;
+    let (_, created) = create(&admin, &fake).await;
     let id = created["id"].as_str().unwrap();
     let secret = created["webhook_secret"].as_str().unwrap();
     stack.poller().poll_all().await.unwrap();
