@@ -1,0 +1,83 @@
+//! No secret reaches a log line: every line logged while a connection is created, polled, sent webhooks (good and
+//! bad), rotated and refused by its HR system is captured at debug level and searched for the secrets.
+
+use chrono::Utc;
+use integration_tests::*;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_appears_in_any_log_line() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .with_writer(move || writer.clone())
+        .json()
+        .init();
+
+    let stack = stack().await;
+    let (tenant, key) = tenant(&stack).await;
+    let api = serve(&stack).await;
+    let admin = Admin::new(&api, &key);
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let (status, created) = admin
+        .post("/v1/connections", json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": FAKE_KEY, "base_url": fake.base_url()}))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let first = created["webhook_secret"].as_str().unwrap().to_owned();
+    fake.set_webhook(&format!("{api}/webhooks/{id}"), &first);
+    stack.poller().poll_all().await.unwrap();
+    fake.change(1, json!({"jobTitle": "Countess"})).await;
+    drain(&stack).await;
+    let (_, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    let second = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    // A forged delivery and a refused credential, so the error paths log too.
+    let body = r#"{"type":"employee.updated","data":{"employeeId":"1"}}"#;
+    let ts = Utc::now().timestamp().to_string();
+    let forged = reqwest::Client::new()
+        .post(format!("{api}/webhooks/{id}"))
+        .header("x-bamboohr-timestamp", &ts)
+        .header("x-bamboohr-signature", fake_hr::sign("guess", body, &ts))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let connection = stack.store.list_connections(&tenant).await.unwrap().remove(0);
+    let wrong = ithub::secrets::ConnectionSecret {
+        credential: "wrong-credential-7f3a".into(),
+        webhook_secrets: vec![second.clone()],
+    };
+    stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
+    let refused = stack.poller().poll_all().await.unwrap();
+    assert!(refused[0].error.is_some());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.lines().count() > 20, "the flows above were logged: {} lines", logs.lines().count());
+    for (what, secret) in [
+        ("HR credential", FAKE_KEY),
+        ("refused credential", "wrong-credential-7f3a"),
+        ("webhook secret", first.as_str()),
+        ("rotated webhook secret", second.as_str()),
+        ("admin key", key.as_str()),
+    ] {
+        let leaks: Vec<&str> = logs.lines().filter(|line| line.contains(secret)).collect();
+        assert!(leaks.is_empty(), "the {what} appears in {} log lines, e.g. {}", leaks.len(), leaks[0]);
+    }
+}
