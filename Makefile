@@ -6,16 +6,18 @@ VENV := .venv
 MOTO_VERSION := 5.1.22
 MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 WITH_MOTO := infra/local/with-moto.sh
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_STAMP := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api authorizer
 
-.PHONY: run test lint fmt bench package openapi clean help
+.PHONY: run test schemathesis lint fmt bench package openapi clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
-	@echo "make test     run every test against a private moto server"
+	@echo "make test     run every test against a private moto server, Schemathesis included"
 	@echo "make lint     rustfmt --check and clippy -D warnings"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
@@ -30,9 +32,15 @@ run: $(MOTO_STAMP)
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
-# cargo-nextest ships with the Rust machines; plain cargo test is the fallback.
-test: $(MOTO_STAMP)
+$(SCHEMATHESIS_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)'
+	touch $@
+
+# Schemathesis first, so that the test runner's summary is the last thing printed. cargo-nextest ships with the
+# Rust machines; plain cargo test is the fallback.
+test: $(MOTO_STAMP) $(SCHEMATHESIS_STAMP)
 	cargo build --workspace --all-targets
+	$(WITH_MOTO) infra/local/schemathesis.sh
 	if command -v cargo-nextest >/dev/null; then \
 	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
 	else \
@@ -42,6 +50,11 @@ test: $(MOTO_STAMP)
 # The admin API's OpenAPI document is generated from the code; a test fails when the committed copy is stale.
 openapi:
 	UPDATE_OPENAPI=1 cargo test -p admin-api --lib openapi::tests::the_committed_document_is_current
+
+# Schemathesis alone, against a private local stack (SCHEMATHESIS_EXAMPLES=200 for a deeper run).
+schemathesis: $(SCHEMATHESIS_STAMP)
+	cargo build -p local --bin ithub-local
+	$(WITH_MOTO) infra/local/schemathesis.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -155,7 +155,7 @@ async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<Connection, A
     api.store.get_connection(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("connection"))
 }
 
-#[utoipa::path(get, path = "/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses(
+#[utoipa::path(get, path = "/v1/connections/{id}", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
     (status = 200, description = "The connection", body = ConnectionView),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
@@ -171,7 +171,7 @@ pub async fn get(
 }
 
 /// Stops syncing from this HR system; its employees, tasks and history stay.
-#[utoipa::path(delete, path = "/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses(
+#[utoipa::path(delete, path = "/v1/connections/{id}", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
     (status = 204, description = "Deleted: no more polls, the webhook URL answers 404"),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
@@ -194,7 +194,7 @@ pub async fn delete(
 
 /// Makes a new webhook secret. The previous one keeps working until the next rotation, so the HR system can be
 /// switched over without losing deliveries.
-#[utoipa::path(post, path = "/v1/connections/{id}/rotate-webhook-secret", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses(
+#[utoipa::path(post, path = "/v1/connections/{id}/rotate-webhook-secret", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
     (status = 200, description = "The new webhook secret, shown this once", body = ConnectionCreated),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")

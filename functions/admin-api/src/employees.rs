@@ -111,7 +111,7 @@ async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredEmploye
     api.store.get_employee(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("employee"))
 }
 
-#[utoipa::path(get, path = "/v1/employees/{id}", tag = "employees", params(("id" = String, Path, description = "Employee id")), responses(
+#[utoipa::path(get, path = "/v1/employees/{id}", tag = "employees", params(("id" = EmployeeId, Path, description = "Employee id")), responses(
         (status = 200, description = "The employee", body = EmployeeView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -193,6 +193,9 @@ pub async fn setup(
     if request.employee_ids.is_empty() || request.employee_ids.len() > MAX_SETUP {
         return Err(ApiError::BadRequest(format!("name between 1 and {MAX_SETUP} employee ids")));
     }
+    if let Some(bad) = request.employee_ids.iter().find(|id| EmployeeId::parse(id).is_none()) {
+        return Err(ApiError::BadRequest(format!("{bad:?} is not an employee id (emp_…)")));
+    }
     let mut ids = request.employee_ids;
     ids.sort_unstable();
     ids.dedup();
@@ -218,7 +221,7 @@ pub struct OffboardRequest {
 
 /// Immediate offboarding: opens the offboarding task now, before HR has caught up. HR's termination, when it
 /// arrives, is recorded on this task instead of opening another.
-#[utoipa::path(post, path = "/v1/employees/{id}/offboard", tag = "employees", params(("id" = String, Path, description = "Employee id")), request_body = OffboardRequest, responses(
+#[utoipa::path(post, path = "/v1/employees/{id}/offboard", tag = "employees", params(("id" = EmployeeId, Path, description = "Employee id")), request_body = OffboardRequest, responses(
         (status = 201, description = "The offboarding task, opened now", body = TaskView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -274,7 +277,7 @@ pub async fn licenses(
 
 /// Changes the fields IT owns (`it_notes`, `label`; `null` clears one). A field HR owns is refused with 409 and
 /// nothing in the request is applied: HR is the source of truth for it.
-#[utoipa::path(patch, path = "/v1/employees/{id}", tag = "employees", params(("id" = String, Path, description = "Employee id")), request_body(content = HubFields, description = "Only `it_notes` and `label`; a field HR owns is refused with 409"), responses(
+#[utoipa::path(patch, path = "/v1/employees/{id}", tag = "employees", params(("id" = EmployeeId, Path, description = "Employee id")), request_body(content = HubFields, description = "Only `it_notes` and `label`; a field HR owns is refused with 409"), responses(
         (status = 200, description = "The employee", body = EmployeeView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),

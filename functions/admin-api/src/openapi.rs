@@ -52,7 +52,13 @@ impl Modify for AdminKey {
         crate::connections::rotate,
         serve,
     ),
-    components(schemas(Problem)),
+    components(schemas(
+        Problem,
+        ithub::domain::EmployeeId,
+        ithub::domain::TaskId,
+        ithub::domain::ConnectionId,
+        ithub::domain::TenantId
+    )),
     modifiers(&AdminKey),
     security(("admin_key" = [])),
 )]
@@ -95,5 +101,29 @@ mod tests {
             assert!(paths.contains(&route), "{route} missing from {paths:?}");
         }
         assert_eq!(doc["paths"]["/health"]["get"]["security"], serde_json::json!([{}]), "health is open");
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r.to_owned());
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for reference in found {
+            let name = reference.strip_prefix("#/components/schemas/").expect("a component reference");
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{reference} does not resolve");
+        }
     }
 }

@@ -64,7 +64,7 @@ async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<StoredTask, A
     api.store.get_task(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("task"))
 }
 
-#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path, description = "Task id")), responses(
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", params(("id" = TaskId, Path, description = "Task id")), responses(
         (status = 200, description = "The task", body = TaskView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -95,7 +95,7 @@ pub struct ItemUpdate {
 }
 
 /// Marks one checklist item done, skipped or open again, with an optional note.
-#[utoipa::path(patch, path = "/v1/tasks/{id}/items/{item}", tag = "tasks", params(("id" = String, Path, description = "Task id"), ("item" = String, Path, description = "Checklist item id")), request_body = ItemUpdate, responses(
+#[utoipa::path(patch, path = "/v1/tasks/{id}/items/{item}", tag = "tasks", params(("id" = TaskId, Path, description = "Task id"), ("item" = String, Path, description = "Checklist item id")), request_body = ItemUpdate, responses(
         (status = 200, description = "The task", body = TaskView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -158,7 +158,7 @@ pub struct Completion {
 
 /// Completes an open task whose items are all done or skipped. Completing onboarding with `hub_access` grants
 /// the license; completing offboarding releases it. A task is completed once.
-#[utoipa::path(post, path = "/v1/tasks/{id}/complete", tag = "tasks", params(("id" = String, Path, description = "Task id")), request_body(content = Option<Completion>, description = "Optional; `hub_access` for onboarding"), responses(
+#[utoipa::path(post, path = "/v1/tasks/{id}/complete", tag = "tasks", params(("id" = TaskId, Path, description = "Task id")), request_body(content = Option<Completion>, description = "Optional; `hub_access` for onboarding"), responses(
         (status = 200, description = "The completed task", body = TaskView),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),

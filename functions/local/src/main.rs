@@ -79,7 +79,8 @@ async fn run(mut stack: Stack) {
     let secret = ConnectionSecret { credential: sandbox_key.into(), webhook_secrets: vec![webhook_secret.clone()] };
     stack.secrets.put(&connection.secret_id, &secret).await.unwrap_or_else(|e| fail(e));
     stack.store.put_connection(&connection).await.unwrap_or_else(|e| fail(e));
-    let api_url = format!("http://{api_addr}");
+    // The address actually bound: `ITHUB_API_ADDR` may ask for port 0 (any free port), as the API tests do.
+    let api_url = format!("http://{}", listener.local_addr().map_or(api_addr, |a| a));
     stack.public_url = Some(api_url.clone());
     sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 
@@ -88,8 +89,13 @@ async fn run(mut stack: Stack) {
         sandbox.base_url(),
         connection.id
     );
-    if let Err(e) = std::fs::create_dir_all(".local").and_then(|()| std::fs::write(".local/run.env", &env)) {
-        fail(format!("cannot write .local/run.env: {e}"));
+    let env_file = setting("ITHUB_RUN_ENV", ".local/run.env");
+    let written = std::path::Path::new(&env_file)
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&env_file, &env));
+    if let Err(e) = written {
+        fail(format!("cannot write {env_file}: {e}"));
     }
 
     tokio::spawn(stack.clone().schedule_poller(Duration::from_secs(poll_secs)));

@@ -57,6 +57,9 @@ async fn the_first_import_lists_staff_for_setup_and_setup_grants_licenses() {
         .map(|e| e["id"].clone())
         .collect();
     let starter = tasks[0]["employee_id"].clone();
+    let (status, _) = world.admin.post("/v1/employees/setup", json!({ "employee_ids": [pick[0], ""] })).await;
+    assert_eq!(status, 400, "a malformed id fails the whole request");
+    assert_eq!(license_count(&world).await, 0, "and nothing was set up");
     let body = json!({ "employee_ids": [pick[0], pick[1], pick[2], starter, "emp_000000000000000000000000"] });
     let (status, result) = world.admin.post("/v1/employees/setup", body).await;
     assert_eq!(status, 200, "{result}");
