@@ -7,7 +7,9 @@ MOTO_VERSION := 5.1.22
 MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 WITH_MOTO := infra/local/with-moto.sh
 SCHEMATHESIS_VERSION := 4.32.5
-SCHEMATHESIS_STAMP := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+CLIENT_GENERATOR_VERSION := 0.28.1
+API_TOOLS_STAMP := $(VENV)/.api-tools-$(SCHEMATHESIS_VERSION)-$(CLIENT_GENERATOR_VERSION)
+WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
@@ -32,15 +34,18 @@ run: $(MOTO_STAMP)
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
-$(SCHEMATHESIS_STAMP): $(MOTO_STAMP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)'
+# Schemathesis, and openapi-python-client for the generated-client check.
+$(API_TOOLS_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  'schemathesis==$(SCHEMATHESIS_VERSION)' 'openapi-python-client==$(CLIENT_GENERATOR_VERSION)'
 	touch $@
 
-# Schemathesis first, so that the test runner's summary is the last thing printed. cargo-nextest ships with the
-# Rust machines; plain cargo test is the fallback.
-test: $(MOTO_STAMP) $(SCHEMATHESIS_STAMP)
+# The API checks run first, each on a private local stack, so that the test runner's summary is the last thing
+# printed. cargo-nextest ships with the Rust machines; plain cargo test is the fallback.
+test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 	cargo build --workspace --all-targets
-	$(WITH_MOTO) infra/local/schemathesis.sh
+	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
+	$(WITH_MOTO) $(WITH_STACK) infra/local/generated-client.sh
 	if command -v cargo-nextest >/dev/null; then \
 	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
 	else \
@@ -52,9 +57,9 @@ openapi:
 	UPDATE_OPENAPI=1 cargo test -p admin-api --lib openapi::tests::the_committed_document_is_current
 
 # Schemathesis alone, against a private local stack (SCHEMATHESIS_EXAMPLES=200 for a deeper run).
-schemathesis: $(SCHEMATHESIS_STAMP)
+schemathesis: $(API_TOOLS_STAMP)
 	cargo build -p local --bin ithub-local
-	$(WITH_MOTO) infra/local/schemathesis.sh
+	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
 
 lint:
 	cargo fmt --all -- --check
