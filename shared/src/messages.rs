@@ -32,6 +32,27 @@ pub struct EmployeeObserved {
     /// onboarded.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub initial_import: bool,
+    /// The sync run that read this record, which counts it once applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_key: Option<String>,
+}
+
+/// "Poll this connection now": an admin's sync request, run by the worker with the poller's logic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequested {
+    pub tenant_id: TenantId,
+    pub connection_id: ConnectionId,
+    /// The run record to fill in.
+    pub run_key: String,
+    pub run_id: String,
+}
+
+impl SyncRequested {
+    /// Its own FIFO group per connection: two requests for one connection run one after the other.
+    pub fn group_id(&self) -> String {
+        format!("{}#sync#{}", self.tenant_id, self.connection_id)
+    }
 }
 
 impl EmployeeObserved {

@@ -1,6 +1,6 @@
 //! The FIFO change queue. Messages are grouped per person and deduplicated by content.
 
-use crate::messages::EmployeeObserved;
+use crate::messages::{EmployeeObserved, SyncRequested};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -34,6 +34,21 @@ impl Queue {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Puts an admin's sync request on the queue.
+    pub async fn request_sync(&self, request: &SyncRequested) -> Result<(), QueueError> {
+        let body = serde_json::json!({ "sync_requested": request }).to_string();
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .message_group_id(request.group_id())
+            .message_deduplication_id(&request.run_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(sqs)
     }
 
     /// Puts observations on the queue, ten to a request (the SQS batch limit). Either all are accepted or an

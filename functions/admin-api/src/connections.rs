@@ -213,3 +213,70 @@ pub async fn rotate(
     api.secrets.put(&connection.secret_id, &stored).await.map_err(unavailable)?;
     Ok(Json(ConnectionCreated { connection: view(&api, &headers, connection), webhook_secret: secret }))
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SyncQueued {
+    run_id: String,
+    status: ithub::store::RunStatus,
+    /// Where to follow the run.
+    runs_url: String,
+}
+
+/// Syncs the connection now: queued for the worker, which polls the HR system as the schedule would.
+#[utoipa::path(post, path = "/v1/connections/{id}/sync", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
+    (status = 202, description = "Queued; follow it under the connection's runs", body = SyncQueued),
+    (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
+))]
+pub async fn sync(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let connection = find(&api, &caller, &id).await?;
+    let run = ithub::store::SyncRun::new(connection.id.clone(), ithub::store::RunTrigger::Manual, Utc::now());
+    api.store.put_run(&caller.tenant, &run).await?;
+    let request = ithub::messages::SyncRequested {
+        tenant_id: caller.tenant.clone(),
+        connection_id: connection.id.clone(),
+        run_key: run.key(),
+        run_id: run.run_id.clone(),
+    };
+    api.queue.request_sync(&request).await.map_err(|error| {
+        tracing::error!(%error, "could not queue a sync request");
+        ApiError::Store(ithub::store::StoreError::Dynamo("queue unavailable".into()))
+    })?;
+    let body = SyncQueued {
+        runs_url: format!("/v1/connections/{}/runs", connection.id),
+        run_id: run.run_id,
+        status: run.status,
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RunParams {
+    limit: Option<i32>,
+    cursor: Option<String>,
+}
+
+/// The connection's sync runs, newest first: when each ran, what it saw, queued and applied, and any error.
+#[utoipa::path(get, path = "/v1/connections/{id}/runs", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), RunParams), responses(
+    (status = 200, description = "A page of runs", body = crate::employees::Page<ithub::store::SyncRun>),
+    (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "Not found", body = crate::openapi::Problem, content_type = "application/problem+json")
+))]
+pub async fn runs(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    crate::body::Params(params): crate::body::Params<RunParams>,
+) -> Result<Json<crate::employees::Page<ithub::store::SyncRun>>, ApiError> {
+    let connection = find(&api, &caller, &id).await?;
+    let limit = crate::limit(params.limit)?;
+    let page = api.store.list_runs(&caller.tenant, &connection.id, limit, params.cursor.as_deref()).await?;
+    Ok(Json(crate::employees::Page::from(page)))
+}

@@ -31,6 +31,8 @@ pub struct AdminApi {
     pub store: Store,
     pub bus: Bus,
     pub secrets: ithub::secrets::Secrets,
+    /// Where sync requests go (the change queue, for the worker).
+    pub queue: ithub::queue::Queue,
     /// Where HR systems reach this deployment, for the webhook URLs given out; without it, the `Host` the
     /// request came to, over https.
     pub public_url: Option<String>,
@@ -63,6 +65,8 @@ pub fn router(state: AdminApi) -> Router {
         .route("/v1/connections", get(connections::list).post(connections::create))
         .route("/v1/connections/{id}", get(connections::get).delete(connections::delete))
         .route("/v1/connections/{id}/rotate-webhook-secret", post(connections::rotate))
+        .route("/v1/connections/{id}/sync", post(connections::sync))
+        .route("/v1/connections/{id}/runs", get(connections::runs))
         .route("/v1/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,12 +6,14 @@ use ithub::{bus::Bus, config, store::Store};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     ithub::telemetry::init();
-    let [table, bus] = config::require_all([config::TABLE, config::EVENT_BUS]).unwrap_or_else(|e| config::exit(e));
+    let [table, bus, queue_url] =
+        config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let state = AdminApi {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
         secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        queue: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),
     };
     lambda_http::run(router(state)).await

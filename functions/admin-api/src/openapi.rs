@@ -50,6 +50,8 @@ impl Modify for AdminKey {
         crate::connections::get,
         crate::connections::delete,
         crate::connections::rotate,
+        crate::connections::sync,
+        crate::connections::runs,
         serve,
     ),
     components(schemas(

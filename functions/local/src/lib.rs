@@ -51,7 +51,7 @@ impl Stack {
     }
 
     pub fn worker(&self) -> Worker {
-        Worker::new(self.store.clone(), self.bus.clone(), self.secrets.clone(), self.http.clone())
+        Worker::new(self.store.clone(), self.bus.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
     }
 
     pub fn poller(&self) -> Poller {
@@ -64,6 +64,7 @@ impl Stack {
             store: self.store.clone(),
             bus: self.bus.clone(),
             secrets: self.secrets.clone(),
+            queue: self.queue.clone(),
             public_url: self.public_url.clone(),
         })
         .merge(webhook::router(Webhooks {

@@ -8,7 +8,7 @@ use ithub::messages::{EmployeeObserved, Source};
 use ithub::providers::{HrProvider, ProviderError};
 use ithub::queue::{Queue, QueueError};
 use ithub::secrets::Secrets;
-use ithub::store::{Connection, Store, StoreError};
+use ithub::store::{Connection, RunStatus, RunTrigger, Store, StoreError, SyncRun};
 use serde::Serialize;
 
 /// Employee reads in flight per connection: fast enough, and gentle with HR rate limits.
@@ -66,30 +66,58 @@ impl Poller {
         let connections = self.store.all_connections().await?;
         Ok(stream::iter(connections)
             .map(|connection| async move {
-                let started = Utc::now();
-                match self.poll(&connection, started).await {
-                    Ok(report) => report,
-                    Err(error) => {
-                        tracing::error!(connection_id = %connection.id, %error, "poll failed");
-                        RunReport {
-                            tenant_id: connection.tenant_id.to_string(),
-                            connection_id: connection.id.to_string(),
-                            full_import: connection.cursor.is_none(),
-                            seen: 0,
-                            queued: 0,
-                            deleted: 0,
-                            cursor_race: false,
-                            error: Some(error.to_string()),
-                        }
-                    }
-                }
+                let run = SyncRun::new(connection.id.clone(), RunTrigger::Schedule, Utc::now());
+                self.run(&connection, run).await
             })
             .buffer_unordered(CONNECTIONS_IN_FLIGHT)
             .collect()
             .await)
     }
 
-    pub async fn poll(&self, connection: &Connection, started: DateTime<Utc>) -> Result<RunReport, PollError> {
+    /// Polls one connection as `run`, and records the run: running, then succeeded or failed with its counts.
+    pub async fn run(&self, connection: &Connection, mut run: SyncRun) -> RunReport {
+        let started = Utc::now();
+        run.status = RunStatus::Running;
+        run.started_at = Some(started);
+        self.record(connection, &run).await;
+        let report = match self.poll(connection, started, &run.key()).await {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::error!(connection_id = %connection.id, %error, "poll failed");
+                RunReport {
+                    tenant_id: connection.tenant_id.to_string(),
+                    connection_id: connection.id.to_string(),
+                    full_import: connection.cursor.is_none(),
+                    seen: 0,
+                    queued: 0,
+                    deleted: 0,
+                    cursor_race: false,
+                    error: Some(error.to_string()),
+                }
+            }
+        };
+        run.status = if report.error.is_some() { RunStatus::Failed } else { RunStatus::Succeeded };
+        run.ended_at = Some(Utc::now());
+        run.seen = report.seen as u64;
+        run.changed = report.queued as u64;
+        run.deleted = report.deleted as u64;
+        run.error.clone_from(&report.error);
+        self.record(connection, &run).await;
+        report
+    }
+
+    async fn record(&self, connection: &Connection, run: &SyncRun) {
+        if let Err(error) = self.store.put_run(&connection.tenant_id, run).await {
+            tracing::error!(%error, run_id = %run.run_id, "could not record the sync run");
+        }
+    }
+
+    pub async fn poll(
+        &self,
+        connection: &Connection,
+        started: DateTime<Utc>,
+        run_key: &str,
+    ) -> Result<RunReport, PollError> {
         let provider = self.secrets.connect(connection, self.http.clone()).await?;
         let (ids, deleted, next_cursor) = match &connection.cursor {
             None => (provider.list_all().await?, 0, provider.cursor_at(started - FIRST_CURSOR_OVERLAP)),
@@ -100,7 +128,7 @@ impl Poller {
         };
         // Any failed read fails the run before anything moves: a half-read listing never reads as "they left".
         let observations: Vec<EmployeeObserved> = stream::iter(ids.iter().cloned())
-            .map(|hr_id| observe(provider.as_ref(), connection, hr_id))
+            .map(|hr_id| observe(provider.as_ref(), connection, hr_id, run_key))
             .buffer_unordered(READS_IN_FLIGHT)
             .try_filter_map(|o| async move { Ok(o) })
             .try_collect()
@@ -132,6 +160,7 @@ async fn observe(
     provider: &dyn HrProvider,
     connection: &Connection,
     hr_id: String,
+    run_key: &str,
 ) -> Result<Option<EmployeeObserved>, ProviderError> {
     let observed_at = Utc::now();
     let record = provider.fetch(&hr_id).await?;
@@ -144,5 +173,6 @@ async fn observe(
         record: Some(record),
         delivery_key: None,
         initial_import: connection.cursor.is_none(),
+        run_key: Some(run_key.to_owned()),
     }))
 }

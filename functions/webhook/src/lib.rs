@@ -119,6 +119,7 @@ async fn receive(
             record: None,
             delivery_key: Some(delivery.delivery_key.clone()),
             initial_import: false,
+            run_key: None,
         })
         .collect();
     if let Err(error) = hooks.queue.send(&hints).await {

@@ -8,9 +8,19 @@ use ithub::apply;
 use ithub::bus::Bus;
 use ithub::domain::{Actor, lifecycle};
 use ithub::messages::EmployeeObserved;
+use ithub::messages::SyncRequested;
 use ithub::providers::ProviderError;
+use ithub::queue::Queue;
 use ithub::secrets::Secrets;
+use ithub::store::RunStatus;
 use ithub::store::{Store, StoreError, StoredEmployee};
+use poller::Poller;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncRequest {
+    sync_requested: SyncRequested,
+}
 
 /// Conditional writes lost in a row before the message is handed back to the queue.
 const WRITE_ATTEMPTS: usize = 5;
@@ -50,11 +60,14 @@ pub struct Worker {
     bus: Bus,
     secrets: Secrets,
     http: reqwest::Client,
+    /// Runs the syncs admins ask for, with the scheduled poller's logic.
+    poller: Poller,
 }
 
 impl Worker {
-    pub fn new(store: Store, bus: Bus, secrets: Secrets, http: reqwest::Client) -> Self {
-        Self { store, bus, secrets, http }
+    pub fn new(store: Store, bus: Bus, queue: Queue, secrets: Secrets, http: reqwest::Client) -> Self {
+        let poller = Poller::new(store.clone(), queue, secrets.clone(), http.clone());
+        Self { store, bus, secrets, http, poller }
     }
 
     /// Handles one SQS batch. Messages of one FIFO group run in order, and once one fails the rest of its group
@@ -104,9 +117,39 @@ impl Worker {
     }
 
     pub async fn handle_message(&self, body: &str) -> Result<Applied, WorkerError> {
-        let observation: EmployeeObserved =
-            serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
-        self.apply(observation).await
+        let error = match serde_json::from_str::<EmployeeObserved>(body) {
+            Ok(observation) => {
+                let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());
+                let applied = self.apply(observation).await?;
+                if let (Some(run), Applied::Created | Applied::Updated) = (run, applied)
+                    && let Err(error) = self.store.count_applied(&tenant, &run).await
+                {
+                    tracing::warn!(%error, "could not count an applied change on its run");
+                }
+                return Ok(applied);
+            }
+            Err(error) => error,
+        };
+        match serde_json::from_str::<SyncRequest>(body) {
+            Ok(SyncRequest { sync_requested }) => self.sync(sync_requested).await,
+            Err(_) => Err(WorkerError::Malformed(error.to_string())),
+        }
+    }
+
+    /// Runs an admin's sync request. A failed poll is recorded on the run, not retried: the admin asks again.
+    async fn sync(&self, request: SyncRequested) -> Result<Applied, WorkerError> {
+        let Some(connection) = self.store.get_connection(&request.tenant_id, &request.connection_id).await? else {
+            tracing::warn!(connection_id = %request.connection_id, "sync asked for a connection that is gone");
+            return Ok(Applied::Gone);
+        };
+        let Some(run) = self.store.get_run(&request.tenant_id, &request.run_key).await? else {
+            return Ok(Applied::Gone);
+        };
+        if run.status != RunStatus::Queued {
+            return Ok(Applied::Unchanged); // a redelivery of a request already run
+        }
+        self.poller.run(&connection, run).await;
+        Ok(Applied::Updated)
     }
 
     /// Applies one observation: re-reads the person for a webhook hint, skips it when the facts are unchanged or

@@ -8,11 +8,13 @@ use worker::Worker;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ithub::telemetry::init();
-    let [table, bus] = config::require_all([config::TABLE, config::EVENT_BUS]).unwrap_or_else(|e| config::exit(e));
+    let [table, bus, queue_url] =
+        config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let worker = Worker::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         ithub::providers::http_client(),
     );

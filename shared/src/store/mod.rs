@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 mod lifecycle;
+mod runs;
 
 pub use lifecycle::{AuditEntry, Commit, License, StoredTask, TaskChange};
+pub use runs::{RunStatus, RunTrigger, SyncRun};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

@@ -140,6 +140,7 @@ pub fn observed(tenant: &TenantId, connection: &ConnectionId, record: Employee, 
         record: Some(record),
         delivery_key: None,
         initial_import: false,
+        run_key: None,
     }
 }
 

@@ -77,6 +77,7 @@ async fn events_whose_publish_failed_go_out_with_the_redelivery() {
     let broken = worker::Worker::new(
         stack.store.clone(),
         ithub::bus::Bus::new(aws_sdk_eventbridge::Client::from_conf(unreachable), &stack.deployed.bus),
+        stack.queue.clone(),
         stack.secrets.clone(),
         stack.http.clone(),
     );

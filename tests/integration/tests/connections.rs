@@ -149,3 +149,39 @@ async fn bad_connections_are_refused_and_other_tenants_connections_are_not_found
     assert!(other.get("/v1/connections").await.1["items"].as_array().unwrap().is_empty());
     assert_eq!(admin.get(&format!("/v1/connections/{id}")).await.0, 200, "still there for its owner");
 }
+
+async fn runs(admin: &Admin, id: &str) -> Vec<serde_json::Value> {
+    admin.all(&format!("/v1/connections/{id}/runs")).await
+}
+
+#[tokio::test]
+async fn sync_now_is_queued_run_by_the_worker_and_recorded_with_its_counts() {
+    let (stack, admin, fake, _) = setup().await;
+    let (_, created) = create(&admin, &fake).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let (status, queued) = admin.post(&format!("/v1/connections/{id}/sync"), json!({})).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["status"], "queued");
+    let run_id = queued["run_id"].as_str().unwrap().to_owned();
+    let listed = runs(&admin, &id).await;
+    assert_eq!((listed.len(), listed[0]["run_id"].as_str()), (1, Some(run_id.as_str())));
+    assert_eq!(listed[0]["status"], "queued");
+
+    drain(&stack).await; // runs the sync, then applies what it queued
+    let run = runs(&admin, &id).await.remove(0);
+    assert_eq!(run["run_id"], run_id.as_str());
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["trigger"], "manual");
+    assert_eq!((run["seen"].as_u64(), run["changed"].as_u64(), run["applied"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert!(run["ended_at"].is_string());
+    assert_eq!(admin.all("/v1/employees").await.len(), 1);
+
+    // The scheduled poll records its runs too; a failing HR system is recorded as a failed run.
+    fake.inject(fake_hr::Fault { status: 500, count: 1, retry_after: None });
+    stack.poller().poll_all().await.unwrap();
+    let latest = runs(&admin, &id).await.remove(0);
+    assert_eq!((latest["trigger"].as_str(), latest["status"].as_str()), (Some("schedule"), Some("failed")));
+    assert!(latest["error"].as_str().unwrap().contains("500"), "{latest}");
+    assert_eq!(runs(&admin, &id).await.len(), 2, "newest first, both kept");
+}
