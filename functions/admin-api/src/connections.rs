@@ -26,6 +26,9 @@ pub struct ConnectionView {
     pub base_url: Option<String>,
     /// Where the provider sends webhooks, signed with the connection's webhook secret.
     pub webhook_url: String,
+    /// At least this many minutes between scheduled polls; absent, every tick of the schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_interval_minutes: Option<u64>,
     /// Set once the first import has run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<DateTime<Utc>>,
@@ -57,6 +60,7 @@ fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
         company: c.provider.company,
         base_url: c.provider.base_url,
         last_polled_at: c.last_polled_at,
+        poll_interval_minutes: c.poll_interval_secs.map(|s| s / 60),
         created_at: c.created_at,
     }
 }
@@ -74,6 +78,9 @@ pub struct NewConnection {
     /// Overrides the provider's API host (a sandbox); http or https.
     #[serde(default)]
     base_url: Option<String>,
+    /// At least this many minutes (1 to 1440) between scheduled polls; without it, every tick of the schedule.
+    #[serde(default)]
+    poll_interval_minutes: Option<u32>,
 }
 
 fn invalid(new: &NewConnection) -> Option<String> {
@@ -84,6 +91,9 @@ fn invalid(new: &NewConnection) -> Option<String> {
     }
     if new.credential.trim().is_empty() || new.credential.len() > 4096 {
         return Some("credential must be given (at most 4096 characters)".into());
+    }
+    if new.poll_interval_minutes.is_some_and(|m| !(1..=1440).contains(&m)) {
+        return Some("poll_interval_minutes must be between 1 and 1440".into());
     }
     if let Some(url) = &new.base_url {
         let ok = (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048;
@@ -116,7 +126,8 @@ pub async fn create(
         return Err(ApiError::BadRequest(problem));
     }
     let settings = ProviderSettings { kind: new.provider, company: new.company, base_url: new.base_url };
-    let connection = Connection::new(caller.tenant.clone(), settings);
+    let mut connection = Connection::new(caller.tenant.clone(), settings);
+    connection.poll_interval_secs = new.poll_interval_minutes.map(|m| u64::from(m) * 60);
     let secret = webhook_secret();
     let stored = ConnectionSecret { credential: new.credential, webhook_secrets: vec![secret.clone()] };
     api.secrets.put(&connection.secret_id, &stored).await.map_err(unavailable)?;
@@ -131,23 +142,29 @@ fn unavailable(error: ithub::secrets::SecretError) -> ApiError {
     ApiError::Store(ithub::store::StoreError::Dynamo("secrets unavailable".into()))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ConnectionList {
-    items: Vec<ConnectionView>,
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    limit: Option<i32>,
+    cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/connections", tag = "connections", responses(
-    (status = 200, description = "The tenant's HR connections", body = ConnectionList),
+#[utoipa::path(get, path = "/v1/connections", tag = "connections", params(ListParams), responses(
+    (status = 200, description = "A page of the tenant's HR connections", body = crate::employees::Page<ConnectionView>),
+    (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
 ))]
 pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-) -> Result<Json<ConnectionList>, ApiError> {
-    let mut connections = api.store.list_connections(&caller.tenant).await?;
-    connections.sort_by_key(|c| c.created_at);
-    Ok(Json(ConnectionList { items: connections.into_iter().map(|c| view(&api, &headers, c)).collect() }))
+    crate::body::Params(params): crate::body::Params<ListParams>,
+) -> Result<Json<crate::employees::Page<ConnectionView>>, ApiError> {
+    let limit = crate::limit(params.limit)?;
+    let page = api.store.page_connections(&caller.tenant, limit, params.cursor.as_deref()).await?;
+    let items = page.items.into_iter().map(|c| view(&api, &headers, c)).collect();
+    Ok(Json(crate::employees::Page { items, next_cursor: page.next_cursor }))
 }
 
 async fn find(api: &AdminApi, caller: &Caller, id: &str) -> Result<Connection, ApiError> {

@@ -256,12 +256,23 @@ pub async fn offboard(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Licenses {
-    /// What a bill would count.
-    count: usize,
+    /// Everyone holding a license: what a bill would count.
+    count: u64,
+    /// One page of them, in the order they are stored.
     items: Vec<License>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/licenses", tag = "licenses", responses(
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseParams {
+    limit: Option<i32>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/licenses", tag = "licenses", params(LicenseParams), responses(
         (status = 200, description = "Who holds a license, and how many", body = Licenses),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
@@ -269,10 +280,10 @@ pub struct Licenses {
 pub async fn licenses(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
+    Params(params): Params<LicenseParams>,
 ) -> Result<Json<Licenses>, ApiError> {
-    let mut items = api.store.licenses(&caller.tenant).await?;
-    items.sort_by(|a, b| a.employee_name.cmp(&b.employee_name));
-    Ok(Json(Licenses { count: items.len(), items }))
+    let (count, page) = api.store.page_licenses(&caller.tenant, limit(params.limit)?, params.cursor.as_deref()).await?;
+    Ok(Json(Licenses { count, items: page.items, next_cursor: page.next_cursor }))
 }
 
 /// Changes the fields IT owns (`it_notes`, `label`; `null` clears one). A field HR owns is refused with 409 and

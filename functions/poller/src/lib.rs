@@ -63,7 +63,8 @@ impl Poller {
     /// Polls every connection. One failing HR system does not stop the others; its cursor stays where it was, so
     /// the next run reads the same changes again.
     pub async fn poll_all(&self) -> Result<Vec<RunReport>, StoreError> {
-        let connections = self.store.all_connections().await?;
+        let now = Utc::now();
+        let connections = self.store.all_connections().await?.into_iter().filter(|c| c.due(now));
         Ok(stream::iter(connections)
             .map(|connection| async move {
                 let run = SyncRun::new(connection.id.clone(), RunTrigger::Schedule, Utc::now());

@@ -230,6 +230,16 @@ impl Store {
         self.all_under(tenant, "L#").await
     }
 
+    /// A page of the license holders, and how many there are in all (what a bill counts).
+    pub async fn page_licenses(
+        &self,
+        tenant: &TenantId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(u64, Page<License>), StoreError> {
+        Ok((self.count_under(tenant, "L#").await?, self.page_under(tenant, "L#", limit, cursor).await?))
+    }
+
     /// The audit trail, newest first, of the tenant or of one employee.
     pub async fn list_audit(
         &self,

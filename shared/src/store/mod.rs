@@ -118,6 +118,9 @@ pub struct Connection {
     pub provider: ProviderSettings,
     /// The Secrets Manager secret that holds the HR credential and the webhook secrets; never the secrets.
     pub secret_id: String,
+    /// At least this long between scheduled polls; `None` polls on every tick of the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_interval_secs: Option<u64>,
     /// Where the next incremental poll starts; `None` until the first full import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -127,6 +130,14 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Whether the schedule should poll this connection at `now`.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        match (self.poll_interval_secs, self.last_polled_at) {
+            (Some(interval), Some(last)) => now - last >= chrono::Duration::seconds(interval as i64),
+            _ => true,
+        }
+    }
+
     /// A new connection, not yet polled: its first poll imports everyone.
     pub fn new(tenant: TenantId, provider: ProviderSettings) -> Self {
         let id = ConnectionId::generate();
@@ -135,6 +146,7 @@ impl Connection {
             tenant_id: tenant,
             id,
             provider,
+            poll_interval_secs: None,
             cursor: None,
             created_at: Utc::now(),
             last_polled_at: None,
@@ -421,6 +433,59 @@ impl Store {
     /// A tenant's connections.
     pub async fn list_connections(&self, tenant: &TenantId) -> Result<Vec<Connection>, StoreError> {
         self.all_under(tenant, "C#").await
+    }
+
+    /// A page of a tenant's connections.
+    pub async fn page_connections(
+        &self,
+        tenant: &TenantId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Connection>, StoreError> {
+        self.page_under(tenant, "C#", limit, cursor).await
+    }
+
+    /// One page of a tenant's items whose sort key starts with `prefix`.
+    pub(crate) async fn page_under<T: for<'de> Deserialize<'de>>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix))).transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        page(out.items, out.last_evaluated_key.as_ref())
+    }
+
+    /// How many items of a tenant have a sort key starting with `prefix`.
+    pub(crate) async fn count_under(&self, tenant: &TenantId, prefix: &str) -> Result<u64, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let counts: Vec<_> = pages.collect::<Result<Vec<_>, _>>().await.map_err(dynamo)?;
+        Ok(counts.iter().map(|page| page.count.max(0) as u64).sum())
     }
 
     /// Every item of a tenant whose sort key starts with `prefix`, all pages, read consistently.

@@ -185,3 +185,32 @@ async fn sync_now_is_queued_run_by_the_worker_and_recorded_with_its_counts() {
     assert!(latest["error"].as_str().unwrap().contains("500"), "{latest}");
     assert_eq!(runs(&admin, &id).await.len(), 2, "newest first, both kept");
 }
+
+#[tokio::test]
+async fn a_poll_interval_spaces_out_scheduled_polls_and_lists_page() {
+    let (stack, admin, fake, _) = setup().await;
+    let base =
+        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
+    let mut hourly = base.clone();
+    hourly["poll_interval_minutes"] = json!(60);
+    let (status, slow) = admin.post("/v1/connections", hourly).await;
+    assert_eq!(status, 201, "{slow}");
+    assert_eq!(slow["poll_interval_minutes"], 60);
+    let (_, every_tick) = admin.post("/v1/connections", base.clone()).await;
+    let mut zero = base;
+    zero["poll_interval_minutes"] = json!(0);
+    assert_eq!(admin.post("/v1/connections", zero).await.0, 400);
+
+    assert_eq!(stack.poller().poll_all().await.unwrap().len(), 2, "both are due at first");
+    let second = stack.poller().poll_all().await.unwrap();
+    assert_eq!(second.len(), 1, "the hourly one waits: {second:?}");
+    assert_eq!(second[0].connection_id, every_tick["id"].as_str().unwrap());
+
+    let (status, first_page) = admin.get("/v1/connections?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(first_page["items"].as_array().unwrap().len(), 1);
+    let cursor = first_page["next_cursor"].as_str().expect("a second page");
+    let (_, second_page) = admin.get(&format!("/v1/connections?limit=1&cursor={cursor}")).await;
+    assert_ne!(first_page["items"][0]["id"], second_page["items"][0]["id"]);
+    assert_eq!(admin.all("/v1/connections").await.len(), 2);
+}

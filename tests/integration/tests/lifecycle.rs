@@ -69,6 +69,12 @@ async fn the_first_import_lists_staff_for_setup_and_setup_grants_licenses() {
     assert_eq!(refused.len(), 2, "{result}");
     assert!(refused.contains(&404) && refused.contains(&409));
     assert_eq!(license_count(&world).await, 3);
+    let (_, first_page) = world.admin.get("/v1/licenses?limit=2").await;
+    assert_eq!(first_page["count"], 3, "the count is of everyone, whatever the page size");
+    assert_eq!(first_page["items"].as_array().unwrap().len(), 2);
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    let (_, rest) = world.admin.get(&format!("/v1/licenses?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     let (_, again) = world.admin.post("/v1/employees/setup", json!({ "employee_ids": [pick[0]] })).await;
     assert_eq!(again["refused"][0]["status"], 409, "a license is granted once");
     assert_eq!(license_count(&world).await, 3);
