@@ -142,15 +142,7 @@ fn unavailable(error: ithub::secrets::SecretError) -> ApiError {
     ApiError::Store(ithub::store::StoreError::Dynamo("secrets unavailable".into()))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    limit: Option<i32>,
-    cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/v1/connections", tag = "connections", params(ListParams), responses(
+#[utoipa::path(get, path = "/v1/connections", tag = "connections", params(crate::PageParams), responses(
     (status = 200, description = "A page of the tenant's HR connections", body = crate::employees::Page<ConnectionView>),
     (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
@@ -159,7 +151,7 @@ pub async fn list(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    crate::body::Params(params): crate::body::Params<ListParams>,
+    crate::body::Params(params): crate::body::Params<crate::PageParams>,
 ) -> Result<Json<crate::employees::Page<ConnectionView>>, ApiError> {
     let limit = crate::limit(params.limit)?;
     let page = api.store.page_connections(&caller.tenant, limit, params.cursor.as_deref()).await?;
@@ -271,16 +263,8 @@ pub async fn sync(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct RunParams {
-    limit: Option<i32>,
-    cursor: Option<String>,
-}
-
 /// The connection's sync runs, newest first: when each ran, what it saw, queued and applied, and any error.
-#[utoipa::path(get, path = "/v1/connections/{id}/runs", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), RunParams), responses(
+#[utoipa::path(get, path = "/v1/connections/{id}/runs", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), crate::PageParams), responses(
     (status = 200, description = "A page of runs", body = crate::employees::Page<ithub::store::SyncRun>),
     (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
     (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -290,7 +274,7 @@ pub async fn runs(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    crate::body::Params(params): crate::body::Params<RunParams>,
+    crate::body::Params(params): crate::body::Params<crate::PageParams>,
 ) -> Result<Json<crate::employees::Page<ithub::store::SyncRun>>, ApiError> {
     let connection = find(&api, &caller, &id).await?;
     let limit = crate::limit(params.limit)?;

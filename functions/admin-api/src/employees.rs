@@ -264,15 +264,7 @@ pub struct Licenses {
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LicenseParams {
-    limit: Option<i32>,
-    cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/v1/licenses", tag = "licenses", params(LicenseParams), responses(
+#[utoipa::path(get, path = "/v1/licenses", tag = "licenses", params(crate::PageParams), responses(
         (status = 200, description = "Who holds a license, and how many", body = Licenses),
         (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
@@ -280,7 +272,7 @@ pub struct LicenseParams {
 pub async fn licenses(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
-    Params(params): Params<LicenseParams>,
+    Params(params): Params<crate::PageParams>,
 ) -> Result<Json<Licenses>, ApiError> {
     let (count, page) = api.store.page_licenses(&caller.tenant, limit(params.limit)?, params.cursor.as_deref()).await?;
     Ok(Json(Licenses { count, items: page.items, next_cursor: page.next_cursor }))

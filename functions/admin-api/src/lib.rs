@@ -88,6 +88,17 @@ async fn method_not_allowed() -> Response {
     ApiError::MethodNotAllowed.into_response()
 }
 
+/// The query of a list that only pages.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// 1 to 100; 50 when absent.
+    pub limit: Option<i32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// `limit` from a query, checked against the cap.
 fn limit(requested: Option<i32>) -> Result<i32, ApiError> {
     let limit = requested.unwrap_or(DEFAULT_LIMIT);

@@ -445,17 +445,17 @@ impl Store {
         self.page_under(tenant, "C#", limit, cursor).await
     }
 
-    /// One page of a tenant's items whose sort key starts with `prefix`.
-    pub(crate) async fn page_under<T: for<'de> Deserialize<'de>>(
+    /// A query for one page of a tenant's items whose sort key starts with `prefix`, from `cursor` on.
+    pub(crate) fn prefix_query(
         &self,
         tenant: &TenantId,
         prefix: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<T>, StoreError> {
+    ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, StoreError> {
         let pk = tenant_pk(tenant);
         let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, prefix))).transpose()?;
-        let out = self
+        Ok(self
             .client
             .query()
             .table_name(&self.table)
@@ -464,10 +464,18 @@ impl Store {
             .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true)
             .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamo)?;
+            .set_exclusive_start_key(start))
+    }
+
+    /// One page of a tenant's items whose sort key starts with `prefix`.
+    pub(crate) async fn page_under<T: for<'de> Deserialize<'de>>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let out = self.prefix_query(tenant, prefix, limit, cursor)?.send().await.map_err(dynamo)?;
         page(out.items, out.last_evaluated_key.as_ref())
     }
 
@@ -598,17 +606,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<StoredEmployee>, StoreError> {
-        let pk = tenant_pk(tenant);
-        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, "E#"))).transpose()?;
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s("E#"))
-            .limit(limit)
-            .set_exclusive_start_key(start);
+        let mut query = self.prefix_query(tenant, "E#", limit, cursor)?;
         let mut conditions = Vec::new();
         let status = |status: HubStatus| serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned));
         if let Some(hub_status) = filter.hub_status.and_then(status) {

@@ -1,6 +1,6 @@
 //! Sync runs: one record per poll of a connection, scheduled or asked for, with what it saw and did.
 
-use super::{Page, Store, StoreError, decode_cursor, dynamo, page, s, tenant_pk};
+use super::{Page, Store, StoreError, dynamo, page, s, tenant_pk};
 use crate::domain::{ConnectionId, TenantId};
 use crate::resources::{PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -128,22 +128,8 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<SyncRun>, StoreError> {
-        let pk = tenant_pk(tenant);
-        let prefix = format!("R#{connection}#");
-        let start = cursor.map(|c| decode_cursor(c, &[(PK, &pk)], (SK, &prefix))).transpose()?;
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamo)?;
+        let query = self.prefix_query(tenant, &format!("R#{connection}#"), limit, cursor)?;
+        let out = query.scan_index_forward(false).send().await.map_err(dynamo)?;
         page(out.items, out.last_evaluated_key.as_ref())
     }
 }
