@@ -311,14 +311,9 @@ impl Store {
         from_items(pages.try_collect().await.map_err(dynamo)?)
     }
 
-    /// Revokes a tenant's key by its public id. `false` if the tenant has no such key (or it was revoked before).
-    pub async fn revoke_api_key(
-        &self,
-        tenant: &TenantId,
-        key_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let found = self
+    /// The item GSI1 holds under exactly this key, if any.
+    async fn index_lookup(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
             .client
             .query()
             .table_name(&self.table)
@@ -326,12 +321,23 @@ impl Store {
             .key_condition_expression("#pk = :pk AND #sk = :sk")
             .expression_attribute_names("#pk", GSI1_PK)
             .expression_attribute_names("#sk", GSI1_SK)
-            .expression_attribute_values(":pk", s(format!("T#{tenant}#KEYS")))
-            .expression_attribute_values(":sk", s(format!("K#{key_id}")))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":sk", s(sk))
             .send()
             .await
             .map_err(dynamo)?;
-        let Some(hash_key) = found.items.unwrap_or_default().into_iter().find_map(|item| item.get(PK).cloned()) else {
+        Ok(out.items.unwrap_or_default().into_iter().next())
+    }
+
+    /// Revokes a tenant's key by its public id. `false` if the tenant has no such key (or it was revoked before).
+    pub async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found = self.index_lookup(&format!("T#{tenant}#KEYS"), &format!("K#{key_id}")).await?;
+        let Some(hash_key) = found.and_then(|item| item.get(PK).cloned()) else {
             return Ok(false);
         };
         let revoked = self
@@ -390,20 +396,7 @@ impl Store {
 
     /// Finds a connection by id alone: a webhook URL names the connection, not the tenant.
     pub async fn find_connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("#pk = :pk AND #sk = :sk")
-            .expression_attribute_names("#pk", GSI1_PK)
-            .expression_attribute_names("#sk", GSI1_SK)
-            .expression_attribute_values(":pk", s("CONNECTION"))
-            .expression_attribute_values(":sk", s(format!("C#{id}")))
-            .send()
-            .await
-            .map_err(dynamo)?;
-        let Some(item) = out.items.unwrap_or_default().into_iter().next() else {
+        let Some(item) = self.index_lookup("CONNECTION", &format!("C#{id}")).await? else {
             return Ok(None);
         };
         // The index is eventually consistent; read the item itself for the current cursor and secrets.
