@@ -225,11 +225,6 @@ impl Store {
         self.put(item, None, HashMap::new()).await
     }
 
-    /// Everyone holding a license.
-    pub async fn licenses(&self, tenant: &TenantId) -> Result<Vec<License>, StoreError> {
-        self.all_under(tenant, "L#").await
-    }
-
     /// A page of the license holders, and how many there are in all (what a bill counts).
     pub async fn page_licenses(
         &self,

@@ -297,6 +297,11 @@ impl Store {
 
     /// A tenant's keys, revoked and expired ones included.
     pub async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.index_partition(&format!("T#{tenant}#KEYS")).await
+    }
+
+    /// Every item in one GSI1 partition, all pages.
+    async fn index_partition<T: for<'de> Deserialize<'de>>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
         let pages = self
             .client
             .query()
@@ -304,7 +309,7 @@ impl Store {
             .index_name(GSI1)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", GSI1_PK)
-            .expression_attribute_values(":pk", s(format!("T#{tenant}#KEYS")))
+            .expression_attribute_values(":pk", s(pk))
             .into_paginator()
             .items()
             .send();
@@ -423,11 +428,6 @@ impl Store {
         }
     }
 
-    /// A tenant's connections.
-    pub async fn list_connections(&self, tenant: &TenantId) -> Result<Vec<Connection>, StoreError> {
-        self.all_under(tenant, "C#").await
-    }
-
     /// A page of a tenant's connections.
     pub async fn page_connections(
         &self,
@@ -489,40 +489,9 @@ impl Store {
         Ok(counts.iter().map(|page| page.count.max(0) as u64).sum())
     }
 
-    /// Every item of a tenant whose sort key starts with `prefix`, all pages, read consistently.
-    pub(crate) async fn all_under<T: for<'de> Deserialize<'de>>(
-        &self,
-        tenant: &TenantId,
-        prefix: &str,
-    ) -> Result<Vec<T>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":prefix", s(prefix))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        from_items(pages.try_collect().await.map_err(dynamo)?)
-    }
-
     /// Every connection of every tenant, for the scheduled poller.
     pub async fn all_connections(&self) -> Result<Vec<Connection>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1_PK)
-            .expression_attribute_values(":pk", s("CONNECTION"))
-            .into_paginator()
-            .items()
-            .send();
-        from_items(pages.try_collect().await.map_err(dynamo)?)
+        self.index_partition("CONNECTION").await
     }
 
     /// Moves a connection's cursor forward, only if no other run moved it since `previous` was read.

@@ -59,7 +59,8 @@ async fn no_secret_appears_in_any_log_line() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    let connection = stack.store.list_connections(&tenant).await.unwrap().remove(0);
+    let connection_id = ithub::domain::ConnectionId::parse(&id).unwrap();
+    let connection = stack.store.get_connection(&tenant, &connection_id).await.unwrap().unwrap();
     let wrong = ithub::secrets::ConnectionSecret {
         credential: "wrong-credential-7f3a".into(),
         webhook_secrets: vec![second.clone()],
