@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a private local IT Hub: starts `ithub-local run` on free ports (the AWS APIs must already
 # point at moto: run this through with-moto.sh), exports what it prints (ITHUB_API_URL, ITHUB_ADMIN_KEY,
-# ITHUB_SANDBOX_URL, …), waits for the first import, runs the command, and stops the stack.
+# ITHUB_SANDBOX_URL, …), waits for the first import (its run record, through the admin API), runs the command, and stops the stack.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$root/.local"
@@ -21,5 +21,6 @@ set -a
 # shellcheck disable=SC1090
 source "$env_file"
 set +a
-sleep 3 # the first import, so lists and ids have something in them
+# The first import, so lists and ids have something in them: wait for its run record, never a fixed time.
+"$root/.venv/bin/python" "$root/infra/local/wait-for-import.py" || { echo "with-stack: see $log" >&2; exit 2; }
 "$@"

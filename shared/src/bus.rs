@@ -1,9 +1,9 @@
 //! Domain events out, on an EventBridge bus, so other systems can automate from what IT Hub sees.
 
+use crate::events::Event;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use serde::Serialize;
 
 /// The `source` of every event IT Hub publishes.
 pub const SOURCE: &str = "ithub";
@@ -14,19 +14,6 @@ pub enum BusError {
     EventBridge(String),
     #[error("EventBridge refused {0} events")]
     Refused(i32),
-}
-
-/// One event: `detail-type` is its name (`employee.updated`), `detail` its JSON body.
-#[derive(Debug, Clone)]
-pub struct DomainEvent {
-    pub name: String,
-    pub detail: serde_json::Value,
-}
-
-impl DomainEvent {
-    pub fn new(name: impl Into<String>, detail: &impl Serialize) -> Self {
-        Self { name: name.into(), detail: serde_json::to_value(detail).unwrap_or_default() }
-    }
 }
 
 #[derive(Clone)]
@@ -40,8 +27,9 @@ impl Bus {
         Self { client, name: name.into() }
     }
 
-    /// Publishes events, ten to a request (the PutEvents limit).
-    pub async fn publish(&self, events: &[DomainEvent]) -> Result<(), BusError> {
+    /// Publishes events, ten to a request (the PutEvents limit). Each event's `detail` carries its `event_id`,
+    /// the same on every retry, so consumers can drop what a retry publishes twice.
+    pub async fn publish(&self, events: &[Event]) -> Result<(), BusError> {
         for chunk in events.chunks(10) {
             let entries = chunk
                 .iter()
@@ -49,8 +37,8 @@ impl Bus {
                     PutEventsRequestEntry::builder()
                         .event_bus_name(&self.name)
                         .source(SOURCE)
-                        .detail_type(&e.name)
-                        .detail(e.detail.to_string())
+                        .detail_type(e.name())
+                        .detail(serde_json::to_string(e).unwrap_or_default())
                         .build()
                 })
                 .collect();

@@ -1,16 +1,16 @@
-//! IT Hub's shared library: the domain every function speaks, the HR providers it reads, and thin adapters over
-//! the AWS services it writes to.
+//! IT Hub's shared library: the domain every function speaks, the HR connectors it reads, the service layer
+//! through which every change goes, and thin adapters over the AWS services it writes to.
 //!
-//! Every function follows one path: webhook receiver and poller *observe* the HR system and put an
-//! [`messages::EmployeeObserved`] on the FIFO queue; the worker is the one place that applies changes.
+//! The webhook receiver and the poller *observe* the HR system and put a [`messages::Message`] on the FIFO
+//! queue; the worker hands each observation to [`service::Service::observe`], the same service the admin API's
+//! changes go through.
 
 pub mod apikey;
-#[cfg(feature = "dynamodb")]
-pub mod apply;
 #[cfg(feature = "eventbridge")]
 pub mod bus;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod messages;
 pub mod problem;
 pub mod providers;
@@ -19,9 +19,14 @@ pub mod queue;
 pub mod resources;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "service")]
+pub mod service;
 #[cfg(feature = "dynamodb")]
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod telemetry;
+pub mod validation;
 
 /// Loads the AWS SDK configuration once per process: region, credentials and the standard `AWS_ENDPOINT_URL`
 /// override (which points every client at moto locally).

@@ -1,9 +1,13 @@
-//! What travels on the change queue.
+//! What travels on the change queue: one tagged, versioned [`Message`]. Unknown fields are ignored on read, so a
+//! message written by a newer deploy still applies on an older one during a rolling deploy.
 
 use crate::domain::{ConnectionId, Employee, EmployeeId, TenantId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The message format this build writes. A reader accepts any version whose fields it understands.
+pub const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,7 +19,6 @@ pub enum Source {
 /// "The HR system says this about one person." The poller sends the record it read; a webhook sends only a hint
 /// (`record: None`), and the worker re-reads the person from the HR system before applying it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EmployeeObserved {
     pub tenant_id: TenantId,
     pub connection_id: ConnectionId,
@@ -37,9 +40,14 @@ pub struct EmployeeObserved {
     pub run_key: Option<String>,
 }
 
-/// "Poll this connection now": an admin's sync request, run by the worker with the poller's logic.
+impl EmployeeObserved {
+    pub fn employee_id(&self) -> EmployeeId {
+        EmployeeId::derive(&self.connection_id, &self.hr_id)
+    }
+}
+
+/// "Sync this connection now": an admin's sync request, run by the worker as the schedule would run it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SyncRequested {
     pub tenant_id: TenantId,
     pub connection_id: ConnectionId,
@@ -48,36 +56,107 @@ pub struct SyncRequested {
     pub run_id: String,
 }
 
-impl SyncRequested {
-    /// Its own FIFO group per connection: two requests for one connection run one after the other.
+/// Everything the change queue carries, tagged by `type`, with the format's version in `v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+// Messages live for one send or one receive; boxing the common variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Message {
+    EmployeeObserved(EmployeeObserved),
+    SyncRequested(SyncRequested),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    v: u32,
+    #[serde(flatten)]
+    message: Message,
+}
+
+impl Message {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&Envelope { v: VERSION, message: self.clone() }).unwrap_or_default()
+    }
+
+    pub fn from_json(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<Envelope>(body).map(|e| e.message)
+    }
+
+    /// The FIFO group: one per person, so one person's changes apply in order while different people's run in
+    /// parallel; one per connection for sync requests, so two syncs of a connection run one after the other.
     pub fn group_id(&self) -> String {
-        format!("{}#sync#{}", self.tenant_id, self.connection_id)
+        match self {
+            Self::EmployeeObserved(o) => format!("{}#{}", o.tenant_id, o.employee_id()),
+            Self::SyncRequested(r) => format!("{}#sync#{}", r.tenant_id, r.connection_id),
+        }
+    }
+
+    /// Equal for the same observation sent twice (a retried send), different for two observations: an
+    /// observation is its content and the time it was made (or the webhook delivery it came from), so HR
+    /// changing a field from A to B and back to A queues three changes, not two.
+    pub fn deduplication_id(&self) -> String {
+        match self {
+            Self::EmployeeObserved(o) => {
+                let mut hash = Sha256::new();
+                for part in [o.tenant_id.as_str(), o.connection_id.as_str(), o.hr_id.as_str()] {
+                    hash.update(part);
+                    hash.update([0u8]);
+                }
+                if let Some(record) = &o.record {
+                    hash.update(record.content_hash());
+                }
+                hash.update([0u8]);
+                match &o.delivery_key {
+                    Some(key) => hash.update(key),
+                    None => hash.update(o.observed_at.to_rfc3339()),
+                }
+                hex::encode(hash.finalize())
+            }
+            Self::SyncRequested(r) => r.run_id.clone(),
+        }
     }
 }
 
-impl EmployeeObserved {
-    pub fn employee_id(&self) -> EmployeeId {
-        EmployeeId::derive(&self.connection_id, &self.hr_id)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(at: &str) -> EmployeeObserved {
+        EmployeeObserved {
+            tenant_id: TenantId::parse("ten_0123456789").unwrap(),
+            connection_id: ConnectionId::parse("con_0123456789").unwrap(),
+            hr_id: "7".into(),
+            source: Source::Poll,
+            observed_at: DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc),
+            record: None,
+            delivery_key: None,
+            initial_import: false,
+            run_key: None,
+        }
     }
 
-    /// One FIFO group per person, so one person's changes apply in order while different people's run in parallel.
-    pub fn group_id(&self) -> String {
-        format!("{}#{}", self.tenant_id, self.employee_id())
+    #[test]
+    fn messages_round_trip_with_their_type_and_version() {
+        let message = Message::EmployeeObserved(observed("2026-01-01T00:00:00Z"));
+        let json: serde_json::Value = serde_json::from_str(&message.to_json()).unwrap();
+        assert_eq!((json["v"].as_u64(), json["type"].as_str()), (Some(1), Some("employee_observed")));
+        assert_eq!(Message::from_json(&message.to_json()).unwrap(), message);
     }
 
-    /// Equal for equal content. The time of observation is left out on purpose: reading the same record twice
-    /// within SQS's five-minute window queues it once.
-    pub fn deduplication_id(&self) -> String {
-        let mut hash = Sha256::new();
-        for part in [self.tenant_id.as_str(), self.connection_id.as_str(), self.hr_id.as_str()] {
-            hash.update(part);
-            hash.update([0u8]);
-        }
-        match (&self.record, &self.delivery_key) {
-            (Some(record), _) => hash.update(record.content_hash()),
-            (None, Some(key)) => hash.update(key),
-            (None, None) => hash.update(self.observed_at.to_rfc3339()),
-        }
-        hex::encode(hash.finalize())
+    #[test]
+    fn a_field_from_a_newer_deploy_is_ignored() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&Message::EmployeeObserved(observed("2026-01-01T00:00:00Z")).to_json()).unwrap();
+        json["v"] = 2.into();
+        json["priority"] = "high".into();
+        assert!(Message::from_json(&json.to_string()).is_ok());
+    }
+
+    #[test]
+    fn the_same_record_observed_at_two_times_is_two_messages() {
+        let a = Message::EmployeeObserved(observed("2026-01-01T00:00:00Z"));
+        let b = Message::EmployeeObserved(observed("2026-01-01T00:00:01Z"));
+        assert_ne!(a.deduplication_id(), b.deduplication_id());
+        assert_eq!(a.deduplication_id(), a.clone().deduplication_id(), "a retried send is deduplicated");
     }
 }

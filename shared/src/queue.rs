@@ -1,6 +1,7 @@
-//! The FIFO change queue. Messages are grouped per person and deduplicated by content.
+//! The FIFO change queue. Messages are grouped per person (or per connection, for sync requests) and
+//! deduplicated per observation.
 
-use crate::messages::{EmployeeObserved, SyncRequested};
+use crate::messages::Message;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -36,33 +37,17 @@ impl Queue {
         &self.client
     }
 
-    /// Puts an admin's sync request on the queue.
-    pub async fn request_sync(&self, request: &SyncRequested) -> Result<(), QueueError> {
-        let body = serde_json::json!({ "sync_requested": request }).to_string();
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .message_group_id(request.group_id())
-            .message_deduplication_id(&request.run_id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(sqs)
-    }
-
-    /// Puts observations on the queue, ten to a request (the SQS batch limit). Either all are accepted or an
-    /// error says how many were not; a retry of the whole call is safe, since deduplication ids repeat.
-    pub async fn send(&self, observations: &[EmployeeObserved]) -> Result<(), QueueError> {
-        for chunk in observations.chunks(10) {
+    /// Puts messages on the queue, ten to a request (the SQS batch limit). Either all are accepted or an error
+    /// says how many were not; a retry of the whole call is safe, since deduplication ids repeat.
+    pub async fn send(&self, messages: &[Message]) -> Result<(), QueueError> {
+        for chunk in messages.chunks(10) {
             let mut entries = Vec::with_capacity(chunk.len());
-            for (i, observation) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(observation).map_err(|e| QueueError::Sqs(e.to_string()))?;
+            for (i, message) in chunk.iter().enumerate() {
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(body)
-                    .message_group_id(observation.group_id())
-                    .message_deduplication_id(observation.deduplication_id())
+                    .message_body(message.to_json())
+                    .message_group_id(message.group_id())
+                    .message_deduplication_id(message.deduplication_id())
                     .build()
                     .map_err(sqs)?;
                 entries.push(entry);

@@ -2,6 +2,7 @@
 //! never go to DynamoDB, logs or API responses (but once, when a webhook secret is made). Reads are cached in
 //! the process for a short while; a webhook that fails verification re-reads, to pick up a rotation at once.
 
+use crate::providers::{Credentials, HrProvider};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde::{Deserialize, Serialize};
@@ -13,10 +14,10 @@ use std::time::{Duration, Instant};
 /// How long a read is reused.
 const CACHE_FOR: Duration = Duration::from_secs(300);
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ConnectionSecret {
-    /// The API key or token for the HR system.
-    pub credential: String,
+    /// What the connection signs in to its HR system with, typed by provider.
+    pub credentials: Credentials,
     /// Secrets that sign the connection's webhooks: the newest first, two during a rotation.
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
@@ -27,7 +28,7 @@ impl fmt::Debug for ConnectionSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ConnectionSecret {{ credential: <redacted>, webhook_secrets: <{} redacted> }}",
+            "ConnectionSecret {{ credentials: <redacted>, webhook_secrets: <{} redacted> }}",
             self.webhook_secrets.len()
         )
     }
@@ -41,6 +42,8 @@ pub enum SecretError {
     Service(String),
     #[error("secret {0} is not a connection secret")]
     Corrupt(String),
+    #[error("secret {0} holds credentials for another HR system than its connection")]
+    Mismatch(String),
 }
 
 #[derive(Clone)]
@@ -59,9 +62,10 @@ impl Secrets {
         &self,
         connection: &crate::store::Connection,
         http: reqwest::Client,
-    ) -> Result<Box<dyn crate::providers::HrProvider>, SecretError> {
+    ) -> Result<Box<dyn HrProvider>, SecretError> {
         let secret = self.get(&connection.secret_id).await?;
-        Ok(crate::providers::connect(&connection.provider, &secret.credential, http))
+        crate::providers::connect(&connection.provider, &secret.credentials, http)
+            .ok_or_else(|| SecretError::Mismatch(connection.secret_id.clone()))
     }
 
     fn cached(&self, name: &str) -> Option<ConnectionSecret> {
@@ -137,8 +141,9 @@ impl Secrets {
 mod tests {
     #[test]
     fn debug_output_never_shows_a_secret() {
-        let secret =
-            super::ConnectionSecret { credential: "api-key-123".into(), webhook_secrets: vec!["whsec-9".into()] };
+        let credentials: crate::providers::Credentials =
+            serde_json::from_value(serde_json::json!({"provider": "bamboohr", "api_key": "api-key-123"})).unwrap();
+        let secret = super::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()] };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("api-key-123") && !shown.contains("whsec-9"), "{shown}");
     }

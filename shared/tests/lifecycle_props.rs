@@ -80,6 +80,11 @@ impl Model {
                         task.2 = TaskStatus::Cancelled;
                     }
                 }
+                Effect::CompleteTask { kind, cycle, .. } => {
+                    if let Some(task) = self.tasks.get_mut(&TaskId::derive(&self.id, *kind, *cycle)) {
+                        task.2 = TaskStatus::Completed;
+                    }
+                }
                 Effect::GrantLicense => self.license = true,
                 Effect::ReleaseLicense => self.license = false,
                 Effect::NoteOnTask { .. } | Effect::ShipTo { .. } | Effect::Event(_) => {}
@@ -160,10 +165,8 @@ impl Model {
                 if let (Some(hub), Some(hr), Some((id, kind))) = (self.hub.clone(), self.hr.clone(), self.open_task()) {
                     let access = *hub_access && kind == TaskKind::Onboarding;
                     let decision = lifecycle::on_task_completed(&hub, &hr, kind, access, today);
-                    if let Some(task) = self.tasks.get_mut(&id) {
-                        task.2 = TaskStatus::Completed;
-                    }
                     self.carry_out(decision);
+                    assert_eq!(self.tasks[&id].2, TaskStatus::Completed, "the decision completes the task");
                 }
             }
         }

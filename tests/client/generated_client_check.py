@@ -28,7 +28,8 @@ request = urllib.request.Request(
 )
 urllib.request.urlopen(request).read()
 task = None
-for _ in range(100):
+deadline = time.monotonic() + 120  # a condition with a deadline, not a fixed wait: busy machines are slow
+while time.monotonic() < deadline:
     tasks = list_tasks.sync(client=client)
     mine = [t for t in tasks.items if t.employee_name == "Gen Client"]
     if mine:

@@ -1,7 +1,7 @@
 //! The audit trail: every change, who or which sync made it, when, and the state before and after.
 
 use crate::body::Params;
-use crate::employees::Page;
+use crate::responses::{ListProblems, Page};
 use crate::{AdminApi, ApiError, Caller, limit};
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -13,16 +13,20 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Only what happened to this employee.
+    #[param(value_type = Option<EmployeeId>)]
     employee_id: Option<String>,
+    /// 1 to 100; 50 when absent.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Newest first; `employee_id` narrows it to one person.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", params(ListParams), responses(
         (status = 200, description = "A page of the audit trail, newest first", body = Page<AuditEntry>),
-        (status = 400, description = "Bad request", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid admin key", body = crate::openapi::Problem, content_type = "application/problem+json")
+        ListProblems
     ))]
 pub async fn list(
     State(api): State<AdminApi>,
@@ -33,7 +37,10 @@ pub async fn list(
         Some(raw) => Some(EmployeeId::parse(raw).ok_or_else(|| ApiError::BadRequest("not an employee id".into()))?),
         None => None,
     };
-    let page =
-        api.store.list_audit(&caller.tenant, employee.as_ref(), limit(params.limit)?, params.cursor.as_deref()).await?;
+    let page = api
+        .service
+        .store
+        .list_audit(&caller.tenant, employee.as_ref(), limit(params.limit)?, params.cursor.as_deref())
+        .await?;
     Ok(Json(Page::from(page)))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ithub::domain::{Actor, TenantId};
+use ithub::service::Acting;
 
 /// Who is calling: the tenant their key belongs to, and the key's label for the audit trail. Put on the request
 /// by [`require_key`].
@@ -17,6 +18,11 @@ pub struct Caller {
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor::Admin { key: self.key_label.clone() }
+    }
+
+    /// The caller as the service layer knows them: a tenant and an actor for the audit trail.
+    pub fn acting(&self) -> Acting {
+        Acting { tenant: self.tenant.clone(), actor: self.actor() }
     }
 }
 
@@ -43,12 +49,12 @@ pub async fn require_key(State(api): State<AdminApi>, mut request: Request, next
     if header.and_then(ithub::apikey::bearer).is_none() {
         return ApiError::Unauthorized("send an admin key as `Authorization: Bearer <key>`").into_response();
     }
-    match api.store.authorize(header, chrono::Utc::now()).await {
+    match api.service.store.authorize(header, chrono::Utc::now()).await {
         Ok(Some(owner)) => {
             request.extensions_mut().insert(Caller { tenant: owner.tenant, key_label: owner.label });
             next.run(request).await
         }
         Ok(None) => ApiError::Unauthorized("the admin key is not valid").into_response(),
-        Err(error) => ApiError::Store(error).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
     }
 }

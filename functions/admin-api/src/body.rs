@@ -24,7 +24,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
-/// An optional body: an empty one is `None`, whatever its `Content-Type`; anything sent must be JSON.
+/// An optional body: an empty one, or JSON `null`, is `None` (whatever the `Content-Type` of an empty one);
+/// anything else sent must be JSON of the type.
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
@@ -39,7 +40,9 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice(&bytes).map(|v| Some(Body(v))).map_err(|e| ApiError::BadRequest(e.to_string()))
+        serde_json::from_slice::<Option<T>>(&bytes)
+            .map(|v| v.map(Body))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 }
 

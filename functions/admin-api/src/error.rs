@@ -3,7 +3,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ithub::problem::problem;
+use ithub::service::ServiceError;
 use ithub::store::StoreError;
+use ithub::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -15,6 +17,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     BadRequest(String),
+    #[error("{} fields are not valid: {}", .0.len(), .0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<FieldError>),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("send the body as application/json")]
@@ -22,13 +26,35 @@ pub enum ApiError {
     /// The request is well formed but the object's state does not allow it; `slug` names the case.
     #[error("{detail}")]
     Conflict { slug: &'static str, title: &'static str, detail: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// Something behind the API failed; the detail is logged, never answered.
+    #[error("temporarily unavailable")]
+    Unavailable(String),
 }
 
-impl ApiError {
-    pub fn conflict(slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self::Conflict { slug, title, detail: detail.into() }
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::BadCursor => Self::BadRequest(error.to_string()),
+            StoreError::Conflict => Self::Conflict {
+                slug: "concurrent-change",
+                title: "Changed by someone else meanwhile; please retry",
+                detail: error.to_string(),
+            },
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(what) => Self::NotFound(what),
+            ServiceError::NotAllowed { slug, title, detail } => Self::Conflict { slug, title, detail },
+            ServiceError::Invalid(why) => Self::BadRequest(why),
+            ServiceError::InvalidFields(errors) => Self::InvalidFields(errors),
+            ServiceError::Store(error) => error.into(),
+            other => Self::Unavailable(other.to_string()),
+        }
     }
 }
 
@@ -39,25 +65,25 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid admin key"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
-            ApiError::BadRequest(_) | ApiError::Store(StoreError::BadCursor) => {
-                (StatusCode::BAD_REQUEST, "bad-request", "Bad request")
-            }
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::InvalidFields(_) => (StatusCode::BAD_REQUEST, "invalid-fields", "Invalid fields"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
             }
             ApiError::Conflict { slug, title, .. } => (StatusCode::CONFLICT, *slug, *title),
-            ApiError::Store(StoreError::Conflict) => {
-                (StatusCode::CONFLICT, "concurrent-change", "Changed by someone else meanwhile; please retry")
-            }
-            ApiError::Store(error) => {
-                tracing::error!(%error, "store failed");
+            ApiError::Unavailable(error) => {
+                tracing::error!(%error, "a service behind the API failed");
                 let body =
                     problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", "please retry");
                 return body.into_response();
             }
         };
-        let mut response = problem(status, slug, title, detail).into_response();
+        let mut body = problem(status, slug, title, detail);
+        if let ApiError::InvalidFields(errors) = &self {
+            body = body.value("errors", errors);
+        }
+        let mut response = body.into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -1,5 +1,7 @@
 //! The admin API: what an IT admin's API client talks to. Every `/v1` route needs an admin key
-//! (`Authorization: Bearer …`); the tenant comes from the key alone, never from the path, query or body.
+//! (`Authorization: Bearer …`); the tenant comes from the key alone, never from the path, query or body. Each
+//! route is registered once, with its OpenAPI operation (utoipa-axum); handlers parse the request, call the
+//! service layer and map the result.
 
 mod audit;
 mod auth;
@@ -9,13 +11,13 @@ mod employees;
 mod error;
 pub mod openapi;
 mod playbooks;
+mod responses;
 mod tasks;
 
-use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use ithub::bus::Bus;
-use ithub::store::Store;
+use ithub::service::Service;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::Caller;
 pub use error::ApiError;
@@ -28,8 +30,7 @@ pub const MAX_LIMIT: i32 = 100;
 
 #[derive(Clone)]
 pub struct AdminApi {
-    pub store: Store,
-    pub bus: Bus,
+    pub service: Service,
     pub secrets: ithub::secrets::Secrets,
     /// Where sync requests go (the change queue, for the worker).
     pub queue: ithub::queue::Queue,
@@ -38,41 +39,37 @@ pub struct AdminApi {
     pub public_url: Option<String>,
 }
 
-impl AdminApi {
-    /// Publishes what a committed change means, from the employee's outbox. The change is already stored, so a
-    /// failure is logged rather than reported to the admin: the events wait in the outbox for the next change.
-    async fn publish(&self, employee: Option<&ithub::store::StoredEmployee>) {
-        let Some(employee) = employee else { return };
-        if let Err(error) = ithub::apply::flush_outbox(&self.store, &self.bus, employee).await {
-            tracing::error!(%error, "could not publish domain events; they stay in the outbox");
-        }
-    }
+/// Every route with its OpenAPI operation: the one list of them.
+pub fn routes() -> OpenApiRouter<AdminApi> {
+    OpenApiRouter::new()
+        .routes(routes!(employees::list))
+        .routes(routes!(employees::setup))
+        .routes(routes!(employees::get, employees::update))
+        .routes(routes!(employees::offboard))
+        .routes(routes!(employees::licenses))
+        .routes(routes!(tasks::list))
+        .routes(routes!(tasks::get))
+        .routes(routes!(tasks::update_item))
+        .routes(routes!(tasks::complete))
+        .routes(routes!(playbooks::get, playbooks::put))
+        .routes(routes!(audit::list))
+        .routes(routes!(connections::list, connections::create))
+        .routes(routes!(connections::get, connections::delete))
+        .routes(routes!(connections::rotate))
+        .routes(routes!(connections::sync))
+        .routes(routes!(connections::runs))
+        .routes(routes!(openapi::serve))
 }
 
-pub fn router(state: AdminApi) -> Router {
-    let v1 = Router::new()
-        .route("/v1/employees", get(employees::list))
-        .route("/v1/employees/setup", post(employees::setup))
-        .route("/v1/employees/{id}", get(employees::get).patch(employees::update))
-        .route("/v1/employees/{id}/offboard", post(employees::offboard))
-        .route("/v1/tasks", get(tasks::list))
-        .route("/v1/tasks/{id}", get(tasks::get))
-        .route("/v1/tasks/{id}/items/{item}", patch(tasks::update_item))
-        .route("/v1/tasks/{id}/complete", post(tasks::complete))
-        .route("/v1/licenses", get(employees::licenses))
-        .route("/v1/playbooks", get(playbooks::get).put(playbooks::put))
-        .route("/v1/audit", get(audit::list))
-        .route("/v1/connections", get(connections::list).post(connections::create))
-        .route("/v1/connections/{id}", get(connections::get).delete(connections::delete))
-        .route("/v1/connections/{id}/rotate-webhook-secret", post(connections::rotate))
-        .route("/v1/connections/{id}/sync", post(connections::sync))
-        .route("/v1/connections/{id}/runs", get(connections::runs))
-        .route("/v1/openapi.json", get(openapi::serve))
+pub fn router(state: AdminApi) -> axum::Router {
+    let (v1, _) = routes().split_for_parts();
+    let v1 = v1
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new().route("/health", get(health)).merge(v1).with_state(state)
+    let (health, _) = OpenApiRouter::new().routes(routes!(health)).split_for_parts();
+    health.merge(v1).with_state(state)
 }
 
 #[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, description = "The API is up")))]
@@ -94,6 +91,7 @@ async fn method_not_allowed() -> Response {
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// 1 to 100; 50 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

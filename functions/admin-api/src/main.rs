@@ -1,7 +1,7 @@
 //! The admin API Lambda, behind API Gateway: the axum router served by `lambda_http`.
 
 use admin_api::{AdminApi, router};
-use ithub::{bus::Bus, config, store::Store};
+use ithub::{bus::Bus, config, service::Service, store::Store};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -10,8 +10,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let state = AdminApi {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        service: Service::new(
+            Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
+            Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+        ),
         secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         queue: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),

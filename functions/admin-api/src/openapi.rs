@@ -1,21 +1,9 @@
-//! The OpenAPI 3.1 document, generated from the handlers and types themselves and served at `/v1/openapi.json`.
+//! The OpenAPI 3.1 document, generated from the routes and types themselves and served at `/v1/openapi.json`.
 //! A copy lives in `functions/admin-api/openapi.json`; a test fails when it is stale (`make openapi` rewrites it).
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-
-/// An RFC 9457 problem, as every error is answered.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct Problem {
-    /// A stable URI naming the kind of problem, e.g. `urn:ithub:problem:hr-owned-field`.
-    #[schema(rename = "type")]
-    r#type: String,
-    title: String,
-    status: u16,
-    detail: String,
-}
 
 struct AdminKey;
 
@@ -30,32 +18,9 @@ impl Modify for AdminKey {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "IT Hub admin API", description = "Run onboarding and offboarding from the HR system."),
-    paths(
-        crate::health,
-        crate::employees::list,
-        crate::employees::get,
-        crate::employees::update,
-        crate::employees::setup,
-        crate::employees::offboard,
-        crate::employees::licenses,
-        crate::tasks::list,
-        crate::tasks::get,
-        crate::tasks::update_item,
-        crate::tasks::complete,
-        crate::playbooks::get,
-        crate::playbooks::put,
-        crate::audit::list,
-        crate::connections::create,
-        crate::connections::list,
-        crate::connections::get,
-        crate::connections::delete,
-        crate::connections::rotate,
-        crate::connections::sync,
-        crate::connections::runs,
-        serve,
-    ),
+    paths(crate::health),
     components(schemas(
-        Problem,
+        crate::responses::Problem,
         ithub::domain::EmployeeId,
         ithub::domain::TaskId,
         ithub::domain::ConnectionId,
@@ -64,21 +29,28 @@ impl Modify for AdminKey {
     modifiers(&AdminKey),
     security(("admin_key" = [])),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The whole document: the routes' operations under the document's info and security.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, paths) = crate::routes().split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(paths);
+    doc
+}
 
 /// The document as pretty JSON, as served and as kept in the repo.
 pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    spec().to_pretty_json().unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses(
     (status = 200, description = "This document", content_type = "application/json"),
-    (status = 401, description = "Missing or invalid admin key", body = Problem, content_type = "application/problem+json")
+    (status = 401, description = "Missing or invalid admin key", body = crate::responses::Problem, content_type = "application/problem+json")
 ))]
 pub async fn serve() -> Json<serde_json::Value> {
-    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+    Json(serde_json::to_value(spec()).unwrap_or_default())
 }
-
 #[cfg(test)]
 mod tests {
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");

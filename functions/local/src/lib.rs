@@ -9,8 +9,9 @@ use ithub::bus::Bus;
 use ithub::queue::Queue;
 use ithub::resources::{self, Deployed, Names, QueueSettings};
 use ithub::secrets::Secrets;
+use ithub::service::Service;
 use ithub::store::Store;
-use poller::Poller;
+use ithub::sync::Syncer;
 use std::time::Duration;
 use webhook::Webhooks;
 use worker::Worker;
@@ -50,19 +51,24 @@ impl Stack {
         })
     }
 
-    pub fn worker(&self) -> Worker {
-        Worker::new(self.store.clone(), self.bus.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
+    /// The service layer every change goes through.
+    pub fn service(&self) -> Service {
+        Service::new(self.store.clone(), self.bus.clone())
     }
 
-    pub fn poller(&self) -> Poller {
-        Poller::new(self.store.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.service(), self.poller())
+    }
+
+    /// What the scheduled poller runs.
+    pub fn poller(&self) -> Syncer {
+        Syncer::new(self.store.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
     }
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
         admin_api::router(AdminApi {
-            store: self.store.clone(),
-            bus: self.bus.clone(),
+            service: self.service(),
             secrets: self.secrets.clone(),
             queue: self.queue.clone(),
             public_url: self.public_url.clone(),

@@ -5,11 +5,10 @@
 //!   admin key and a BambooHR connection to the sandbox, then serve every function until Ctrl-C.
 
 use chrono::Utc;
-use ithub::domain::TenantId;
-use ithub::providers::{ProviderKind, ProviderSettings};
+use ithub::domain::{Actor, TenantId};
+use ithub::providers::NewConnection;
 use ithub::resources::{Names, QueueSettings};
-use ithub::secrets::ConnectionSecret;
-use ithub::store::Connection;
+use ithub::service::Acting;
 use local::Stack;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -69,16 +68,12 @@ async fn run(mut stack: Stack) {
     stack.store.create_tenant(&tenant, "Acme Inc (demo)").await.unwrap_or_else(|e| fail(e));
     let (admin_key, key_hash) = ithub::apikey::generate();
     stack.store.put_api_key(&key_hash, &tenant, "make run demo key", None).await.unwrap_or_else(|e| fail(e));
-    let webhook_secret = ithub::apikey::generate().0;
-    let provider = ProviderSettings {
-        kind: ProviderKind::BambooHr,
-        company: "acme".into(),
-        base_url: Some(sandbox.base_url().to_owned()),
-    };
-    let connection = Connection::new(tenant.clone(), provider);
-    let secret = ConnectionSecret { credential: sandbox_key.into(), webhook_secrets: vec![webhook_secret.clone()] };
-    stack.secrets.put(&connection.secret_id, &secret).await.unwrap_or_else(|e| fail(e));
-    stack.store.put_connection(&connection).await.unwrap_or_else(|e| fail(e));
+    // Connected as an admin would connect it: the sandbox says what to send, the service layer does the rest.
+    let request: NewConnection = serde_json::from_value(sandbox.connection_request()).unwrap_or_else(|e| fail(e));
+    let acting = Acting { tenant: tenant.clone(), actor: Actor::Admin { key: "make run".into() } };
+    let made = stack.service().create_connection(&stack.secrets, &acting, request).await;
+    let made = made.unwrap_or_else(|e| fail(format!("cannot connect the sandbox: {e}")));
+    let (connection, webhook_secret) = (made.connection, made.webhook_secret);
     // The address actually bound: `ITHUB_API_ADDR` may ask for port 0 (any free port), as the API tests do.
     let api_url = format!("http://{}", listener.local_addr().map_or(api_addr, |a| a));
     stack.public_url = Some(api_url.clone());

@@ -1,9 +1,9 @@
-//! The poller Lambda, triggered by an EventBridge schedule.
+//! The poller Lambda, triggered by an EventBridge schedule: syncs every connection that is due.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use ithub::sync::{RunReport, Syncer};
 use ithub::{config, queue::Queue, store::Store};
 use lambda_runtime::{LambdaEvent, service_fn};
-use poller::{Poller, RunReport};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,15 +11,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let [table, queue_url] =
         config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
-    let poller = Poller::new(
+    let syncer = Syncer::new(
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         ithub::providers::http_client(),
     );
-    let poller = &poller;
+    let syncer = &syncer;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {
-        Ok::<Vec<RunReport>, lambda_runtime::Error>(poller.poll_all().await?)
+        Ok::<Vec<RunReport>, lambda_runtime::Error>(syncer.poll_all().await?)
     }))
     .await
 }

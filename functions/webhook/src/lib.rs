@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{Duration, Utc};
 use ithub::domain::ConnectionId;
-use ithub::messages::{EmployeeObserved, Source};
-use ithub::providers::{self, WebhookError};
+use ithub::messages::{EmployeeObserved, Message, Source};
+use ithub::providers::WebhookError;
 use ithub::queue::Queue;
 use ithub::secrets::{ConnectionSecret, Secrets};
 use ithub::store::Store;
@@ -61,7 +61,7 @@ async fn receive(
     };
     let now = Utc::now();
     let verify = |secret: ConnectionSecret| {
-        providers::verify_webhook(connection.provider.kind, &secret.webhook_secrets, &headers, &body, now)
+        connection.provider.kind().verify_webhook(&secret.webhook_secrets, &headers, &body, now)
     };
     let verdict = match hooks.secrets.get(&connection.secret_id).await {
         // A cached secret may predate a rotation: a failed signature is checked once more against a fresh read.
@@ -107,19 +107,21 @@ async fn receive(
             return unavailable();
         }
     }
-    let hints: Vec<EmployeeObserved> = delivery
+    let hints: Vec<Message> = delivery
         .hr_ids
         .iter()
-        .map(|hr_id| EmployeeObserved {
-            tenant_id: connection.tenant_id.clone(),
-            connection_id: connection.id.clone(),
-            hr_id: hr_id.clone(),
-            source: Source::Webhook,
-            observed_at: now,
-            record: None,
-            delivery_key: Some(delivery.delivery_key.clone()),
-            initial_import: false,
-            run_key: None,
+        .map(|hr_id| {
+            Message::EmployeeObserved(EmployeeObserved {
+                tenant_id: connection.tenant_id.clone(),
+                connection_id: connection.id.clone(),
+                hr_id: hr_id.clone(),
+                source: Source::Webhook,
+                observed_at: now,
+                record: None,
+                delivery_key: Some(delivery.delivery_key.clone()),
+                initial_import: false,
+                run_key: None,
+            })
         })
         .collect();
     if let Err(error) = hooks.queue.send(&hints).await {

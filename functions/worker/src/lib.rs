@@ -1,73 +1,34 @@
-//! The worker: the one place where HR changes are applied. It reads `EmployeeObserved` messages from the FIFO
-//! queue, compares each with what is stored, and writes the employee only when something changed.
+//! The worker: fed by the change queue. It hands each HR observation to the service layer (re-reading the person
+//! first where a webhook sent only a hint) and runs the syncs admins ask for.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::Utc;
 use futures::future::join_all;
-use ithub::apply;
-use ithub::bus::Bus;
-use ithub::domain::{Actor, lifecycle};
-use ithub::messages::EmployeeObserved;
-use ithub::messages::SyncRequested;
-use ithub::providers::ProviderError;
-use ithub::queue::Queue;
-use ithub::secrets::Secrets;
-use ithub::store::RunStatus;
-use ithub::store::{Store, StoreError, StoredEmployee};
-use poller::Poller;
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SyncRequest {
-    sync_requested: SyncRequested,
-}
-
-/// Conditional writes lost in a row before the message is handed back to the queue.
-const WRITE_ATTEMPTS: usize = 5;
+use ithub::messages::{EmployeeObserved, Message, SyncRequested};
+use ithub::service::{Applied, Service, ServiceError};
+use ithub::store::{RunStatus, StoreError};
+use ithub::sync::{PollError, Syncer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("message is not an EmployeeObserved: {0}")]
+    #[error("message is not one we understand: {0}")]
     Malformed(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Provider(#[from] ProviderError),
-    #[error(transparent)]
-    Secret(#[from] ithub::secrets::SecretError),
-    #[error("the change is stored; publishing its events failed: {0}")]
-    Publish(#[from] apply::FlushError),
-    #[error("lost {0} conditional writes in a row")]
-    Contended(usize),
-}
-
-/// What applying one observation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Created,
-    Updated,
-    /// Same facts as stored: nothing written.
-    Unchanged,
-    /// Older than what is stored: nothing written.
-    Stale,
-    /// The HR system or the connection no longer knows this person: nothing to apply.
-    Gone,
+    Read(#[from] PollError),
 }
 
 #[derive(Clone)]
 pub struct Worker {
-    store: Store,
-    bus: Bus,
-    secrets: Secrets,
-    http: reqwest::Client,
-    /// Runs the syncs admins ask for, with the scheduled poller's logic.
-    poller: Poller,
+    service: Service,
+    syncer: Syncer,
 }
 
 impl Worker {
-    pub fn new(store: Store, bus: Bus, queue: Queue, secrets: Secrets, http: reqwest::Client) -> Self {
-        let poller = Poller::new(store.clone(), queue, secrets.clone(), http.clone());
-        Self { store, bus, secrets, http, poller }
+    pub fn new(service: Service, syncer: Syncer) -> Self {
+        Self { service, syncer }
     }
 
     /// Handles one SQS batch. Messages of one FIFO group run in order, and once one fails the rest of its group
@@ -117,118 +78,51 @@ impl Worker {
     }
 
     pub async fn handle_message(&self, body: &str) -> Result<Applied, WorkerError> {
-        let error = match serde_json::from_str::<EmployeeObserved>(body) {
-            Ok(observation) => {
+        match Message::from_json(body).map_err(|e| WorkerError::Malformed(e.to_string()))? {
+            Message::EmployeeObserved(observation) => {
                 let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());
                 let applied = self.apply(observation).await?;
                 if let (Some(run), Applied::Created | Applied::Updated) = (run, applied)
-                    && let Err(error) = self.store.count_applied(&tenant, &run).await
+                    && let Err(error) = self.service.store.count_applied(&tenant, &run).await
                 {
                     tracing::warn!(%error, "could not count an applied change on its run");
                 }
-                return Ok(applied);
+                Ok(applied)
             }
-            Err(error) => error,
-        };
-        match serde_json::from_str::<SyncRequest>(body) {
-            Ok(SyncRequest { sync_requested }) => self.sync(sync_requested).await,
-            Err(_) => Err(WorkerError::Malformed(error.to_string())),
+            Message::SyncRequested(request) => self.sync(request).await,
         }
     }
 
     /// Runs an admin's sync request. A failed poll is recorded on the run, not retried: the admin asks again.
     async fn sync(&self, request: SyncRequested) -> Result<Applied, WorkerError> {
-        let Some(connection) = self.store.get_connection(&request.tenant_id, &request.connection_id).await? else {
+        let store = &self.service.store;
+        let Some(connection) = store.get_connection(&request.tenant_id, &request.connection_id).await? else {
             tracing::warn!(connection_id = %request.connection_id, "sync asked for a connection that is gone");
             return Ok(Applied::Gone);
         };
-        let Some(run) = self.store.get_run(&request.tenant_id, &request.run_key).await? else {
+        let Some(run) = store.get_run(&request.tenant_id, &request.run_key).await? else {
             return Ok(Applied::Gone);
         };
         if run.status != RunStatus::Queued {
             return Ok(Applied::Unchanged); // a redelivery of a request already run
         }
-        self.poller.run(&connection, run).await;
+        self.syncer.run(&connection, run).await;
         Ok(Applied::Updated)
     }
 
-    /// Applies one observation: re-reads the person for a webhook hint, skips it when the facts are unchanged or
-    /// older than what is stored, then decides what the change means (tasks, license) and writes the employee, its
-    /// tasks and the audit entry in one transaction, conditional on the version read.
+    /// Applies one observation; a webhook hint is first completed with the person's current record.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
         let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, initial_import, .. } = observation;
-        let id = ithub::domain::EmployeeId::derive(&connection_id, &hr_id);
         let (record, observed_at, initial_import) = match record {
             Some(record) => (record, observed_at, initial_import),
             None => {
-                let Some(connection) = self.store.get_connection(&tenant_id, &connection_id).await? else {
-                    tracing::warn!(%connection_id, "connection no longer exists; dropping the hint");
-                    return Ok(Applied::Gone);
-                };
-                let provider = self.secrets.connect(&connection, self.http.clone()).await?;
-                let read_at = Utc::now();
-                // Before the first full import has run, a webhook is part of that import too.
-                let importing = connection.cursor.is_none();
-                match provider.fetch(&hr_id).await? {
-                    Some(record) => (record, read_at, importing),
+                let read_at = chrono::Utc::now();
+                match self.syncer.read_person(&tenant_id, &connection_id, &hr_id).await? {
+                    Some((record, importing)) => (record, read_at, importing),
                     None => return Ok(Applied::Gone),
                 }
             }
         };
-        let hash = record.content_hash();
-        let actor = Actor::Sync { connection_id: connection_id.to_string() };
-        for _ in 0..WRITE_ATTEMPTS {
-            let current = self.store.get_employee(&tenant_id, &id).await?;
-            if let Some(current) = &current {
-                let skip = if current.observed_at > observed_at {
-                    Some(Applied::Stale)
-                } else if current.hr_hash == hash {
-                    Some(Applied::Unchanged)
-                } else {
-                    None
-                };
-                if let Some(skip) = skip {
-                    // A redelivery after a failed publish: the change is stored, its events are still owed.
-                    apply::flush_outbox(&self.store, &self.bus, current).await?;
-                    return Ok(skip);
-                }
-            }
-            let now = Utc::now();
-            let decision = lifecycle::on_observed(
-                current.as_ref().map(|c| (&c.hr, &c.hub)),
-                &record,
-                initial_import,
-                now.date_naive(),
-                now,
-            );
-            let next = StoredEmployee {
-                tenant_id: tenant_id.clone(),
-                id: id.clone(),
-                connection_id: connection_id.clone(),
-                hr: record.clone(),
-                hub: decision.hub.clone(),
-                fields: current.as_ref().map(|c| c.fields.clone()).unwrap_or_default(),
-                // Filled by the plan: earlier unpublished events, then this change's.
-                outbox: Vec::new(),
-                hr_hash: hash.clone(),
-                version: current.as_ref().map_or(1, |c| c.version + 1),
-                observed_at,
-                created_at: current.as_ref().map_or(now, |c| c.created_at),
-                updated_at: now,
-            };
-            let plan =
-                apply::plan(&self.store, current.as_ref(), next, &decision, actor.clone(), "hr.sync", now).await?;
-            match self.store.commit(&plan.commit).await {
-                Ok(()) => {
-                    if let Some(employee) = &plan.commit.employee {
-                        apply::flush_outbox(&self.store, &self.bus, employee).await?;
-                    }
-                    return Ok(if current.is_none() { Applied::Created } else { Applied::Updated });
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(WorkerError::Contended(WRITE_ATTEMPTS))
+        Ok(self.service.observe(&tenant_id, &connection_id, record, observed_at, initial_import).await?)
     }
 }

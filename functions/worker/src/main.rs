@@ -1,6 +1,8 @@
 //! The worker Lambda: fed by the change queue, reports partial batch failures.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use ithub::service::Service;
+use ithub::sync::Syncer;
 use ithub::{bus::Bus, config, store::Store};
 use lambda_runtime::{LambdaEvent, service_fn};
 use worker::Worker;
@@ -11,13 +13,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let [table, bus, queue_url] =
         config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
-    let worker = Worker::new(
-        Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let syncer = Syncer::new(
+        store.clone(),
         ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         ithub::providers::http_client(),
     );
+    let worker = Worker::new(Service::new(store, Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus)), syncer);
     let worker = &worker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(worker.handle(event.payload).await)

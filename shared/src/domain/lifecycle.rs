@@ -3,12 +3,14 @@
 //! effects out.
 
 use super::{Address, Employee, EmployeeId, EmploymentStatus, HrNote, TaskId, TaskKind};
+use crate::events::EventKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a person stands with IT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HubStatus {
     /// Imported with the first sync and not (yet) chosen for setup by the admin.
@@ -82,8 +84,14 @@ pub enum Effect {
     },
     GrantLicense,
     ReleaseLicense,
-    /// A domain event, by name.
-    Event(&'static str),
+    /// Complete the open task of this kind and cycle (the admin did its checklist).
+    CompleteTask {
+        kind: TaskKind,
+        cycle: u32,
+        hub_access: bool,
+    },
+    /// A domain event; the change that carries the decision out fills in its payload.
+    Event(EventKind),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,9 +102,9 @@ pub struct Decision {
 
 impl Decision {
     /// The events to publish, in order.
-    pub fn events(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub fn events(&self) -> impl Iterator<Item = EventKind> + '_ {
         self.effects.iter().filter_map(|e| match e {
-            Effect::Event(name) => Some(*name),
+            Effect::Event(kind) => Some(*kind),
             _ => None,
         })
     }
@@ -140,13 +148,13 @@ pub fn on_observed(
             return Decision { hub: fresh(HubStatus::NotSetUp), effects: vec![] };
         }
         let mut effects = vec![
-            Event("employee.hired"),
+            Event(EventKind::EmployeeHired),
             OpenTask { kind: TaskKind::Onboarding, due: hired_due(next, today), reason: None },
-            Event("task.opened"),
+            Event(EventKind::TaskOpened),
         ];
         if leaving(next) {
             // Hired with a fixed end date: onboard now; the termination is handled when HR records it again.
-            effects.push(Event("employee.updated"));
+            effects.push(Event(EventKind::EmployeeUpdated));
         }
         return Decision { hub: fresh(HubStatus::Onboarding), effects };
     };
@@ -167,14 +175,14 @@ pub fn on_observed(
         if hub.license {
             hub.license = false;
             effects.push(ReleaseLicense);
-            effects.push(Event("license.released"));
+            effects.push(Event(EventKind::LicenseReleased));
         }
         hub.cycle += 1;
         hub.status = HubStatus::Onboarding;
         hub.manual_offboard = None;
-        effects.push(Event("employee.hired"));
+        effects.push(Event(EventKind::EmployeeHired));
         effects.push(OpenTask { kind: TaskKind::Onboarding, due: hired_due(next, today), reason: None });
-        effects.push(Event("task.opened"));
+        effects.push(Event(EventKind::TaskOpened));
         return Decision { hub, effects };
     }
 
@@ -186,7 +194,7 @@ pub fn on_observed(
         let offboard_now = hub.status == HubStatus::Active || (hub.status == HubStatus::Onboarding && effective);
         match hub.status {
             HubStatus::Active | HubStatus::Onboarding if offboard_now => {
-                effects.push(Event("employee.terminated"));
+                effects.push(Event(EventKind::EmployeeTerminated));
                 if hub.status == HubStatus::Onboarding {
                     effects.push(CancelTask {
                         kind: TaskKind::Onboarding,
@@ -196,7 +204,7 @@ pub fn on_observed(
                 }
                 hub.status = HubStatus::Offboarding;
                 effects.push(OpenTask { kind: TaskKind::Offboarding, due: leaving_due(next, today), reason: None });
-                effects.push(Event("task.opened"));
+                effects.push(Event(EventKind::TaskOpened));
                 return Decision { hub, effects };
             }
             // A joiner with a leaving date ahead (a fixed-term contract): onboarding goes on; completing it opens
@@ -204,13 +212,13 @@ pub fn on_observed(
             HubStatus::Active | HubStatus::Onboarding => {}
             HubStatus::Offboarding | HubStatus::Offboarded if newly_leaving => {
                 // Already offboarded by hand (or earlier): record HR's word on that task, open nothing.
-                effects.push(Event("employee.terminated"));
+                effects.push(Event(EventKind::EmployeeTerminated));
                 let note = HrNote { at: now, note: "HR recorded the termination".into(), end_date: next.end_date };
                 effects.push(NoteOnTask { kind: TaskKind::Offboarding, cycle: hub.cycle, note, due: None });
                 return Decision { hub, effects };
             }
             HubStatus::NotSetUp => {
-                effects.push(Event("employee.terminated"));
+                effects.push(Event(EventKind::EmployeeTerminated));
                 hub.status = HubStatus::Former;
                 return Decision { hub, effects };
             }
@@ -218,7 +226,7 @@ pub fn on_observed(
         }
     }
 
-    effects.push(Event("employee.updated"));
+    effects.push(Event(EventKind::EmployeeUpdated));
     if leaving(prev) && leaving(next) && prev.end_date != next.end_date && hub.status == HubStatus::Offboarding {
         let note = HrNote { at: now, note: "HR changed the termination date".into(), end_date: next.end_date };
         let due = if hub.manual_offboard.is_none() { next.end_date } else { None };
@@ -257,7 +265,7 @@ pub fn on_setup(hub: &Hub, hr: &Employee) -> Result<Decision, LifecycleError> {
         return Err(LifecycleError::NotAllowed("only active employees can be set up".into()));
     }
     let hub = Hub { status: HubStatus::Active, license: true, ..hub.clone() };
-    Ok(Decision { hub, effects: vec![Effect::GrantLicense, Effect::Event("license.granted")] })
+    Ok(Decision { hub, effects: vec![Effect::GrantLicense, Effect::Event(EventKind::LicenseGranted)] })
 }
 
 /// The admin offboards someone now, before HR has caught up.
@@ -280,7 +288,7 @@ pub fn on_manual_offboard(
         });
     }
     effects.push(Effect::OpenTask { kind: TaskKind::Offboarding, due: today, reason: Some(reason.to_owned()) });
-    effects.push(Effect::Event("task.opened"));
+    effects.push(Effect::Event(EventKind::TaskOpened));
     let manual = ManualOffboard { by: by.to_owned(), reason: reason.to_owned(), at: now };
     let hub = Hub { status: HubStatus::Offboarding, manual_offboard: Some(manual), ..hub.clone() };
     Ok(Decision { hub, effects })
@@ -290,14 +298,17 @@ pub fn on_manual_offboard(
 /// Completing the onboarding of someone HR already has leaving opens their offboarding.
 pub fn on_task_completed(hub: &Hub, hr: &Employee, kind: TaskKind, hub_access: bool, today: NaiveDate) -> Decision {
     let mut hub = hub.clone();
-    let mut effects = vec![Effect::Event("task.completed")];
+    let mut effects = vec![
+        Effect::CompleteTask { kind, cycle: hub.cycle, hub_access: hub_access && kind == TaskKind::Onboarding },
+        Effect::Event(EventKind::TaskCompleted),
+    ];
     match kind {
         TaskKind::Onboarding => {
             hub.status = HubStatus::Active;
             if hub_access && !hub.license {
                 hub.license = true;
                 effects.push(Effect::GrantLicense);
-                effects.push(Effect::Event("license.granted"));
+                effects.push(Effect::Event(EventKind::LicenseGranted));
             }
             if leaving(hr) {
                 hub.status = HubStatus::Offboarding;
@@ -306,7 +317,7 @@ pub fn on_task_completed(hub: &Hub, hr: &Employee, kind: TaskKind, hub_access: b
                     due: leaving_due(hr, today),
                     reason: None,
                 });
-                effects.push(Effect::Event("task.opened"));
+                effects.push(Effect::Event(EventKind::TaskOpened));
             }
         }
         TaskKind::Offboarding => {
@@ -314,7 +325,7 @@ pub fn on_task_completed(hub: &Hub, hr: &Employee, kind: TaskKind, hub_access: b
             if hub.license {
                 hub.license = false;
                 effects.push(Effect::ReleaseLicense);
-                effects.push(Effect::Event("license.released"));
+                effects.push(Effect::Event(EventKind::LicenseReleased));
             }
         }
     }
@@ -379,7 +390,7 @@ mod tests {
         let d = on_observed(None, &ada(), false, today(), now());
         assert_eq!(opens(&d), vec![TaskKind::Onboarding]);
         assert!(d.effects.contains(&OpenTask { kind: TaskKind::Onboarding, due: today(), reason: None }));
-        assert_eq!(d.events().collect::<Vec<_>>(), vec!["employee.hired", "task.opened"]);
+        assert_eq!(d.events().collect::<Vec<_>>(), vec![EventKind::EmployeeHired, EventKind::TaskOpened]);
     }
 
     #[test]
@@ -436,7 +447,7 @@ mod tests {
         assert!(opens(&d).is_empty());
         assert!(d.effects.contains(&ShipTo { cycle: 1, address: moved.home_address.clone() }));
         let active = on_observed(Some((&ada(), &hub(HubStatus::Active, true))), &moved, false, today(), now());
-        assert_eq!(active.effects, vec![Event("employee.updated")]);
+        assert_eq!(active.effects, vec![Event(EventKind::EmployeeUpdated)]);
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! BambooHR: API key over HTTP Basic, the employee directory for a full listing, `employees/changed?since=` for
 //! increments, one employee by id, and webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
-use super::http::{RetryPolicy, check};
+use super::auth::{StaticToken, TokenSource};
+use super::http::{RetryPolicy, check, check_base_url};
 use super::{
-    Changes, HrProvider, ProviderError, ProviderKind, ProviderSettings, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
+    Capabilities, Changes, HrProvider, ProviderError, ProviderKind, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
     WebhookError,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
+use crate::validation::{FieldErrors, is_slug};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -22,19 +24,79 @@ pub const TIMESTAMP_HEADER: &str = "x-bamboohr-timestamp";
 const FIELDS: &str = "firstName,lastName,workEmail,homeEmail,mobilePhone,workPhone,address1,address2,city,state,\
 zipcode,country,jobTitle,department,supervisorId,supervisor,status,employmentHistoryStatus,hireDate,terminationDate";
 
+/// Where a BambooHR company is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BambooHrSettings))]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The company's subdomain: `acme` for `acme.bamboohr.com`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
+    pub company_domain: String,
+    /// Overrides `https://api.bamboohr.com` (a sandbox); an http or https URL (the pattern is
+    /// `http::BASE_URL_PATTERN`, which a test holds equal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
+    )]
+    pub base_url: Option<String>,
+}
+
+/// A BambooHR API key (sent as the HTTP Basic user name).
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BambooHrCredentials))]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
+    pub api_key: String,
+}
+
+/// The BambooHR connector.
+pub struct Connector;
+
+impl super::Connector for Connector {
+    const NAME: &'static str = "bamboohr";
+    const DISPLAY_NAME: &'static str = "BambooHR";
+    const CAPABILITIES: Capabilities =
+        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false };
+    type Settings = Settings;
+    type Credentials = Credentials;
+
+    fn validate(settings: &Settings, credentials: &Credentials, errors: &mut FieldErrors) {
+        let domain_ok = is_slug(&settings.company_domain, 100);
+        errors.check(domain_ok, "settings.company_domain", "1-100 letters, digits, dashes or underscores");
+        check_base_url(settings.base_url.as_deref(), "settings.base_url", errors);
+        let key_ok = (1..=4096).contains(&credentials.api_key.chars().count());
+        errors.check(key_ok, "credentials.api_key", "must be given (at most 4096 characters)");
+    }
+
+    fn connect(settings: &Settings, credentials: &Credentials, http: reqwest::Client) -> Box<dyn HrProvider> {
+        Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), http))
+    }
+
+    fn verify_webhook(
+        secrets: &[String],
+        headers: &::http::HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<WebhookDelivery, WebhookError> {
+        verify_webhook(secrets, headers, body, now)
+    }
+}
+
 pub struct BambooHr {
     api: String,
-    api_key: String,
+    key: Box<dyn TokenSource>,
     http: reqwest::Client,
     retry: RetryPolicy,
 }
 
 impl BambooHr {
-    pub fn new(settings: &ProviderSettings, api_key: &str, http: reqwest::Client) -> Self {
+    pub fn new(settings: &Settings, key: impl TokenSource + 'static, http: reqwest::Client) -> Self {
         let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         Self {
-            api: format!("{host}/api/gateway.php/{}/v1", settings.company),
-            api_key: api_key.to_owned(),
+            api: format!("{host}/api/gateway.php/{}/v1", settings.company_domain),
+            key: Box::new(key),
             http,
             retry: RetryPolicy::default(),
         }
@@ -47,12 +109,13 @@ impl BambooHr {
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
+        let key = self.key.token().await?;
         self.retry
             .send(|| {
                 self.http
                     .get(&url)
                     .query(query)
-                    .basic_auth(&self.api_key, Some("x"))
+                    .basic_auth(key.expose(), Some("x"))
                     .header(reqwest::header::ACCEPT, "application/json")
             })
             .await
@@ -322,6 +385,13 @@ mod tests {
 
     fn record(json: serde_json::Value) -> Employee {
         serde_json::from_value::<Record>(json).unwrap().into_employee("7", day("2026-06-01"))
+    }
+
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn the_documented_base_url_pattern_is_the_one_checked() {
+        let schema = serde_json::to_value(<Settings as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["properties"]["base_url"]["pattern"], super::super::http::BASE_URL_PATTERN);
     }
 
     #[test]

@@ -55,6 +55,35 @@ fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// What the OpenAPI document says of a `base_url`; [`check_base_url`] holds exactly this.
+pub const BASE_URL_PATTERN: &str = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$";
+
+/// Checks a connection's `base_url` override (a sandbox or a fake server in tests): `http` or `https`, a host
+/// name or address, an optional port and a plain path, at most 2048 characters.
+pub fn check_base_url(url: Option<&str>, field: &str, errors: &mut crate::validation::FieldErrors) {
+    let Some(url) = url else { return };
+    errors.check(
+        url.chars().count() <= 2048 && plain_url(url),
+        field,
+        "must be an http or https URL: scheme, host, optional port and path",
+    );
+}
+
+fn plain_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let path_ok = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b));
+    host_ok && port_ok && path_ok
+}
+
 /// Turns a non-success answer into an error that says what happened.
 pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
     let status = response.status().as_u16();
@@ -74,6 +103,16 @@ pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_are_plain_http_urls() {
+        for good in ["https://api.example.com", "http://127.0.0.1:45123", "https://h/a/b-c.d/", "http://x:1"] {
+            assert!(plain_url(good), "{good}");
+        }
+        for bad in ["ftp://x", "https://", "https://u@h", "https://h?q", "https://h#f", "https://h:123456", "h"] {
+            assert!(!plain_url(bad), "{bad}");
+        }
+    }
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
     #[test]

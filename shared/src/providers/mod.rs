@@ -1,40 +1,63 @@
-//! HR systems behind one trait. Each provider module maps its own records to [`Employee`], and knows how its
-//! webhooks are signed.
+//! HR systems. Each is a connector module that declares what it can do and maps its records to [`Employee`];
+//! [`registry`] lists them, and nothing outside this module names a specific provider.
 
+pub mod auth;
 pub mod bamboohr;
 mod http;
+mod registry;
 
 use crate::domain::Employee;
+use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-pub use http::RetryPolicy;
+pub use http::{BASE_URL_PATTERN, RetryPolicy, check_base_url};
+pub use registry::{Credentials, NewConnection, ProviderKind, ProviderSettings, Settings, connect};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    #[serde(rename = "bamboohr")]
-    BambooHr,
+/// What a connector can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Capabilities {
+    /// Lists everyone (a first import, a reconciliation).
+    pub full_listing: bool,
+    /// Lists what changed since a state it issued.
+    pub changes_feed: bool,
+    /// Pushes signed webhooks.
+    pub webhooks: bool,
+    /// Pushes whole records to IT Hub (SCIM).
+    pub push: bool,
 }
 
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BambooHr => "bamboohr",
-        }
-    }
-}
+/// One HR system's connector: its typed settings and credentials, how to check them, how to reach the system
+/// and how its webhooks are signed. A module implements this once and adds one line to [`registry`].
+pub trait Connector {
+    /// The name in the API and in stored records.
+    const NAME: &'static str;
+    const DISPLAY_NAME: &'static str;
+    const CAPABILITIES: Capabilities;
 
-/// What a tenant gave IT Hub to reach its HR system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderSettings {
-    pub kind: ProviderKind,
-    /// The company's subdomain or id at the provider (BambooHR: `companyDomain`).
-    pub company: String,
-    /// Overrides the provider's public API host; tests and sandboxes point it at a fake server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
+    /// Checks settings and credentials beyond their types, naming each field at fault.
+    fn validate(settings: &Self::Settings, credentials: &Self::Credentials, errors: &mut FieldErrors);
+
+    fn connect(
+        settings: &Self::Settings,
+        credentials: &Self::Credentials,
+        http: reqwest::Client,
+    ) -> Box<dyn HrProvider>;
+
+    /// Verifies a delivery and reads the employees it names.
+    fn verify_webhook(
+        secrets: &[String],
+        headers: &::http::HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<WebhookDelivery, WebhookError>;
+
+    type Settings: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned;
+    /// No `Debug`: credentials never reach a log.
+    type Credentials: Clone + Serialize + DeserializeOwned;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +72,8 @@ pub enum ProviderError {
     Transport(String),
     #[error("the HR system sent a response we could not read: {0}")]
     Malformed(String),
+    #[error("the connection's credentials are not for its HR system")]
+    CredentialMismatch,
 }
 
 /// The ids that changed since a cursor, and the cursor to use next time.
@@ -79,13 +104,6 @@ pub trait HrProvider: Send + Sync {
     fn cursor_at(&self, now: DateTime<Utc>) -> String;
 }
 
-/// Builds the provider client for a connection.
-pub fn connect(settings: &ProviderSettings, credential: &str, http: reqwest::Client) -> Box<dyn HrProvider> {
-    match settings.kind {
-        ProviderKind::BambooHr => Box::new(bamboohr::BambooHr::new(settings, credential, http)),
-    }
-}
-
 /// One shared HTTP client per process: connection pools and TLS sessions are reused across invocations.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -109,6 +127,8 @@ pub enum WebhookError {
     BadTimestamp,
     #[error("body is not a webhook payload we understand: {0}")]
     BadPayload(String),
+    #[error("this HR system sends no webhooks")]
+    NotSupported,
 }
 
 /// A verified delivery: which employees it mentions and a key that is the same for a redelivery.
@@ -120,17 +140,3 @@ pub struct WebhookDelivery {
 
 /// How far a signed timestamp may be from our clock (Stripe, Standard Webhooks and Svix all use 5 minutes).
 pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
-
-/// Verifies a delivery against any of the connection's current secrets (two are valid during a rotation) and
-/// reads the employees it names.
-pub fn verify_webhook(
-    kind: ProviderKind,
-    secrets: &[String],
-    headers: &::http::HeaderMap,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<WebhookDelivery, WebhookError> {
-    match kind {
-        ProviderKind::BambooHr => bamboohr::verify_webhook(secrets, headers, body, now),
-    }
-}

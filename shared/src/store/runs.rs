@@ -1,6 +1,6 @@
 //! Sync runs: one record per poll of a connection, scheduled or asked for, with what it saw and did.
 
-use super::{Page, Store, StoreError, dynamo, page, s, tenant_pk};
+use super::{Page, Store, StoreError, dynamo, keys, page, s};
 use crate::domain::{ConnectionId, TenantId};
 use crate::resources::{PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -77,18 +77,18 @@ impl SyncRun {
 
     /// The run's sort key: newest runs of a connection sort last.
     pub fn key(&self) -> String {
-        format!("R#{}#{}#{}", self.connection_id, self.requested_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.run_id)
+        keys::run(&self.connection_id, self.requested_at, &self.run_id)
     }
 }
 
 impl Store {
     /// Writes a run as it stands; the worker's `applied` count is kept, not overwritten.
     pub async fn put_run(&self, tenant: &TenantId, run: &SyncRun) -> Result<(), StoreError> {
-        let mut item = Self::keyed(run, tenant_pk(tenant), run.key())?;
+        let mut item = Self::keyed(run, keys::tenant(tenant), run.key())?;
         item.remove("applied");
         let mut update = Vec::new();
         let mut request =
-            self.client.update_item().table_name(&self.table).key(PK, s(tenant_pk(tenant))).key(SK, s(run.key()));
+            self.client.update_item().table_name(&self.table).key(PK, s(keys::tenant(tenant))).key(SK, s(run.key()));
         for (n, (name, value)) in item.into_iter().filter(|(k, _)| k != PK && k != SK).enumerate() {
             update.push(format!("#n{n} = :v{n}"));
             request = request
@@ -101,7 +101,7 @@ impl Store {
     }
 
     pub async fn get_run(&self, tenant: &TenantId, run_key: &str) -> Result<Option<SyncRun>, StoreError> {
-        self.get_as(tenant_pk(tenant), run_key).await
+        self.get_as(keys::tenant(tenant), run_key).await
     }
 
     /// Counts one applied observation on its run.
@@ -109,7 +109,7 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
+            .key(PK, s(keys::tenant(tenant)))
             .key(SK, s(run_key))
             .update_expression("ADD applied :one")
             .condition_expression("attribute_exists(PK)")
@@ -128,7 +128,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<SyncRun>, StoreError> {
-        let query = self.prefix_query(tenant, &format!("R#{connection}#"), limit, cursor)?;
+        let query = self.prefix_query(tenant, &keys::runs_of(connection), limit, cursor)?;
         let out = query.scan_index_forward(false).send().await.map_err(dynamo)?;
         page(out.items, out.last_evaluated_key.as_ref())
     }

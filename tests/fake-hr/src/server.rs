@@ -117,6 +117,16 @@ impl FakeBamboo {
         &self.base_url
     }
 
+    /// What an admin sends to `POST /v1/connections` to connect IT Hub to this fake.
+    pub fn connection_request(&self) -> Value {
+        let company = self.company();
+        serde_json::json!({
+            "provider": "bamboohr",
+            "settings": { "company_domain": company.domain, "base_url": self.base_url },
+            "credentials": { "api_key": company.api_key },
+        })
+    }
+
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
         self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

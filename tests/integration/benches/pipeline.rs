@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use integration_tests::*;
-use ithub::providers::{self, WebhookDelivery};
+use ithub::providers::WebhookDelivery;
 use std::time::{Duration, Instant};
 
 struct Row {
@@ -151,7 +151,7 @@ async fn main() {
     for n in 0..50 {
         let observation = observed(&tenant, &connection.id, record(&format!("baseline-{n}"), "B"), Utc::now());
         let t = Instant::now();
-        stack.queue.send(&[observation]).await.expect("send");
+        stack.queue.send(&[ithub::messages::Message::EmployeeObserved(observation)]).await.expect("send");
         sends.push(t.elapsed());
     }
     rows.push(timed("moto baseline: one FIFO SendMessageBatch (1 message)", sends));
@@ -175,7 +175,7 @@ async fn main() {
     let t = Instant::now();
     for _ in 0..rounds {
         let d: WebhookDelivery =
-            providers::verify_webhook(connection.provider.kind, &secrets, &headers, body, Utc::now()).expect("valid");
+            connection.provider.kind().verify_webhook(&secrets, &headers, body, Utc::now()).expect("valid");
         std::hint::black_box(d);
     }
     rows.push(Row {

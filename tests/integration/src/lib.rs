@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use fake_hr::FakeBamboo;
 use ithub::domain::{ConnectionId, Employee, TenantId};
 use ithub::messages::{EmployeeObserved, Source};
-use ithub::providers::{ProviderKind, ProviderSettings};
+use ithub::providers::NewConnection;
 use ithub::resources::{Names, QueueSettings};
 use ithub::store::Connection;
 pub use local::Stack;
@@ -45,19 +45,17 @@ pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
     FakeBamboo::start(addr, FAKE_COMPANY, FAKE_KEY, people).await.expect("start fake BambooHR")
 }
 
-/// Stores a BambooHR connection of `tenant` to `fake`, with one webhook secret.
+/// Connects `tenant` to `fake` through the service layer, as an admin would, then makes `secret` its one webhook
+/// secret (so tests can sign deliveries with a secret they know).
 pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret: &str) -> Connection {
-    let provider = ProviderSettings {
-        kind: ProviderKind::BambooHr,
-        company: FAKE_COMPANY.into(),
-        base_url: Some(fake.base_url().to_owned()),
-    };
-    let connection = Connection::new(tenant.clone(), provider);
-    let secrets =
-        ithub::secrets::ConnectionSecret { credential: FAKE_KEY.into(), webhook_secrets: vec![secret.to_owned()] };
-    stack.secrets.put(&connection.secret_id, &secrets).await.expect("store the connection's secrets");
-    stack.store.put_connection(&connection).await.expect("store connection");
-    connection
+    let request: NewConnection = serde_json::from_value(fake.connection_request()).expect("a connection request");
+    let acting =
+        ithub::service::Acting { tenant: tenant.clone(), actor: ithub::domain::Actor::Admin { key: "test".into() } };
+    let made = stack.service().create_connection(&stack.secrets, &acting, request).await.expect("connect");
+    let mut secrets = stack.secrets.get_fresh(&made.connection.secret_id).await.expect("the connection's secrets");
+    secrets.webhook_secrets = vec![secret.to_owned()];
+    stack.secrets.put(&made.connection.secret_id, &secrets).await.expect("store the webhook secret");
+    made.connection
 }
 
 /// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.

@@ -63,8 +63,16 @@ async fn applied_changes_publish_domain_events_once() {
         assert_eq!(event["source"], "ithub");
         assert_eq!(event["detail"]["tenant_id"], tenant.as_str());
         assert_eq!(event["detail"]["employee_id"], employee_id.as_str());
-        assert_eq!(event["detail"]["hub_status"], "onboarding");
+        assert_eq!(event["detail"]["type"], event["detail-type"], "the detail names its own type");
     }
+    let hired = delivered.iter().find(|e| e["detail-type"] == "employee.hired").unwrap();
+    assert_eq!(hired["detail"]["hub_status"], "onboarding");
+    let opened = delivered.iter().find(|e| e["detail-type"] == "task.opened").unwrap();
+    assert_eq!(
+        (opened["detail"]["kind"].as_str(), opened["detail"]["status"].as_str()),
+        (Some("onboarding"), Some("open"))
+    );
+    assert_ne!(hired["detail"]["event_id"], opened["detail"]["event_id"], "each event has its own id");
 }
 
 #[tokio::test]
@@ -74,24 +82,22 @@ async fn events_whose_publish_failed_go_out_with_the_redelivery() {
     let target = tap(&stack).await;
     // A worker whose bus cannot be reached: the change commits, the publish fails, the message will be retried.
     let unreachable = aws_sdk_eventbridge::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build();
-    let broken = worker::Worker::new(
-        stack.store.clone(),
-        ithub::bus::Bus::new(aws_sdk_eventbridge::Client::from_conf(unreachable), &stack.deployed.bus),
-        stack.queue.clone(),
-        stack.secrets.clone(),
-        stack.http.clone(),
-    );
+    let bus = ithub::bus::Bus::new(aws_sdk_eventbridge::Client::from_conf(unreachable), &stack.deployed.bus);
+    let broken = worker::Worker::new(ithub::service::Service::new(stack.store.clone(), bus), stack.poller());
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let observation = observed(&tenant, &connection, record("5", "Grace"), Utc::now());
     let failed = broken.apply(observation.clone()).await;
-    assert!(matches!(failed, Err(worker::WorkerError::Publish(_))), "{failed:?}");
+    assert!(
+        matches!(failed, Err(worker::WorkerError::Service(ithub::service::ServiceError::Publish(_)))),
+        "{failed:?}"
+    );
     let stored = stack.store.get_employee(&tenant, &observation.employee_id()).await.unwrap().unwrap();
     assert_eq!(stored.outbox.len(), 2, "the change is stored with its events owed");
     assert!(peek(&stack, &target).await.is_empty());
 
     // The redelivery finds nothing new to write, and publishes what is owed.
     let applied = stack.worker().apply(observation.clone()).await.unwrap();
-    assert_eq!(applied, worker::Applied::Unchanged);
+    assert_eq!(applied, ithub::service::Applied::Unchanged);
     let delivered = peek(&stack, &target).await;
     assert_eq!(delivered.len(), 2, "{delivered:?}");
     let stored = stack.store.get_employee(&tenant, &observation.employee_id()).await.unwrap().unwrap();

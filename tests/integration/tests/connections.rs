@@ -24,9 +24,7 @@ async fn signed_post(url: &str, secret: &str) -> u16 {
 }
 
 async fn create(admin: &Admin, fake: &fake_hr::FakeBamboo) -> (u16, serde_json::Value) {
-    let body =
-        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
-    admin.post("/v1/connections", body).await
+    admin.post("/v1/connections", fake.connection_request()).await
 }
 
 async fn setup() -> (Stack, Admin, fake_hr::FakeBamboo, String) {
@@ -46,7 +44,9 @@ async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_aga
     let secret = created["webhook_secret"].as_str().unwrap().to_owned();
     let webhook_url = created["webhook_url"].as_str().unwrap().to_owned();
     assert!(webhook_url.ends_with(&format!("/webhooks/{id}")), "{webhook_url}");
-    assert!(created.get("credential").is_none());
+    assert!(created.get("credentials").is_none() && !created.to_string().contains(FAKE_KEY));
+    assert_eq!((created["provider"].as_str(), created["provider_name"].as_str()), (Some("bamboohr"), Some("BambooHR")));
+    assert_eq!(created["settings"]["company_domain"], FAKE_COMPANY);
 
     let reports = stack.poller().poll_all().await.unwrap();
     assert!(reports[0].error.is_none(), "the poller signs in with the stored credential: {reports:?}");
@@ -116,27 +116,40 @@ async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
 #[tokio::test]
 async fn bad_connections_are_refused_and_other_tenants_connections_are_not_found() {
     let (stack, admin, fake, api) = setup().await;
-    let good =
-        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
-    let mut cases = Vec::new();
-    for (field, value) in [
-        ("provider", json!("peoplesoft")),
-        ("company", json!("acme inc/../x")),
-        ("credential", json!(" ")),
-        ("base_url", json!("ftp://example.com")),
-        ("colour", json!("blue")),
+    let good = fake.connection_request();
+    // Not a connection request at all: 400 saying what is wrong with the body.
+    let mut malformed = Vec::new();
+    for (case, edit) in [
+        ("unknown provider", ("", "provider", json!("peoplesoft"))),
+        ("unknown field", ("", "colour", json!("blue"))),
+        ("unknown setting", ("/settings", "region", json!("eu"))),
     ] {
+        let (parent, field, value) = edit;
         let mut body = good.clone();
-        body[field] = value;
-        cases.push((field, body));
+        body.pointer_mut(parent).unwrap()[field] = value;
+        malformed.push((case, body));
     }
     let mut missing = good.clone();
-    missing.as_object_mut().unwrap().remove("credential");
-    cases.push(("no credential", missing));
-    for (case, body) in cases {
+    missing.as_object_mut().unwrap().remove("credentials");
+    malformed.push(("no credentials", missing));
+    for (case, body) in malformed {
         let (status, problem) = admin.post("/v1/connections", body).await;
         assert_eq!(status, 400, "{case}: {problem}");
-        assert_eq!(problem["type"], "urn:ithub:problem:bad-request");
+        assert_eq!(problem["type"], "urn:ithub:problem:bad-request", "{case}: {problem}");
+    }
+    // Well formed, with fields at fault: each is named.
+    for (parent, name, value, field) in [
+        ("/settings", "company_domain", json!("acme inc/../x"), "settings.company_domain"),
+        ("/credentials", "api_key", json!(""), "credentials.api_key"),
+        ("/settings", "base_url", json!("ftp://example.com"), "settings.base_url"),
+        ("", "schedule", json!({"poll_interval_minutes": 0}), "schedule.poll_interval_minutes"),
+    ] {
+        let mut body = good.clone();
+        body.pointer_mut(parent).unwrap()[name] = value;
+        let (status, problem) = admin.post("/v1/connections", body).await;
+        assert_eq!(status, 400, "{field}: {problem}");
+        assert_eq!(problem["type"], "urn:ithub:problem:invalid-fields", "{field}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
     }
     assert!(admin.get("/v1/connections").await.1["items"].as_array().unwrap().is_empty(), "nothing was created");
 
@@ -189,16 +202,15 @@ async fn sync_now_is_queued_run_by_the_worker_and_recorded_with_its_counts() {
 #[tokio::test]
 async fn a_poll_interval_spaces_out_scheduled_polls_and_lists_page() {
     let (stack, admin, fake, _) = setup().await;
-    let base =
-        json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": CREDENTIAL, "base_url": fake.base_url()});
+    let base = fake.connection_request();
     let mut hourly = base.clone();
-    hourly["poll_interval_minutes"] = json!(60);
+    hourly["schedule"] = json!({"poll_interval_minutes": 60});
     let (status, slow) = admin.post("/v1/connections", hourly).await;
     assert_eq!(status, 201, "{slow}");
-    assert_eq!(slow["poll_interval_minutes"], 60);
+    assert_eq!(slow["schedule"]["poll_interval_minutes"], 60);
     let (_, every_tick) = admin.post("/v1/connections", base.clone()).await;
     let mut zero = base;
-    zero["poll_interval_minutes"] = json!(0);
+    zero["schedule"] = json!({"poll_interval_minutes": 0});
     assert_eq!(admin.post("/v1/connections", zero).await.0, 400);
 
     assert_eq!(stack.poller().poll_all().await.unwrap().len(), 2, "both are due at first");

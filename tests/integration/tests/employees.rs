@@ -14,7 +14,7 @@ async fn hr_owned_fields_are_refused_with_the_reason_and_nothing_is_applied() {
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "urn:ithub:problem:hr-owned-field");
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("first_name") && detail.contains("bamboohr"), "says which field and where: {detail}");
+    assert!(detail.contains("first_name") && detail.contains("BambooHR"), "says which field and where: {detail}");
     let (_, unchanged) = world.admin.get(&path).await;
     assert_eq!(unchanged["hr"]["first_name"], "Ada");
     assert!(unchanged["fields"].get("it_notes").is_none(), "the allowed part of a refused request is not applied");

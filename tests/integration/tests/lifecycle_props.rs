@@ -4,9 +4,9 @@
 use chrono::{Duration, Utc};
 use integration_tests::*;
 use ithub::messages::EmployeeObserved;
+use ithub::service::Applied;
 use proptest::prelude::*;
 use serde_json::json;
-use worker::Applied;
 
 #[derive(Debug, Clone)]
 enum Step {

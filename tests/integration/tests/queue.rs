@@ -5,21 +5,68 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use integration_tests::*;
 use ithub::domain::{ConnectionId, EmployeeId, TenantId};
-use ithub::messages::EmployeeObserved;
+use ithub::messages::{EmployeeObserved, Message};
 use ithub::resources::{MAX_RECEIVE_COUNT, QueueSettings};
 
+fn queued(observation: &EmployeeObserved) -> Message {
+    Message::EmployeeObserved(observation.clone())
+}
+
 #[tokio::test]
-async fn the_same_observation_sent_twice_is_queued_once() {
+async fn a_retried_send_is_queued_once_and_a_new_observation_is_not_dropped() {
     let stack = stack().await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
     let first = observed(&tenant, &connection, record("1", "Ada"), Utc::now());
-    let mut again = first.clone();
-    again.observed_at = Utc::now() + chrono::Duration::seconds(5);
-    stack.queue.send(std::slice::from_ref(&first)).await.unwrap();
-    stack.queue.send(&[again]).await.unwrap();
-    stack.queue.send(&[observed(&tenant, &connection, record("1", "Adele"), Utc::now())]).await.unwrap();
+    let mut later = first.clone();
+    later.observed_at = Utc::now() + chrono::Duration::seconds(5);
+    stack.queue.send(&[queued(&first)]).await.unwrap();
+    stack.queue.send(&[queued(&first)]).await.unwrap();
+    stack.queue.send(&[queued(&later)]).await.unwrap();
     let bodies = peek(&stack, &stack.deployed.queue_url).await;
-    assert_eq!(bodies.len(), 2, "the repeat is dropped, the real change is not: {bodies:?}");
+    assert_eq!(bodies.len(), 2, "the retried send is dropped, the later observation is not: {bodies:?}");
+}
+
+#[tokio::test]
+async fn a_field_changed_from_a_to_b_and_back_to_a_ends_at_a() {
+    let stack = stack().await;
+    let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
+    let start = Utc::now();
+    let mut changes = Vec::new();
+    for (n, title) in ["Engineer", "Manager", "Engineer"].into_iter().enumerate() {
+        let mut person = record("1", "Ada");
+        person.title = Some(title.into());
+        changes.push(queued(&observed(&tenant, &connection, person, start + chrono::Duration::seconds(n as i64))));
+    }
+    stack.queue.send(&changes).await.unwrap();
+    assert_eq!(drain(&stack).await, 3, "three observations, three messages");
+    let id = EmployeeId::derive(&connection, "1");
+    let stored = stack.store.get_employee(&tenant, &id).await.unwrap().unwrap();
+    assert_eq!(stored.hr.title.as_deref(), Some("Engineer"), "the hub shows what HR shows now");
+    assert_eq!(stored.version, 3, "each change was applied");
+}
+
+#[tokio::test]
+async fn a_message_with_a_field_from_a_newer_deploy_is_applied() {
+    let stack = stack().await;
+    let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
+    let message = queued(&observed(&tenant, &connection, record("7", "Grace"), Utc::now()));
+    let mut body: serde_json::Value = serde_json::from_str(&message.to_json()).unwrap();
+    body["v"] = 2.into();
+    body["added_in_a_later_version"] = serde_json::json!({"anything": true});
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.deployed.queue_url)
+        .message_body(body.to_string())
+        .message_group_id(message.group_id())
+        .message_deduplication_id(message.deduplication_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drain(&stack).await, 1);
+    let stored = stack.store.get_employee(&tenant, &EmployeeId::derive(&connection, "7")).await.unwrap();
+    assert_eq!(stored.map(|e| e.hr.first_name), Some("Grace".to_owned()), "applied, not dead-lettered");
+    assert!(peek(&stack, &stack.deployed.queue_url).await.is_empty());
 }
 
 fn message(id: &str, group: &str, body: &str) -> SqsMessage {
@@ -38,9 +85,9 @@ async fn a_failure_holds_back_the_rest_of_its_group_only() {
     let b = observed(&tenant, &connection, record("b", "Bea"), Utc::now());
     let mut event = SqsEvent::default();
     event.records = vec![
-        message("a1", &a2.group_id(), "{not json"),
-        message("a2", &a2.group_id(), &serde_json::to_string(&a2).unwrap()),
-        message("b1", &b.group_id(), &serde_json::to_string(&b).unwrap()),
+        message("a1", &queued(&a2).group_id(), "{not json"),
+        message("a2", &queued(&a2).group_id(), &queued(&a2).to_json()),
+        message("b1", &queued(&b).group_id(), &queued(&b).to_json()),
     ];
     let response = stack.worker().handle(event).await;
     let mut failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
@@ -55,8 +102,10 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
     // A one-second visibility timeout lets the test watch each redelivery; the receive count is production's.
     let stack = stack_with(QueueSettings { visibility_timeout_secs: 1, ..QueueSettings::default() }).await;
     let (tenant, connection) = (TenantId::generate(), ConnectionId::generate());
-    let good: Vec<EmployeeObserved> =
-        ["1", "2", "3"].iter().map(|id| observed(&tenant, &connection, record(id, "Good"), Utc::now())).collect();
+    let good: Vec<Message> = ["1", "2", "3"]
+        .iter()
+        .map(|id| queued(&observed(&tenant, &connection, record(id, "Good"), Utc::now())))
+        .collect();
     stack
         .sqs
         .send_message()

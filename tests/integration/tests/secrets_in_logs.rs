@@ -35,9 +35,7 @@ async fn no_secret_appears_in_any_log_line() {
     let api = serve(&stack).await;
     let admin = Admin::new(&api, &key);
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
-    let (status, created) = admin
-        .post("/v1/connections", json!({"provider": "bamboohr", "company": FAKE_COMPANY, "credential": FAKE_KEY, "base_url": fake.base_url()}))
-        .await;
+    let (status, created) = admin.post("/v1/connections", fake.connection_request()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap().to_owned();
     let first = created["webhook_secret"].as_str().unwrap().to_owned();
@@ -61,10 +59,10 @@ async fn no_secret_appears_in_any_log_line() {
     assert_eq!(forged.status(), 401);
     let connection_id = ithub::domain::ConnectionId::parse(&id).unwrap();
     let connection = stack.store.get_connection(&tenant, &connection_id).await.unwrap().unwrap();
-    let wrong = ithub::secrets::ConnectionSecret {
-        credential: "wrong-credential-7f3a".into(),
-        webhook_secrets: vec![second.clone()],
-    };
+    let credentials =
+        serde_json::from_value(serde_json::json!({"provider": "bamboohr", "api_key": "wrong-credential-7f3a"}))
+            .unwrap();
+    let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()] };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
     let refused = stack.poller().poll_all().await.unwrap();
     assert!(refused[0].error.is_some());

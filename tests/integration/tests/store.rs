@@ -3,8 +3,8 @@
 use chrono::{Duration, NaiveDate, Utc};
 use integration_tests::*;
 use ithub::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, Hub, HubStatus, TenantId};
+use ithub::service::Applied;
 use ithub::store::{StoreError, StoredEmployee};
-use worker::Applied;
 
 fn ada() -> Employee {
     Employee {

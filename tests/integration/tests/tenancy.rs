@@ -22,12 +22,7 @@ async fn company(stack: &Stack, api: &str, name: &str) -> Company {
     let admin = Admin::new(api, &key);
     let tasks = admin.all("/v1/tasks").await;
     let fake = fake_bamboo(vec![]).await;
-    let (_, created) = admin
-        .post(
-            "/v1/connections",
-            json!({"provider": "bamboohr", "company": "acme", "credential": "k", "base_url": fake.base_url()}),
-        )
-        .await;
+    let (_, created) = admin.post("/v1/connections", fake.connection_request()).await;
     Company {
         employee: hire.employee_id().to_string(),
         task: tasks[0]["id"].as_str().unwrap().to_owned(),
@@ -86,7 +81,9 @@ fn body_for(path: &str, other: &Company) -> serde_json::Value {
         p if p.contains("/items/") => json!({"status": "done"}),
         p if p.ends_with("/complete") => json!({"hub_access": false}),
         "/v1/playbooks" => json!({"onboarding": [], "offboarding": []}),
-        "/v1/connections" => json!({"provider": "bamboohr", "company": "acme", "credential": "k"}),
+        "/v1/connections" => {
+            json!({"provider": "bamboohr", "settings": {"company_domain": "acme"}, "credentials": {"api_key": "k"}})
+        }
         p if p.starts_with("/v1/employees/") => json!({"label": "x"}),
         _ => json!({}),
     }

@@ -137,10 +137,8 @@ async fn during_a_secret_rotation_both_secrets_verify() {
     let (tenant, _) = tenant(&stack).await;
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let connection = connect(&stack, &tenant, &fake, SECRET).await;
-    let rotating = ithub::secrets::ConnectionSecret {
-        credential: FAKE_KEY.into(),
-        webhook_secrets: vec!["whsec-new".into(), SECRET.into()],
-    };
+    let mut rotating = stack.secrets.get_fresh(&connection.secret_id).await.unwrap();
+    rotating.webhook_secrets = vec!["whsec-new".into(), SECRET.into()];
     stack.secrets.put(&connection.secret_id, &rotating).await.unwrap();
     let api = serve(&stack).await;
     let url = format!("{api}/webhooks/{}", connection.id);

@@ -1,14 +1,15 @@
-//! The poller: on a schedule, asks each connection's HR system what changed since its cursor, reads those
-//! people, and queues one `EmployeeObserved` per person for the worker. A connection's first run imports
-//! everyone.
+//! Syncing a connection: ask its HR system what changed since the connection's cursor (everyone, on the first
+//! run), read those people, and queue one `EmployeeObserved` per person for the worker. The schedule and an
+//! admin's "sync now" share this path; so does the re-read of a person a webhook names.
 
+use crate::domain::{ConnectionId, Employee, TenantId};
+use crate::messages::{EmployeeObserved, Message, Source};
+use crate::providers::{HrProvider, ProviderError};
+use crate::queue::{Queue, QueueError};
+use crate::secrets::Secrets;
+use crate::store::{Connection, RunStatus, RunTrigger, Store, StoreError, SyncRun};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
-use ithub::messages::{EmployeeObserved, Source};
-use ithub::providers::{HrProvider, ProviderError};
-use ithub::queue::{Queue, QueueError};
-use ithub::secrets::Secrets;
-use ithub::store::{Connection, RunStatus, RunTrigger, Store, StoreError, SyncRun};
 use serde::Serialize;
 
 /// Employee reads in flight per connection: fast enough, and gentle with HR rate limits.
@@ -27,7 +28,7 @@ pub enum PollError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Secret(#[from] ithub::secrets::SecretError),
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 /// What one run of one connection did.
@@ -48,14 +49,14 @@ pub struct RunReport {
 }
 
 #[derive(Clone)]
-pub struct Poller {
+pub struct Syncer {
     store: Store,
     queue: Queue,
     secrets: Secrets,
     http: reqwest::Client,
 }
 
-impl Poller {
+impl Syncer {
     pub fn new(store: Store, queue: Queue, secrets: Secrets, http: reqwest::Client) -> Self {
         Self { store, queue, secrets, http }
     }
@@ -134,25 +135,41 @@ impl Poller {
             .try_filter_map(|o| async move { Ok(o) })
             .try_collect()
             .await?;
-        self.queue.send(&observations).await?;
+        let messages: Vec<Message> = observations.into_iter().map(Message::EmployeeObserved).collect();
+        self.queue.send(&messages).await?;
         let cursor_race =
-            match self.store.advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started).await {
-                Ok(()) => false,
-                Err(StoreError::Conflict) => true,
-                Err(e) => return Err(e.into()),
-            };
+            !self.store.advance_cursor(connection, connection.cursor.as_deref(), &next_cursor, started).await?;
         let report = RunReport {
             tenant_id: connection.tenant_id.to_string(),
             connection_id: connection.id.to_string(),
             full_import: connection.cursor.is_none(),
             seen: ids.len(),
-            queued: observations.len(),
+            queued: messages.len(),
             deleted,
             cursor_race,
             error: None,
         };
         tracing::info!(?report, "polled");
         Ok(report)
+    }
+}
+
+/// A person's current record, for a webhook that named them: `None` when the connection is gone or the HR
+/// system no longer has them. The flag says whether the connection's first import is still to come (then the
+/// person is part of it).
+impl Syncer {
+    pub async fn read_person(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        hr_id: &str,
+    ) -> Result<Option<(Employee, bool)>, PollError> {
+        let Some(connection) = self.store.get_connection(tenant, connection).await? else {
+            tracing::warn!(%connection, "connection no longer exists; dropping the hint");
+            return Ok(None);
+        };
+        let provider = self.secrets.connect(&connection, self.http.clone()).await?;
+        Ok(provider.fetch(hr_id).await?.map(|record| (record, connection.cursor.is_none())))
     }
 }
 

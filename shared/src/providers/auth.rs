@@ -1,0 +1,216 @@
+//! How a connector gets the credential it sends: a static key, or an access token that is fetched, cached until
+//! shortly before it expires and refreshed by one caller at a time. Where the HR system rotates the refresh token
+//! on every use, the new one is handed to a [`RefreshTokenStore`] (Secrets Manager) before it is used, so a
+//! process that dies mid-refresh leaves a token that still works.
+
+use super::ProviderError;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// A secret string that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Where a connector's credential comes from.
+#[async_trait]
+pub trait TokenSource: Send + Sync {
+    /// The credential to send now.
+    async fn token(&self) -> Result<Secret, ProviderError>;
+
+    /// The HR system refused the last token: forget it, so the next call gets a fresh one.
+    async fn invalidate(&self);
+}
+
+/// A key that does not change (BambooHR's API key).
+pub struct StaticToken(Secret);
+
+impl StaticToken {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(Secret::new(key))
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn token(&self) -> Result<Secret, ProviderError> {
+        Ok(self.0.clone())
+    }
+
+    async fn invalidate(&self) {}
+}
+
+/// What a token endpoint granted.
+pub struct Grant {
+    pub access_token: Secret,
+    pub expires_in: Duration,
+    /// A new refresh token, where the HR system rotates them.
+    pub refresh_token: Option<Secret>,
+}
+
+/// Exchanges a refresh token (or client credentials, when `refresh_token` is `None`) for an access token.
+#[async_trait]
+pub trait TokenEndpoint: Send + Sync {
+    async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError>;
+}
+
+/// Keeps a rotated refresh token where the next process will find it.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn save(&self, refresh_token: &Secret) -> Result<(), ProviderError>;
+}
+
+/// Refreshed this long before the grant says it expires, so a token never expires in flight.
+const EARLY: Duration = Duration::from_secs(60);
+
+struct Cached {
+    access: Secret,
+    until: Instant,
+}
+
+struct State {
+    cached: Option<Cached>,
+    refresh_token: Option<Secret>,
+}
+
+/// An access token fetched on first use, reused until shortly before it expires, then refreshed. The lock makes
+/// concurrent callers wait for one refresh instead of each spending the refresh token.
+pub struct RefreshingToken {
+    endpoint: Box<dyn TokenEndpoint>,
+    store: Option<Arc<dyn RefreshTokenStore>>,
+    state: Mutex<State>,
+}
+
+impl RefreshingToken {
+    pub fn new(
+        endpoint: Box<dyn TokenEndpoint>,
+        refresh_token: Option<Secret>,
+        store: Option<Arc<dyn RefreshTokenStore>>,
+    ) -> Self {
+        Self { endpoint, store, state: Mutex::new(State { cached: None, refresh_token }) }
+    }
+}
+
+#[async_trait]
+impl TokenSource for RefreshingToken {
+    async fn token(&self) -> Result<Secret, ProviderError> {
+        let mut state = self.state.lock().await;
+        if let Some(cached) = state.cached.as_ref().filter(|c| c.until > Instant::now()) {
+            return Ok(cached.access.clone());
+        }
+        let grant = self.endpoint.grant(state.refresh_token.as_ref()).await?;
+        if let Some(rotated) = grant.refresh_token {
+            // Saved before use: the old refresh token is spent already.
+            if let Some(store) = &self.store {
+                store.save(&rotated).await?;
+            }
+            state.refresh_token = Some(rotated);
+        }
+        let until = Instant::now() + grant.expires_in.saturating_sub(EARLY);
+        state.cached = Some(Cached { access: grant.access_token.clone(), until });
+        Ok(grant.access_token)
+    }
+
+    async fn invalidate(&self) {
+        self.state.lock().await.cached = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A token endpoint that rotates its refresh token on every grant and refuses a spent one.
+    struct Rotating {
+        grants: AtomicUsize,
+        current: std::sync::Mutex<String>,
+        lifetime: Duration,
+    }
+
+    #[async_trait]
+    impl TokenEndpoint for Rotating {
+        async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError> {
+            let rotated = {
+                let mut current = self.current.lock().unwrap();
+                if refresh_token.map(Secret::expose) != Some(current.as_str()) {
+                    return Err(ProviderError::Unauthorized(401));
+                }
+                let n = self.grants.fetch_add(1, Ordering::SeqCst) + 1;
+                *current = format!("refresh-{n}");
+                n
+            };
+            // A real endpoint takes a while: concurrent callers pile up behind the lock meanwhile.
+            tokio::task::yield_now().await;
+            Ok(Grant {
+                access_token: Secret::new(format!("access-{rotated}")),
+                expires_in: self.lifetime,
+                refresh_token: Some(Secret::new(format!("refresh-{rotated}"))),
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Saved(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl RefreshTokenStore for Saved {
+        async fn save(&self, refresh_token: &Secret) -> Result<(), ProviderError> {
+            self.0.lock().unwrap().push(refresh_token.expose().to_owned());
+            Ok(())
+        }
+    }
+
+    fn endpoint(lifetime: Duration) -> Rotating {
+        Rotating { grants: AtomicUsize::new(0), current: std::sync::Mutex::new("refresh-0".into()), lifetime }
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_refresh_and_the_rotated_token_is_saved() {
+        let saved = Arc::new(Saved::default());
+        let source = Arc::new(RefreshingToken::new(
+            Box::new(endpoint(Duration::from_secs(3600))),
+            Some(Secret::new("refresh-0")),
+            Some(saved.clone()),
+        ));
+        let calls = (0..8).map(|_| {
+            let source = source.clone();
+            tokio::spawn(async move { source.token().await.map(|t| t.expose().to_owned()) })
+        });
+        for call in futures::future::join_all(calls).await {
+            assert_eq!(call.unwrap().unwrap(), "access-1", "one refresh served everyone");
+        }
+        assert_eq!(*saved.0.lock().unwrap(), vec!["refresh-1".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn an_expiring_or_refused_token_is_refreshed_with_the_rotated_refresh_token() {
+        let source = RefreshingToken::new(Box::new(endpoint(EARLY)), Some(Secret::new("refresh-0")), None);
+        assert_eq!(source.token().await.unwrap().expose(), "access-1");
+        assert_eq!(source.token().await.unwrap().expose(), "access-2", "a token inside the early window is renewed");
+        source.invalidate().await;
+        assert_eq!(source.token().await.unwrap().expose(), "access-3");
+    }
+
+    #[test]
+    fn a_secret_never_prints() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
+    }
+}

@@ -1,0 +1,195 @@
+//! The connector registry: the one list of HR systems IT Hub can connect to. Each line names a connector module
+//! (see [`super::Connector`]); everything else (the provider enum, typed settings and credentials, the request
+//! that creates a connection, dispatch) is derived from the list.
+//!
+//! Adding an HR system: write `providers/<name>.rs` implementing `Connector`, declare the module in
+//! `providers/mod.rs`, and add one line below.
+
+use super::{Capabilities, Connector, HrProvider, WebhookDelivery, WebhookError};
+use crate::domain::Schedule;
+use crate::validation::{FieldError, FieldErrors};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+macro_rules! registry {
+    ($($variant:ident($module:ident)),+ $(,)?) => {
+        /// An HR system IT Hub can connect to. Its name in the API is the variant's name in lower case, which is
+        /// also its connector's `NAME` (a test holds them equal).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "lowercase")]
+        pub enum ProviderKind {
+            $($variant),+
+        }
+
+        impl ProviderKind {
+            pub const ALL: &'static [ProviderKind] = &[$(Self::$variant),+];
+
+            /// The name in the API and in stored records (`bamboohr`).
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$variant => <$module::Connector as Connector>::NAME),+ }
+            }
+
+            /// The name people know it by (`BambooHR`).
+            pub fn display_name(self) -> &'static str {
+                match self { $(Self::$variant => <$module::Connector as Connector>::DISPLAY_NAME),+ }
+            }
+
+            pub fn capabilities(self) -> Capabilities {
+                match self { $(Self::$variant => <$module::Connector as Connector>::CAPABILITIES),+ }
+            }
+
+            /// Verifies a webhook delivery against any of the connection's current secrets (two are valid during a
+            /// rotation) and reads the employees it names.
+            pub fn verify_webhook(
+                self,
+                secrets: &[String],
+                headers: &::http::HeaderMap,
+                body: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<WebhookDelivery, WebhookError> {
+                match self {
+                    $(Self::$variant => <$module::Connector as Connector>::verify_webhook(secrets, headers, body, now)),+
+                }
+            }
+        }
+
+        /// How to reach a connection's HR system, by provider. Never holds a credential.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "provider", rename_all = "lowercase")]
+        pub enum Settings {
+            $($variant($module::Settings)),+
+        }
+
+        impl Settings {
+            pub fn kind(&self) -> ProviderKind {
+                match self { $(Self::$variant(_) => ProviderKind::$variant),+ }
+            }
+
+            /// The provider's own settings, without the tag (the API shows `provider` beside them).
+            pub fn untagged(&self) -> ProviderSettings {
+                match self { $(Self::$variant(s) => ProviderSettings::$variant(s.clone())),+ }
+            }
+        }
+
+        /// A provider's own settings, as the API shows them.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(untagged)]
+        pub enum ProviderSettings {
+            $($variant($module::Settings)),+
+        }
+
+        /// What a connection signs in to its HR system with, by provider. Kept in Secrets Manager only; it has no
+        /// `Debug`, so it cannot reach a log.
+        #[derive(Clone, Serialize, Deserialize)]
+        #[serde(tag = "provider", rename_all = "lowercase")]
+        pub enum Credentials {
+            $($variant($module::Credentials)),+
+        }
+
+        /// What an admin sends to connect an HR system: the provider, its settings and credentials, and the
+        /// schedule.
+        #[derive(Deserialize)]
+        #[serde(tag = "provider", rename_all = "lowercase", deny_unknown_fields)]
+        pub enum NewConnection {
+            $(
+                $variant {
+                    settings: $module::Settings,
+                    credentials: $module::Credentials,
+                    #[serde(default)]
+                    schedule: Schedule,
+                }
+            ),+
+        }
+
+        impl NewConnection {
+            /// Checks every field; all problems at once, each naming its field.
+            pub fn validate(self) -> Result<(Settings, Credentials, Schedule), Vec<FieldError>> {
+                let mut errors = FieldErrors::default();
+                let parts = match self {
+                    $(Self::$variant { settings, credentials, schedule } => {
+                        <$module::Connector as Connector>::validate(&settings, &credentials, &mut errors);
+                        (Settings::$variant(settings), Credentials::$variant(credentials), schedule)
+                    }),+
+                };
+                parts.2.validate(&mut errors);
+                errors.into_result().map(|()| parts)
+            }
+        }
+
+        /// One object per provider: `provider` says which, and nothing but the four fields is allowed (utoipa's
+        /// derive would leave `additionalProperties` open on the variants of a tagged enum).
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for NewConnection {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Ref, Type};
+                let mut one_of = OneOfBuilder::new();
+                $(
+                    let name = <$module::Connector as Connector>::NAME;
+                    let settings = <$module::Settings as utoipa::ToSchema>::name();
+                    let credentials = <$module::Credentials as utoipa::ToSchema>::name();
+                    one_of = one_of.item(
+                        ObjectBuilder::new()
+                            .title(Some(<$module::Connector as Connector>::DISPLAY_NAME))
+                            .property("provider", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
+                            .property("settings", Ref::from_schema_name(settings))
+                            .property("credentials", Ref::from_schema_name(credentials))
+                            .property("schedule", Ref::from_schema_name("Schedule"))
+                            .required("provider")
+                            .required("settings")
+                            .required("credentials")
+                            .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                    );
+                )+
+                let description = "What an admin sends to connect an HR system: the provider, its settings and \
+                    credentials, and optionally the schedule.";
+                one_of.description(Some(description)).into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for NewConnection {
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                use utoipa::PartialSchema;
+                $(
+                    schemas.push((<$module::Settings as utoipa::ToSchema>::name().into(), <$module::Settings>::schema()));
+                    schemas.push((<$module::Credentials as utoipa::ToSchema>::name().into(), <$module::Credentials>::schema()));
+                )+
+                schemas.push(("Schedule".into(), <Schedule>::schema()));
+            }
+        }
+
+        /// The HR system of a connection, signed in with its credentials. `None` when the credentials are for
+        /// another provider than the settings (a corrupt secret).
+        pub fn connect(settings: &Settings, credentials: &Credentials, http: reqwest::Client) -> Option<Box<dyn HrProvider>> {
+            match (settings, credentials) {
+                $((Settings::$variant(s), Credentials::$variant(c)) => {
+                    Some(<$module::Connector as Connector>::connect(s, c, http))
+                })+
+                #[allow(unreachable_patterns)]
+                _ => None,
+            }
+        }
+    };
+}
+
+use super::bamboohr;
+
+registry! {
+    BambooHr(bamboohr),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_is_named_as_its_connector_says() {
+        for kind in ProviderKind::ALL {
+            let serialised = serde_json::to_value(kind).unwrap();
+            assert_eq!(serialised.as_str(), Some(kind.name()), "{kind:?}");
+            assert!(!kind.display_name().is_empty());
+        }
+    }
+}

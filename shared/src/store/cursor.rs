@@ -1,0 +1,48 @@
+//! Page cursors: the last key of a page, as base64url JSON. They are only ever applied under the caller's own
+//! tenant: the partition values must be exactly the ones the list reads, and the sort key must name an item of
+//! that list.
+
+use super::{Item, StoreError, s};
+use crate::resources::{GSI1_PK, GSI1_SK, PK, SK};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::HashMap;
+
+pub(crate) fn encode(key: &Item) -> String {
+    let plain: std::collections::BTreeMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str()))).collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+pub(crate) fn decode(cursor: &str, fixed: &[(&str, &str)], (sort, prefix): (&str, &str)) -> Result<Item, StoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+    let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    let fixed_ok = fixed.iter().all(|(name, value)| plain.get(*name).map(String::as_str) == Some(*value));
+    let sort_ok = plain.get(sort).and_then(|v| v.strip_prefix(prefix)).is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_#:.-".contains(&b))
+    });
+    let known = plain.keys().all(|k| [PK, SK, GSI1_PK, GSI1_SK].contains(&k.as_str()));
+    if !(fixed_ok && sort_ok && known) {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let key: Item = HashMap::from([(PK.into(), s("T#ten_a")), (SK.into(), s("E#emp_0123abcd"))]);
+        let cursor = encode(&key);
+        assert_eq!(decode(&cursor, &[(PK, "T#ten_a")], (SK, "E#")).unwrap(), key);
+        assert!(matches!(decode("%%%", &[(PK, "T#ten_a")], (SK, "E#")), Err(StoreError::BadCursor)));
+        let other_tenant = decode(&cursor, &[(PK, "T#ten_b")], (SK, "E#"));
+        assert!(matches!(other_tenant, Err(StoreError::BadCursor)), "a cursor is bound to its tenant");
+        let other_list = decode(&cursor, &[(PK, "T#ten_a")], (SK, "C#"));
+        assert!(matches!(other_list, Err(StoreError::BadCursor)), "and to its list");
+        let forged = URL_SAFE_NO_PAD.encode(r#"{"PK":"T#ten_a","SK":"E#x","data":"y"}"#);
+        assert!(matches!(decode(&forged, &[(PK, "T#ten_a")], (SK, "E#")), Err(StoreError::BadCursor)));
+    }
+}
