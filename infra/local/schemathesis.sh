@@ -12,5 +12,5 @@ open(sys.argv[3], "wb").write(urllib.request.urlopen(request).read())
 ' "$ITHUB_API_URL/v1/openapi.json" "$ITHUB_ADMIN_KEY" "$doc"
 "$root/.venv/bin/schemathesis" run "$doc" --url "$ITHUB_API_URL" \
   --header "Authorization: Bearer $ITHUB_ADMIN_KEY" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed 1 --workers 1 --no-color "$@"
+  --checks "${SCHEMATHESIS_CHECKS:-all}" --mode all \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed "${SCHEMATHESIS_SEED:-4242}" --workers 1 --request-timeout 60 --no-color "$@"

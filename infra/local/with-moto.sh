@@ -24,5 +24,8 @@ done
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+# moto's TransactWriteItems deep-copies the table while other requests may change it, and then answers 500
+# ("dictionary changed size during iteration"); DynamoDB has no such race. More SDK retries ride it out.
+export AWS_MAX_ATTEMPTS=${AWS_MAX_ATTEMPTS:-10}
 unset AWS_PROFILE AWS_SESSION_TOKEN
 "$@"

@@ -61,7 +61,7 @@ impl Secrets {
     pub async fn connect(
         &self,
         connection: &crate::store::Connection,
-        http: reqwest::Client,
+        http: crate::providers::Http,
     ) -> Result<Box<dyn HrProvider>, SecretError> {
         let secret = self.get(&connection.secret_id).await?;
         crate::providers::connect(&connection.provider, &secret.credentials, http)

@@ -53,11 +53,11 @@ pub struct Syncer {
     store: Store,
     queue: Queue,
     secrets: Secrets,
-    http: reqwest::Client,
+    http: crate::providers::Http,
 }
 
 impl Syncer {
-    pub fn new(store: Store, queue: Queue, secrets: Secrets, http: reqwest::Client) -> Self {
+    pub fn new(store: Store, queue: Queue, secrets: Secrets, http: crate::providers::Http) -> Self {
         Self { store, queue, secrets, http }
     }
 

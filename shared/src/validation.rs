@@ -32,3 +32,70 @@ impl FieldErrors {
 pub fn is_slug(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
+
+/// A whole number from JSON, where `3.0` is as good as `3` (JSON Schema's `integer` allows both).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    use serde::Deserialize;
+    let Some(value) = Option::<f64>::deserialize(deserializer)? else { return Ok(None) };
+    if value.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&value) {
+        return Err(serde::de::Error::custom(format!("expected a whole number from 0 to {}, got {value}", u32::MAX)));
+    }
+    Ok(Some(value as u32))
+}
+
+/// A whole number from a query string (`limit=20`, or `limit=20.0`).
+pub fn whole_query_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    use serde::Deserialize;
+    let Some(raw) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+    let value: f64 = raw.trim().parse().map_err(|_| serde::de::Error::custom(format!("{raw:?} is not a number")))?;
+    if value.fract() != 0.0 || !(f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&value) {
+        return Err(serde::de::Error::custom(format!("{raw:?} is not a whole number")));
+    }
+    Ok(Some(value as i32))
+}
+
+/// A JSON object and only an object: serde's derived structs would also take an array of their fields' values,
+/// which no schema of ours allows.
+pub fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    use serde::Deserialize;
+    let map = serde_json::Map::deserialize(deserializer)?;
+    T::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
+/// A JSON array of objects (see [`object`]).
+pub fn objects<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    use serde::Deserialize;
+    let maps = Vec::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?;
+    maps.into_iter().map(|m| T::deserialize(serde_json::Value::Object(m)).map_err(serde::de::Error::custom)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Inner {
+        a: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Outer {
+        #[serde(deserialize_with = "object")]
+        inner: Inner,
+        #[serde(default, deserialize_with = "whole_number")]
+        n: Option<u32>,
+    }
+
+    #[test]
+    fn objects_only_and_whole_numbers_in_either_spelling() {
+        let ok: Outer = serde_json::from_str(r#"{"inner": {"a": 1}, "n": 3.0}"#).unwrap();
+        assert_eq!((ok.inner, ok.n), (Inner { a: 1 }, Some(3)));
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": [1]}"#).is_err(), "an array is not an object");
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": {"a": 1}, "n": 2.5}"#).is_err());
+        assert!(serde_json::from_str::<Outer>(r#"{"inner": {"a": 1}, "n": -1}"#).is_err());
+    }
+}

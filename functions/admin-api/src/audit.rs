@@ -17,6 +17,7 @@ pub struct ListParams {
     #[param(value_type = Option<EmployeeId>)]
     employee_id: Option<String>,
     /// 1 to 100; 50 when absent.
+    #[serde(default, deserialize_with = "ithub::validation::whole_query_number")]
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i32>,
     /// `next_cursor` of the previous page.

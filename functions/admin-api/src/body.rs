@@ -13,8 +13,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Body(value)),
+        match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => object(value).map(Body),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::TooLarge(MAX_BODY_BYTES))
@@ -40,10 +40,19 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice::<Option<T>>(&bytes)
-            .map(|v| v.map(Body))
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
+        match serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))? {
+            serde_json::Value::Null => Ok(None),
+            value => object(value).map(|v| Some(Body(v))),
+        }
     }
+}
+
+/// Every body is a JSON object (the document says so); its fields are then read as `T`.
+fn object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// A query string; an unknown or malformed parameter answers 400 with the reason.

@@ -53,6 +53,7 @@ impl From<StoredEmployee> for EmployeeView {
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1 to 100; 50 when absent.
+    #[serde(default, deserialize_with = "ithub::validation::whole_query_number")]
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i32>,
     /// `next_cursor` of the previous page.

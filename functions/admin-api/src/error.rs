@@ -19,6 +19,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{} fields are not valid: {}", .0.len(), .0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))]
     InvalidFields(Vec<FieldError>),
+    /// A cursor this list never gave out: there is no such page.
+    #[error("this cursor is not one this list gave out (pass back `next_cursor`, or leave it out for the first page)")]
+    UnknownCursor,
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("send the body as application/json")]
@@ -34,7 +37,7 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::BadCursor => Self::BadRequest(error.to_string()),
+            StoreError::BadCursor => Self::UnknownCursor,
             StoreError::Conflict => Self::Conflict {
                 slug: "concurrent-change",
                 title: "Changed by someone else meanwhile; please retry",
@@ -64,6 +67,7 @@ impl IntoResponse for ApiError {
         let (status, slug, title) = match &self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid admin key"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::UnknownCursor => (StatusCode::NOT_FOUND, "unknown-cursor", "No such page"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             ApiError::InvalidFields(_) => (StatusCode::BAD_REQUEST, "invalid-fields", "Invalid fields"),

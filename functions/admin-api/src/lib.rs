@@ -91,6 +91,7 @@ async fn method_not_allowed() -> Response {
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// 1 to 100; 50 when absent.
+    #[serde(default, deserialize_with = "ithub::validation::whole_query_number")]
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i32>,
     /// `next_cursor` of the previous page.

@@ -15,6 +15,20 @@ impl Modify for AdminKey {
     }
 }
 
+/// utoipa 5 writes `#[schema(min_properties = 1)]` out as `maxProperties`; this puts the bound where it belongs.
+struct AtLeastOneField;
+
+impl Modify for AtLeastOneField {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, schema::Schema};
+        let schemas = openapi.components.as_mut().map(|c| &mut c.schemas);
+        if let Some(RefOr::T(Schema::Object(patch))) = schemas.and_then(|s| s.get_mut("FieldsPatch")) {
+            patch.min_properties = Some(1);
+            patch.max_properties = None;
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "IT Hub admin API", description = "Run onboarding and offboarding from the HR system."),
@@ -36,6 +50,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, paths) = crate::routes().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
+    AtLeastOneField.modify(&mut doc);
     doc
 }
 
@@ -49,7 +64,8 @@ pub fn document() -> String {
     (status = 401, description = "Missing or invalid admin key", body = crate::responses::Problem, content_type = "application/problem+json")
 ))]
 pub async fn serve() -> Json<serde_json::Value> {
-    Json(serde_json::to_value(spec()).unwrap_or_default())
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(|| serde_json::to_value(spec()).unwrap_or_default()).clone())
 }
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,7 @@ impl<T, S: Into<T>> From<ithub::store::Page<S>> for Page<T> {
     }
 }
 
-/// The problems a read of a list can answer with.
+/// The problems a read of a list can answer with (404: a `cursor` the list never gave out).
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum ListProblems {
@@ -40,6 +40,12 @@ pub enum ListProblems {
     BadRequest(Problem),
     #[response(status = 401, description = "Missing or invalid admin key", content_type = "application/problem+json")]
     Unauthorized(Problem),
+    #[response(
+        status = 404,
+        description = "No such page: the cursor is not one this list gave out",
+        content_type = "application/problem+json"
+    )]
+    UnknownCursor(Problem),
 }
 
 /// The problems a read of one object can answer with.

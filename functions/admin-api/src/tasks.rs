@@ -33,6 +33,7 @@ pub struct ListParams {
     /// `open` when absent.
     status: Option<TaskStatus>,
     /// 1 to 100; 50 when absent.
+    #[serde(default, deserialize_with = "ithub::validation::whole_query_number")]
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i32>,
     /// `next_cursor` of the previous page.

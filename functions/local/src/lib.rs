@@ -26,7 +26,8 @@ pub struct Stack {
     pub queue: Queue,
     pub bus: Bus,
     pub secrets: Secrets,
-    pub http: reqwest::Client,
+    /// HR requests go to loopback only: the sandbox and fake servers live there, and nothing else is called.
+    pub http: ithub::providers::Http,
     /// Where this process serves HTTP, for the webhook URLs the admin API gives out.
     pub public_url: Option<String>,
 }
@@ -44,7 +45,7 @@ impl Stack {
             bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
             public_url: None,
-            http: ithub::providers::http_client(),
+            http: ithub::providers::Http::new(ithub::providers::Egress::LoopbackOnly),
             deployed,
             sqs,
             dynamodb,

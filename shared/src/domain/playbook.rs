@@ -46,11 +46,13 @@ impl Match {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validation::object")]
     pub when: Match,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validation::objects")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<OnboardingItem>, max_items = 50))]
     pub onboarding: Vec<ItemTemplate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validation::objects")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<OffboardingItem>, max_items = 50))]
     pub offboarding: Vec<ItemTemplate>,
 }
 
@@ -60,10 +62,66 @@ pub struct Rule {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
+    #[serde(deserialize_with = "crate::validation::objects")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<OnboardingItem>, max_items = 50))]
     pub onboarding: Vec<ItemTemplate>,
+    #[serde(deserialize_with = "crate::validation::objects")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<OffboardingItem>, max_items = 50))]
     pub offboarding: Vec<ItemTemplate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validation::objects")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub rules: Vec<Rule>,
+}
+
+/// What the OpenAPI document says an onboarding item is: the rules [`Playbook::validate`] holds, as a schema.
+#[cfg(feature = "openapi")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OnboardingItem {
+    /// Unique within a task: 1 to 64 lower-case letters, digits and dashes.
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
+    id: String,
+    kind: OnboardingKind,
+    #[schema(min_length = 1)]
+    name: String,
+    detail: Option<String>,
+}
+
+#[cfg(feature = "openapi")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OffboardingItem {
+    /// Unique within a task: 1 to 64 lower-case letters, digits and dashes.
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
+    id: String,
+    kind: OffboardingKind,
+    #[schema(min_length = 1)]
+    name: String,
+    detail: Option<String>,
+}
+
+/// The kinds of item an onboarding checklist holds.
+#[cfg(feature = "openapi")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OnboardingKind {
+    Device,
+    Application,
+    AccessGroup,
+}
+
+/// The kinds of item an offboarding checklist holds.
+#[cfg(feature = "openapi")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OffboardingKind {
+    RevokeAccess,
+    RecoverDevice,
+    TransferData,
 }
 
 fn item(id: &str, kind: ItemKind, name: &str, detail: &str) -> ItemTemplate {
@@ -138,7 +196,7 @@ impl Playbook {
                     if !id_ok {
                         return Err(PlaybookError::BadItemId(item.id.clone()));
                     }
-                    if item.name.trim().is_empty() {
+                    if item.name.is_empty() {
                         return Err(PlaybookError::EmptyName(item.id.clone()));
                     }
                     if kind_task(item.kind) != task {

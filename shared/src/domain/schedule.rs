@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// At least this many minutes (1 to 1440) between scheduled polls; absent, every tick of the schedule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::validation::whole_number")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub poll_interval_minutes: Option<u32>,
 }

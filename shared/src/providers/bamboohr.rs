@@ -2,7 +2,7 @@
 //! increments, one employee by id, and webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
 use super::auth::{StaticToken, TokenSource};
-use super::http::{RetryPolicy, check, check_base_url};
+use super::http::{Http, RetryPolicy, check, check_base_url};
 use super::{
     Capabilities, Changes, HrProvider, ProviderError, ProviderKind, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
     WebhookError,
@@ -70,7 +70,7 @@ impl super::Connector for Connector {
         errors.check(key_ok, "credentials.api_key", "must be given (at most 4096 characters)");
     }
 
-    fn connect(settings: &Settings, credentials: &Credentials, http: reqwest::Client) -> Box<dyn HrProvider> {
+    fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Box<dyn HrProvider> {
         Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), http))
     }
 
@@ -87,12 +87,12 @@ impl super::Connector for Connector {
 pub struct BambooHr {
     api: String,
     key: Box<dyn TokenSource>,
-    http: reqwest::Client,
+    http: Http,
     retry: RetryPolicy,
 }
 
 impl BambooHr {
-    pub fn new(settings: &Settings, key: impl TokenSource + 'static, http: reqwest::Client) -> Self {
+    pub fn new(settings: &Settings, key: impl TokenSource + 'static, http: Http) -> Self {
         let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         Self {
             api: format!("{host}/api/gateway.php/{}/v1", settings.company_domain),
@@ -110,10 +110,10 @@ impl BambooHr {
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         let key = self.key.token().await?;
-        self.retry
-            .send(|| {
-                self.http
-                    .get(&url)
+        self.http
+            .send(&self.retry, &url, |client, url| {
+                client
+                    .get(url)
                     .query(query)
                     .basic_auth(key.expose(), Some("x"))
                     .header(reqwest::header::ACCEPT, "application/json")

@@ -5,6 +5,70 @@ use super::ProviderError;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// Where this process may send HR requests. The local runner and the tests allow loopback only, so a
+/// connection made with any `base_url` (an API fuzzer makes many) never sends a request off the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Egress {
+    Anywhere,
+    LoopbackOnly,
+}
+
+impl Egress {
+    pub fn permits(self, url: &reqwest::Url) -> bool {
+        match self {
+            Self::Anywhere => true,
+            Self::LoopbackOnly => match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                None => false,
+            },
+        }
+    }
+}
+
+/// The HTTP client for HR systems, one per process (connection pools and TLS sessions are reused across
+/// invocations), with the process's egress rule applied to every request and every redirect.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    egress: Egress,
+}
+
+impl Http {
+    pub fn new(egress: Egress) -> Self {
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 || !egress.permits(attempt.url()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("IT-Hub/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .redirect(redirects)
+            .build()
+            .unwrap_or_default();
+        Self { client, egress }
+    }
+
+    /// Sends the request `build` makes for `url`, with `retry`'s politeness, if this process may call `url`.
+    pub async fn send(
+        &self,
+        retry: &RetryPolicy,
+        url: &str,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| ProviderError::Egress("a malformed URL".into()))?;
+        if !self.egress.permits(&parsed) {
+            return Err(ProviderError::Egress(parsed.host_str().unwrap_or("that host").to_owned()));
+        }
+        retry.send(|| build(&self.client, url)).await
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub attempts: u32,
@@ -103,6 +167,18 @@ pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_only_egress_refuses_every_other_host() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        for local in ["http://127.0.0.1:8080/x", "http://127.9.9.9", "http://[::1]:1", "http://LOCALHOST"] {
+            assert!(Egress::LoopbackOnly.permits(&url(local)), "{local}");
+        }
+        for remote in ["http://10.0.0.1", "http://169.254.169.254", "https://api.bamboohr.com", "http://0.0.0.0"] {
+            assert!(!Egress::LoopbackOnly.permits(&url(remote)), "{remote}");
+            assert!(Egress::Anywhere.permits(&url(remote)));
+        }
+    }
 
     #[test]
     fn base_urls_are_plain_http_urls() {

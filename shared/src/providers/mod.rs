@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use http::{BASE_URL_PATTERN, RetryPolicy, check_base_url};
+pub use http::{BASE_URL_PATTERN, Egress, Http, RetryPolicy, check_base_url};
 pub use registry::{Credentials, NewConnection, ProviderKind, ProviderSettings, Settings, connect};
 
 /// What a connector can do.
@@ -41,11 +41,7 @@ pub trait Connector {
     /// Checks settings and credentials beyond their types, naming each field at fault.
     fn validate(settings: &Self::Settings, credentials: &Self::Credentials, errors: &mut FieldErrors);
 
-    fn connect(
-        settings: &Self::Settings,
-        credentials: &Self::Credentials,
-        http: reqwest::Client,
-    ) -> Box<dyn HrProvider>;
+    fn connect(settings: &Self::Settings, credentials: &Self::Credentials, http: Http) -> Box<dyn HrProvider>;
 
     /// Verifies a delivery and reads the employees it names.
     fn verify_webhook(
@@ -74,6 +70,8 @@ pub enum ProviderError {
     Malformed(String),
     #[error("the connection's credentials are not for its HR system")]
     CredentialMismatch,
+    #[error("this deployment may not call {0}")]
+    Egress(String),
 }
 
 /// The ids that changed since a cursor, and the cursor to use next time.
@@ -102,16 +100,6 @@ pub trait HrProvider: Send + Sync {
 
     /// The cursor that makes `changed_since` return everything that changes after `now`.
     fn cursor_at(&self, now: DateTime<Utc>) -> String;
-}
-
-/// One shared HTTP client per process: connection pools and TLS sessions are reused across invocations.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("IT-Hub/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap_or_default()
 }
 
 /// Why a webhook delivery was refused. Every variant answers 4xx; none queues anything.

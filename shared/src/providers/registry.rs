@@ -95,9 +95,11 @@ macro_rules! registry {
         pub enum NewConnection {
             $(
                 $variant {
+                    #[serde(deserialize_with = "crate::validation::object")]
                     settings: $module::Settings,
+                    #[serde(deserialize_with = "crate::validation::object")]
                     credentials: $module::Credentials,
-                    #[serde(default)]
+                    #[serde(default, deserialize_with = "crate::validation::object")]
                     schedule: Schedule,
                 }
             ),+
@@ -162,7 +164,7 @@ macro_rules! registry {
 
         /// The HR system of a connection, signed in with its credentials. `None` when the credentials are for
         /// another provider than the settings (a corrupt secret).
-        pub fn connect(settings: &Settings, credentials: &Credentials, http: reqwest::Client) -> Option<Box<dyn HrProvider>> {
+        pub fn connect(settings: &Settings, credentials: &Credentials, http: super::Http) -> Option<Box<dyn HrProvider>> {
             match (settings, credentials) {
                 $((Settings::$variant(s), Credentials::$variant(c)) => {
                     Some(<$module::Connector as Connector>::connect(s, c, http))

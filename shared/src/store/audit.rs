@@ -3,7 +3,7 @@
 
 use super::{Page, Store, StoreError, cursor, dynamo, keys, page, s};
 use crate::domain::{Actor, ConnectionId, EmployeeId, TaskId, TenantId};
-use crate::resources::{GSI1_PK, PK};
+use crate::resources::{GSI1_PK, PK, SK};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -113,13 +113,11 @@ impl Store {
         let (query, start) = match employee {
             Some(employee) => {
                 let index_pk = keys::audit_of(tenant, employee.as_str());
-                let start = cursor.map(|c| {
-                    cursor::decode(c, &[(PK, &pk), (GSI1_PK, &index_pk)], (crate::resources::SK, keys::AUDIT))
-                });
-                (self.index_query(&index_pk), start.transpose()?)
+                let start = cursor::start(cursor, &[(PK, &pk), (GSI1_PK, &index_pk)], (SK, keys::AUDIT));
+                (self.index_query(&index_pk), start?)
             }
             None => {
-                let start = cursor.map(|c| cursor::decode(c, &[(PK, &pk)], (crate::resources::SK, keys::AUDIT)));
+                let start = cursor::start(cursor, &[(PK, &pk)], (SK, keys::AUDIT));
                 let query = self
                     .client
                     .query()
@@ -127,7 +125,7 @@ impl Store {
                     .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
                     .expression_attribute_values(":pk", s(pk.clone()))
                     .expression_attribute_values(":prefix", s(keys::AUDIT));
-                (query, start.transpose()?)
+                (query, start?)
             }
         };
         let out =

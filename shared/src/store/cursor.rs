@@ -14,6 +14,16 @@ pub(crate) fn encode(key: &Item) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
+/// Where a page starts: nowhere in particular (the first page) without a cursor or with an empty one, else the
+/// key the cursor names, if it is one of this list's.
+pub(crate) fn start(
+    cursor: Option<&str>,
+    fixed: &[(&str, &str)],
+    sort: (&str, &str),
+) -> Result<Option<Item>, StoreError> {
+    cursor.filter(|c| !c.is_empty()).map(|c| decode(c, fixed, sort)).transpose()
+}
+
 pub(crate) fn decode(cursor: &str, fixed: &[(&str, &str)], (sort, prefix): (&str, &str)) -> Result<Item, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
     let plain: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;

@@ -175,7 +175,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, StoreError> {
         let pk = keys::tenant(tenant);
-        let start = cursor.map(|c| cursor::decode(c, &[(PK, &pk)], (SK, prefix))).transpose()?;
+        let start = cursor::start(cursor, &[(PK, &pk)], (SK, prefix))?;
         Ok(self
             .client
             .query()

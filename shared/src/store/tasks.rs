@@ -68,8 +68,8 @@ impl Store {
     ) -> Result<Page<StoredTask>, StoreError> {
         let pk = keys::tenant(tenant);
         let index_pk = keys::tasks_in(tenant, status);
-        let start = cursor.map(|c| cursor::decode(c, &[(PK, &pk), (GSI1_PK, &index_pk)], (SK, keys::TASKS)));
-        let mut query = self.index_query(&index_pk).limit(limit).set_exclusive_start_key(start.transpose()?);
+        let start = cursor::start(cursor, &[(PK, &pk), (GSI1_PK, &index_pk)], (SK, keys::TASKS))?;
+        let mut query = self.index_query(&index_pk).limit(limit).set_exclusive_start_key(start);
         if let Some(kind) = kind {
             query = query
                 .filter_expression("#kind = :kind")

@@ -110,12 +110,17 @@ async fn bad_list_parameters_get_problem_details() {
     let (tenant, key) = tenant(&stack).await;
     seed(&stack, &tenant, 1).await;
     let api = serve(&stack).await;
-    for query in ["limit=0", "limit=101", "limit=ten", "cursor=not-a-cursor", "colour=blue"] {
+    for query in ["limit=0", "limit=101", "limit=ten", "limit=2.5", "colour=blue"] {
         let (status, body) = get_json(&format!("{api}/v1/employees?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["type"], "urn:ithub:problem:bad-request", "{query}");
         assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{query}");
     }
+    // A cursor this list never gave out names no page; an empty one is no cursor at all.
+    let (status, body) = get_json(&format!("{api}/v1/employees?cursor=not-a-cursor"), &key).await;
+    assert_eq!((status, body["type"].as_str()), (404, Some("urn:ithub:problem:unknown-cursor")), "{body}");
+    let (status, body) = get_json(&format!("{api}/v1/employees?cursor=&limit=1.0"), &key).await;
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
     let (status, _) = get_json(&format!("{api}/v1/employees/emp_nope"), &key).await;
     assert_eq!(status, 404);
 }
