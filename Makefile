@@ -15,7 +15,7 @@ ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api authorizer
 
-.PHONY: run test schemathesis lint fmt bench package openapi clean help
+.PHONY: run test schemathesis lint fmt bench package openapi docs clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
+	@echo "make docs     rewrite the OpenAPI document and docs/events.md from the code"
 
 $(MOTO_STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +53,13 @@ test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 	  $(WITH_MOTO) cargo test --workspace --lib --bins --tests --no-fail-fast; \
 	fi
 
-# The admin API's OpenAPI document is generated from the code; a test fails when the committed copy is stale.
+# The admin API's OpenAPI document and the domain-event catalogue are generated from the code; a test fails when
+# a committed copy is stale.
 openapi:
 	UPDATE_OPENAPI=1 cargo test -p admin-api --lib openapi::tests::the_committed_document_is_current
+
+docs: openapi
+	UPDATE_DOCS=1 cargo test -p integration-tests --test events the_committed_event_catalogue_is_current
 
 # Schemathesis alone, against a private local stack (SCHEMATHESIS_EXAMPLES=200 for a deeper run).
 schemathesis: $(API_TOOLS_STAMP)

@@ -10,10 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ithub::domain::{ConnectionId, Schedule};
-use ithub::messages::{Message, SyncRequested};
 use ithub::providers::{NewConnection, ProviderKind, ProviderSettings};
 use ithub::service::CreatedConnection;
-use ithub::store::{Connection, RunStatus, RunTrigger, SyncRun};
+use ithub::store::{Connection, RunStatus, SyncRun};
 use serde::Serialize;
 
 /// A connection as the API shows it: never its credentials or secrets.
@@ -162,16 +161,7 @@ pub async fn sync(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let connection = api.service.connection(&caller.acting(), &id).await?;
-    let run = SyncRun::new(connection.id.clone(), RunTrigger::Manual, Utc::now());
-    api.service.store.put_run(&caller.tenant, &run).await?;
-    let request = Message::SyncRequested(SyncRequested {
-        tenant_id: caller.tenant.clone(),
-        connection_id: connection.id.clone(),
-        run_key: run.key(),
-        run_id: run.run_id.clone(),
-    });
-    api.queue.send(&[request]).await.map_err(|error| ApiError::Unavailable(error.to_string()))?;
+    let (connection, run) = api.service.request_sync(&api.queue, &caller.acting(), &id).await?;
     let body = SyncQueued {
         runs_url: format!("/v1/connections/{}/runs", connection.id),
         run_id: run.run_id,

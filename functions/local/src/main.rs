@@ -2,7 +2,7 @@
 //!
 //! - `ithub-local bootstrap`: create the table, queues and bus (idempotent), print their names.
 //! - `ithub-local run`: bootstrap, start the sandbox HR system with a sample company, create a demo tenant with an
-//!   admin key and a BambooHR connection to the sandbox, then serve every function until Ctrl-C.
+//!   admin key and a connection to the sandbox, then serve every function until Ctrl-C.
 
 use chrono::Utc;
 use ithub::domain::{Actor, TenantId};
@@ -55,11 +55,9 @@ async fn run(mut stack: Stack) {
     let poll_secs: u64 =
         setting("ITHUB_POLL_SECONDS", "5").parse().unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
 
-    let sandbox_key = "sandbox-api-key";
-    let sandbox =
-        fake_hr::FakeBamboo::start(sandbox_addr, "acme", sandbox_key, fake_hr::sample_company(Utc::now().date_naive()))
-            .await
-            .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
+    let sandbox = fake_hr::start_sandbox(sandbox_addr, Utc::now().date_naive())
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot start the sandbox HR system on {sandbox_addr}: {e}")));
     let listener = tokio::net::TcpListener::bind(api_addr)
         .await
         .unwrap_or_else(|e| fail(format!("cannot listen on {api_addr}: {e}")));

@@ -32,8 +32,8 @@ pub struct Settings {
     /// The company's subdomain: `acme` for `acme.bamboohr.com`.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
     pub company_domain: String,
-    /// Overrides `https://api.bamboohr.com` (a sandbox); an http or https URL (the pattern is
-    /// `http::BASE_URL_PATTERN`, which a test holds equal).
+    /// Overrides `https://api.bamboohr.com` (a sandbox): http or https, a host, an optional port and a plain
+    /// path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
@@ -392,6 +392,16 @@ mod tests {
     fn the_documented_base_url_pattern_is_the_one_checked() {
         let schema = serde_json::to_value(<Settings as utoipa::PartialSchema>::schema()).unwrap();
         assert_eq!(schema["properties"]["base_url"]["pattern"], super::super::http::BASE_URL_PATTERN);
+    }
+
+    /// A connection's secret as stored, holding these credentials, never prints them.
+    #[cfg(feature = "secrets")]
+    #[test]
+    fn a_connection_secret_never_shows_its_key_in_debug_output() {
+        let credentials = super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into() });
+        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()] };
+        let shown = format!("{secret:?}");
+        assert!(!shown.contains("api-key-123") && !shown.contains("whsec-9"), "{shown}");
     }
 
     #[test]

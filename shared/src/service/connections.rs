@@ -93,3 +93,29 @@ impl Service {
         Ok(CreatedConnection { connection, webhook_secret })
     }
 }
+
+#[cfg(feature = "sqs")]
+impl Service {
+    /// "Sync now": records a queued run and puts the request on the change queue, where the worker runs it as
+    /// the schedule would.
+    pub async fn request_sync(
+        &self,
+        queue: &crate::queue::Queue,
+        acting: &Acting,
+        id: &str,
+    ) -> Result<(Connection, crate::store::SyncRun), ServiceError> {
+        use crate::messages::{Message, SyncRequested};
+        use crate::store::{RunTrigger, SyncRun};
+        let connection = self.connection(acting, id).await?;
+        let run = SyncRun::new(connection.id.clone(), RunTrigger::Manual, Utc::now());
+        self.store.put_run(&acting.tenant, &run).await?;
+        let request = Message::SyncRequested(SyncRequested {
+            tenant_id: acting.tenant.clone(),
+            connection_id: connection.id.clone(),
+            run_key: run.key(),
+            run_id: run.run_id.clone(),
+        });
+        queue.send(&[request]).await?;
+        Ok((connection, run))
+    }
+}

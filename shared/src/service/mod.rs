@@ -46,6 +46,9 @@ pub enum ServiceError {
     Secret(#[from] crate::secrets::SecretError),
     #[error("the change is stored; publishing its events failed: {0}")]
     Publish(#[from] crate::bus::BusError),
+    #[cfg(feature = "sqs")]
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
 }
 
 impl ServiceError {

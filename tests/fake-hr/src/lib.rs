@@ -18,4 +18,9 @@ mod company;
 mod server;
 
 pub use company::sample_company;
+
+/// The sandbox HR system `make run` starts: this fake, on `addr`, with the sample company (as of `today`).
+pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate) -> std::io::Result<FakeBamboo> {
+    FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
+}
 pub use server::{Delivery, FakeBamboo, Fault, sign};

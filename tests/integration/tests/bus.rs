@@ -1,47 +1,8 @@
 //! Domain events reach the EventBridge bus (moto), where a rule can route them on.
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::Utc;
 use integration_tests::*;
 use ithub::domain::{ConnectionId, TenantId};
-
-/// A queue that receives every event IT Hub publishes on the stack's bus; returns its URL.
-async fn tap(stack: &Stack) -> String {
-    let aws = ithub::aws_config().await;
-    let events = aws_sdk_eventbridge::Client::new(&aws);
-    let target = stack
-        .sqs
-        .create_queue()
-        .queue_name(format!("{}-events-tap", stack.deployed.bus))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = stack
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&target)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()
-        .remove(&QueueAttributeName::QueueArn)
-        .unwrap();
-    events
-        .put_rule()
-        .name("tap")
-        .event_bus_name(&stack.deployed.bus)
-        .event_pattern(r#"{"source":["ithub"]}"#)
-        .send()
-        .await
-        .unwrap();
-    let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
-    events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
-    target
-}
 
 #[tokio::test]
 async fn applied_changes_publish_domain_events_once() {
