@@ -56,7 +56,7 @@ test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 # The admin API's OpenAPI document and the domain-event catalogue are generated from the code; a test fails when
 # a committed copy is stale.
 openapi:
-	UPDATE_OPENAPI=1 cargo test -p admin-api --lib openapi::tests::the_committed_document_is_current
+	UPDATE_OPENAPI=1 cargo test -p admin-api --lib routes::tests::the_committed_document_is_current
 
 docs: openapi
 	UPDATE_DOCS=1 cargo test -p integration-tests --test events the_committed_event_catalogue_is_current

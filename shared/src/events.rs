@@ -17,12 +17,13 @@ pub enum EventKind {
     TaskOpened,
     TaskItemUpdated,
     TaskCompleted,
+    TaskCancelled,
     LicenseGranted,
     LicenseReleased,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         Self::EmployeeHired,
         Self::EmployeeUpdated,
         Self::EmployeeTerminated,
@@ -30,6 +31,7 @@ impl EventKind {
         Self::TaskOpened,
         Self::TaskItemUpdated,
         Self::TaskCompleted,
+        Self::TaskCancelled,
         Self::LicenseGranted,
         Self::LicenseReleased,
     ];
@@ -44,6 +46,7 @@ impl EventKind {
             Self::TaskOpened => "task.opened",
             Self::TaskItemUpdated => "task.item_updated",
             Self::TaskCompleted => "task.completed",
+            Self::TaskCancelled => "task.cancelled",
             Self::LicenseGranted => "license.granted",
             Self::LicenseReleased => "license.released",
         }
@@ -59,6 +62,9 @@ impl EventKind {
             Self::TaskOpened => "An onboarding or offboarding task opened.",
             Self::TaskItemUpdated => "An admin marked a checklist item done, skipped or open again.",
             Self::TaskCompleted => "An admin completed a task.",
+            Self::TaskCancelled => {
+                "A task was made moot by HR (a termination before onboarding, a rehire) or an admin."
+            }
             Self::LicenseGranted => "Someone got a paid license.",
             Self::LicenseReleased => "A license was released.",
         }
@@ -143,6 +149,8 @@ pub enum Payload {
     TaskItemUpdated(ItemUpdated),
     #[serde(rename = "task.completed")]
     TaskCompleted(TaskState),
+    #[serde(rename = "task.cancelled")]
+    TaskCancelled(TaskState),
     #[serde(rename = "license.granted")]
     LicenseGranted(LicenseChange),
     #[serde(rename = "license.released")]
@@ -159,6 +167,7 @@ impl Payload {
             Self::TaskOpened(_) => EventKind::TaskOpened,
             Self::TaskItemUpdated(_) => EventKind::TaskItemUpdated,
             Self::TaskCompleted(_) => EventKind::TaskCompleted,
+            Self::TaskCancelled(_) => EventKind::TaskCancelled,
             Self::LicenseGranted(_) => EventKind::LicenseGranted,
             Self::LicenseReleased(_) => EventKind::LicenseReleased,
         }
@@ -198,7 +207,9 @@ pub fn schemas() -> Vec<(EventKind, serde_json::Value)> {
                     schema_for!(EmployeeState)
                 }
                 EventKind::EmployeeFieldsUpdated => schema_for!(FieldsUpdated),
-                EventKind::TaskOpened | EventKind::TaskCompleted => schema_for!(TaskState),
+                EventKind::TaskOpened | EventKind::TaskCompleted | EventKind::TaskCancelled => {
+                    schema_for!(TaskState)
+                }
                 EventKind::TaskItemUpdated => schema_for!(ItemUpdated),
                 EventKind::LicenseGranted | EventKind::LicenseReleased => schema_for!(LicenseChange),
             };

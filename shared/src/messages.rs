@@ -68,9 +68,14 @@ pub enum Message {
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
+    #[serde(default = "first_version")]
     v: u32,
     #[serde(flatten)]
     message: Message,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 impl Message {

@@ -21,6 +21,10 @@ pub struct ConnectionSecret {
     /// Secrets that sign the connection's webhooks: the newest first, two during a rotation.
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    /// The refresh token last rotated by the HR system, for connectors whose tokens rotate on every refresh; it
+    /// replaces the one in `credentials` once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// Redacted, so a secret cannot reach a log through `{:?}`.
@@ -28,7 +32,7 @@ impl fmt::Debug for ConnectionSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ConnectionSecret {{ credentials: <redacted>, webhook_secrets: <{} redacted> }}",
+            "ConnectionSecret {{ credentials: <redacted>, webhook_secrets: <{} redacted>, refresh_token: <redacted> }}",
             self.webhook_secrets.len()
         )
     }
@@ -134,5 +138,61 @@ impl Secrets {
             .await
             .map(drop)
             .map_err(|e| SecretError::Service(DisplayErrorContext(e).to_string()))
+    }
+}
+
+/// A connection's rotating refresh token: kept in its secret, spent by one process at a time under a DynamoDB
+/// lease, so two Lambda instances never both spend the same token.
+pub struct ConnectionRefreshTokens {
+    secrets: Secrets,
+    store: crate::store::Store,
+    secret_id: String,
+    /// This process, as the lease's holder.
+    holder: String,
+}
+
+/// Long enough for one token request; a holder that dies frees the lease when it expires.
+const REFRESH_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+impl ConnectionRefreshTokens {
+    pub fn new(secrets: Secrets, store: crate::store::Store, secret_id: impl Into<String>) -> Self {
+        let holder = format!("refresher-{}", uuid::Uuid::new_v4().simple());
+        Self { secrets, store, secret_id: secret_id.into(), holder }
+    }
+
+    fn lease(&self) -> String {
+        format!("refresh#{}", self.secret_id)
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> crate::providers::ProviderError {
+    crate::providers::ProviderError::Transport(format!("the token store failed: {error}"))
+}
+
+#[async_trait::async_trait]
+impl crate::providers::auth::RefreshTokenStore for ConnectionRefreshTokens {
+    async fn load(&self) -> Result<Option<crate::providers::auth::Secret>, crate::providers::ProviderError> {
+        let secret = self.secrets.get_fresh(&self.secret_id).await.map_err(unavailable)?;
+        Ok(secret.refresh_token.map(crate::providers::auth::Secret::new))
+    }
+
+    async fn save(
+        &self,
+        refresh_token: &crate::providers::auth::Secret,
+    ) -> Result<(), crate::providers::ProviderError> {
+        let mut secret = self.secrets.get_fresh(&self.secret_id).await.map_err(unavailable)?;
+        secret.refresh_token = Some(refresh_token.expose().to_owned());
+        self.secrets.put(&self.secret_id, &secret).await.map_err(unavailable)
+    }
+
+    async fn try_lock(&self) -> Result<bool, crate::providers::ProviderError> {
+        let now = chrono::Utc::now();
+        self.store.try_lease(&self.lease(), &self.holder, REFRESH_LEASE, now).await.map_err(unavailable)
+    }
+
+    async fn unlock(&self) {
+        if let Err(error) = self.store.release_lease(&self.lease(), &self.holder).await {
+            tracing::warn!(%error, "could not release the token-refresh lease; it expires by itself");
+        }
     }
 }

@@ -65,7 +65,9 @@ impl Syncer {
     /// the next run reads the same changes again.
     pub async fn poll_all(&self) -> Result<Vec<RunReport>, StoreError> {
         let now = Utc::now();
-        let connections = self.store.all_connections().await?.into_iter().filter(|c| c.due(now));
+        // A connector that cannot list its people (a push-only one) is not polled.
+        let pull = |c: &Connection| c.provider.kind().capabilities().full_listing;
+        let connections = self.store.all_connections().await?.into_iter().filter(|c| pull(c) && c.due(now));
         Ok(stream::iter(connections)
             .map(|connection| async move {
                 let run = SyncRun::new(connection.id.clone(), RunTrigger::Schedule, Utc::now());

@@ -33,6 +33,12 @@ pub fn is_slug(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Whether `value` has something in it besides white space. White space is counted as widely as any client's
+/// regular expressions count it (`\S` in JSON Schema patterns), so the document and this check agree.
+pub fn has_text(value: &str) -> bool {
+    value.chars().any(|c| !(c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)))
+}
+
 /// A whole number from JSON, where `3.0` is as good as `3` (JSON Schema's `integer` allows both).
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     use serde::Deserialize;

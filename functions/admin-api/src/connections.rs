@@ -33,8 +33,9 @@ pub struct ConnectionView {
     pub created_at: DateTime<Utc>,
 }
 
-/// What creating a connection (or rotating its secret) answers: the only time the webhook secret is shown.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// What creating a connection (or rotating its secret) answers: the only time the webhook secret is shown. No
+/// `Debug`: it holds the secret.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConnectionCreated {
     #[serde(flatten)]
     pub connection: ConnectionView,
@@ -78,7 +79,7 @@ pub async fn create(
     headers: HeaderMap,
     Body(new): Body<NewConnection>,
 ) -> Result<Response, ApiError> {
-    let made = api.service.create_connection(&api.secrets, &caller.acting(), new).await?;
+    let made = api.service.create_connection(&api.secrets, api.egress, &caller.acting(), new).await?;
     let location = format!("/v1/connections/{}", made.connection.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created(&api, &headers, made))).into_response())
 }

@@ -150,8 +150,8 @@ pub async fn setup(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffboardRequest {
-    /// Why, in 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, in 1 to 500 characters, not all blank.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     reason: String,
 }
 

@@ -12,12 +12,13 @@ mod error;
 pub mod openapi;
 mod playbooks;
 mod responses;
+mod routes;
 mod tasks;
 
 use axum::response::{IntoResponse, Response};
 use ithub::service::Service;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+
+pub use routes::{document, spec};
 
 pub use auth::Caller;
 pub use error::ApiError;
@@ -37,44 +38,20 @@ pub struct AdminApi {
     /// Where HR systems reach this deployment, for the webhook URLs given out; without it, the `Host` the
     /// request came to, over https.
     pub public_url: Option<String>,
-}
-
-/// Every route with its OpenAPI operation: the one list of them.
-pub fn routes() -> OpenApiRouter<AdminApi> {
-    OpenApiRouter::new()
-        .routes(routes!(employees::list))
-        .routes(routes!(employees::setup))
-        .routes(routes!(employees::get, employees::update))
-        .routes(routes!(employees::offboard))
-        .routes(routes!(employees::licenses))
-        .routes(routes!(tasks::list))
-        .routes(routes!(tasks::get))
-        .routes(routes!(tasks::update_item))
-        .routes(routes!(tasks::complete))
-        .routes(routes!(playbooks::get, playbooks::put))
-        .routes(routes!(audit::list))
-        .routes(routes!(connections::list, connections::create))
-        .routes(routes!(connections::get, connections::delete))
-        .routes(routes!(connections::rotate))
-        .routes(routes!(connections::sync))
-        .routes(routes!(connections::runs))
-        .routes(routes!(openapi::serve))
+    /// Which HR addresses a connection may be given: public https hosts in AWS; local targets too in the local
+    /// runner and the tests.
+    pub egress: ithub::providers::Egress,
 }
 
 pub fn router(state: AdminApi) -> axum::Router {
-    let (v1, _) = routes().split_for_parts();
+    let (v1, _) = routes::v1().split_for_parts();
     let v1 = v1
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let (health, _) = OpenApiRouter::new().routes(routes!(health)).split_for_parts();
-    health.merge(v1).with_state(state)
-}
-
-#[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, description = "The API is up")))]
-async fn health() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+    let (open, _) = routes::open().split_for_parts();
+    open.merge(v1).with_state(state)
 }
 
 async fn not_found() -> Response {

@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
         queue: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),
+        egress: ithub::providers::Egress::Public,
     };
     lambda_http::run(router(state)).await
 }

@@ -73,6 +73,7 @@ impl Stack {
             secrets: self.secrets.clone(),
             queue: self.queue.clone(),
             public_url: self.public_url.clone(),
+            egress: ithub::providers::Egress::LoopbackOnly,
         })
         .merge(webhook::router(Webhooks {
             store: self.store.clone(),

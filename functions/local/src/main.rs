@@ -69,7 +69,7 @@ async fn run(mut stack: Stack) {
     // Connected as an admin would connect it: the sandbox says what to send, the service layer does the rest.
     let request: NewConnection = serde_json::from_value(sandbox.connection_request()).unwrap_or_else(|e| fail(e));
     let acting = Acting { tenant: tenant.clone(), actor: Actor::Admin { key: "make run".into() } };
-    let made = stack.service().create_connection(&stack.secrets, &acting, request).await;
+    let made = stack.service().create_connection(&stack.secrets, stack.http.egress(), &acting, request).await;
     let made = made.unwrap_or_else(|e| fail(format!("cannot connect the sandbox: {e}")));
     let (connection, webhook_secret) = (made.connection, made.webhook_secret);
     // The address actually bound: `ITHUB_API_ADDR` may ask for port 0 (any free port), as the API tests do.

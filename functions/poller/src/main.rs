@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
-        ithub::providers::Http::new(ithub::providers::Egress::Anywhere),
+        ithub::providers::Http::new(ithub::providers::Egress::Public),
     );
     let syncer = &syncer;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {

@@ -52,8 +52,9 @@ async fn receive(
         return unknown_connection();
     };
     let connection = match hooks.store.find_connection(&connection_id).await {
-        Ok(Some(connection)) => connection,
-        Ok(None) => return unknown_connection(),
+        // A connector whose HR system sends no webhooks has no webhook URL.
+        Ok(Some(connection)) if connection.provider.kind().capabilities().webhooks => connection,
+        Ok(_) => return unknown_connection(),
         Err(error) => {
             tracing::error!(%error, "could not read the connection");
             return unavailable();

@@ -78,16 +78,23 @@ impl Worker {
     }
 
     pub async fn handle_message(&self, body: &str) -> Result<Applied, WorkerError> {
-        match Message::from_json(body).map_err(|e| WorkerError::Malformed(e.to_string()))? {
+        // serde's message can quote a value from the body (personal data): say where, not what.
+        let malformed = |e: serde_json::Error| {
+            WorkerError::Malformed(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()))
+        };
+        match Message::from_json(body).map_err(malformed)? {
             Message::EmployeeObserved(observation) => {
                 let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());
-                let applied = self.apply(observation).await?;
-                if let (Some(run), Applied::Created | Applied::Updated) = (run, applied)
+                let result = self.apply(observation).await;
+                // A change stored whose events are still owed counts now: its redelivery finds it unchanged.
+                let stored = matches!(result, Ok(Applied::Created | Applied::Updated))
+                    || matches!(result, Err(WorkerError::Service(ServiceError::Publish(_))));
+                if let (Some(run), true) = (run, stored)
                     && let Err(error) = self.service.store.count_applied(&tenant, &run).await
                 {
                     tracing::warn!(%error, "could not count an applied change on its run");
                 }
-                Ok(applied)
+                result
             }
             Message::SyncRequested(request) => self.sync(request).await,
         }

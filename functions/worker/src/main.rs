@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         store.clone(),
         ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
-        ithub::providers::Http::new(ithub::providers::Egress::Anywhere),
+        ithub::providers::Http::new(ithub::providers::Egress::Public),
     );
     let worker = Worker::new(Service::new(store, Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus)), syncer);
     let worker = &worker;

@@ -83,7 +83,8 @@ pub struct OnboardingItem {
     #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     id: String,
     kind: OnboardingKind,
-    #[schema(min_length = 1)]
+    /// Not blank.
+    #[schema(min_length = 1, pattern = "\\S")]
     name: String,
     detail: Option<String>,
 }
@@ -97,7 +98,8 @@ pub struct OffboardingItem {
     #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     id: String,
     kind: OffboardingKind,
-    #[schema(min_length = 1)]
+    /// Not blank.
+    #[schema(min_length = 1, pattern = "\\S")]
     name: String,
     detail: Option<String>,
 }
@@ -196,7 +198,7 @@ impl Playbook {
                     if !id_ok {
                         return Err(PlaybookError::BadItemId(item.id.clone()));
                     }
-                    if item.name.is_empty() {
+                    if !crate::validation::has_text(&item.name) {
                         return Err(PlaybookError::EmptyName(item.id.clone()));
                     }
                     if kind_task(item.kind) != task {

@@ -1,7 +1,8 @@
 //! How a connector gets the credential it sends: a static key, or an access token that is fetched, cached until
 //! shortly before it expires and refreshed by one caller at a time. Where the HR system rotates the refresh token
-//! on every use, the new one is handed to a [`RefreshTokenStore`] (Secrets Manager) before it is used, so a
-//! process that dies mid-refresh leaves a token that still works.
+//! on every use, a [`RefreshTokenStore`] (the connection's secret in Secrets Manager, with a DynamoDB lease:
+//! `secrets::ConnectionRefreshTokens`) makes the refresh one process's at a time across every Lambda, and keeps
+//! the rotated token where the next process finds it.
 
 use super::ProviderError;
 use async_trait::async_trait;
@@ -71,11 +72,20 @@ pub trait TokenEndpoint: Send + Sync {
     async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError>;
 }
 
-/// Keeps a rotated refresh token where the next process will find it.
+/// Where a connection's refresh token lives between processes, and who may spend it now.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
+    /// The refresh token as last saved (another process may have rotated it since this one started).
+    async fn load(&self) -> Result<Option<Secret>, ProviderError>;
     async fn save(&self, refresh_token: &Secret) -> Result<(), ProviderError>;
+    /// Takes the right to refresh for a short while; `false` while another process holds it.
+    async fn try_lock(&self) -> Result<bool, ProviderError>;
+    async fn unlock(&self);
 }
+
+/// How long a process waits for another's refresh before giving up, and how often it looks.
+const WAIT_FOR_REFRESH: Duration = Duration::from_secs(10);
+const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 /// Refreshed this long before the grant says it expires, so a token never expires in flight.
 const EARLY: Duration = Duration::from_secs(60);
@@ -108,6 +118,24 @@ impl RefreshingToken {
     }
 }
 
+impl RefreshingToken {
+    async fn refresh(&self, state: &mut State, store: Option<&dyn RefreshTokenStore>) -> Result<Secret, ProviderError> {
+        let grant = self.endpoint.grant(state.refresh_token.as_ref()).await?;
+        if let Some(rotated) = grant.refresh_token {
+            // The old refresh token is spent: keep the new one in memory whatever happens to the save.
+            state.refresh_token = Some(rotated.clone());
+            if let Some(store) = store
+                && let Err(error) = store.save(&rotated).await
+            {
+                tracing::error!(%error, "could not save a rotated refresh token; this process keeps it in memory");
+            }
+        }
+        let until = Instant::now() + grant.expires_in.saturating_sub(EARLY);
+        state.cached = Some(Cached { access: grant.access_token.clone(), until });
+        Ok(grant.access_token)
+    }
+}
+
 #[async_trait]
 impl TokenSource for RefreshingToken {
     async fn token(&self) -> Result<Secret, ProviderError> {
@@ -115,17 +143,28 @@ impl TokenSource for RefreshingToken {
         if let Some(cached) = state.cached.as_ref().filter(|c| c.until > Instant::now()) {
             return Ok(cached.access.clone());
         }
-        let grant = self.endpoint.grant(state.refresh_token.as_ref()).await?;
-        if let Some(rotated) = grant.refresh_token {
-            // Saved before use: the old refresh token is spent already.
-            if let Some(store) = &self.store {
-                store.save(&rotated).await?;
+        let Some(store) = self.store.clone() else {
+            return self.refresh(&mut state, None).await;
+        };
+        let deadline = Instant::now() + WAIT_FOR_REFRESH;
+        while !store.try_lock().await? {
+            if Instant::now() > deadline {
+                return Err(ProviderError::Transport("another process kept the token refresh too long".into()));
             }
-            state.refresh_token = Some(rotated);
+            tokio::time::sleep(LOOK_EVERY).await;
         }
-        let until = Instant::now() + grant.expires_in.saturating_sub(EARLY);
-        state.cached = Some(Cached { access: grant.access_token.clone(), until });
-        Ok(grant.access_token)
+        // Whoever refreshed last rotated the token: spend that one, not the one this process started with.
+        let refreshed = match store.load().await {
+            Ok(latest) => {
+                if latest.is_some() {
+                    state.refresh_token = latest;
+                }
+                self.refresh(&mut state, Some(store.as_ref())).await
+            }
+            Err(error) => Err(error),
+        };
+        store.unlock().await;
+        refreshed
     }
 
     async fn invalidate(&self) {
@@ -172,10 +211,20 @@ mod tests {
 
     #[async_trait]
     impl RefreshTokenStore for Saved {
+        async fn load(&self) -> Result<Option<Secret>, ProviderError> {
+            Ok(self.0.lock().unwrap().last().map(Secret::new))
+        }
+
         async fn save(&self, refresh_token: &Secret) -> Result<(), ProviderError> {
             self.0.lock().unwrap().push(refresh_token.expose().to_owned());
             Ok(())
         }
+
+        async fn try_lock(&self) -> Result<bool, ProviderError> {
+            Ok(true)
+        }
+
+        async fn unlock(&self) {}
     }
 
     fn endpoint(lifetime: Duration) -> Rotating {

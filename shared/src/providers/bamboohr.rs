@@ -2,7 +2,7 @@
 //! increments, one employee by id, and webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
 use super::auth::{StaticToken, TokenSource};
-use super::http::{Http, RetryPolicy, check, check_base_url};
+use super::http::{Http, RetryPolicy, check};
 use super::{
     Capabilities, Changes, HrProvider, ProviderError, ProviderKind, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
     WebhookError,
@@ -65,9 +65,12 @@ impl super::Connector for Connector {
     fn validate(settings: &Settings, credentials: &Credentials, errors: &mut FieldErrors) {
         let domain_ok = is_slug(&settings.company_domain, 100);
         errors.check(domain_ok, "settings.company_domain", "1-100 letters, digits, dashes or underscores");
-        check_base_url(settings.base_url.as_deref(), "settings.base_url", errors);
         let key_ok = (1..=4096).contains(&credentials.api_key.chars().count());
         errors.check(key_ok, "credentials.api_key", "must be given (at most 4096 characters)");
+    }
+
+    fn base_url(settings: &Settings) -> Option<&str> {
+        settings.base_url.as_deref()
     }
 
     fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Box<dyn HrProvider> {
@@ -110,7 +113,8 @@ impl BambooHr {
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         let key = self.key.token().await?;
-        self.http
+        let response = self
+            .http
             .send(&self.retry, &url, |client, url| {
                 client
                     .get(url)
@@ -118,13 +122,19 @@ impl BambooHr {
                     .basic_auth(key.expose(), Some("x"))
                     .header(reqwest::header::ACCEPT, "application/json")
             })
-            .await
+            .await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.key.invalidate().await;
+        }
+        Ok(response)
     }
 }
 
 async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
     let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(e.to_string()))
+    // serde's message can quote a value from the record: say where, not what.
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProviderError::Malformed(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column())))
 }
 
 #[derive(Deserialize)]
@@ -399,7 +409,7 @@ mod tests {
     #[test]
     fn a_connection_secret_never_shows_its_key_in_debug_output() {
         let credentials = super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into() });
-        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()] };
+        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()], refresh_token: None };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("api-key-123") && !shown.contains("whsec-9"), "{shown}");
     }

@@ -5,24 +5,80 @@ use super::ProviderError;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-/// Where this process may send HR requests. The local runner and the tests allow loopback only, so a
-/// connection made with any `base_url` (an API fuzzer makes many) never sends a request off the machine.
+/// Where this process may send HR requests, and so which `base_url` a connection may be given.
+///
+/// - `Public` (the Lambda functions): https only, to hosts that are not this machine, a private network or a
+///   link-local address (the instance metadata service among them), so a tenant's HR credential can only go to
+///   a public HR system.
+/// - `LoopbackOnly` (the local runner and the tests, which "allow local targets"): http or https, and requests go
+///   to loopback addresses only, so a connection made with any `base_url` (an API fuzzer makes many) never sends
+///   a request off the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Egress {
-    Anywhere,
+    Public,
     LoopbackOnly,
 }
 
 impl Egress {
+    /// Whether a request to `url` may be sent.
     pub fn permits(self, url: &reqwest::Url) -> bool {
         match self {
-            Self::Anywhere => true,
+            Self::Public => url.scheme() == "https" && url.host().is_some_and(|h| !local_host(&h)),
             Self::LoopbackOnly => match url.host() {
                 Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
                 Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
                 Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
                 None => false,
             },
+        }
+    }
+
+    /// Checks a connection's `base_url` override: a plain URL (scheme, host, optional port and path, at most 2048
+    /// characters; no user name, query or fragment) that this deployment may call.
+    pub fn check_base_url(self, url: Option<&str>, field: &str, errors: &mut crate::validation::FieldErrors) {
+        let Some(url) = url else { return };
+        if url.chars().count() > 2048 || !plain_url(url) {
+            errors.check(false, field, "must be an http or https URL: scheme, host, optional port and path");
+            return;
+        }
+        if self == Self::Public {
+            let parsed = reqwest::Url::parse(url);
+            let https = url.starts_with("https://");
+            errors.check(https, field, "must use https");
+            let public = parsed.as_ref().is_ok_and(|u| u.host().is_some_and(|h| !local_host(&h)));
+            errors.check(!https || public, field, "must name a public host, not a loopback, private or link-local one");
+        }
+    }
+}
+
+/// A host that is this machine, a private network, link-local (cloud metadata), or otherwise not a public HR
+/// system.
+fn local_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => {
+            let [a, b, ..] = ip.octets();
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.is_multicast()
+                || ip.is_documentation()
+                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+                || a == 0
+        }
+        url::Host::Ipv6(ip) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || ip.to_ipv4_mapped().is_some_and(|v4| local_host(&url::Host::Ipv4(v4)))
+        }
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost") || name.ends_with(".internal") || !name.contains('.')
         }
     }
 }
@@ -52,6 +108,10 @@ impl Http {
             .build()
             .unwrap_or_default();
         Self { client, egress }
+    }
+
+    pub fn egress(&self) -> Egress {
+        self.egress
     }
 
     /// Sends the request `build` makes for `url`, with `retry`'s politeness, if this process may call `url`.
@@ -119,19 +179,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// What the OpenAPI document says of a `base_url`; [`check_base_url`] holds exactly this.
+/// What the OpenAPI document says of a `base_url`; [`Egress::check_base_url`] holds exactly this where local targets
+/// are allowed, and adds https and a public host where they are not.
 pub const BASE_URL_PATTERN: &str = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$";
-
-/// Checks a connection's `base_url` override (a sandbox or a fake server in tests): `http` or `https`, a host
-/// name or address, an optional port and a plain path, at most 2048 characters.
-pub fn check_base_url(url: Option<&str>, field: &str, errors: &mut crate::validation::FieldErrors) {
-    let Some(url) = url else { return };
-    errors.check(
-        url.chars().count() <= 2048 && plain_url(url),
-        field,
-        "must be an http or https URL: scheme, host, optional port and path",
-    );
-}
 
 fn plain_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
@@ -155,10 +205,8 @@ pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, Pro
         200..=299 => Ok(response),
         401 | 403 => Err(ProviderError::Unauthorized(status)),
         _ => {
-            let header_detail =
-                response.headers().get("x-bamboohr-error-message").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let body = response.text().await.unwrap_or_default();
-            let detail = header_detail.unwrap_or_else(|| body.chars().take(200).collect());
+            // The body (and any error text) can quote a record: the status alone goes to logs and run records.
+            let detail = response.status().canonical_reason().unwrap_or("error").to_owned();
             Err(ProviderError::Status { status, detail })
         }
     }
@@ -176,8 +224,51 @@ mod tests {
         }
         for remote in ["http://10.0.0.1", "http://169.254.169.254", "https://api.bamboohr.com", "http://0.0.0.0"] {
             assert!(!Egress::LoopbackOnly.permits(&url(remote)), "{remote}");
-            assert!(Egress::Anywhere.permits(&url(remote)));
         }
+    }
+
+    #[test]
+    fn public_egress_calls_public_https_hosts_only() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        assert!(Egress::Public.permits(&url("https://api.bamboohr.com/api")));
+        assert!(Egress::Public.permits(&url("https://93.184.215.14")));
+        for local in [
+            "http://api.bamboohr.com",
+            "https://127.0.0.1",
+            "https://10.1.2.3",
+            "https://172.16.0.1",
+            "https://192.168.1.1",
+            "https://169.254.169.254",
+            "https://100.64.0.1",
+            "https://0.0.0.0",
+            "https://[::1]",
+            "https://[fd00::1]",
+            "https://[fe80::1]",
+            "https://[::ffff:10.0.0.1]",
+            "https://localhost",
+            "https://metadata.google.internal",
+            "https://intranet",
+        ] {
+            assert!(!Egress::Public.permits(&url(local)), "{local}");
+        }
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_local_and_plain_http_base_urls_naming_the_field() {
+        let check = |egress: Egress, u: &str| {
+            let mut errors = crate::validation::FieldErrors::default();
+            egress.check_base_url(Some(u), "settings.base_url", &mut errors);
+            errors.into_result().map_err(|e| e.iter().map(|e| e.reason.clone()).collect::<Vec<_>>().join("; "))
+        };
+        assert!(check(Egress::Public, "https://acme.example.com/api").is_ok());
+        for bad in ["http://169.254.169.254/", "https://10.0.0.8", "http://hr.example.com", "https://h.example.com/#x"]
+        {
+            let refused = check(Egress::Public, bad);
+            assert!(refused.is_err(), "{bad}");
+        }
+        assert!(check(Egress::Public, "https://u:p@h.example.com").is_err(), "no user info");
+        assert!(check(Egress::LoopbackOnly, "http://127.0.0.1:8081").is_ok(), "local targets where allowed");
+        assert!(check(Egress::LoopbackOnly, "http://h.example.com/#x").is_err(), "never a fragment");
     }
 
     #[test]

@@ -2,19 +2,28 @@
 //! [`registry`] lists them, and nothing outside this module names a specific provider.
 
 pub mod auth;
-pub mod bamboohr;
 mod http;
+#[macro_use]
 mod registry;
+
+use crate::domain::Schedule;
+use crate::validation::FieldError;
+
+// The connectors IT Hub can reach, one line each: `Variant(module)` declares `providers/<module>.rs` and derives
+// `ProviderKind::Variant` (named in the API by its lower-case name), the typed settings and credentials, the
+// connection request and the dispatch. Adding an HR system is that module and one line here.
+registry! {
+    BambooHr(bamboohr),
+}
 
 use crate::domain::Employee;
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-pub use http::{BASE_URL_PATTERN, Egress, Http, RetryPolicy, check_base_url};
-pub use registry::{Credentials, NewConnection, ProviderKind, ProviderSettings, Settings, connect};
+pub use http::{BASE_URL_PATTERN, Egress, Http, RetryPolicy};
 
 /// What a connector can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,8 +47,12 @@ pub trait Connector {
     const DISPLAY_NAME: &'static str;
     const CAPABILITIES: Capabilities;
 
-    /// Checks settings and credentials beyond their types, naming each field at fault.
+    /// Checks settings and credentials beyond their types, naming each field at fault. (The registry checks the
+    /// `base_url` against the deployment's egress rule.)
     fn validate(settings: &Self::Settings, credentials: &Self::Credentials, errors: &mut FieldErrors);
+
+    /// The settings' override of the HR system's address, if any.
+    fn base_url(settings: &Self::Settings) -> Option<&str>;
 
     fn connect(settings: &Self::Settings, credentials: &Self::Credentials, http: Http) -> Box<dyn HrProvider>;
 

@@ -1,18 +1,12 @@
-//! The connector registry: the one list of HR systems IT Hub can connect to. Each line names a connector module
-//! (see [`super::Connector`]); everything else (the provider enum, typed settings and credentials, the request
-//! that creates a connection, dispatch) is derived from the list.
-//!
-//! Adding an HR system: write `providers/<name>.rs` implementing `Connector`, declare the module in
-//! `providers/mod.rs`, and add one line below.
-
-use super::{Capabilities, Connector, HrProvider, WebhookDelivery, WebhookError};
-use crate::domain::Schedule;
-use crate::validation::{FieldError, FieldErrors};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+//! The connector registry macro. The one list of HR systems IT Hub can connect to is its invocation in
+//! `providers/mod.rs`: each line names a connector module (see [`super::Connector`]) and declares it; everything
+//! else (the provider enum, typed settings and credentials, the request that creates a connection, its OpenAPI
+//! schema, dispatch) is derived from the list.
 
 macro_rules! registry {
     ($($variant:ident($module:ident)),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// An HR system IT Hub can connect to. Its name in the API is the variant's name in lower case, which is
         /// also its connector's `NAME` (a test holds them equal).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,12 +100,15 @@ macro_rules! registry {
         }
 
         impl NewConnection {
-            /// Checks every field; all problems at once, each naming its field.
-            pub fn validate(self) -> Result<(Settings, Credentials, Schedule), Vec<FieldError>> {
+            /// Checks every field, the `base_url` against what this deployment may call; all problems at once,
+            /// each naming its field.
+            pub fn validate(self, egress: Egress) -> Result<(Settings, Credentials, Schedule), Vec<FieldError>> {
                 let mut errors = FieldErrors::default();
                 let parts = match self {
                     $(Self::$variant { settings, credentials, schedule } => {
                         <$module::Connector as Connector>::validate(&settings, &credentials, &mut errors);
+                        let base_url = <$module::Connector as Connector>::base_url(&settings);
+                        egress.check_base_url(base_url, "settings.base_url", &mut errors);
                         (Settings::$variant(settings), Credentials::$variant(credentials), schedule)
                     }),+
                 };
@@ -164,7 +161,7 @@ macro_rules! registry {
 
         /// The HR system of a connection, signed in with its credentials. `None` when the credentials are for
         /// another provider than the settings (a corrupt secret).
-        pub fn connect(settings: &Settings, credentials: &Credentials, http: super::Http) -> Option<Box<dyn HrProvider>> {
+        pub fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Option<Box<dyn HrProvider>> {
             match (settings, credentials) {
                 $((Settings::$variant(s), Credentials::$variant(c)) => {
                     Some(<$module::Connector as Connector>::connect(s, c, http))
@@ -176,15 +173,9 @@ macro_rules! registry {
     };
 }
 
-use super::bamboohr;
-
-registry! {
-    BambooHr(bamboohr),
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::ProviderKind;
 
     #[test]
     fn every_provider_is_named_as_its_connector_says() {

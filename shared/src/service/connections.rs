@@ -28,17 +28,20 @@ impl Service {
 
     /// Connects an HR system: settings and credentials checked field by field, the secrets stored first (a
     /// connection never exists without them), then the connection with its audit entry.
+    /// `egress` says which `base_url` this deployment may be given (see [`crate::providers::Egress`]).
     pub async fn create_connection(
         &self,
         secrets: &Secrets,
+        egress: crate::providers::Egress,
         acting: &Acting,
         new: NewConnection,
     ) -> Result<CreatedConnection, ServiceError> {
-        let (settings, credentials, schedule) = new.validate().map_err(ServiceError::InvalidFields)?;
+        let (settings, credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
         let mut connection = Connection::new(acting.tenant.clone(), settings);
         connection.poll_interval_secs = schedule.poll_interval_secs();
         let webhook_secret = webhook_secret();
-        let secret = ConnectionSecret { credentials, webhook_secrets: vec![webhook_secret.clone()] };
+        let secret =
+            ConnectionSecret { credentials, webhook_secrets: vec![webhook_secret.clone()], refresh_token: None };
         secrets.put(&connection.secret_id, &secret).await?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::ConnectionCreated, subject, Utc::now());
@@ -116,6 +119,12 @@ impl Service {
             run_id: run.run_id.clone(),
         });
         queue.send(&[request]).await?;
+        let subject = Subject::Connection(connection.id.clone());
+        let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::SyncRequested, subject, Utc::now());
+        audit.after = serde_json::to_value(&run.run_id).ok();
+        let mut commit = Commit::new(acting.tenant.clone(), audit);
+        commit.connection = Some(ConnectionChange::Touch);
+        self.store.commit(&commit).await?;
         Ok((connection, run))
     }
 }

@@ -92,8 +92,8 @@ impl Service {
     /// Immediate offboarding: opens the offboarding task now, before HR has caught up. HR's termination, when it
     /// arrives, is recorded on this task instead of opening another.
     pub async fn offboard(&self, acting: &Acting, id: &str, reason: &str) -> Result<StoredTask, ServiceError> {
-        if !(1..=500).contains(&reason.chars().count()) {
-            return Err(ServiceError::Invalid("give a reason of 1 to 500 characters".into()));
+        if !(1..=500).contains(&reason.chars().count()) || !crate::validation::has_text(reason) {
+            return Err(ServiceError::Invalid("give a reason of 1 to 500 characters, not all blank".into()));
         }
         let by = acting.actor.label();
         let commit = self

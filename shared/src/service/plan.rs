@@ -116,7 +116,13 @@ pub async fn plan(
             Effect::Event(_) => {}
         }
     }
-    let events: Vec<Event> = decision.events().filter_map(|kind| event(kind, &next, &tasks, now)).collect();
+    let mut events: Vec<Event> = decision.events().filter_map(|kind| event(kind, &next, &tasks, now)).collect();
+    // A task this change cancelled (HR's termination before onboarding was done, a rehire, an admin's offboarding).
+    let cancelled =
+        tasks.iter().map(|c| &c.task().task).filter(|t| t.status == TaskStatus::Cancelled && t.closed_at == Some(now));
+    events.extend(
+        cancelled.map(|t| Event::new(tenant.clone(), now, Payload::TaskCancelled(task_state(t)))).collect::<Vec<_>>(),
+    );
     let mut audit = AuditEntry::new(actor, action, Subject::Employee(next.id.clone()), now);
     audit.before = before.map(snapshot);
     audit.after = Some(snapshot(&next));
@@ -147,8 +153,9 @@ fn event(kind: EventKind, employee: &StoredEmployee, tasks: &[TaskChange], now: 
         EventKind::TaskCompleted => Payload::TaskCompleted(task_state(task_with(TaskStatus::Completed)?)),
         EventKind::LicenseGranted => Payload::LicenseGranted(LicenseChange { employee_id: employee.id.clone() }),
         EventKind::LicenseReleased => Payload::LicenseReleased(LicenseChange { employee_id: employee.id.clone() }),
-        // Admin edits build their own events; a lifecycle decision never asks for these.
-        EventKind::EmployeeFieldsUpdated | EventKind::TaskItemUpdated => return None,
+        // Admin edits build their own events, and cancellations are read off the tasks; a lifecycle decision never
+        // asks for these.
+        EventKind::EmployeeFieldsUpdated | EventKind::TaskItemUpdated | EventKind::TaskCancelled => return None,
     };
     Some(Event::new(employee.tenant_id.clone(), now, payload))
 }

@@ -32,6 +32,8 @@ pub enum AuditAction {
     ConnectionDeleted,
     #[serde(rename = "connection.webhook_secret_rotated")]
     WebhookSecretRotated,
+    #[serde(rename = "connection.sync_requested")]
+    SyncRequested,
 }
 
 /// What an entry is about.

@@ -146,6 +146,20 @@ impl Store {
         audit.insert(GSI1_SK.into(), s(sort_key));
         writes.push(put(audit, Some("attribute_not_exists(PK)"), None, table));
 
-        self.client.transact_write_items().set_transact_items(Some(writes)).send().await.map(drop).map_err(dynamo)
+        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
+        result.map(drop).map_err(|err| {
+            use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+            // A transaction cancelled for a lost condition (or a concurrent transaction) is a conflict, to be read
+            // and decided again; cancelled for anything else (an item too large, say) it is an error.
+            let lost = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+                    codes.is_empty()
+                        || codes.iter().any(|c| matches!(*c, "ConditionalCheckFailed" | "TransactionConflict"))
+                }
+                _ => false,
+            };
+            if lost { StoreError::Conflict } else { dynamo(err) }
+        })
     }
 }

@@ -13,6 +13,7 @@
 //! | sync run    | `T#{tenant}`      | `R#{conn}#{time}#{run}` |                           |                 |
 //! | admin key   | `APIKEY#{sha256}` | `APIKEY`            | `T#{tenant}#APIKEYS`          | `APIKEY#{id}`   |
 //! | idempotency | `I#{key}`         | `IDEMPOTENCY`       |                               |                 |
+//! | lease       | `LEASE#{name}`    | `LEASE`             |                               |                 |
 
 use crate::domain::{ConnectionId, EmployeeId, TaskId, TaskStatus, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,6 +28,7 @@ pub const AUDIT: &str = "A#";
 pub const RUNS: &str = "R#";
 pub const API_KEY: &str = "APIKEY";
 pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
+pub const LEASE: &str = "LEASE";
 /// The GSI1 partition that lists every connection of every tenant, for the schedule.
 pub const ALL_CONNECTIONS: &str = "CONNECTION";
 
@@ -92,4 +94,8 @@ pub fn api_key_id(key_id: &str) -> String {
 
 pub fn idempotency(key: &str) -> String {
     format!("I#{key}")
+}
+
+pub fn lease(name: &str) -> String {
+    format!("{LEASE}#{name}")
 }

@@ -47,7 +47,7 @@ pub(crate) fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: s
 ) -> StoreError {
     let code = err.as_service_error().and_then(|e| e.code());
     match code {
-        Some("ConditionalCheckFailedException" | "TransactionCanceledException") => StoreError::Conflict,
+        Some("ConditionalCheckFailedException") => StoreError::Conflict,
         _ => StoreError::Dynamo(DisplayErrorContext(&err).to_string()),
     }
 }

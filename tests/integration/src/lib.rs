@@ -51,7 +51,11 @@ pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret
     let request: NewConnection = serde_json::from_value(fake.connection_request()).expect("a connection request");
     let acting =
         ithub::service::Acting { tenant: tenant.clone(), actor: ithub::domain::Actor::Admin { key: "test".into() } };
-    let made = stack.service().create_connection(&stack.secrets, &acting, request).await.expect("connect");
+    let made = stack
+        .service()
+        .create_connection(&stack.secrets, stack.http.egress(), &acting, request)
+        .await
+        .expect("connect");
     let mut secrets = stack.secrets.get_fresh(&made.connection.secret_id).await.expect("the connection's secrets");
     secrets.webhook_secrets = vec![secret.to_owned()];
     stack.secrets.put(&made.connection.secret_id, &secrets).await.expect("store the webhook secret");
@@ -280,4 +284,36 @@ pub async fn tap(stack: &Stack) -> String {
     let sqs_target = aws_sdk_eventbridge::types::Target::builder().id("tap").arn(arn).build().unwrap();
     events.put_targets().rule("tap").event_bus_name(&stack.deployed.bus).targets(sqs_target).send().await.unwrap();
     target
+}
+
+/// `docs/events.md`, the domain-event catalogue.
+pub const EVENTS_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md");
+
+/// The schemas of `docs/events.md`, by `detail-type`, made strict: a field the schema does not name fails.
+fn event_schemas() -> std::collections::HashMap<String, jsonschema::Validator> {
+    let doc = std::fs::read_to_string(EVENTS_DOC).expect("docs/events.md");
+    let mut schemas = std::collections::HashMap::new();
+    for section in doc.split("\n## `").skip(1) {
+        let name = section.split('`').next().unwrap().to_owned();
+        let json = section.split("```json\n").nth(1).and_then(|rest| rest.split("\n```").next()).unwrap();
+        let mut schema: serde_json::Value = serde_json::from_str(json).unwrap();
+        schema["additionalProperties"] = serde_json::json!(false);
+        schemas.insert(name, jsonschema::validator_for(&schema).expect("a valid JSON Schema"));
+    }
+    assert_eq!(schemas.len(), ithub::events::EventKind::ALL.len(), "every event is documented");
+    schemas
+}
+
+/// Every event validates against the schema of its `detail-type` in `docs/events.md`, and each has its own id.
+pub fn assert_events_match_their_schemas(events: &[serde_json::Value]) {
+    let schemas = event_schemas();
+    for event in events {
+        let name = event["detail-type"].as_str().unwrap();
+        let validator = schemas.get(name).unwrap_or_else(|| panic!("{name} is not in docs/events.md"));
+        let errors: Vec<String> = validator.iter_errors(&event["detail"]).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}\n{}", event["detail"]);
+    }
+    let ids: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e["detail"]["event_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "each event has its own id");
 }

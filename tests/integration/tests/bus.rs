@@ -26,6 +26,7 @@ async fn applied_changes_publish_domain_events_once() {
         assert_eq!(event["detail"]["employee_id"], employee_id.as_str());
         assert_eq!(event["detail"]["type"], event["detail-type"], "the detail names its own type");
     }
+    assert_events_match_their_schemas(&delivered);
     let hired = delivered.iter().find(|e| e["detail-type"] == "employee.hired").unwrap();
     assert_eq!(hired["detail"]["hub_status"], "onboarding");
     let opened = delivered.iter().find(|e| e["detail-type"] == "task.opened").unwrap();
@@ -61,6 +62,8 @@ async fn events_whose_publish_failed_go_out_with_the_redelivery() {
     assert_eq!(applied, ithub::service::Applied::Unchanged);
     let delivered = peek(&stack, &target).await;
     assert_eq!(delivered.len(), 2, "{delivered:?}");
+    let parsed: Vec<serde_json::Value> = delivered.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    assert_events_match_their_schemas(&parsed);
     let stored = stack.store.get_employee(&tenant, &observation.employee_id()).await.unwrap().unwrap();
     assert!(stored.outbox.is_empty());
     assert_eq!(stored.version, 1, "emptying the outbox is not a new version");

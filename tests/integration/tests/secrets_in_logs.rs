@@ -62,7 +62,8 @@ async fn no_secret_appears_in_any_log_line() {
     let credentials =
         serde_json::from_value(serde_json::json!({"provider": "bamboohr", "api_key": "wrong-credential-7f3a"}))
             .unwrap();
-    let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()] };
+    let wrong =
+        ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()], refresh_token: None };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
     let refused = stack.poller().poll_all().await.unwrap();
     assert!(refused[0].error.is_some());

@@ -132,7 +132,7 @@ async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let connection = connect(&stack, &tenant, &fake, "secret").await;
     let credentials = serde_json::from_value(json!({"provider": "bamboohr", "api_key": "not-the-key"})).unwrap();
-    let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![] };
+    let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![], refresh_token: None };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
     let report = stack.poller().poll_all().await.unwrap();
     assert_eq!(report[0].error.as_deref(), Some("the HR system refused our credentials (HTTP 401)"));
