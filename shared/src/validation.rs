@@ -39,6 +39,12 @@ pub fn has_text(value: &str) -> bool {
     value.chars().any(|c| !(c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)))
 }
 
+/// Where a JSON document could not be read, without what it said there: serde's own message can quote a value
+/// (personal data, in an HR record), so logs and run records get the error's class and position only.
+pub fn json_error_position(error: &serde_json::Error) -> String {
+    format!("{:?} at line {} column {}", error.classify(), error.line(), error.column())
+}
+
 /// A whole number from JSON, where `3.0` is as good as `3` (JSON Schema's `integer` allows both).
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     use serde::Deserialize;

@@ -78,10 +78,7 @@ impl Worker {
     }
 
     pub async fn handle_message(&self, body: &str) -> Result<Applied, WorkerError> {
-        // serde's message can quote a value from the body (personal data): say where, not what.
-        let malformed = |e: serde_json::Error| {
-            WorkerError::Malformed(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()))
-        };
+        let malformed = |e: serde_json::Error| WorkerError::Malformed(ithub::validation::json_error_position(&e));
         match Message::from_json(body).map_err(malformed)? {
             Message::EmployeeObserved(observation) => {
                 let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());

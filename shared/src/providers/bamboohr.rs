@@ -132,9 +132,8 @@ impl BambooHr {
 
 async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
     let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
-    // serde's message can quote a value from the record: say where, not what.
     serde_json::from_slice(&bytes)
-        .map_err(|e| ProviderError::Malformed(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column())))
+        .map_err(|e| ProviderError::Malformed(crate::validation::json_error_position(&e)))
 }
 
 #[derive(Deserialize)]

@@ -48,9 +48,7 @@ impl Service {
             let current = self.employee(&acting.tenant, id).await?;
             let now = Utc::now();
             let decision = decide(&current, now).map_err(not_allowed)?;
-            let mut next = current.clone();
-            next.version += 1;
-            next.updated_at = now;
+            let next = current.next_version(now);
             let commit =
                 plan::plan(&self.store, Some(&current), next, &decision, acting.actor.clone(), action, now).await?;
             self.store.commit(&commit).await?;
@@ -136,10 +134,8 @@ impl Service {
             let fields: HubFields = serde_json::from_value(fields).map_err(|e| ServiceError::Invalid(e.to_string()))?;
             fields.validate().map_err(ServiceError::Invalid)?;
             let now = Utc::now();
-            let mut next = current.clone();
+            let mut next = current.next_version(now);
             next.fields = fields;
-            next.version += 1;
-            next.updated_at = now;
             let mut audit = AuditEntry::new(
                 acting.actor.clone(),
                 AuditAction::EmployeeFieldsUpdated,

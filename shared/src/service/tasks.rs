@@ -69,9 +69,7 @@ impl Service {
                     open_items: stored.task.open_items().len() as u32,
                 }),
             );
-            let mut next = employee.clone();
-            next.version += 1;
-            next.updated_at = now;
+            let next = employee.next_version(now);
             let mut commit = Commit::new(acting.tenant.clone(), audit);
             commit.employee = Some(next);
             commit.tasks = vec![TaskChange::Update(stored.clone())];
@@ -124,9 +122,7 @@ impl Service {
                 hub_access,
                 now.date_naive(),
             );
-            let mut next = employee.clone();
-            next.version += 1;
-            next.updated_at = now;
+            let next = employee.next_version(now);
             let commit = plan::plan(
                 &self.store,
                 Some(&employee),

@@ -36,6 +36,12 @@ pub struct StoredEmployee {
 }
 
 impl StoredEmployee {
+    /// The employee as the next change writes it: one version on, updated `now`. The write is conditional on
+    /// this version, so a concurrent writer makes it lose and read again.
+    pub fn next_version(&self, now: DateTime<Utc>) -> Self {
+        Self { version: self.version + 1, updated_at: now, ..self.clone() }
+    }
+
     /// "First Last", for task titles and lists.
     pub fn name(&self) -> String {
         format!("{} {}", self.hr.first_name, self.hr.last_name).trim().to_owned()
