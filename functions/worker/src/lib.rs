@@ -83,10 +83,14 @@ impl Worker {
             Message::EmployeeObserved(observation) => {
                 let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());
                 let result = self.apply(observation).await;
-                // A change stored whose events are still owed counts now: its redelivery finds it unchanged.
-                let stored = matches!(result, Ok(Applied::Created | Applied::Updated))
-                    || matches!(result, Err(WorkerError::Service(ServiceError::Publish(_))));
-                if let (Some(run), true) = (run, stored)
+                // Every observation the worker is done with counts on its run: applied, or found already current
+                // (a redelivery, a commit whose answer was lost and retried, or a newer read of the same person
+                // applied first). A change stored whose events are still owed counts too: its redelivery finds it
+                // unchanged. Only a failure leaves it uncounted, to be counted when the queue retries it.
+                let handled =
+                    matches!(result, Ok(Applied::Created | Applied::Updated | Applied::Unchanged | Applied::Stale))
+                        || matches!(result, Err(WorkerError::Service(ServiceError::Publish(_))));
+                if let (Some(run), true) = (run, handled)
                     && let Err(error) = self.service.store.count_applied(&tenant, &run).await
                 {
                     tracing::warn!(%error, "could not count an applied change on its run");

@@ -43,7 +43,8 @@ pub struct SyncRun {
     /// Observations queued for the worker.
     #[serde(default)]
     pub changed: u64,
-    /// Observations the worker applied (it counts them as it goes, so this grows after the run ends).
+    /// Observations the worker has handled: applied, or found already current. It counts them as it goes, so this
+    /// grows after the run ends; a message redelivered after it was counted may count twice.
     #[serde(default)]
     pub applied: u64,
     /// Removals the HR system reported; not applied by a poll.
