@@ -1,5 +1,5 @@
 """Waits until the local stack's first import has finished: the connection's first sync run has succeeded and
-the worker has applied every person it queued. Reads the runs through the admin API, as a user would; fails with
+the worker has handled every change it queued (people who already work there are imported by the run itself). Reads the runs through the admin API, as a user would; fails with
 a clear message when the deadline passes. Used by with-stack.sh (ITHUB_API_URL, ITHUB_ADMIN_KEY and
 ITHUB_CONNECTION_ID come from the stack's env file)."""
 
@@ -23,12 +23,12 @@ while time.monotonic() < deadline:
     done = [r for r in reversed(runs) if r["status"] == "succeeded"]
     if done:
         first = done[0]
-        last = f"run {first['run_id']}: {first['applied']} of {first['changed']} people applied"
-        if first["applied"] >= first["changed"]:
+        last = f"run {first['run_id']}: {first['applied']} of {first['queued']} queued changes applied"
+        if first["applied"] >= first["queued"]:
             print(f"wait-for-import: first import done ({last})", file=sys.stderr)
             sys.exit(0)
     elif runs:
-        last = f"run {runs[-1]['run_id']} is {runs[-1]['status']}"
+        last = f"run {runs[-1]['run_id']} is {runs[-1]['status']} ({runs[-1].get('error') or 'no error'})"
     time.sleep(0.2)
 print(f"wait-for-import: the first import did not finish in time; last seen: {last}", file=sys.stderr)
 sys.exit(1)

@@ -7,6 +7,8 @@ use std::fmt;
 pub const TABLE: &str = "ITHUB_TABLE";
 /// The URL of the FIFO queue of employee changes.
 pub const QUEUE_URL: &str = "ITHUB_QUEUE_URL";
+/// The URL of the standard queue of sync-run steps.
+pub const RUN_QUEUE_URL: &str = "ITHUB_RUN_QUEUE_URL";
 /// The EventBridge bus that domain events are published on.
 pub const EVENT_BUS: &str = "ITHUB_EVENT_BUS";
 
@@ -60,6 +62,12 @@ pub fn require_from(var: &'static str, lookup: impl Fn(&str) -> Option<String>) 
         }
         QUEUE_URL if !value.ends_with(".fifo") => {
             Err(fail(&format!("must name a FIFO queue (ending in .fifo), got {value:?}")))
+        }
+        RUN_QUEUE_URL if !(value.starts_with("https://") || value.starts_with("http://")) => {
+            Err(fail(&format!("must be a queue URL (http:// or https://), got {value:?}")))
+        }
+        RUN_QUEUE_URL if value.ends_with(".fifo") => {
+            Err(fail(&format!("must name a standard queue (a run step may be delayed), got {value:?}")))
         }
         _ => Ok(value),
     }

@@ -1,9 +1,10 @@
 //! IT Hub's shared library: the domain every function speaks, the HR connectors it reads, the service layer
 //! through which every change goes, and thin adapters over the AWS services it writes to.
 //!
-//! The webhook receiver and the poller *observe* the HR system and put a [`messages::Message`] on the FIFO
-//! queue; the worker hands each observation to [`service::Service::observe`], the same service the admin API's
-//! changes go through.
+//! The schedule ([`schedule`]) and an admin's "sync now" start sync runs; the worker carries each run out step by
+//! step ([`sync`]), comparing pages of HR records with what is stored. Changes it cannot apply cheaply, and the
+//! webhook receiver's hints, go on the FIFO change queue as [`messages::Message`]s; the worker hands each to
+//! [`service::Service::observe`], the same service the admin API's changes go through.
 
 pub mod apikey;
 #[cfg(feature = "eventbridge")]
@@ -17,6 +18,8 @@ pub mod providers;
 #[cfg(feature = "sqs")]
 pub mod queue;
 pub mod resources;
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+pub mod schedule;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 #[cfg(feature = "service")]

@@ -46,24 +46,40 @@ impl EmployeeObserved {
     }
 }
 
-/// "Sync this connection now": an admin's sync request, run by the worker as the schedule would run it.
+/// "The HR system no longer has this person": a webhook's deletion, or a run's removal within the safeguard.
+/// They are offboarded as terminated that day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncRequested {
+pub struct EmployeeRemoved {
     pub tenant_id: TenantId,
     pub connection_id: ConnectionId,
-    /// The run record to fill in.
-    pub run_key: String,
-    pub run_id: String,
+    pub hr_id: String,
+    pub source: Source,
+    pub removed_at: DateTime<Utc>,
+    /// The sync run that found the removal, which counts it once handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_key: Option<String>,
 }
 
-/// Everything the change queue carries, tagged by `type`, with the format's version in `v`.
+/// "Carry on with this sync run": one step of a run, on the run queue. `step` is the checkpoint the sender saw;
+/// a step that finds the run elsewhere does nothing, unless the run's lease has passed (then it resumes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStep {
+    pub tenant_id: TenantId,
+    pub connection_id: ConnectionId,
+    pub run_id: String,
+    pub step: u64,
+}
+
+/// Everything the queues carry, tagged by `type`, with the format's version in `v`: observations and removals on
+/// the FIFO change queue, run steps on the standard run queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 // Messages live for one send or one receive; boxing the common variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Message {
     EmployeeObserved(EmployeeObserved),
-    SyncRequested(SyncRequested),
+    EmployeeRemoved(EmployeeRemoved),
+    RunStep(RunStep),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,11 +104,14 @@ impl Message {
     }
 
     /// The FIFO group: one per person, so one person's changes apply in order while different people's run in
-    /// parallel; one per connection for sync requests, so two syncs of a connection run one after the other.
+    /// parallel. (Run steps go on a standard queue and have none.)
     pub fn group_id(&self) -> String {
         match self {
             Self::EmployeeObserved(o) => format!("{}#{}", o.tenant_id, o.employee_id()),
-            Self::SyncRequested(r) => format!("{}#sync#{}", r.tenant_id, r.connection_id),
+            Self::EmployeeRemoved(r) => {
+                format!("{}#{}", r.tenant_id, EmployeeId::derive(&r.connection_id, &r.hr_id))
+            }
+            Self::RunStep(r) => format!("{}#run#{}", r.tenant_id, r.run_id),
         }
     }
 
@@ -117,7 +136,17 @@ impl Message {
                 }
                 hex::encode(hash.finalize())
             }
-            Self::SyncRequested(r) => r.run_id.clone(),
+            Self::EmployeeRemoved(r) => {
+                let mut hash = Sha256::new();
+                for part in [r.tenant_id.as_str(), r.connection_id.as_str(), r.hr_id.as_str(), "removed"] {
+                    hash.update(part);
+                    hash.update([0u8]);
+                }
+                hash.update(r.run_key.as_deref().unwrap_or_default());
+                hash.update(r.removed_at.to_rfc3339());
+                hex::encode(hash.finalize())
+            }
+            Self::RunStep(r) => format!("{}-{}", r.run_id, r.step),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The FIFO change queue. Messages are grouped per person (or per connection, for sync requests) and
-//! deduplicated per observation.
+//! The queues: the FIFO change queue, whose messages are grouped per person and deduplicated per observation,
+//! and the standard run queue, whose steps may be delayed (a run that the HR system throttles resumes later).
 
 use crate::messages::Message;
 use aws_sdk_sqs::Client;
@@ -40,17 +40,24 @@ impl Queue {
     /// Puts messages on the queue, ten to a request (the SQS batch limit). Either all are accepted or an error
     /// says how many were not; a retry of the whole call is safe, since deduplication ids repeat.
     pub async fn send(&self, messages: &[Message]) -> Result<(), QueueError> {
+        self.send_delayed(messages, 0).await
+    }
+
+    /// Like [`Queue::send`], the messages to be delivered `delay_secs` from now (at most 900): standard queues
+    /// only, FIFO queues take no per-message delay.
+    pub async fn send_delayed(&self, messages: &[Message], delay_secs: i32) -> Result<(), QueueError> {
+        let fifo = self.url.ends_with(".fifo");
         for chunk in messages.chunks(10) {
             let mut entries = Vec::with_capacity(chunk.len());
             for (i, message) in chunk.iter().enumerate() {
-                let entry = SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(message.to_json())
-                    .message_group_id(message.group_id())
-                    .message_deduplication_id(message.deduplication_id())
-                    .build()
-                    .map_err(sqs)?;
-                entries.push(entry);
+                let mut entry =
+                    SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(message.to_json());
+                entry = if fifo {
+                    entry.message_group_id(message.group_id()).message_deduplication_id(message.deduplication_id())
+                } else {
+                    entry.delay_seconds(delay_secs.clamp(0, 900))
+                };
+                entries.push(entry.build().map_err(sqs)?);
             }
             let out = self
                 .client

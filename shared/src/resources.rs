@@ -13,7 +13,13 @@ pub const GSI1_SK: &str = "GSI1SK";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// The worker's Lambda timeout. SQS's visibility timeout is six times this, as AWS recommends for event sources.
-pub const WORKER_TIMEOUT_SECS: i32 = 30;
+pub const WORKER_TIMEOUT_SECS: i32 = 60;
+/// How long one step of a sync run keeps reading pages before it hands the rest to a continuation: well inside
+/// the worker's timeout, so no invocation reaches it.
+pub const RUN_STEP_BUDGET_SECS: i32 = 20;
+/// How long a step holds its run. Longer than any step takes; shorter than the run queue's visibility timeout,
+/// so a step that died is resumed by its redelivered message.
+pub const RUN_LEASE_SECS: i32 = 3 * WORKER_TIMEOUT_SECS;
 pub const VISIBILITY_TIMEOUT_SECS: i32 = 6 * WORKER_TIMEOUT_SECS;
 /// Receives before a message moves to the dead-letter queue.
 pub const MAX_RECEIVE_COUNT: i32 = 5;
@@ -24,6 +30,8 @@ pub const DLQ_RETENTION_SECS: i32 = 14 * 24 * 3600;
 // tries before it is dead-lettered.
 const _: () = assert!(VISIBILITY_TIMEOUT_SECS >= 6 * WORKER_TIMEOUT_SECS);
 const _: () = assert!(MAX_RECEIVE_COUNT >= 5);
+const _: () = assert!(RUN_STEP_BUDGET_SECS * 2 <= WORKER_TIMEOUT_SECS);
+const _: () = assert!(RUN_LEASE_SECS > WORKER_TIMEOUT_SECS && RUN_LEASE_SECS < VISIBILITY_TIMEOUT_SECS);
 
 /// Resource names. In AWS the template names them; locally and in tests a prefix keeps runs apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +39,9 @@ pub struct Names {
     pub table: String,
     pub queue: String,
     pub dead_letter_queue: String,
+    /// The standard queue of sync-run steps, and its dead-letter queue.
+    pub run_queue: String,
+    pub run_dead_letter_queue: String,
     pub bus: String,
 }
 
@@ -40,6 +51,8 @@ impl Names {
             table: format!("{prefix}-main"),
             queue: format!("{prefix}-changes.fifo"),
             dead_letter_queue: format!("{prefix}-changes-dlq.fifo"),
+            run_queue: format!("{prefix}-runs"),
+            run_dead_letter_queue: format!("{prefix}-runs-dlq"),
             bus: format!("{prefix}-events"),
         }
     }
@@ -75,6 +88,8 @@ mod bootstrap {
         pub table: String,
         pub queue_url: String,
         pub dead_letter_queue_url: String,
+        pub run_queue_url: String,
+        pub run_dead_letter_queue_url: String,
         pub bus: String,
     }
 
@@ -93,9 +108,20 @@ mod bootstrap {
     /// kept.
     pub async fn bootstrap(sdk: &SdkConfig, names: &Names, queue: QueueSettings) -> Result<Deployed, BootstrapError> {
         create_table(&aws_sdk_dynamodb::Client::new(sdk), &names.table).await?;
-        let (queue_url, dead_letter_queue_url) = create_queues(&aws_sdk_sqs::Client::new(sdk), names, queue).await?;
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let (queue_url, dead_letter_queue_url) =
+            create_queue_pair(&sqs, &names.queue, &names.dead_letter_queue, true, queue).await?;
+        let (run_queue_url, run_dead_letter_queue_url) =
+            create_queue_pair(&sqs, &names.run_queue, &names.run_dead_letter_queue, false, queue).await?;
         create_bus(&aws_sdk_eventbridge::Client::new(sdk), &names.bus).await?;
-        Ok(Deployed { table: names.table.clone(), queue_url, dead_letter_queue_url, bus: names.bus.clone() })
+        Ok(Deployed {
+            table: names.table.clone(),
+            queue_url,
+            dead_letter_queue_url,
+            run_queue_url,
+            run_dead_letter_queue_url,
+            bus: names.bus.clone(),
+        })
     }
 
     fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -158,17 +184,23 @@ mod bootstrap {
         Ok(())
     }
 
-    async fn create_queues(
+    /// A queue and its dead-letter queue: FIFO for changes, standard for run steps.
+    async fn create_queue_pair(
         client: &aws_sdk_sqs::Client,
-        names: &Names,
+        name: &str,
+        dead_letter_name: &str,
+        fifo: bool,
         settings: QueueSettings,
     ) -> Result<(String, String), BootstrapError> {
         let sqs_error = |step| move |e: aws_sdk_sqs::Error| failed(step)(DisplayErrorContext(e).to_string());
-        let dlq_url = client
+        let mut dlq = client
             .create_queue()
-            .queue_name(&names.dead_letter_queue)
-            .attributes(QueueAttributeName::FifoQueue, "true")
-            .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
+            .queue_name(dead_letter_name)
+            .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string());
+        if fifo {
+            dlq = dlq.attributes(QueueAttributeName::FifoQueue, "true");
+        }
+        let dlq_url = dlq
             .send()
             .await
             .map_err(|e| sqs_error("creating the dead-letter queue")(e.into()))?
@@ -188,13 +220,17 @@ mod bootstrap {
             "deadLetterTargetArn": dlq_arn,
             "maxReceiveCount": settings.max_receive_count,
         });
-        let queue_url = client
+        let mut queue = client
             .create_queue()
-            .queue_name(&names.queue)
-            .attributes(QueueAttributeName::FifoQueue, "true")
-            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            .queue_name(name)
             .attributes(QueueAttributeName::VisibilityTimeout, settings.visibility_timeout_secs.to_string())
-            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+        if fifo {
+            queue = queue
+                .attributes(QueueAttributeName::FifoQueue, "true")
+                .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+        }
+        let queue_url = queue
             .send()
             .await
             .map_err(|e| sqs_error("creating the change queue")(e.into()))?

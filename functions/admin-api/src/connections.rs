@@ -9,10 +9,10 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use ithub::domain::{ConnectionId, Schedule};
+use ithub::domain::{ConnectionId, RunId, Schedule};
 use ithub::providers::{NewConnection, ProviderKind, ProviderSettings};
-use ithub::service::CreatedConnection;
-use ithub::store::{Connection, RunStatus, SyncRun};
+use ithub::service::{CreatedConnection, SyncOptions};
+use ithub::store::{Connection, RunMode, RunStatus, SyncRun};
 use serde::Serialize;
 
 /// A connection as the API shows it: never its credentials or secrets.
@@ -27,9 +27,19 @@ pub struct ConnectionView {
     /// Where the provider sends webhooks, signed with the connection's webhook secret.
     pub webhook_url: String,
     pub schedule: Schedule,
-    /// Set once the first import has run.
+    /// When the schedule last started a run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<DateTime<Utc>>,
+    /// When the last complete listing (the first import, or a reconciliation) finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_full_sync_at: Option<DateTime<Utc>>,
+    /// Active people stored for this connection, as the last run counted them.
+    pub active_people: u64,
+    /// The run in progress, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_run_id: Option<String>,
+    /// Runs the mass-change safeguard holds for an admin's approval.
+    pub held_run_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -59,8 +69,17 @@ fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
         provider: kind,
         provider_name: kind.display_name().to_owned(),
         settings: c.provider.untagged(),
-        schedule: Schedule { poll_interval_minutes: c.poll_interval_secs.map(|s| (s / 60) as u32) },
+        schedule: Schedule {
+            poll_interval_minutes: c.poll_interval_secs.map(|s| (s / 60) as u32),
+            full_sync_interval_hours: c.full_interval_secs.map(|s| (s / 3600) as u32),
+            safeguard_percent: c.safeguard_percent,
+            safeguard_minimum: c.safeguard_minimum,
+        },
         last_polled_at: c.last_polled_at,
+        last_full_sync_at: c.last_full_at,
+        active_people: c.active_people,
+        running_run_id: c.running.clone().filter(|_| c.busy(Utc::now())),
+        held_run_ids: c.held_runs.clone(),
         created_at: c.created_at,
     }
 }
@@ -148,30 +167,43 @@ pub async fn rotate(
 pub struct SyncQueued {
     run_id: String,
     status: RunStatus,
+    mode: RunMode,
+    dry_run: bool,
+    /// `false` when a run of the connection was already in progress: that run is the answer.
+    started: bool,
     /// Where to follow the run.
-    runs_url: String,
+    run_url: String,
 }
 
-/// Syncs the connection now: queued for the worker, which syncs it as the schedule would.
-#[utoipa::path(post, path = "/v1/connections/{id}/sync", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
-    (status = 202, description = "Queued; follow it under the connection's runs", body = SyncQueued),
-    ReadProblems
+/// Syncs the connection now: an incremental run by default, `{"full": true}` for a full reconciliation (which
+/// finds who the HR system no longer lists), `{"dry_run": true}` for a preview that records what the run would do
+/// and applies nothing. While a run is in progress, that run is the answer.
+#[utoipa::path(post, path = "/v1/connections/{id}/sync", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), request_body(content = Option<SyncOptions>, description = "Optional (absent or `null` is an incremental run)"), responses(
+    (status = 202, description = "Queued (or already running); follow it at `run_url`", body = SyncQueued),
+    ChangeProblems
 ))]
 pub async fn sync(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    body: Option<Body<SyncOptions>>,
 ) -> Result<Response, ApiError> {
-    let (connection, run) = api.service.request_sync(&api.queue, &caller.acting(), &id).await?;
+    let options = body.map(|Body(o)| o).unwrap_or_default();
+    let (connection, run, started) = api.service.request_sync(&api.runs, &caller.acting(), &id, options).await?;
     let body = SyncQueued {
-        runs_url: format!("/v1/connections/{}/runs", connection.id),
+        run_url: format!("/v1/connections/{}/runs/{}", connection.id, run.run_id),
         run_id: run.run_id,
         status: run.status,
+        mode: run.mode,
+        dry_run: run.dry_run,
+        started,
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// The connection's sync runs, newest first: when each ran, what it saw, queued and applied, and any error.
+/// The connection's sync runs, newest first: what each read, what it found by kind (imported, hired, updated,
+/// terminated, removed, unchanged, failed), what it queued and the worker applied, records it could not read,
+/// and any error. Held runs wait for an admin's approval.
 #[utoipa::path(get, path = "/v1/connections/{id}/runs", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), PageParams), responses(
     (status = 200, description = "A page of runs", body = Page<SyncRun>),
     ReadProblems
@@ -186,4 +218,47 @@ pub async fn runs(
     let limit = limit(params.limit)?;
     let page = api.service.store.list_runs(&caller.tenant, &connection.id, limit, params.cursor.as_deref()).await?;
     Ok(Json(Page::from(page)))
+}
+
+/// One sync run.
+#[utoipa::path(get, path = "/v1/connections/{id}/runs/{run_id}", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), ("run_id" = RunId, Path, description = "Run id")), responses(
+    (status = 200, description = "The run", body = SyncRun),
+    ReadProblems
+))]
+pub async fn run(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Json<SyncRun>, ApiError> {
+    let connection = api.service.connection(&caller.acting(), &id).await?;
+    let not_found = || ithub::service::ServiceError::NotFound("run");
+    let run_id = RunId::parse(&run_id).ok_or_else(not_found)?;
+    let run = api.service.store.get_run(&caller.tenant, &connection.id, run_id.as_str()).await?;
+    Ok(Json(run.ok_or_else(not_found)?))
+}
+
+/// Lets a held run apply the terminations and removals it found (audited).
+#[utoipa::path(post, path = "/v1/connections/{id}/runs/{run_id}/approve", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), ("run_id" = RunId, Path, description = "Run id")), responses(
+    (status = 200, description = "The run, applying them", body = SyncRun),
+    ChangeProblems
+))]
+pub async fn approve(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Json<SyncRun>, ApiError> {
+    Ok(Json(api.service.decide_held_run(&api.runs, &caller.acting(), &id, &run_id, true).await?))
+}
+
+/// Discards the terminations and removals a held run found (audited); its hires and updates stay applied.
+#[utoipa::path(post, path = "/v1/connections/{id}/runs/{run_id}/reject", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), ("run_id" = RunId, Path, description = "Run id")), responses(
+    (status = 200, description = "The run, finished without them", body = SyncRun),
+    ChangeProblems
+))]
+pub async fn reject(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Json<SyncRun>, ApiError> {
+    Ok(Json(api.service.decide_held_run(&api.runs, &caller.acting(), &id, &run_id, false).await?))
 }

@@ -33,8 +33,8 @@ pub const MAX_LIMIT: i32 = 100;
 pub struct AdminApi {
     pub service: Service,
     pub secrets: ithub::secrets::Secrets,
-    /// Where sync requests go (the change queue, for the worker).
-    pub queue: ithub::queue::Queue,
+    /// Where sync runs' steps go (the run queue, for the worker).
+    pub runs: ithub::queue::Queue,
     /// Where HR systems reach this deployment, for the webhook URLs given out; without it, the `Host` the
     /// request came to, over https.
     pub public_url: Option<String>,

@@ -6,8 +6,8 @@ use ithub::{bus::Bus, config, service::Service, store::Store};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     ithub::telemetry::init();
-    let [table, bus, queue_url] =
-        config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
+    let [table, bus, run_queue_url] = config::require_all([config::TABLE, config::EVENT_BUS, config::RUN_QUEUE_URL])
+        .unwrap_or_else(|e| config::exit(e));
     let aws = ithub::aws_config().await;
     let state = AdminApi {
         service: Service::new(
@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
         ),
         secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
-        queue: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
+        runs: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), run_queue_url),
         public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),
         egress: ithub::providers::Egress::Public,
     };

@@ -37,6 +37,7 @@ impl Modify for AtLeastOneField {
         ithub::domain::EmployeeId,
         ithub::domain::TaskId,
         ithub::domain::ConnectionId,
+        ithub::domain::RunId,
         ithub::domain::TenantId
     )),
     modifiers(&AdminKey),

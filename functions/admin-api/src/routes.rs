@@ -31,6 +31,9 @@ pub fn v1() -> OpenApiRouter<AdminApi> {
         .routes(routes!(connections::rotate))
         .routes(routes!(connections::sync))
         .routes(routes!(connections::runs))
+        .routes(routes!(connections::run))
+        .routes(routes!(connections::approve))
+        .routes(routes!(connections::reject))
         .routes(routes!(serve))
 }
 

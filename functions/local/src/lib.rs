@@ -24,6 +24,8 @@ pub struct Stack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub store: Store,
     pub queue: Queue,
+    /// The run queue: steps of sync runs.
+    pub runs: Queue,
     pub bus: Bus,
     pub secrets: Secrets,
     /// HR requests go to loopback only: the sandbox and fake servers live there, and nothing else is called.
@@ -42,6 +44,7 @@ impl Stack {
         Ok(Self {
             store: Store::new(dynamodb.clone(), &deployed.table),
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
+            runs: Queue::new(sqs.clone(), &deployed.run_queue_url),
             bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
             public_url: None,
@@ -58,12 +61,12 @@ impl Stack {
     }
 
     pub fn worker(&self) -> Worker {
-        Worker::new(self.service(), self.poller())
+        Worker::new(self.service(), self.syncer())
     }
 
-    /// What the scheduled poller runs.
-    pub fn poller(&self) -> Syncer {
-        Syncer::new(self.store.clone(), self.queue.clone(), self.secrets.clone(), self.http.clone())
+    /// What carries sync runs out, step by step.
+    pub fn syncer(&self) -> Syncer {
+        Syncer::new(self.service(), self.queue.clone(), self.runs.clone(), self.secrets.clone(), self.http.clone())
     }
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
@@ -71,7 +74,7 @@ impl Stack {
         admin_api::router(AdminApi {
             service: self.service(),
             secrets: self.secrets.clone(),
-            queue: self.queue.clone(),
+            runs: self.runs.clone(),
             public_url: self.public_url.clone(),
             egress: ithub::providers::Egress::LoopbackOnly,
         })
@@ -84,22 +87,28 @@ impl Stack {
 
     /// Runs the poller every `every`, as the EventBridge schedule would.
     pub async fn schedule_poller(self, every: Duration) {
-        let poller = self.poller();
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(error) = poller.poll_all().await {
+            if let Err(error) = ithub::schedule::schedule(&self.store, &self.runs, chrono::Utc::now()).await {
                 tracing::error!(%error, "scheduled poll failed");
             }
         }
     }
 
-    /// Feeds the worker from the queue, as the SQS trigger would.
+    /// Feeds the worker from both queues, as the two SQS triggers would.
     pub async fn feed_worker(self) {
+        let changes = tokio::spawn(self.clone().feed(self.deployed.queue_url.clone()));
+        let runs = self.deployed.run_queue_url.clone();
+        self.feed(runs).await;
+        changes.abort();
+    }
+
+    async fn feed(self, queue_url: String) {
         let worker = self.worker();
         loop {
-            if let Err(error) = trigger::run_once(&worker, &self.sqs, &self.deployed.queue_url, 1).await {
+            if let Err(error) = trigger::run_once(&worker, &self.sqs, &queue_url, 1).await {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -1,12 +1,12 @@
-//! The worker: fed by the change queue. It hands each HR observation to the service layer (re-reading the person
-//! first where a webhook sent only a hint) and runs the syncs admins ask for.
+//! The worker: fed by the change queue and the run queue. It hands each HR observation or removal to the service
+//! layer (re-reading the person first where a webhook sent only a hint) and carries sync runs out step by step.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use ithub::messages::{EmployeeObserved, Message, SyncRequested};
+use ithub::messages::{EmployeeObserved, EmployeeRemoved, Message};
 use ithub::service::{Applied, Service, ServiceError};
-use ithub::store::{RunStatus, StoreError};
-use ithub::sync::{PollError, Syncer};
+use ithub::store::StoreError;
+use ithub::sync::{Read, SyncError, Syncer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -17,7 +17,7 @@ pub enum WorkerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Read(#[from] PollError),
+    Sync(#[from] SyncError),
 }
 
 #[derive(Clone)]
@@ -83,42 +83,42 @@ impl Worker {
             Message::EmployeeObserved(observation) => {
                 let (tenant, run) = (observation.tenant_id.clone(), observation.run_key.clone());
                 let result = self.apply(observation).await;
-                // Every observation the worker is done with counts on its run: applied, or found already current
-                // (a redelivery, a commit whose answer was lost and retried, or a newer read of the same person
-                // applied first). A change stored whose events are still owed counts too: its redelivery finds it
-                // unchanged. Only a failure leaves it uncounted, to be counted when the queue retries it.
-                let handled =
-                    matches!(result, Ok(Applied::Created | Applied::Updated | Applied::Unchanged | Applied::Stale))
-                        || matches!(result, Err(WorkerError::Service(ServiceError::Publish(_))));
-                if let (Some(run), true) = (run, handled)
-                    && let Err(error) = self.service.store.count_applied(&tenant, &run).await
-                {
-                    tracing::warn!(%error, "could not count an applied change on its run");
-                }
+                self.count(&tenant, run.as_deref(), &result).await;
                 result
             }
-            Message::SyncRequested(request) => self.sync(request).await,
+            Message::EmployeeRemoved(removal) => {
+                let (tenant, run) = (removal.tenant_id.clone(), removal.run_key.clone());
+                let result = self.remove(removal).await;
+                self.count(&tenant, run.as_deref(), &result).await;
+                result
+            }
+            Message::RunStep(step) => {
+                self.syncer.step(&step).await?;
+                Ok(Applied::Updated)
+            }
         }
     }
 
-    /// Runs an admin's sync request. A failed poll is recorded on the run, not retried: the admin asks again.
-    async fn sync(&self, request: SyncRequested) -> Result<Applied, WorkerError> {
-        let store = &self.service.store;
-        let Some(connection) = store.get_connection(&request.tenant_id, &request.connection_id).await? else {
-            tracing::warn!(connection_id = %request.connection_id, "sync asked for a connection that is gone");
-            return Ok(Applied::Gone);
-        };
-        let Some(run) = store.get_run(&request.tenant_id, &request.run_key).await? else {
-            return Ok(Applied::Gone);
-        };
-        if run.status != RunStatus::Queued {
-            return Ok(Applied::Unchanged); // a redelivery of a request already run
+    /// Every queued change the worker is done with counts on its run: applied, or found already current (a
+    /// redelivery, a commit whose answer was lost and retried, or a newer read of the same person applied first).
+    /// A change stored whose events are still owed counts too: its redelivery finds it unchanged. Only a failure
+    /// leaves it uncounted, to be counted when the queue retries it.
+    async fn count(&self, tenant: &ithub::domain::TenantId, run: Option<&str>, result: &Result<Applied, WorkerError>) {
+        let handled = result.is_ok() || matches!(result, Err(WorkerError::Service(ServiceError::Publish(_))));
+        if let (Some(run), true) = (run, handled)
+            && let Err(error) = self.service.store.count_applied(tenant, run).await
+        {
+            tracing::warn!(%error, "could not count a handled change on its run");
         }
-        self.syncer.run(&connection, run).await;
-        Ok(Applied::Updated)
     }
 
-    /// Applies one observation; a webhook hint is first completed with the person's current record.
+    async fn remove(&self, removal: EmployeeRemoved) -> Result<Applied, WorkerError> {
+        let EmployeeRemoved { tenant_id, connection_id, hr_id, removed_at, .. } = removal;
+        Ok(self.service.remove(&tenant_id, &connection_id, &hr_id, removed_at).await?)
+    }
+
+    /// Applies one observation; a webhook hint is first completed with the person's current record, and a hint
+    /// for someone the HR system no longer has is a removal.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
         let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, initial_import, .. } = observation;
         let (record, observed_at, initial_import) = match record {
@@ -126,8 +126,11 @@ impl Worker {
             None => {
                 let read_at = chrono::Utc::now();
                 match self.syncer.read_person(&tenant_id, &connection_id, &hr_id).await? {
-                    Some((record, importing)) => (record, read_at, importing),
-                    None => return Ok(Applied::Gone),
+                    Read::Found(record, importing) => (*record, read_at, importing),
+                    Read::NotInHr => {
+                        return Ok(self.service.remove(&tenant_id, &connection_id, &hr_id, read_at).await?);
+                    }
+                    Read::NoConnection => return Ok(Applied::Gone),
                 }
             }
         };

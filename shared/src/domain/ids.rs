@@ -88,6 +88,11 @@ id_type!(
     "con_"
 );
 id_type!(
+    /// One sync run of a connection (time-ordered: UUIDv7).
+    RunId,
+    "run_"
+);
+id_type!(
     /// The hub's id for a person. Derived from the connection and the HR system's own id, so the same person
     /// observed twice, by webhook or by poll, always lands on the same record.
     EmployeeId,

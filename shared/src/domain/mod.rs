@@ -8,7 +8,7 @@ mod schedule;
 mod task;
 
 pub use employee::{Address, Employee, EmploymentStatus, HR_OWNED_FIELDS, HUB_OWNED_FIELDS, HubFields};
-pub use ids::{ConnectionId, EmployeeId, TenantId};
+pub use ids::{ConnectionId, EmployeeId, RunId, TenantId};
 pub use lifecycle::{Decision, Effect, Hub, HubStatus, ManualOffboard};
 pub use playbook::Playbook;
 pub use schedule::Schedule;

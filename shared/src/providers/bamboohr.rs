@@ -1,11 +1,12 @@
-//! BambooHR: API key over HTTP Basic, the employee directory for a full listing, `employees/changed?since=` for
-//! increments, one employee by id, and webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
+//! BambooHR: API key over HTTP Basic; the employee dataset (Datasets v2, pages of up to 1,000 whole records) for
+//! the full listing, for the records of people `employees/changed?since=` names, and for one person a webhook
+//! names; webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
 use super::auth::{StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check};
 use super::{
-    Capabilities, Changes, HrProvider, ProviderError, ProviderKind, WEBHOOK_TOLERANCE_SECS, WebhookDelivery,
-    WebhookError,
+    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
+    WEBHOOK_TOLERANCE_SECS, WebhookDelivery, WebhookError,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::{FieldErrors, is_slug};
@@ -16,13 +17,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-pub const DEFAULT_BASE_URL: &str = "https://api.bamboohr.com";
 pub const SIGNATURE_HEADER: &str = "x-bamboohr-signature";
 pub const TIMESTAMP_HEADER: &str = "x-bamboohr-timestamp";
 
-/// The fields asked for on every employee read (at most 400 are allowed).
-const FIELDS: &str = "firstName,lastName,workEmail,homeEmail,mobilePhone,workPhone,address1,address2,city,state,\
-zipcode,country,jobTitle,department,supervisorId,supervisor,status,employmentHistoryStatus,hireDate,terminationDate";
 
 /// Where a BambooHR company is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +29,7 @@ pub struct Settings {
     /// The company's subdomain: `acme` for `acme.bamboohr.com`.
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
     pub company_domain: String,
-    /// Overrides `https://api.bamboohr.com` (a sandbox): http or https, a host, an optional port and a plain
+    /// Overrides `https://{company_domain}.bamboohr.com` (a sandbox): http or https, a host, an optional port and a plain
     /// path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
@@ -88,21 +85,47 @@ impl super::Connector for Connector {
 }
 
 pub struct BambooHr {
+    /// `https://{company}.bamboohr.com/api` (or the override's `/api`).
     api: String,
     key: Box<dyn TokenSource>,
     http: Http,
     retry: RetryPolicy,
 }
 
+/// Rows a Datasets v2 page holds at most (BambooHR's maximum).
+pub const PAGE_SIZE: u32 = 1000;
+
+/// The employee-dataset fields read for every person (the dataset's own names, not v1's).
+pub const FIELDS: [&str; 20] = [
+    "eeid",
+    "firstName",
+    "lastName",
+    "email",
+    "homeEmail",
+    "mobilePhone",
+    "addressLineOne",
+    "addressLineTwo",
+    "city",
+    "state",
+    "zipcode",
+    "country",
+    "jobInformationJobTitle",
+    "jobInformationDepartment",
+    "supervisorEid",
+    "jobInformationReportsTo",
+    "status",
+    "employmentStatus",
+    "hireDate",
+    "terminationDate",
+];
+
 impl BambooHr {
     pub fn new(settings: &Settings, key: impl TokenSource + 'static, http: Http) -> Self {
-        let host = settings.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-        Self {
-            api: format!("{host}/api/gateway.php/{}/v1", settings.company_domain),
-            key: Box::new(key),
-            http,
-            retry: RetryPolicy::default(),
-        }
+        let host = match settings.base_url.as_deref() {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("https://{}.bamboohr.com", settings.company_domain),
+        };
+        Self { api: format!("{host}/api"), key: Box::new(key), http, retry: RetryPolicy::default() }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -110,23 +133,43 @@ impl BambooHr {
         self
     }
 
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Response, ProviderError> {
+    async fn call(
+        &self,
+        path: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        post: bool,
+    ) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         let key = self.key.token().await?;
         let response = self
             .http
             .send(&self.retry, &url, |client, url| {
-                client
-                    .get(url)
-                    .query(query)
-                    .basic_auth(key.expose(), Some("x"))
-                    .header(reqwest::header::ACCEPT, "application/json")
+                let request = if post { client.post(url) } else { client.get(url) };
+                build(request.basic_auth(key.expose(), Some("x")).header(reqwest::header::ACCEPT, "application/json"))
             })
             .await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             self.key.invalidate().await;
         }
         Ok(response)
+    }
+
+    /// One page of the employee dataset: rows matching `filter`, in `eeid` order so pages are stable.
+    async fn dataset_page(&self, filter: &str, page: u32, today: NaiveDate) -> Result<RecordPage, ProviderError> {
+        let body = serde_json::json!({
+            "fields": FIELDS, "filter": filter, "orderBy": "eeid asc", "page": page, "pageSize": PAGE_SIZE,
+        });
+        let response = self.call("v2/datasets/employee/data", |r| r.json(&body), true).await?;
+        let data: Dataset = json(check(response).await?).await?;
+        let mut out = RecordPage::default();
+        for (n, row) in data.data.into_iter().enumerate() {
+            match row.fields.into_employee(today) {
+                Ok(employee) => out.records.push(employee),
+                Err(failure) => out.failures.push(failure.or_row(page, n)),
+            }
+        }
+        out.next = data.links.and_then(|l| l.next).map(|_| (page + 1).to_string());
+        Ok(out)
     }
 }
 
@@ -136,14 +179,24 @@ async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Resu
         .map_err(|e| ProviderError::Malformed(crate::validation::json_error_position(&e)))
 }
 
+/// `POST /api/v2/datasets/employee/data`'s answer.
 #[derive(Deserialize)]
-struct Directory {
-    employees: Vec<DirectoryEntry>,
+struct Dataset {
+    #[serde(default)]
+    data: Vec<Row>,
+    #[serde(default)]
+    links: Option<Links>,
 }
 
 #[derive(Deserialize)]
-struct DirectoryEntry {
-    id: String,
+struct Row {
+    fields: Record,
+}
+
+#[derive(Deserialize)]
+struct Links {
+    #[serde(default)]
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,109 +213,213 @@ struct ChangedEntry {
     action: String,
 }
 
+/// Where a change read stands between pages: the dataset page to read next, the `latest` the change list gave,
+/// and whether anyone changed at all.
+#[derive(Serialize, Deserialize)]
+struct ChangeToken {
+    page: u32,
+    #[serde(default)]
+    latest: Option<String>,
+}
+
+/// Everyone employed or about to start: active records, and pre-hires (inactive until their hire date).
+fn listing_filter(today: NaiveDate) -> String {
+    format!("status eq 'Active' or hireDate gt '{today}'")
+}
+
 #[async_trait]
 impl HrProvider for BambooHr {
     fn kind(&self) -> ProviderKind {
         ProviderKind::BambooHr
     }
 
-    async fn list_all(&self) -> Result<Vec<String>, ProviderError> {
-        // onlyCurrent=false adds people whose hire date lies ahead, so pre-hires are imported too.
-        let response = self.get("employees/directory", &[("onlyCurrent", "false")]).await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            // BambooHR answers 404 for an empty directory.
-            return Ok(Vec::new());
-        }
-        let directory: Directory = json(check(response).await?).await?;
-        Ok(directory.employees.into_iter().map(|e| e.id).collect())
+    async fn start_state(&self, now: DateTime<Utc>) -> Result<String, ProviderError> {
+        // BambooHR's change list takes a time; the listing that follows reads everyone as of now.
+        Ok((now - START_OVERLAP).to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
-    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError> {
-        let response = check(self.get("employees/changed", &[("since", since)]).await?).await?;
-        let body: Changed = json(response).await?;
-        let (deleted, changed): (Vec<_>, Vec<_>) =
-            body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
-        Ok(Changes {
-            changed: changed.into_iter().map(|e| e.id).collect(),
-            deleted: deleted.into_iter().map(|e| e.id).collect(),
-            next_cursor: body.latest.as_deref().and_then(|latest| next_cursor(latest, now)),
-        })
+    async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
+        let page = page_number(page)?;
+        self.dataset_page(&listing_filter(today), page, today).await
+    }
+
+    async fn changes_page(
+        &self,
+        state: &str,
+        page: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ChangePage, ProviderError> {
+        let since = parse_timestamp(state).ok_or_else(|| ProviderError::Malformed("stored change state".into()))?;
+        let since = since.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let mut out = ChangePage::default();
+        let token = match page {
+            Some(raw) => serde_json::from_str::<ChangeToken>(raw)
+                .map_err(|_| ProviderError::Malformed("change page token".into()))?,
+            None => {
+                // Who changed and who was deleted, in one answer (the change list is not paged).
+                let response = self.call("v1/employees/changed", |r| r.query(&[("since", since.as_str())]), false);
+                let body: Changed = json(check(response.await?).await?).await?;
+                let (deleted, changed): (Vec<_>, Vec<_>) =
+                    body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
+                out.removed = deleted.into_iter().map(|e| e.id).collect();
+                let latest = body.latest;
+                if changed.is_empty() {
+                    out.state = latest.as_deref().and_then(|l| next_state(l, now)).or(Some(state.to_owned()));
+                    return Ok(out);
+                }
+                ChangeToken { page: 1, latest }
+            }
+        };
+        // Their whole records, whatever their status now (a termination makes them inactive).
+        let filter = format!("lastChanged ge '{since}'");
+        out.page = self.dataset_page(&filter, token.page, now.date_naive()).await?;
+        match out.page.next.take() {
+            Some(_) => {
+                let next = ChangeToken { page: token.page + 1, latest: token.latest };
+                out.page.next = serde_json::to_string(&next).ok();
+            }
+            None => {
+                out.state = token.latest.as_deref().and_then(|l| next_state(l, now)).or(Some(state.to_owned()));
+            }
+        }
+        Ok(out)
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
-        let path = format!("employees/{hr_id}");
-        let response = self.get(&path, &[("fields", FIELDS), ("onlyCurrent", "false")]).await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
+        // Ids are BambooHR's digits; anything else cannot name anyone and must not reach a filter.
+        if hr_id.is_empty() || !hr_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
-        let record: Record = json(check(response).await?).await?;
-        Ok(Some(record.into_employee(hr_id, Utc::now().date_naive())))
-    }
-
-    fn cursor_at(&self, now: DateTime<Utc>) -> String {
-        now.to_rfc3339_opts(SecondsFormat::Secs, true)
+        let today = Utc::now().date_naive();
+        let mut page = self.dataset_page(&format!("eeid eq '{hr_id}'"), 1, today).await?;
+        if let Some(failure) = page.failures.pop() {
+            return Err(ProviderError::Malformed(failure.reason));
+        }
+        Ok(page.records.into_iter().find(|e| e.hr_id == hr_id))
     }
 }
+
+fn page_number(page: Option<&str>) -> Result<u32, ProviderError> {
+    match page {
+        None => Ok(1),
+        Some(raw) => raw.parse().map_err(|_| ProviderError::Malformed("listing page token".into())),
+    }
+}
+
+/// How far before a full listing the change feed starts, so a change made while it runs is read again.
+const START_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How far BambooHR's clock may be from ours, for deciding that a second is over.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 
 /// `changed?since=` is inclusive and has one-second resolution. Asking again from `latest` re-reads the people
-/// changed in that second, which is safe but costs a read each; asking from the next second could miss a change
-/// made later in the same second. So move past `latest` only once that second is surely over on BambooHR's clock.
-fn next_cursor(latest: &str, now: DateTime<Utc>) -> Option<String> {
+/// changed in that second, which is safe (they compare unchanged); asking from the next second could miss a
+/// change made later in the same second. So move past `latest` only once that second is surely over on
+/// BambooHR's clock.
+fn next_state(latest: &str, now: DateTime<Utc>) -> Option<String> {
     let latest = parse_timestamp(latest)?;
     let next = if now - latest > CLOCK_SKEW { latest + chrono::Duration::seconds(1) } else { latest };
     Some(next.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// An employee as `GET /v1/employees/{id}?fields=…` returns it. Every value is a string or null; which keys come
-/// back depends on the fields asked for and on what the key may see.
+/// A row of the employee dataset. Values may be strings, numbers or null; a field the key may not read comes
+/// back empty and is named in `_restrictedFields`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
-    first_name: Option<String>,
-    last_name: Option<String>,
-    work_email: Option<String>,
-    home_email: Option<String>,
-    mobile_phone: Option<String>,
-    work_phone: Option<String>,
-    address1: Option<String>,
-    address2: Option<String>,
-    city: Option<String>,
-    state: Option<String>,
-    zipcode: Option<String>,
-    country: Option<String>,
-    job_title: Option<String>,
-    department: Option<String>,
-    supervisor_id: Option<String>,
-    supervisor: Option<String>,
-    status: Option<String>,
-    employment_history_status: Option<String>,
-    hire_date: Option<String>,
-    termination_date: Option<String>,
+    #[serde(default)]
+    eeid: Value,
+    #[serde(default)]
+    first_name: Value,
+    #[serde(default)]
+    last_name: Value,
+    #[serde(default)]
+    email: Value,
+    #[serde(default)]
+    home_email: Value,
+    #[serde(default)]
+    mobile_phone: Value,
+    #[serde(default)]
+    address_line_one: Value,
+    #[serde(default)]
+    address_line_two: Value,
+    #[serde(default)]
+    city: Value,
+    #[serde(default)]
+    state: Value,
+    #[serde(default)]
+    zipcode: Value,
+    #[serde(default)]
+    country: Value,
+    #[serde(default)]
+    job_information_job_title: Value,
+    #[serde(default)]
+    job_information_department: Value,
+    #[serde(default)]
+    supervisor_eid: Value,
+    #[serde(default)]
+    job_information_reports_to: Value,
+    #[serde(default)]
+    status: Value,
+    #[serde(default)]
+    employment_status: Value,
+    #[serde(default)]
+    hire_date: Value,
+    #[serde(default)]
+    termination_date: Value,
 }
 
-/// Blank strings mean "no value" in BambooHR records.
-fn text(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+use serde_json::Value;
+
+/// A value as text: strings trimmed, numbers written out; blank, null and anything else mean "no value".
+fn text(value: Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
-/// Dates are `yyyy-mm-dd`; an unset date comes back as `0000-00-00`, an empty string or null.
-fn date(value: Option<String>) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text(value)?.as_str(), "%Y-%m-%d").ok()
+/// Dates are `yyyy-mm-dd`; an unset date comes back as `0000-00-00`, an empty string or null. Anything else is
+/// a record we cannot map.
+fn date(value: Value, field: &'static str) -> Result<Option<NaiveDate>, String> {
+    match text(value) {
+        None => Ok(None),
+        Some(v) if v == "0000-00-00" => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d").map(Some).map_err(|_| format!("{field} is not a date")),
+    }
+}
+
+/// Why a row could not be mapped; the HR id when the row had one.
+#[derive(Debug)]
+pub struct Unmapped {
+    hr_id: Option<String>,
+    reason: String,
+}
+
+impl Unmapped {
+    fn or_row(self, page: u32, row: usize) -> RecordFailure {
+        let hr_id = self.hr_id.unwrap_or_else(|| format!("page {page} row {}", row + 1));
+        RecordFailure { hr_id, reason: self.reason }
+    }
 }
 
 impl Record {
-    pub fn into_employee(self, hr_id: &str, today: NaiveDate) -> Employee {
-        let start_date = date(self.hire_date);
-        let end_date = date(self.termination_date);
-        let history = text(self.employment_history_status).unwrap_or_default().to_ascii_lowercase();
+    pub fn into_employee(self, today: NaiveDate) -> Result<Employee, Unmapped> {
+        let hr_id = text(self.eeid);
+        let fail = |reason: String| Unmapped { hr_id: hr_id.clone(), reason };
+        let Some(id) = hr_id.clone() else {
+            return Err(fail("the row has no eeid".into()));
+        };
+        let start_date = date(self.hire_date, "hireDate").map_err(fail)?;
+        let end_date = date(self.termination_date, "terminationDate").map_err(fail)?;
+        let history = text(self.employment_status).unwrap_or_default().to_ascii_lowercase();
         let inactive = text(self.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
+        let pre_hire = start_date.is_some_and(|d| d > today);
         let terminated_undated = history == "terminated" && end_date.is_none();
-        let status = if inactive || terminated_undated || end_date.is_some_and(|d| d < today) {
+        let status = if (inactive && !pre_hire) || terminated_undated || end_date.is_some_and(|d| d < today) {
             EmploymentStatus::Terminated
-        } else if start_date.is_some_and(|d| d > today) {
+        } else if pre_hire {
             EmploymentStatus::Pending
         } else if history.contains("leave") {
             EmploymentStatus::OnLeave
@@ -270,29 +427,29 @@ impl Record {
             EmploymentStatus::Active
         };
         let address = Address {
-            line1: text(self.address1),
-            line2: text(self.address2),
+            line1: text(self.address_line_one),
+            line2: text(self.address_line_two),
             city: text(self.city),
             region: text(self.state),
             postal_code: text(self.zipcode),
             country: text(self.country),
         };
-        Employee {
-            hr_id: hr_id.to_owned(),
+        Ok(Employee {
+            hr_id: id,
             first_name: text(self.first_name).unwrap_or_default(),
             last_name: text(self.last_name).unwrap_or_default(),
-            work_email: text(self.work_email),
+            work_email: text(self.email),
             personal_email: text(self.home_email),
-            phone: text(self.mobile_phone).or(text(self.work_phone)),
+            phone: text(self.mobile_phone),
             home_address: (!address.is_empty()).then_some(address),
-            title: text(self.job_title),
-            department: text(self.department),
-            manager_hr_id: text(self.supervisor_id),
-            manager_name: text(self.supervisor),
+            title: text(self.job_information_job_title),
+            department: text(self.job_information_department),
+            manager_hr_id: text(self.supervisor_eid),
+            manager_name: text(self.job_information_reports_to),
             status,
             start_date,
             end_date,
-        }
+        })
     }
 }
 
@@ -392,8 +549,9 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn record(json: serde_json::Value) -> Employee {
-        serde_json::from_value::<Record>(json).unwrap().into_employee("7", day("2026-06-01"))
+    fn record(mut json: serde_json::Value) -> Employee {
+        json["eeid"] = "7".into();
+        serde_json::from_value::<Record>(json).unwrap().into_employee(day("2026-06-01")).unwrap()
     }
 
     #[cfg(feature = "openapi")]
@@ -414,32 +572,46 @@ mod tests {
     }
 
     #[test]
-    fn maps_the_documented_sample_record() {
+    fn maps_a_dataset_row() {
         let e = record(serde_json::json!({
-            "id": "123", "firstName": "Ava", "lastName": "Nguyen", "workEmail": "ava@corp.example",
-            "homeEmail": "ava@home.example", "mobilePhone": "555-0100", "address1": "1 Main St", "address2": "",
-            "city": "Provo", "state": "UT", "zipcode": "84601", "country": "United States",
-            "jobTitle": "Engineering Manager", "department": "Engineering", "supervisor": "Smith, Jane",
-            "status": "Active", "employmentHistoryStatus": "Full-Time", "hireDate": "2021-03-01",
-            "terminationDate": "0000-00-00"
+            "firstName": "Ava", "lastName": "Nguyen", "email": "ava@corp.example",
+            "homeEmail": "ava@home.example", "mobilePhone": "555-0100", "addressLineOne": "1 Main St",
+            "addressLineTwo": "", "city": "Provo", "state": "UT", "zipcode": 84601, "country": "United States",
+            "jobInformationJobTitle": "Engineering Manager", "jobInformationDepartment": "Engineering",
+            "supervisorEid": 100, "jobInformationReportsTo": "Smith, Jane",
+            "status": "Active", "employmentStatus": "Full-Time", "hireDate": "2021-03-01",
+            "terminationDate": "0000-00-00", "_restrictedFields": []
         }));
-        assert_eq!(e.first_name, "Ava");
+        assert_eq!((e.hr_id.as_str(), e.first_name.as_str()), ("7", "Ava"));
         assert_eq!(e.personal_email.as_deref(), Some("ava@home.example"));
         assert_eq!(e.title.as_deref(), Some("Engineering Manager"));
         assert_eq!(e.manager_name.as_deref(), Some("Smith, Jane"));
+        assert_eq!(e.manager_hr_id.as_deref(), Some("100"), "numbers are read as text");
         let address = e.home_address.unwrap();
         assert_eq!((address.line2, address.region.as_deref()), (None, Some("UT")));
+        assert_eq!(address.postal_code.as_deref(), Some("84601"));
         assert_eq!(e.status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(day("2021-03-01")));
         assert_eq!(e.end_date, None, "0000-00-00 means no termination");
     }
 
     #[test]
-    fn cursor_moves_past_latest_only_when_that_second_is_over() {
+    fn a_row_that_cannot_be_mapped_names_the_person_and_the_field_but_no_value() {
+        let row = serde_json::json!({"eeid": "9", "firstName": "Ava", "hireDate": "31/02/2021"});
+        let failure = serde_json::from_value::<Record>(row).unwrap().into_employee(day("2026-06-01")).unwrap_err();
+        let failure = failure.or_row(1, 0);
+        assert_eq!((failure.hr_id.as_str(), failure.reason.as_str()), ("9", "hireDate is not a date"));
+        let nameless = serde_json::from_value::<Record>(serde_json::json!({"firstName": "Ava"})).unwrap();
+        let failure = nameless.into_employee(day("2026-06-01")).unwrap_err().or_row(2, 4);
+        assert_eq!(failure.hr_id, "page 2 row 5");
+    }
+
+    #[test]
+    fn state_moves_past_latest_only_when_that_second_is_over() {
         let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(next_cursor("2026-06-01T11:59:30+00:00", now).as_deref(), Some("2026-06-01T11:59:30Z"));
-        assert_eq!(next_cursor("2026-06-01T11:50:00+00:00", now).as_deref(), Some("2026-06-01T11:50:01Z"));
-        assert_eq!(next_cursor("not a time", now), None);
+        assert_eq!(next_state("2026-06-01T11:59:30+00:00", now).as_deref(), Some("2026-06-01T11:59:30Z"));
+        assert_eq!(next_state("2026-06-01T11:50:00+00:00", now).as_deref(), Some("2026-06-01T11:50:01Z"));
+        assert_eq!(next_state("not a time", now), None);
     }
 
     #[test]
@@ -448,14 +620,15 @@ mod tests {
         use EmploymentStatus::*;
         assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
         assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
+        assert_eq!(status(serde_json::json!({"status": "Inactive", "hireDate": "2026-07-01"})), Pending, "a pre-hire");
         assert_eq!(status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})), Terminated);
         assert_eq!(
-            status(serde_json::json!({"employmentHistoryStatus": "Terminated", "terminationDate": "2026-06-30"})),
+            status(serde_json::json!({"employmentStatus": "Terminated", "terminationDate": "2026-06-30"})),
             Active,
             "a termination dated ahead is still employed until then"
         );
-        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Terminated"})), Terminated);
-        assert_eq!(status(serde_json::json!({"employmentHistoryStatus": "Leave of Absence"})), OnLeave);
+        assert_eq!(status(serde_json::json!({"employmentStatus": "Terminated"})), Terminated);
+        assert_eq!(status(serde_json::json!({"employmentStatus": "Leave of Absence"})), OnLeave);
         assert_eq!(status(serde_json::json!({"terminationDate": ""})), Active);
     }
 

@@ -155,13 +155,15 @@ impl RetryPolicy {
             if !matches!(status, 429 | 503) {
                 return Ok(response);
             }
+            let asked = retry_after(response.headers(), Utc::now());
             if attempt >= self.attempts {
-                return Err(ProviderError::RateLimited { attempts: attempt });
+                return Err(ProviderError::RateLimited { attempts: attempt, retry_after: asked });
             }
             let backoff = self.base_delay * 2u32.pow(attempt - 1);
-            let wait = retry_after(response.headers(), Utc::now()).unwrap_or(backoff);
+            let wait = asked.unwrap_or(backoff);
             if wait > self.max_delay {
-                return Err(ProviderError::RateLimited { attempts: attempt });
+                // Longer than a request should wait in place: the caller resumes later.
+                return Err(ProviderError::RateLimited { attempts: attempt, retry_after: Some(wait) });
             }
             tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "HR system throttled us");
             tokio::time::sleep(wait).await;

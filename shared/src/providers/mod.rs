@@ -19,7 +19,7 @@ registry! {
 use crate::domain::Employee;
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -73,8 +73,10 @@ pub trait Connector {
 pub enum ProviderError {
     #[error("the HR system refused our credentials (HTTP {0})")]
     Unauthorized(u16),
-    #[error("the HR system is rate limiting us and kept doing so after {attempts} attempts")]
-    RateLimited { attempts: u32 },
+    /// Throttled: `retry_after` is how long the HR system asked us to wait, when that was longer than a request
+    /// may wait in place (a run then resumes later from its checkpoint).
+    #[error("the HR system is rate limiting us (after {attempts} attempts)")]
+    RateLimited { attempts: u32, retry_after: Option<std::time::Duration> },
     #[error("the HR system answered HTTP {status}: {detail}")]
     Status { status: u16, detail: String },
     #[error("could not reach the HR system: {0}")]
@@ -87,32 +89,57 @@ pub enum ProviderError {
     Egress(String),
 }
 
-/// The ids that changed since a cursor, and the cursor to use next time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Changes {
-    pub changed: Vec<String>,
-    pub deleted: Vec<String>,
-    /// Where the next incremental read starts. `None` keeps the previous cursor.
-    pub next_cursor: Option<String>,
+/// A person on a listing page whose record could not be mapped: their HR id and why, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordFailure {
+    pub hr_id: String,
+    pub reason: String,
 }
 
-/// One HR system, reached over HTTP.
+/// One page of whole records, and the token for the next page (`None` on the last).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<Employee>,
+    pub failures: Vec<RecordFailure>,
+    /// Opaque to the sync engine: handed back to read the next page.
+    pub next: Option<String>,
+}
+
+/// One page of what changed since a state the HR system gave out earlier.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangePage {
+    /// The whole current records of people who changed (hires, edits, terminations).
+    pub page: RecordPage,
+    /// HR ids the HR system reports deleted.
+    pub removed: Vec<String>,
+    /// On the last page: the state to read changes from next time (`None` keeps the one read from).
+    pub state: Option<String>,
+}
+
+/// One HR system, reached over HTTP. A sync reads pages of whole records, never one request per person; `fetch`
+/// serves a webhook that names one person.
 #[async_trait]
 pub trait HrProvider: Send + Sync {
     fn kind(&self) -> ProviderKind;
 
-    /// Everyone currently employed or about to start: the first import of a connection.
-    async fn list_all(&self) -> Result<Vec<String>, ProviderError>;
+    /// The change-feed state to read from after a full listing that starts `now`: taken before the listing, so a
+    /// change made while it runs is read again, never missed.
+    async fn start_state(&self, now: DateTime<Utc>) -> Result<String, ProviderError>;
 
-    /// Ids of employees that changed at or after `since` (a cursor this provider returned earlier), as read at
-    /// `now` by our clock.
-    async fn changed_since(&self, since: &str, now: DateTime<Utc>) -> Result<Changes, ProviderError>;
+    /// One page of everyone employed or about to start; `page` is `None` for the first.
+    async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError>;
+
+    /// One page of the changes since `state` (a state this provider gave out); `page` is `None` for the first.
+    async fn changes_page(
+        &self,
+        state: &str,
+        page: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ChangePage, ProviderError>;
 
     /// The current record of one employee; `None` when the HR system no longer has them.
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError>;
-
-    /// The cursor that makes `changed_since` return everything that changes after `now`.
-    fn cursor_at(&self, now: DateTime<Utc>) -> String;
 }
 
 /// Why a webhook delivery was refused. Every variant answers 4xx; none queues anything.

@@ -39,6 +39,9 @@ impl Service {
         let (settings, credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
         let mut connection = Connection::new(acting.tenant.clone(), settings);
         connection.poll_interval_secs = schedule.poll_interval_secs();
+        connection.full_interval_secs = schedule.full_sync_interval_hours.map(|h| u64::from(h) * 3600);
+        connection.safeguard_percent = schedule.safeguard_percent;
+        connection.safeguard_minimum = schedule.safeguard_minimum;
         let webhook_secret = webhook_secret();
         let secret =
             ConnectionSecret { credentials, webhook_secrets: vec![webhook_secret.clone()], refresh_token: None };
@@ -97,34 +100,107 @@ impl Service {
     }
 }
 
+/// What an admin asks of "sync now".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SyncOptions {
+    /// Read everyone, not only what changed, and find who the HR system no longer lists.
+    #[serde(default)]
+    pub full: bool,
+    /// Record what the run would do (counts and a sample of names per kind) and apply nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 #[cfg(feature = "sqs")]
 impl Service {
-    /// "Sync now": records a queued run and puts the request on the change queue, where the worker runs it as
-    /// the schedule would.
+    /// "Sync now": records a queued run and puts its first step on the run queue, where the worker runs it as the
+    /// schedule would. While a run of the connection is in progress, that run is the answer (`false`: nothing new
+    /// was started); a preview always starts.
     pub async fn request_sync(
         &self,
-        queue: &crate::queue::Queue,
+        runs: &crate::queue::Queue,
         acting: &Acting,
         id: &str,
-    ) -> Result<(Connection, crate::store::SyncRun), ServiceError> {
-        use crate::messages::{Message, SyncRequested};
-        use crate::store::{RunTrigger, SyncRun};
+        options: SyncOptions,
+    ) -> Result<(Connection, crate::store::SyncRun, bool), ServiceError> {
+        use crate::store::{RunMode, RunTrigger};
         let connection = self.connection(acting, id).await?;
-        let run = SyncRun::new(connection.id.clone(), RunTrigger::Manual, Utc::now());
-        self.store.put_run(&acting.tenant, &run).await?;
-        let request = Message::SyncRequested(SyncRequested {
-            tenant_id: acting.tenant.clone(),
-            connection_id: connection.id.clone(),
-            run_key: run.key(),
-            run_id: run.run_id.clone(),
-        });
-        queue.send(&[request]).await?;
+        if !options.dry_run
+            && connection.busy(Utc::now())
+            && let Some(running) = &connection.running
+            && let Some(run) = self.store.get_run(&acting.tenant, &connection.id, running).await?
+        {
+            return Ok((connection, run, false));
+        }
+        let mode = if options.full { RunMode::Full } else { RunMode::Incremental };
+        let run = crate::schedule::start_run(&self.store, runs, &connection, RunTrigger::Manual, mode, options.dry_run)
+            .await
+            .map_err(|e| match e {
+                crate::schedule::StartError::Store(e) => ServiceError::Store(e),
+                crate::schedule::StartError::Queue(e) => ServiceError::Queue(e),
+            })?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::SyncRequested, subject, Utc::now());
-        audit.after = serde_json::to_value(&run.run_id).ok();
+        audit.after =
+            Some(serde_json::json!({ "run_id": run.run_id, "full": options.full, "dry_run": options.dry_run }));
         let mut commit = Commit::new(acting.tenant.clone(), audit);
         commit.connection = Some(ConnectionChange::Touch);
         self.store.commit(&commit).await?;
-        Ok((connection, run))
+        Ok((connection, run, true))
+    }
+
+    /// An admin's answer to a run the safeguard held: approved, its terminations and removals are queued (the
+    /// run carries on); rejected, they are discarded. Audited either way.
+    pub async fn decide_held_run(
+        &self,
+        runs: &crate::queue::Queue,
+        acting: &Acting,
+        id: &str,
+        run_id: &str,
+        approve: bool,
+    ) -> Result<crate::store::SyncRun, ServiceError> {
+        use crate::store::{Phase, RunStatus, SafeguardDecision};
+        let connection = self.connection(acting, id).await?;
+        let run_id = crate::domain::RunId::parse(run_id).ok_or(ServiceError::NotFound("run"))?;
+        let mut run = self
+            .store
+            .get_run(&acting.tenant, &connection.id, run_id.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("run"))?;
+        if run.status != RunStatus::Held {
+            return Err(ServiceError::not_allowed(
+                "run-not-held",
+                "The run is not waiting for an answer",
+                format!("only a held run can be approved or rejected; this one is {:?}", run.status).to_lowercase(),
+            ));
+        }
+        let now = Utc::now();
+        let by = acting.actor.label();
+        run.safeguard = Some(SafeguardDecision { approved: approve, by, at: now });
+        if approve {
+            run.status = RunStatus::Running;
+            run.checkpoint.phase = Phase::Applying;
+        } else {
+            run.status = RunStatus::Succeeded;
+            run.checkpoint.phase = Phase::Done;
+            run.ended_at = Some(now);
+        }
+        let read = run.checkpoint.step;
+        run.checkpoint.step += 1;
+        if !self.store.save_run(&acting.tenant, &run, read).await? {
+            return Err(crate::store::StoreError::Conflict.into());
+        }
+        let action = if approve { AuditAction::RunApproved } else { AuditAction::RunRejected };
+        let mut audit = AuditEntry::new(acting.actor.clone(), action, Subject::Connection(connection.id.clone()), now);
+        audit.after = Some(serde_json::json!({ "run_id": run.run_id, "pending": run.pending }));
+        self.store.commit(&Commit::new(acting.tenant.clone(), audit)).await?;
+        self.store.unhold(&connection, &run.run_id).await?;
+        if approve {
+            let step = crate::schedule::step_message(&acting.tenant, &run, run.checkpoint.step);
+            runs.send(&[step]).await?;
+        }
+        Ok(run)
     }
 }

@@ -19,7 +19,7 @@ use crate::validation::FieldError;
 use std::future::Future;
 
 #[cfg(feature = "secrets")]
-pub use connections::CreatedConnection;
+pub use connections::{CreatedConnection, SyncOptions};
 pub use employees::{Refusal, SetupOutcome};
 pub use observe::Applied;
 

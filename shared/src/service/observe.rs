@@ -2,8 +2,11 @@
 //! when something changed.
 
 use super::{Service, ServiceError, plan, retry_on_conflict};
-use crate::domain::{Actor, ConnectionId, Employee, EmployeeId, TenantId, lifecycle};
-use crate::store::{AuditAction, StoredEmployee};
+use crate::domain::{Actor, ConnectionId, Employee, EmployeeId, EmploymentStatus, HubStatus, TenantId, lifecycle};
+use crate::store::{AuditAction, AuditEntry, Commit, StoredEmployee, Subject};
+
+/// Conditional writes of one import page in flight at once.
+const IMPORTS_IN_FLIGHT: usize = 16;
 use chrono::{DateTime, Utc};
 
 /// What applying one observation did.
@@ -31,6 +34,100 @@ impl Service {
         record: Employee,
         observed_at: DateTime<Utc>,
         initial_import: bool,
+    ) -> Result<Applied, ServiceError> {
+        self.observe_as(tenant, connection, record, observed_at, initial_import, AuditAction::HrSync).await
+    }
+
+    /// HR no longer has this person (a deletion the HR system reported, or a complete listing that left them out,
+    /// within the safeguard): they are treated as terminated that day, so anyone IT looks after is offboarded.
+    /// Someone who has already left, or whom the hub never knew, is left alone.
+    pub async fn remove(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        hr_id: &str,
+        removed_at: DateTime<Utc>,
+    ) -> Result<Applied, ServiceError> {
+        let id = EmployeeId::derive(connection, hr_id);
+        let Some(current) = self.store.get_employee(tenant, &id).await? else {
+            return Ok(Applied::Gone);
+        };
+        let left = current.hr.status == EmploymentStatus::Terminated
+            || matches!(current.hub.status, HubStatus::Former | HubStatus::Offboarded);
+        if left {
+            return Ok(Applied::Unchanged);
+        }
+        let today = removed_at.date_naive();
+        let mut record = current.hr.clone();
+        record.status = EmploymentStatus::Terminated;
+        record.end_date = Some(record.end_date.filter(|d| *d <= today).unwrap_or(today));
+        self.observe_as(tenant, connection, record, removed_at, false, AuditAction::HrRemoved).await
+    }
+
+    /// Imports people a first import found who already work there (no task, no license, no event): one
+    /// conditional write each, a few at a time, no transaction. Someone already stored is left as they are.
+    /// Returns how many were written.
+    pub async fn import(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        records: Vec<Employee>,
+        observed_at: DateTime<Utc>,
+        run_id: &str,
+    ) -> Result<u64, ServiceError> {
+        use futures::{StreamExt, TryStreamExt, stream};
+        let now = Utc::now();
+        let employees = records.into_iter().filter_map(|record| {
+            let decision = lifecycle::on_observed(None, &record, true, now.date_naive(), now);
+            // Only what needs nothing but the record itself: anything else goes through `observe`.
+            decision.effects.is_empty().then(|| StoredEmployee {
+                tenant_id: tenant.clone(),
+                id: EmployeeId::derive(connection, &record.hr_id),
+                connection_id: connection.clone(),
+                hr_hash: record.content_hash(),
+                hr: record,
+                hub: decision.hub,
+                fields: Default::default(),
+                outbox: Vec::new(),
+                version: 1,
+                observed_at,
+                created_at: now,
+                updated_at: now,
+                imported_by: Some(run_id.to_owned()),
+            })
+        });
+        let written = stream::iter(employees)
+            .map(|employee| async move { self.store.import_employee(&employee).await })
+            .buffer_unordered(IMPORTS_IN_FLIGHT)
+            .try_fold(0u64, |n, written| async move { Ok(n + u64::from(written)) })
+            .await?;
+        Ok(written)
+    }
+
+    /// One audit entry for a run's import, rather than one per person.
+    pub async fn record_import(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        run_id: &str,
+        imported: u64,
+    ) -> Result<(), ServiceError> {
+        let actor = Actor::Sync { connection_id: connection.to_string() };
+        let subject = Subject::Connection(connection.clone());
+        let mut audit = AuditEntry::new(actor, AuditAction::HrImport, subject, Utc::now());
+        audit.after = Some(serde_json::json!({ "run_id": run_id, "imported": imported }));
+        self.store.commit(&Commit::new(tenant.clone(), audit)).await?;
+        Ok(())
+    }
+
+    async fn observe_as(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        record: Employee,
+        observed_at: DateTime<Utc>,
+        initial_import: bool,
+        action: AuditAction,
     ) -> Result<Applied, ServiceError> {
         let id = EmployeeId::derive(connection, &record.hr_id);
         let hash = record.content_hash();
@@ -73,10 +170,9 @@ impl Service {
                 observed_at,
                 created_at: current.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
+                imported_by: None,
             };
-            let commit =
-                plan::plan(&self.store, current.as_ref(), next, &decision, actor.clone(), AuditAction::HrSync, now)
-                    .await?;
+            let commit = plan::plan(&self.store, current.as_ref(), next, &decision, actor.clone(), action, now).await?;
             self.store.commit(&commit).await?;
             if let Some(employee) = &commit.employee {
                 self.flush_outbox(employee).await?;

@@ -14,6 +14,18 @@ pub enum AuditAction {
     /// The HR system's record of a person was applied.
     #[serde(rename = "hr.sync")]
     HrSync,
+    /// A first import: the people who already worked there, listed for setup (one entry per run).
+    #[serde(rename = "hr.import")]
+    HrImport,
+    /// The HR system no longer has a person: offboarded as terminated that day.
+    #[serde(rename = "hr.removed")]
+    HrRemoved,
+    /// An admin let a held run apply its terminations and removals.
+    #[serde(rename = "connection.run_approved")]
+    RunApproved,
+    /// An admin discarded a held run's terminations and removals.
+    #[serde(rename = "connection.run_rejected")]
+    RunRejected,
     #[serde(rename = "employee.setup")]
     EmployeeSetup,
     #[serde(rename = "employee.offboard")]

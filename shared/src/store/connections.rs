@@ -20,21 +20,74 @@ pub struct Connection {
     /// At least this long between scheduled polls; `None` polls on every tick of the schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_interval_secs: Option<u64>,
-    /// Where the next incremental poll starts; `None` until the first full import.
+    /// The change-feed state the HR system gave out, where the next incremental run reads from; `None` until the
+    /// first import has finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the schedule last started a run of this connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<DateTime<Utc>>,
+    /// At least this long between full reconciliations; `None` is daily.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_interval_secs: Option<u64>,
+    /// When the last complete listing finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_at: Option<DateTime<Utc>>,
+    /// The mass-change safeguard: a run may terminate or remove at most this share of the active people ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguard_percent: Option<u32>,
+    /// ... or this many, whichever is more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguard_minimum: Option<u32>,
+    /// Active people stored for the connection, as the last run counted them.
+    #[serde(default)]
+    pub active_people: u64,
+    /// The run that holds the connection (one at a time), and until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_until: Option<DateTime<Utc>>,
+    /// Runs held by the safeguard, waiting for an admin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_runs: Vec<String>,
+    /// People whose records the last run could not read: read again by the next one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_ids: Vec<String>,
 }
 
+/// Full reconciliations run daily unless the connection says otherwise.
+pub const DEFAULT_FULL_INTERVAL_SECS: u64 = 24 * 3600;
+/// The safeguard's defaults: 10% of the active people, and at least 5.
+pub const DEFAULT_SAFEGUARD_PERCENT: u32 = 10;
+pub const DEFAULT_SAFEGUARD_MINIMUM: u32 = 5;
+
 impl Connection {
-    /// Whether the schedule should poll this connection at `now`.
+    /// Whether the schedule should start an incremental run of this connection at `now`.
     pub fn due(&self, now: DateTime<Utc>) -> bool {
         match (self.poll_interval_secs, self.last_polled_at) {
             (Some(interval), Some(last)) => now - last >= chrono::Duration::seconds(interval as i64),
             _ => true,
         }
+    }
+
+    /// Whether the next scheduled run should be a full listing: the first import, or a reconciliation due.
+    pub fn full_due(&self, now: DateTime<Utc>) -> bool {
+        let interval = self.full_interval_secs.unwrap_or(DEFAULT_FULL_INTERVAL_SECS);
+        self.cursor.is_none()
+            || self.last_full_at.is_none_or(|last| now - last >= chrono::Duration::seconds(interval as i64))
+    }
+
+    /// Whether a run holds the connection at `now`.
+    pub fn busy(&self, now: DateTime<Utc>) -> bool {
+        self.running.is_some() && self.running_until.is_some_and(|until| until > now)
+    }
+
+    /// The most terminations and removals one run may apply without an admin, with `active` people stored.
+    pub fn safeguard_threshold(&self, active: u64) -> u64 {
+        let percent = u64::from(self.safeguard_percent.unwrap_or(DEFAULT_SAFEGUARD_PERCENT));
+        let minimum = u64::from(self.safeguard_minimum.unwrap_or(DEFAULT_SAFEGUARD_MINIMUM));
+        (active * percent / 100).max(minimum)
     }
 
     /// A new connection, not yet polled: its first poll imports everyone.
@@ -49,6 +102,15 @@ impl Connection {
             cursor: None,
             created_at: Utc::now(),
             last_polled_at: None,
+            full_interval_secs: None,
+            last_full_at: None,
+            safeguard_percent: None,
+            safeguard_minimum: None,
+            active_people: 0,
+            running: None,
+            running_until: None,
+            held_runs: Vec::new(),
+            retry_ids: Vec::new(),
         }
     }
 }
@@ -91,34 +153,139 @@ impl Store {
         self.page_under(tenant, keys::CONNECTIONS, limit, cursor).await
     }
 
-    /// Every connection of every tenant, for the scheduled poller.
-    pub async fn all_connections(&self) -> Result<Vec<Connection>, StoreError> {
-        self.index_partition(keys::ALL_CONNECTIONS).await
+    /// A page of every tenant's connections, for the schedule.
+    pub async fn page_all_connections(&self, cursor: Option<&str>) -> Result<Page<Connection>, StoreError> {
+        let start = super::cursor::start(cursor, &[(GSI1_PK, keys::ALL_CONNECTIONS)], (GSI1_SK, keys::CONNECTIONS))?;
+        let out = self.index_query(keys::ALL_CONNECTIONS).limit(100).set_exclusive_start_key(start).send().await;
+        let out = out.map_err(dynamo)?;
+        super::page(out.items, out.last_evaluated_key.as_ref())
     }
 
-    /// Moves a connection's cursor forward, only if no other run moved it since `previous` was read. `false` when
-    /// another run did.
-    pub async fn advance_cursor(
+    /// Makes `run` the connection's one run until `until`, if no other run holds it. `false` when one does.
+    pub async fn claim_connection(
         &self,
-        connection: &Connection,
-        previous: Option<&str>,
-        next: &str,
-        polled_at: DateTime<Utc>,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        run: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let claimed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(keys::connection(id)))
+            .update_expression("SET running = :run, running_until = :until")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run OR running_until < :now)",
+            )
+            .expression_attribute_values(":run", s(run))
+            .expression_attribute_values(":until", s(until.to_rfc3339()))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo);
+        applied(claimed)
+    }
+
+    /// Marks the schedule's start of a run, only if nobody else started one since `previous` was read.
+    pub async fn mark_polled(&self, connection: &Connection, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(keys::tenant(&connection.tenant_id)))
             .key(SK, s(keys::connection(&connection.id)))
-            .update_expression("SET #cursor = :next, last_polled_at = :at")
-            .expression_attribute_names("#cursor", "cursor")
-            .expression_attribute_values(":next", s(next))
-            .expression_attribute_values(":at", s(polled_at.to_rfc3339()));
-        request = match previous {
-            Some(prev) => request.condition_expression("#cursor = :prev").expression_attribute_values(":prev", s(prev)),
-            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#cursor)"),
+            .update_expression("SET last_polled_at = :now")
+            .expression_attribute_values(":now", s(now.to_rfc3339()));
+        request = match connection.last_polled_at {
+            Some(previous) => request
+                .condition_expression("last_polled_at = :previous")
+                .expression_attribute_values(":previous", s(previous.to_rfc3339())),
+            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(last_polled_at)"),
         };
         applied(request.send().await.map(drop).map_err(dynamo))
     }
+
+    /// Writes what a run leaves on its connection, and lets go of it: the new change-feed state, when the last
+    /// full listing finished, the active count, who to read again, which runs are held.
+    pub async fn finish_run_on_connection(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        run: &str,
+        done: RunOutcome,
+    ) -> Result<(), StoreError> {
+        let mut sets = vec!["retry_ids = :retry"];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(keys::connection(id)))
+            .expression_attribute_values(":retry", list(&done.retry_ids));
+        if let Some(state) = &done.state {
+            sets.push("#cursor = :state");
+            request =
+                request.expression_attribute_names("#cursor", "cursor").expression_attribute_values(":state", s(state));
+        }
+        if let Some(at) = done.full_at {
+            sets.push("last_full_at = :full_at");
+            request = request.expression_attribute_values(":full_at", s(at.to_rfc3339()));
+        }
+        if let Some(active) = done.active {
+            sets.push("active_people = :active");
+            request = request.expression_attribute_values(":active", super::n(active));
+        }
+        if done.held {
+            sets.push("held_runs = list_append(if_not_exists(held_runs, :empty), :held)");
+            request = request
+                .expression_attribute_values(":empty", list(&[]))
+                .expression_attribute_values(":held", list(&[run.to_owned()]));
+        }
+        // Let go only if this run still holds it.
+        let expression = format!("SET {} REMOVE running, running_until", sets.join(", "));
+        let out = request
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)")
+            .expression_attribute_values(":run", s(run))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo);
+        applied(out).map(drop)
+    }
+
+    /// Takes a run off the connection's held list once an admin has answered it.
+    pub async fn unhold(&self, connection: &Connection, run: &str) -> Result<(), StoreError> {
+        let held: Vec<String> = connection.held_runs.iter().filter(|r| *r != run).cloned().collect();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(&connection.tenant_id)))
+            .key(SK, s(keys::connection(&connection.id)))
+            .update_expression("SET held_runs = :held")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":held", list(&held))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo)
+    }
+}
+
+/// What a finished run leaves on its connection.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub state: Option<String>,
+    pub full_at: Option<DateTime<Utc>>,
+    pub active: Option<u64>,
+    pub retry_ids: Vec<String>,
+    pub held: bool,
+}
+
+fn list(values: &[String]) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::L(values.iter().map(|v| s(v.as_str())).collect())
 }

@@ -5,7 +5,7 @@ use super::{Item, Page, Store, StoreError, applied, dynamo, keys, n, page, s};
 use crate::domain::{ConnectionId, Employee, EmployeeId, Hub, HubFields, HubStatus, TenantId};
 use crate::events::Event;
 use crate::resources::{PK, SK};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -33,6 +33,9 @@ pub struct StoredEmployee {
     pub observed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The sync run whose first import wrote this person, so a page read again after a crash counts them once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_by: Option<String>,
 }
 
 impl StoredEmployee {
@@ -75,6 +78,75 @@ impl Store {
         let item = Self::employee_item(employee)?;
         let (condition, values) = version_condition(employee.version);
         self.put(item, Some(condition), values.unwrap_or_default()).await
+    }
+
+    /// Reads the stored employees among `ids`, a hundred keys to a request (DynamoDB's limit); the missing are
+    /// simply absent from the answer.
+    pub async fn batch_get_employees(
+        &self,
+        tenant: &TenantId,
+        ids: &[EmployeeId],
+    ) -> Result<HashMap<EmployeeId, StoredEmployee>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([(PK.to_owned(), s(keys::tenant(tenant))), (SK.to_owned(), s(keys::employee(id)))])
+                })
+                .collect();
+            keys.dedup();
+            for attempt in 0..8u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut keys)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+                let out =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(dynamo)?;
+                let items = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
+                for employee in super::from_items::<StoredEmployee>(items)? {
+                    found.insert(employee.id.clone(), employee);
+                }
+                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+                if !keys.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(attempt))).await;
+                }
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Dynamo("batch read left keys unprocessed".into()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes a person a first import found, only if nobody is stored under their id yet: one conditional write,
+    /// no transaction. `false` when they were already there.
+    pub async fn import_employee(&self, employee: &StoredEmployee) -> Result<bool, StoreError> {
+        let item = Self::employee_item(employee)?;
+        applied(self.put(item, Some("attribute_not_exists(PK)"), Default::default()).await)
+    }
+
+    /// A page of the employees in one bucket (see [`keys::employee_bucket`]) who belong to `connection`.
+    pub async fn page_bucket(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        bucket: u8,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<StoredEmployee>, StoreError> {
+        let out = self
+            .prefix_query(tenant, &keys::employee_bucket(bucket), limit, cursor)?
+            .filter_expression("connection_id = :connection")
+            .expression_attribute_values(":connection", s(connection.as_str()))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        page(out.items, out.last_evaluated_key.as_ref())
     }
 
     /// Empties an employee's outbox once its events are published, unless a newer change wrote the employee since

@@ -10,7 +10,9 @@
 //! | license     | `T#{tenant}`      | `L#{employee}`      |                               |                 |
 //! | playbook    | `T#{tenant}`      | `PLAYBOOK`          |                               |                 |
 //! | audit       | `T#{tenant}`      | `A#{time}#{id}`     | `T#{tenant}#AUDIT#{subject}`  | `A#{time}#{id}` |
-//! | sync run    | `T#{tenant}`      | `R#{conn}#{time}#{run}` |                           |                 |
+//! | sync run    | `T#{tenant}`      | `R#{conn}#{run}`    |                               |                 |
+//! | run: seen   | `T#{tenant}`      | `RS#{run}#{bucket}` |                               |                 |
+//! | run: pending| `T#{tenant}`      | `RP#{run}#{employee}` |                             |                 |
 //! | admin key   | `APIKEY#{sha256}` | `APIKEY`            | `T#{tenant}#APIKEYS`          | `APIKEY#{id}`   |
 //! | idempotency | `I#{key}`         | `IDEMPOTENCY`       |                               |                 |
 //! | lease       | `LEASE#{name}`    | `LEASE`             |                               |                 |
@@ -76,8 +78,28 @@ pub fn runs_of(connection: &ConnectionId) -> String {
     format!("{RUNS}{connection}#")
 }
 
-pub fn run(connection: &ConnectionId, requested_at: DateTime<Utc>, run_id: &str) -> String {
-    format!("{}{}#{run_id}", runs_of(connection), requested_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+/// A run's key. Run ids are time-ordered, so a connection's runs sort by when they were asked for.
+pub fn run(connection: &ConnectionId, run_id: &str) -> String {
+    format!("{}{run_id}", runs_of(connection))
+}
+
+/// The people a full run's listing named, one item per bucket of employee ids.
+pub fn run_seen(run_id: &str, bucket: u8) -> String {
+    format!("RS#{run_id}#{bucket:x}")
+}
+
+/// Sort-key prefix of a run's pending terminations and removals.
+pub fn run_pending_prefix(run_id: &str) -> String {
+    format!("RP#{run_id}#")
+}
+
+pub fn run_pending(run_id: &str, employee: &EmployeeId) -> String {
+    format!("{}{employee}", run_pending_prefix(run_id))
+}
+
+/// Sort-key prefix of the employees in one bucket (the first hex digit of their derived id).
+pub fn employee_bucket(bucket: u8) -> String {
+    format!("{EMPLOYEES}emp_{bucket:x}")
 }
 
 pub fn api_key(hash: &str) -> String {

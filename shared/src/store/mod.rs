@@ -21,9 +21,11 @@ mod tenants;
 
 pub use audit::{AuditAction, AuditEntry, Subject};
 pub use commit::{Commit, ConnectionChange, TaskChange};
-pub use connections::Connection;
+pub use connections::{Connection, RunOutcome};
 pub use employees::{EmployeeFilter, StoredEmployee};
-pub use runs::{RunStatus, RunTrigger, SyncRun};
+pub use runs::{
+    Checkpoint, PendingChange, Phase, RunCounts, RunMode, RunStatus, RunTrigger, SafeguardDecision, SyncRun,
+};
 pub use tasks::{License, StoredTask};
 pub use tenants::{ApiKeyRecord, KeyOwner};
 

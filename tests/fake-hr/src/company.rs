@@ -95,7 +95,8 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
                 let m = s - 1;
                 format!("{}, {}", LAST[(m as usize / 5) % LAST.len()], FIRST[m as usize % FIRST.len()])
             }),
-            "status": "Active",
+            // Pre-hires stay inactive until their first day, as BambooHR keeps them.
+            "status": if hire > today { "Inactive" } else { "Active" },
             "employmentHistoryStatus": history,
             "hireDate": hire.format("%Y-%m-%d").to_string(),
             "terminationDate": "0000-00-00",
@@ -103,4 +104,38 @@ pub fn sample_company(today: NaiveDate) -> Vec<(u32, Value)> {
         people.push((id, record));
     }
     people
+}
+
+/// A company of `size` people for scale tests and benchmarks, built from the same pools as the sample company: ids
+/// 1..=size, departments and managers in a tree, everyone active. Deterministic, and cheap to build for 100,000.
+pub fn generated_company(size: u32) -> Vec<(u32, Value)> {
+    (0..size)
+        .map(|n| {
+            let id = n + 1;
+            let first = FIRST[n as usize % FIRST.len()];
+            let last = LAST[(n as usize / FIRST.len()) % LAST.len()];
+            let (department, titles) = DEPARTMENTS[n as usize % DEPARTMENTS.len()];
+            let (city, state, zip) = CITIES[n as usize % CITIES.len()];
+            let manager = if n < DEPARTMENTS.len() as u32 { 1 } else { n % DEPARTMENTS.len() as u32 + 1 };
+            let record = json!({
+                "firstName": first,
+                "lastName": format!("{last}-{id}"),
+                "email": format!("{}.{}{id}@bigco.example", first.to_lowercase(), last.to_lowercase()),
+                "mobilePhone": format!("555-{:06}", id),
+                "addressLineOne": format!("{} Main St", id),
+                "city": city,
+                "state": state,
+                "zipcode": zip,
+                "country": "United States",
+                "jobInformationJobTitle": titles[n as usize % titles.len()],
+                "jobInformationDepartment": department,
+                "supervisorEid": (id != 1).then(|| manager.to_string()),
+                "status": "Active",
+                "employmentStatus": "Full-Time",
+                "hireDate": format!("{}-{:02}-{:02}", 2010 + n % 15, 1 + n % 12, 1 + n % 28),
+                "terminationDate": "0000-00-00",
+            });
+            (id, record)
+        })
+        .collect()
 }

@@ -1,26 +1,31 @@
 //! A fake BambooHR that follows the documented API closely enough to test a connector against it:
 //!
-//! - `GET  /api/gateway.php/{company}/v1/employees/directory[?onlyCurrent=false]`
-//! - `GET  /api/gateway.php/{company}/v1/employees/changed?since=<ISO 8601>`
-//! - `GET  /api/gateway.php/{company}/v1/employees/{id}?fields=a,b,c`
+//! - `POST /api/v2/datasets/employee/data` (Datasets v2: `fields`, an OData-style `filter` of `eq ne lt le gt
+//!   ge` and `in` terms joined by `and` or `or`, `orderBy: "eeid asc"`, `page`, `pageSize` up to 1000; `data`,
+//!   `links.next` while more pages follow, `meta`; errors as problem+json)
+//! - `GET  /api/v1/employees/changed?since=<ISO 8601>` (`Updated` and `Deleted` actions, `latest`)
 //!
-//! with HTTP Basic auth (the API key as user name, any password), 404 for an empty directory, and errors in
-//! `X-BambooHR-Error-Message`. It sends event-based webhooks (`employee.created|updated`) signed with
-//! HMAC-SHA256 over the body followed by `X-BambooHR-Timestamp`, to a URL registered through the sandbox.
+//! on the company-domain form of the API (the base URL stands for `https://{company}.bamboohr.com`), with HTTP
+//! Basic auth (the API key as user name, any password). It sends event-based webhooks
+//! (`employee.created|updated|deleted`) signed with HMAC-SHA256 over the body followed by
+//! `X-BambooHR-Timestamp`, to a URL registered through the sandbox. Records are kept under the dataset's field
+//! names; the sandbox also takes v1 names (`jobTitle`, `department`, `workEmail`, …).
 //!
 //! Sandbox controls, without auth, for people and tests:
 //! - `GET   /sandbox/employees`, `POST /sandbox/employees` (hire), `PATCH /sandbox/employees/{id}` (change),
-//!   `POST /sandbox/employees/{id}/terminate` (`{"date": "YYYY-MM-DD"}`, default today)
+//!   `DELETE /sandbox/employees/{id}` (delete outright), `POST /sandbox/employees/{id}/terminate`
+//!   (`{"date": "YYYY-MM-DD"}`, default today)
 //! - `PUT   /sandbox/webhook` (`{"url": …, "privateKey": …}`)
-//! - `POST  /sandbox/faults` (`{"status": 429, "count": 2, "retryAfter": 1}`): the next API calls answer that
+//! - `POST  /sandbox/faults` (`{"status": 429, "count": 2, "retryAfter": 1, "after": 0, "kind": "status"}`): after
+//!   `after` calls pass, the next `count` answer that (`kind` `truncated`: a body cut short; `drop`: no answer)
 
 mod company;
 mod server;
 
-pub use company::sample_company;
+pub use company::{generated_company, sample_company};
 
 /// The sandbox HR system `make run` starts: this fake, on `addr`, with the sample company (as of `today`).
 pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate) -> std::io::Result<FakeBamboo> {
     FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
 }
-pub use server::{Delivery, FakeBamboo, Fault, sign};
+pub use server::{Delivery, FakeBamboo, Fault, FaultKind, sign};

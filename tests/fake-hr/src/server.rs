@@ -18,14 +18,41 @@ struct Person {
     last_changed: DateTime<Utc>,
 }
 
+/// What the next API calls get instead of an answer: after `after` calls pass, `count` calls answer `status` (with
+/// `Retry-After` if given), or with `kind` `truncated` a 200 whose body stops half way, or with `drop` no answer
+/// at all (the connection closes).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
+    #[serde(default = "server_error")]
     pub status: u16,
     #[serde(default = "one")]
     pub count: u32,
     #[serde(default)]
     pub retry_after: Option<u32>,
+    #[serde(default)]
+    pub after: u32,
+    #[serde(default)]
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    #[default]
+    Status,
+    Truncated,
+    Drop,
+}
+
+impl Fault {
+    pub fn status(status: u16) -> Self {
+        Self { status, count: 1, retry_after: None, after: 0, kind: FaultKind::Status }
+    }
+}
+
+fn server_error() -> u16 {
+    500
 }
 
 fn one() -> u32 {
@@ -53,11 +80,14 @@ struct Company {
     domain: String,
     api_key: String,
     people: BTreeMap<u32, Person>,
+    /// People deleted from the company, and when: `employees/changed` reports them as `Deleted`.
+    deleted: BTreeMap<u32, DateTime<Utc>>,
     next_id: u32,
     webhook: Option<Webhook>,
     faults: VecDeque<Fault>,
     deliveries: Vec<Delivery>,
     api_calls: u64,
+    dataset_calls: u64,
 }
 
 /// A running fake BambooHR on a loopback port.
@@ -87,7 +117,7 @@ impl FakeBamboo {
         let people = people
             .into_iter()
             .map(|(id, fields)| {
-                let fields = fields.as_object().cloned().unwrap_or_default();
+                let fields = dataset_fields(fields.as_object().cloned().unwrap_or_default());
                 (id, Person { fields, last_changed: seeded_at })
             })
             .collect();
@@ -96,11 +126,13 @@ impl FakeBamboo {
                 domain: domain.to_owned(),
                 api_key: api_key.to_owned(),
                 people,
+                deleted: BTreeMap::new(),
                 next_id,
                 webhook: None,
                 faults: VecDeque::new(),
                 deliveries: Vec::new(),
                 api_calls: 0,
+                dataset_calls: 0,
             })),
             base_url,
             http: reqwest::Client::new(),
@@ -133,11 +165,10 @@ impl FakeBamboo {
 
     fn router(&self) -> Router {
         Router::new()
-            .route("/api/gateway.php/{company}/v1/employees/directory", get(directory))
-            .route("/api/gateway.php/{company}/v1/employees/changed", get(changed))
-            .route("/api/gateway.php/{company}/v1/employees/{id}", get(employee))
+            .route("/api/v2/datasets/employee/data", post(dataset))
+            .route("/api/v1/employees/changed", get(changed))
             .route("/sandbox/employees", get(sandbox_list).post(sandbox_hire))
-            .route("/sandbox/employees/{id}", patch(sandbox_change))
+            .route("/sandbox/employees/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/webhook", put(sandbox_webhook))
             .route("/sandbox/faults", post(sandbox_faults))
@@ -153,11 +184,17 @@ impl FakeBamboo {
             let id = company.next_id;
             company.next_id += 1;
             let mut record = json!({
-                "status": "Active", "employmentHistoryStatus": "Full-Time", "terminationDate": "0000-00-00",
+                "status": "Active", "employmentStatus": "Full-Time", "terminationDate": "0000-00-00",
                 "hireDate": Utc::now().date_naive().format("%Y-%m-%d").to_string(),
             });
             merge(&mut record, fields);
             let fields = record.as_object().cloned().unwrap_or_default();
+            // A future start is a pre-hire: inactive until the day comes, as BambooHR keeps them.
+            let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
+            let mut fields = fields;
+            if fields.get("hireDate").and_then(Value::as_str).is_some_and(|d| d > today.as_str()) {
+                fields.insert("status".into(), json!("Inactive"));
+            }
             company.people.insert(id, Person { fields, last_changed: Utc::now() });
             id
         };
@@ -184,11 +221,35 @@ impl FakeBamboo {
         true
     }
 
+    /// Deletes a person outright (not a termination): they vanish from every listing, and the change list
+    /// reports them as `Deleted`. Fires `employee.deleted`.
+    pub async fn delete(&self, id: u32) -> bool {
+        {
+            let mut company = self.company();
+            if company.people.remove(&id).is_none() {
+                return false;
+            }
+            company.deleted.insert(id, Utc::now());
+        }
+        self.notify("employee.deleted", id, &[]).await;
+        true
+    }
+
+    /// Deletes people without telling anyone (no webhook): as if they vanished from the HR system.
+    pub fn vanish(&self, ids: &[u32]) {
+        let mut company = self.company();
+        for id in ids {
+            if company.people.remove(id).is_some() {
+                company.deleted.insert(*id, Utc::now());
+            }
+        }
+    }
+
     /// Records a termination on `date`: the person turns Inactive once the date has passed.
     pub async fn terminate(&self, id: u32, date: NaiveDate) -> bool {
         let inactive = date <= Utc::now().date_naive();
         let mut fields = json!({
-            "employmentHistoryStatus": "Terminated",
+            "employmentStatus": "Terminated",
             "terminationDate": date.format("%Y-%m-%d").to_string(),
         });
         if inactive {
@@ -214,6 +275,16 @@ impl FakeBamboo {
     /// API calls answered so far (sandbox controls not counted).
     pub fn api_calls(&self) -> u64 {
         self.company().api_calls
+    }
+
+    /// Dataset pages served so far.
+    pub fn dataset_calls(&self) -> u64 {
+        self.company().dataset_calls
+    }
+
+    /// How many people the company has.
+    pub fn headcount(&self) -> usize {
+        self.company().people.len()
     }
 
     /// A person's current record, as the sandbox shows it.
@@ -265,8 +336,30 @@ pub fn sign(private_key: &str, body: &str, timestamp: &str) -> String {
 
 fn merge(target: &mut Value, fields: Value) {
     if let (Some(target), Value::Object(fields)) = (target.as_object_mut(), fields) {
-        target.extend(fields);
+        target.extend(dataset_fields(fields));
     }
+}
+
+/// The sandbox takes BambooHR's v1 field names too (`jobTitle`, `department`, `workEmail`, …) and keeps every
+/// record under the employee dataset's names, which is what the API serves.
+fn dataset_fields(fields: Map<String, Value>) -> Map<String, Value> {
+    fields
+        .into_iter()
+        .map(|(name, value)| {
+            let name = match name.as_str() {
+                "workEmail" => "email",
+                "jobTitle" => "jobInformationJobTitle",
+                "department" => "jobInformationDepartment",
+                "address1" => "addressLineOne",
+                "address2" => "addressLineTwo",
+                "supervisorId" | "supervisorEId" => "supervisorEid",
+                "supervisor" => "jobInformationReportsTo",
+                "employmentHistoryStatus" => "employmentStatus",
+                other => other,
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -277,26 +370,34 @@ fn error(status: StatusCode, message: &str) -> Response {
     response
 }
 
-/// The answer to an API call that is refused: an injected fault, another company, or a wrong API key (Basic auth
-/// with the key as user name). `None` lets the call through.
-fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response> {
+/// The answer to an API call that is refused: an injected fault or a wrong API key (Basic auth with the key as
+/// user name). `None` lets the call through.
+fn refusal(fake: &Shared, headers: &HeaderMap) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
     if let Some(fault) = company.faults.front_mut() {
-        let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let retry_after = fault.retry_after;
-        fault.count = fault.count.saturating_sub(1);
-        if fault.count == 0 {
-            company.faults.pop_front();
+        if fault.after > 0 {
+            fault.after -= 1;
+        } else {
+            let fault = *fault;
+            let front = company.faults.front_mut().expect("just seen");
+            front.count = front.count.saturating_sub(1);
+            if front.count == 0 {
+                company.faults.pop_front();
+            }
+            return Some(match fault.kind {
+                FaultKind::Truncated => Refusal::Truncated,
+                FaultKind::Drop => Refusal::Drop,
+                FaultKind::Status => {
+                    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                    let mut response = error(status, "injected fault");
+                    if let Some(secs) = fault.retry_after {
+                        response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+                    }
+                    Refusal::Answer(response)
+                }
+            });
         }
-        let mut response = error(status, "injected fault");
-        if let Some(secs) = retry_after {
-            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
-        }
-        return Some(response);
-    }
-    if domain != company.domain {
-        return Some(error(StatusCode::NOT_FOUND, "unknown company"));
     }
     let user = headers
         .get("authorization")
@@ -305,56 +406,186 @@ fn refusal(fake: &Shared, domain: &str, headers: &HeaderMap) -> Option<Response>
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| pair.split_once(':').map(|(user, _)| user.to_owned()));
-    (user.as_deref() != Some(company.api_key.as_str())).then(|| error(StatusCode::UNAUTHORIZED, "invalid API key"))
+    let wrong = user.as_deref() != Some(company.api_key.as_str());
+    wrong.then(|| Refusal::Answer(error(StatusCode::UNAUTHORIZED, "invalid API key")))
 }
 
-fn date(fields: &Map<String, Value>, key: &str) -> Option<NaiveDate> {
-    fields.get(key)?.as_str().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+enum Refusal {
+    Answer(Response),
+    /// A 200 whose JSON body stops half way.
+    Truncated,
+    /// No answer: the connection is closed.
+    Drop,
 }
 
-async fn directory(
-    State(fake): State<Shared>,
-    Path(domain): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(refused) = refusal(&fake, &domain, &headers) {
-        return refused;
+impl Refusal {
+    async fn into_response(self) -> Response {
+        match self {
+            Self::Answer(response) => response,
+            Self::Truncated => {
+                ([("content-type", "application/json")], r#"{"data":[{"fields":{"eeid":"1","firstN"#).into_response()
+            }
+            // Panicking in a handler makes hyper drop the connection without a response.
+            Self::Drop => panic!("fault injection: drop the connection"),
+        }
     }
-    let today = Utc::now().date_naive();
-    let only_current = query.get("onlyCurrent").map(String::as_str) != Some("false");
-    let company = fake.company();
-    let employees: Vec<Value> = company
-        .people
-        .iter()
-        .filter(|(_, p)| p.fields.get("status").and_then(Value::as_str) == Some("Active"))
-        .filter(|(_, p)| !only_current || date(&p.fields, "hireDate").is_none_or(|d| d <= today))
-        .map(|(id, p)| {
-            let f = &p.fields;
-            json!({
-                "id": id.to_string(),
-                "displayName": format!("{} {}", f["firstName"].as_str().unwrap_or(""), f["lastName"].as_str().unwrap_or("")),
-                "firstName": f.get("firstName"), "lastName": f.get("lastName"), "jobTitle": f.get("jobTitle"),
-                "workEmail": f.get("workEmail"), "department": f.get("department"), "canUploadPhoto": 0,
-            })
-        })
-        .collect();
-    if employees.is_empty() {
-        return error(StatusCode::NOT_FOUND, "directory is empty");
+}
+
+/// `POST /api/v2/datasets/employee/data`: the rows matching `filter`, ordered by `eeid`, `pageSize` (at most
+/// 1000) to a page; `links.next` while more pages follow.
+async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
     }
-    let fields = ["displayName", "firstName", "lastName", "jobTitle", "workEmail", "department"]
-        .map(|f| json!({ "id": f, "type": "text", "name": f }));
-    axum::Json(json!({ "fields": fields, "employees": employees })).into_response()
+    let Ok(request) = serde_json::from_slice::<DatasetRequest>(&body) else {
+        return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "the body must name fields");
+    };
+    if request.page < 1 || !(1..=1000).contains(&request.page_size) {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAGING", "page >= 1, pageSize 1..1000");
+    }
+    let filter = match request.filter.as_deref().map(Filter::parse).transpose() {
+        Ok(filter) => filter,
+        Err(reason) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FILTER", &reason),
+    };
+    if let Some(order) = &request.order_by
+        && order.trim() != "eeid asc"
+    {
+        return problem(StatusCode::BAD_REQUEST, "UE-1001", "this fake orders by eeid asc only");
+    }
+    let mut company = fake.company();
+    company.dataset_calls += 1;
+    let size = request.page_size as usize;
+    let skip = (request.page as usize - 1) * size;
+    let mut total = 0usize;
+    let mut rows = Vec::new();
+    for (id, person) in &company.people {
+        let row = |name: &str| -> Value {
+            match name {
+                "eeid" => json!(id.to_string()),
+                "lastChanged" => json!(person.last_changed.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                other => person.fields.get(other).cloned().unwrap_or(Value::Null),
+            }
+        };
+        if filter.as_ref().is_some_and(|f| !f.matches(&row)) {
+            continue;
+        }
+        if total >= skip && rows.len() < size {
+            let fields: Map<String, Value> = request.fields.iter().map(|f| (f.clone(), row(f))).collect();
+            rows.push(json!({ "fields": fields }));
+        }
+        total += 1;
+    }
+    let total_pages = total.div_ceil(size);
+    let mut links = Map::new();
+    if (request.page as usize) < total_pages {
+        links.insert("next".into(), json!(format!("{}/api/v2/datasets/employee/data", fake.base_url)));
+    }
+    let meta = json!({ "page": request.page, "pageSize": size, "totalPages": total_pages, "totalItems": total });
+    axum::Json(json!({ "data": rows, "links": links, "meta": meta })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DatasetRequest {
+    fields: Vec<String>,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    order_by: Option<String>,
+    #[serde(default = "first_page")]
+    page: u32,
+    #[serde(default = "default_page_size")]
+    page_size: u32,
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+fn default_page_size() -> u32 {
+    100
+}
+
+fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = json!({ "type": "about:blank", "title": status.canonical_reason(), "status": status.as_u16(),
+                       "code": code, "detail": detail });
+    (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
+}
+
+/// The part of Datasets v2's OData-style filter this fake understands: terms `field op 'value'` (`eq ne lt le gt
+/// ge`) or `field in ('a','b')`, joined by `and` or by `or` (never both, as BambooHR requires).
+struct Filter {
+    any: bool,
+    terms: Vec<(String, String, Vec<String>)>,
+}
+
+impl Filter {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let (any, parts): (bool, Vec<&str>) = match (raw.contains(" or "), raw.contains(" and ")) {
+            (true, true) => return Err("one expression uses and or or, not both".into()),
+            (true, false) => (true, raw.split(" or ").collect()),
+            (false, _) => (false, raw.split(" and ").collect()),
+        };
+        let mut terms = Vec::new();
+        for part in parts {
+            let part = part.trim();
+            let mut words = part.splitn(3, ' ');
+            let (Some(field), Some(op), Some(rest)) = (words.next(), words.next(), words.next()) else {
+                return Err(format!("cannot read {part:?}"));
+            };
+            let values: Vec<String> = match op {
+                "in" => rest
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or("in takes a list")?
+                    .split(',')
+                    .map(|v| v.trim().trim_matches('\'').to_owned())
+                    .collect(),
+                "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
+                    let v = rest.trim();
+                    let quoted = v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'');
+                    if !quoted {
+                        return Err("values are quoted".into());
+                    }
+                    vec![v[1..v.len() - 1].to_owned()]
+                }
+                other => return Err(format!("unknown operator {other}")),
+            };
+            terms.push((field.to_owned(), op.to_owned(), values));
+        }
+        Ok(Self { any, terms })
+    }
+
+    fn matches(&self, row: &impl Fn(&str) -> Value) -> bool {
+        let term = |(field, op, values): &(String, String, Vec<String>)| {
+            let value = match row(field) {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                _ => return op == "ne",
+            };
+            let v = values[0].as_str();
+            match op.as_str() {
+                "in" => values.contains(&value),
+                "eq" => value == v,
+                "ne" => value != v,
+                "lt" => value.as_str() < v,
+                "le" => value.as_str() <= v,
+                "gt" => value.as_str() > v,
+                _ => value.as_str() >= v,
+            }
+        };
+        if self.any { self.terms.iter().any(term) } else { self.terms.iter().all(term) }
+    }
 }
 
 async fn changed(
     State(fake): State<Shared>,
-    Path(domain): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = refusal(&fake, &domain, &headers) {
-        return refused;
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
     }
     let Some(since) = query.get("since").and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
         return error(StatusCode::BAD_REQUEST, "since must be an ISO 8601 timestamp");
@@ -363,40 +594,18 @@ async fn changed(
     let company = fake.company();
     let mut employees = Map::new();
     let mut latest: Option<DateTime<Utc>> = None;
-    for (id, person) in company.people.iter().filter(|(_, p)| p.last_changed >= since) {
-        latest = latest.max(Some(person.last_changed));
+    let changed =
+        company.people.iter().filter(|(_, p)| p.last_changed >= since).map(|(id, p)| (id, p.last_changed, "Updated"));
+    let deleted = company.deleted.iter().filter(|(_, at)| **at >= since).map(|(id, at)| (id, *at, "Deleted"));
+    for (id, at, action) in changed.chain(deleted) {
+        latest = latest.max(Some(at));
         employees.insert(
             id.to_string(),
-            json!({
-                "id": id.to_string(), "action": "Updated",
-                "lastChanged": person.last_changed.to_rfc3339_opts(SecondsFormat::Secs, false),
-            }),
+            json!({ "id": id.to_string(), "action": action, "lastChanged": at.to_rfc3339_opts(SecondsFormat::Secs, false) }),
         );
     }
     let latest = latest.unwrap_or(since).to_rfc3339_opts(SecondsFormat::Secs, false);
     axum::Json(json!({ "latest": latest, "employees": employees })).into_response()
-}
-
-async fn employee(
-    State(fake): State<Shared>,
-    Path((domain, id)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(refused) = refusal(&fake, &domain, &headers) {
-        return refused;
-    }
-    let company = fake.company();
-    let Some(person) = id.parse::<u32>().ok().and_then(|n| company.people.get(&n)) else {
-        return error(StatusCode::NOT_FOUND, "no such employee");
-    };
-    let requested = query.get("fields").map(String::as_str).unwrap_or("firstName,lastName");
-    let mut out = Map::new();
-    out.insert("id".into(), json!(id));
-    for field in requested.split(',').map(str::trim).filter(|f| !f.is_empty()).take(400) {
-        out.insert(field.to_owned(), person.fields.get(field).cloned().unwrap_or(Value::Null));
-    }
-    axum::Json(Value::Object(out)).into_response()
 }
 
 async fn sandbox_list(State(fake): State<Shared>) -> Response {
@@ -434,6 +643,10 @@ async fn sandbox_change(
     } else {
         StatusCode::NOT_FOUND.into_response()
     }
+}
+
+async fn sandbox_delete(State(fake): State<Shared>, Path(id): Path<u32>) -> Response {
+    if fake.delete(id).await { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
 }
 
 #[derive(Deserialize)]

@@ -38,7 +38,7 @@ fn company(size: u32) -> Vec<(u32, serde_json::Value)> {
 #[tokio::main]
 async fn main() {
     let mut rows = Vec::new();
-    let people = 200;
+    let people: u32 = 200;
 
     // The worker's commit for a hire (employee, onboarding task and audit entry in one transaction), on an empty
     // table: the same measurement after the import below shows how moto's transactions grow with the table.
@@ -54,25 +54,25 @@ async fn main() {
     }
     rows.push(timed("worker: a hire, on an empty table", hires));
 
-    // Full import: first poll of a connection, then the worker until the queue is empty.
+    // Full import: the schedule starts the first run, the worker carries it out (pages, compare, import).
     let stack = stack().await;
     let (tenant, _) = tenant(&stack).await;
     let fake = fake_bamboo(company(people)).await;
     let connection = connect(&stack, &tenant, &fake, "bench-secret").await;
     let started = Instant::now();
-    let report = stack.poller().poll_all().await.expect("poll");
-    let polled = started.elapsed();
-    let applied = drain(&stack).await;
+    ithub::schedule::schedule(&stack.store, &stack.runs, Utc::now()).await.expect("schedule");
+    drain(&stack).await;
     let total = started.elapsed();
-    assert_eq!((report[0].queued, applied), (people as usize, people as usize));
+    let imported =
+        stack.store.list_runs(&tenant, &connection.id, 1, None).await.expect("runs").items[0].counts.imported;
+    assert_eq!(imported, u64::from(people));
     rows.push(Row {
-        what: format!("full import, poll only ({people} people)"),
+        what: format!("full import, schedule + run ({people} people)"),
         n: 1,
-        total: polled,
+        total,
         p50: None,
         p95: None,
     });
-    rows.push(Row { what: format!("full import, poll + worker ({people} people)"), n: 1, total, p50: None, p95: None });
 
     // The worker's commit on a table of this size: one new hire (employee, task, audit in one transaction).
     let mut hires = Vec::new();
@@ -84,14 +84,18 @@ async fn main() {
     }
     rows.push(timed(&format!("worker: a hire, after the import ({people} people in the table)"), hires));
 
-    // Quiet polls: nothing changed since the cursor.
+    // Quiet runs: nothing changed since the connection's state.
     let mut quiet = Vec::new();
     for _ in 0..20 {
+        let connection = stack.store.get_connection(&tenant, &connection.id).await.expect("read").expect("exists");
         let t = Instant::now();
-        stack.poller().poll_all().await.expect("poll");
+        let mode = ithub::store::RunMode::Incremental;
+        let trigger = ithub::store::RunTrigger::Manual;
+        ithub::schedule::start_run(&stack.store, &stack.runs, &connection, trigger, mode, false).await.expect("start");
+        drain(&stack).await;
         quiet.push(t.elapsed());
     }
-    rows.push(timed("quiet incremental poll (1 connection)", quiet));
+    rows.push(timed("quiet incremental run (1 connection)", quiet));
 
     // Unchanged observations reaching the worker: one read, no write.
     let worker = stack.worker();

@@ -9,7 +9,7 @@ use ithub::domain::{ConnectionId, Employee, TenantId};
 use ithub::messages::{EmployeeObserved, Source};
 use ithub::providers::NewConnection;
 use ithub::resources::{Names, QueueSettings};
-use ithub::store::Connection;
+use ithub::store::{Connection, RunMode, RunStatus, RunTrigger, SyncRun};
 pub use local::Stack;
 use std::net::SocketAddr;
 
@@ -71,18 +71,25 @@ pub async fn serve(stack: &Stack) -> String {
     url
 }
 
-/// Runs the worker until the queue has nothing visible left; returns how many messages were received.
+/// Runs the worker until neither queue (run steps, changes) has anything visible left; returns how many
+/// messages were received.
 pub async fn drain(stack: &Stack) -> usize {
-    let worker = stack.worker();
+    drain_with(stack, &stack.worker()).await
+}
+
+/// [`drain`] with a worker of the test's making (a shorter step budget, say).
+pub async fn drain_with(stack: &Stack, worker: &worker::Worker) -> usize {
     let mut total = 0;
     loop {
-        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 0)
-            .await
-            .expect("receive from moto");
-        if outcome.received == 0 {
+        let mut received = 0;
+        for queue in [&stack.deployed.run_queue_url, &stack.deployed.queue_url] {
+            let outcome = local::trigger::run_once(worker, &stack.sqs, queue, 0).await.expect("receive from moto");
+            received += outcome.received;
+        }
+        if received == 0 {
             return total;
         }
-        total += outcome.received;
+        total += received;
     }
 }
 
@@ -240,11 +247,49 @@ impl World {
         Self { admin: Admin::new(&api, &key), stack, tenant, fake, connection, api }
     }
 
-    /// One scheduled poll, then the worker until the queue is empty.
+    /// One tick of the schedule, then the worker until both queues are empty; the run it started must not fail.
     pub async fn sync(&self) {
-        let reports = self.stack.poller().poll_all().await.expect("poll");
-        assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+        let report =
+            ithub::schedule::schedule(&self.stack.store, &self.stack.runs, Utc::now()).await.expect("schedule");
+        assert!(report.started + report.resumed > 0, "nothing was due: {report:?}");
         drain(&self.stack).await;
+        let latest = self.runs().await.into_iter().next().expect("a run");
+        assert_ne!(latest.status, RunStatus::Failed, "{:?}", latest.error);
+    }
+
+    /// Runs a sync as an admin's "sync now" would (`full`, `dry_run`) to its end or its hold; returns the run.
+    pub async fn run(&self, mode: RunMode, dry_run: bool) -> SyncRun {
+        let connection = self.stored_connection().await;
+        let run = ithub::schedule::start_run(
+            &self.stack.store,
+            &self.stack.runs,
+            &connection,
+            RunTrigger::Manual,
+            mode,
+            dry_run,
+        )
+        .await
+        .expect("start a run");
+        drain(&self.stack).await;
+        self.run_of(&run.run_id).await
+    }
+
+    /// A run as stored now.
+    pub async fn run_of(&self, run_id: &str) -> SyncRun {
+        let stored = self.stack.store.get_run(&self.tenant, &self.connection.id, run_id).await.expect("read run");
+        stored.expect("the run exists")
+    }
+
+    /// The connection's runs, newest first.
+    pub async fn runs(&self) -> Vec<SyncRun> {
+        let page = self.stack.store.list_runs(&self.tenant, &self.connection.id, 100, None).await.expect("runs");
+        page.items
+    }
+
+    /// The connection as stored now.
+    pub async fn stored_connection(&self) -> Connection {
+        let stored = self.stack.store.get_connection(&self.tenant, &self.connection.id).await.expect("read");
+        stored.expect("the connection exists")
     }
 }
 

@@ -48,9 +48,11 @@ async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_aga
     assert_eq!((created["provider"].as_str(), created["provider_name"].as_str()), (Some("bamboohr"), Some("BambooHR")));
     assert_eq!(created["settings"]["company_domain"], FAKE_COMPANY);
 
-    let reports = stack.poller().poll_all().await.unwrap();
-    assert!(reports[0].error.is_none(), "the poller signs in with the stored credential: {reports:?}");
+    let report = ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now()).await.unwrap();
+    assert_eq!(report.started, 1);
     drain(&stack).await;
+    let run = runs(&admin, &id).await.remove(0);
+    assert_eq!(run["status"], "succeeded", "the run signs in with the stored credential: {run}");
     assert_eq!(admin.all("/v1/employees").await.len(), 1);
 
     // The webhook URL works with the secret given out (the test server stands in for the public URL's host).
@@ -97,7 +99,7 @@ async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
     let (_, created) = create(&admin, &fake).await;
     let id = created["id"].as_str().unwrap();
     let secret = created["webhook_secret"].as_str().unwrap();
-    stack.poller().poll_all().await.unwrap();
+    ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now()).await.unwrap();
     drain(&stack).await;
 
     let response = reqwest::Client::new()
@@ -107,7 +109,8 @@ async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert!(stack.poller().poll_all().await.unwrap().is_empty(), "no longer polled");
+    let report = ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now()).await.unwrap();
+    assert_eq!((report.connections, report.started), (0, 0), "no longer polled");
     assert_eq!(signed_post(&format!("{}/webhooks/{id}", admin.base), secret).await, 404);
     assert_eq!(admin.all("/v1/employees").await.len(), 1, "the employees stay");
     assert_eq!(admin.get(&format!("/v1/connections/{id}")).await.0, 404);
@@ -175,24 +178,30 @@ async fn sync_now_is_queued_run_by_the_worker_and_recorded_with_its_counts() {
 
     let (status, queued) = admin.post(&format!("/v1/connections/{id}/sync"), json!({})).await;
     assert_eq!(status, 202, "{queued}");
-    assert_eq!(queued["status"], "queued");
+    assert_eq!((queued["status"].as_str(), queued["started"].as_bool()), (Some("queued"), Some(true)));
+    assert_eq!(queued["mode"], "full", "a connection's first run is always its full import");
     let run_id = queued["run_id"].as_str().unwrap().to_owned();
     let listed = runs(&admin, &id).await;
     assert_eq!((listed.len(), listed[0]["run_id"].as_str()), (1, Some(run_id.as_str())));
     assert_eq!(listed[0]["status"], "queued");
+    // Asked again while it is queued: the same run is the answer.
+    let (_, again) = admin.post(&format!("/v1/connections/{id}/sync"), serde_json::Value::Null).await;
+    assert_eq!((again["run_id"].as_str(), again["started"].as_bool()), (Some(run_id.as_str()), Some(false)));
 
     drain(&stack).await; // runs the sync, then applies what it queued
-    let run = runs(&admin, &id).await.remove(0);
-    assert_eq!(run["run_id"], run_id.as_str());
+    let (status, run) = admin.get(queued["run_url"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{run}");
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!(run["trigger"], "manual");
-    assert_eq!((run["seen"].as_u64(), run["changed"].as_u64(), run["applied"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!((run["counts"]["seen"].as_u64(), run["counts"]["imported"].as_u64()), (Some(1), Some(1)));
     assert!(run["ended_at"].is_string());
     assert_eq!(admin.all("/v1/employees").await.len(), 1);
+    assert_eq!(admin.get(&format!("/v1/connections/{id}/runs/run_0000000000000000")).await.0, 404);
 
-    // The scheduled poll records its runs too; a failing HR system is recorded as a failed run.
-    fake.inject(fake_hr::Fault { status: 500, count: 1, retry_after: None });
-    stack.poller().poll_all().await.unwrap();
+    // The schedule records its runs too; a failing HR system is recorded as a failed run.
+    fake.inject(fake_hr::Fault::status(500));
+    ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now()).await.unwrap();
+    drain(&stack).await;
     let latest = runs(&admin, &id).await.remove(0);
     assert_eq!((latest["trigger"].as_str(), latest["status"].as_str()), (Some("schedule"), Some("failed")));
     assert!(latest["error"].as_str().unwrap().contains("500"), "{latest}");
@@ -204,19 +213,33 @@ async fn a_poll_interval_spaces_out_scheduled_polls_and_lists_page() {
     let (stack, admin, fake, _) = setup().await;
     let base = fake.connection_request();
     let mut hourly = base.clone();
-    hourly["schedule"] = json!({"poll_interval_minutes": 60});
+    hourly["schedule"] = json!({"poll_interval_minutes": 60, "full_sync_interval_hours": 12, "safeguard_percent": 20});
     let (status, slow) = admin.post("/v1/connections", hourly).await;
     assert_eq!(status, 201, "{slow}");
-    assert_eq!(slow["schedule"]["poll_interval_minutes"], 60);
+    assert_eq!(
+        slow["schedule"],
+        json!({"poll_interval_minutes": 60, "full_sync_interval_hours": 12, "safeguard_percent": 20})
+    );
     let (_, every_tick) = admin.post("/v1/connections", base.clone()).await;
-    let mut zero = base;
-    zero["schedule"] = json!({"poll_interval_minutes": 0});
-    assert_eq!(admin.post("/v1/connections", zero).await.0, 400);
+    for bad in [
+        json!({"poll_interval_minutes": 0}),
+        json!({"full_sync_interval_hours": 721}),
+        json!({"safeguard_percent": 101}),
+    ] {
+        let mut request = base.clone();
+        request["schedule"] = bad.clone();
+        assert_eq!(admin.post("/v1/connections", request).await.0, 400, "{bad}");
+    }
 
-    assert_eq!(stack.poller().poll_all().await.unwrap().len(), 2, "both are due at first");
-    let second = stack.poller().poll_all().await.unwrap();
-    assert_eq!(second.len(), 1, "the hourly one waits: {second:?}");
-    assert_eq!(second[0].connection_id, every_tick["id"].as_str().unwrap());
+    let schedule = || ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now());
+    assert_eq!(schedule().await.unwrap().started, 2, "both are due at first");
+    assert_eq!(schedule().await.unwrap().started, 0, "a connection with a run in progress gets no second one");
+    drain(&stack).await;
+    let second = schedule().await.unwrap();
+    assert_eq!(second.started, 1, "the hourly one waits: {second:?}");
+    let every_tick_runs = runs(&admin, every_tick["id"].as_str().unwrap()).await;
+    assert_eq!(every_tick_runs.len(), 2);
+    assert_eq!(every_tick_runs[0]["mode"], "incremental", "after the first import, changes only");
 
     let (status, first_page) = admin.get("/v1/connections?limit=1").await;
     assert_eq!(status, 200);

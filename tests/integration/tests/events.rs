@@ -114,7 +114,7 @@ async fn an_edit_of_it_fields_publishes_which_fields_changed_but_not_their_value
 
 #[tokio::test]
 async fn checklist_progress_publishes_an_event_per_item_with_what_is_left() {
-    let world = World::new(vec![]).await;
+    let world = World::new(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     world.sync().await;
     let tap = tap(&world.stack).await;
     world.fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;

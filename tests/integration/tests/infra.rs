@@ -64,17 +64,27 @@ fn the_template_declares_the_queues_the_code_uses() {
     assert_eq!(dlq["FifoQueue"].as_bool(), Some(true));
     assert_eq!(dlq["MessageRetentionPeriod"].as_i64(), Some(resources::DLQ_RETENTION_SECS as i64));
 
+    let runs = properties(&t, "RunQueue");
+    assert!(runs["FifoQueue"].is_null(), "run steps may be delayed: a standard queue");
+    assert_eq!(runs["VisibilityTimeout"].as_i64(), Some(resources::VISIBILITY_TIMEOUT_SECS as i64));
+    assert_eq!(runs["RedrivePolicy"]["maxReceiveCount"].as_i64(), Some(resources::MAX_RECEIVE_COUNT as i64));
+    let run_dlq = properties(&t, "RunDeadLetterQueue");
+    assert_eq!(run_dlq["MessageRetentionPeriod"].as_i64(), Some(resources::DLQ_RETENTION_SECS as i64));
+
     let worker = properties(&t, "WorkerFunction");
     assert_eq!(worker["Timeout"].as_i64(), Some(resources::WORKER_TIMEOUT_SECS as i64));
-    let trigger = &worker["Events"]["Changes"]["Properties"];
-    assert_eq!(trigger["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    for queue in ["Changes", "Runs"] {
+        let trigger = &worker["Events"][queue]["Properties"];
+        assert_eq!(trigger["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"), "{queue}");
+    }
 }
 
 #[test]
 fn every_function_gets_the_configuration_it_reads() {
     let t = template();
     let vars = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().expect("variables");
-    for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::EVENT_BUS] {
+    for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::RUN_QUEUE_URL, ithub::config::EVENT_BUS]
+    {
         assert!(vars.contains_key(var), "{var} is not set for the functions");
     }
     for function in ["WebhookFunction", "AdminApiFunction", "PollerFunction", "WorkerFunction", "AuthorizerFunction"] {

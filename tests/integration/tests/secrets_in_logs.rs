@@ -40,7 +40,8 @@ async fn no_secret_appears_in_any_log_line() {
     let id = created["id"].as_str().unwrap().to_owned();
     let first = created["webhook_secret"].as_str().unwrap().to_owned();
     fake.set_webhook(&format!("{api}/webhooks/{id}"), &first);
-    stack.poller().poll_all().await.unwrap();
+    ithub::schedule::schedule(&stack.store, &stack.runs, Utc::now()).await.unwrap();
+    drain(&stack).await;
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     drain(&stack).await;
     let (_, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
@@ -65,8 +66,20 @@ async fn no_secret_appears_in_any_log_line() {
     let wrong =
         ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()], refresh_token: None };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
-    let refused = stack.poller().poll_all().await.unwrap();
-    assert!(refused[0].error.is_some());
+    let connection = stack.store.get_connection(&tenant, &connection_id).await.unwrap().unwrap();
+    let run = ithub::schedule::start_run(
+        &stack.store,
+        &stack.runs,
+        &connection,
+        ithub::store::RunTrigger::Manual,
+        ithub::store::RunMode::Incremental,
+        false,
+    )
+    .await
+    .unwrap();
+    drain(&stack).await;
+    let refused = stack.store.get_run(&tenant, &connection_id, &run.run_id).await.unwrap().unwrap();
+    assert!(refused.error.is_some(), "{refused:?}");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.lines().count() > 20, "the flows above were logged: {} lines", logs.lines().count());

@@ -44,6 +44,7 @@ async fn a_write_based_on_a_stale_version_is_refused() {
         observed_at: now,
         created_at: now,
         updated_at: now,
+        imported_by: None,
     };
     stack.store.put_employee(&v1).await.unwrap();
     assert!(matches!(stack.store.put_employee(&v1).await, Err(StoreError::Conflict)), "v1 exists already");

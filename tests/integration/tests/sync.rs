@@ -1,139 +1,376 @@
-//! The polling path end to end: fake BambooHR → poller → FIFO queue → worker → DynamoDB → admin API.
+//! The sync engine end to end, against moto and the fake BambooHR over HTTP: pages of whole records, runs that
+//! resume from their checkpoint, removals under the mass-change safeguard, previews, and failures kept small.
 
 use chrono::{Duration, Utc};
-use fake_hr::Fault;
+use fake_hr::{Fault, FaultKind};
 use integration_tests::*;
+use ithub::messages::RunStep;
+use ithub::store::{RunMode, RunStatus};
 use serde_json::json;
-
-async fn all_employees(api: &str, key: &str) -> Vec<serde_json::Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{api}/v1/employees?limit=100&cursor={c}"),
-            None => format!("{api}/v1/employees?limit=100"),
-        };
-        let (status, page) = get_json(&url, key).await;
-        assert_eq!(status, 200, "{page}");
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return items,
-        }
-    }
-}
 
 fn named<'a>(employees: &'a [serde_json::Value], first: &str) -> Option<&'a serde_json::Value> {
     employees.iter().find(|e| e["hr"]["first_name"] == first)
 }
 
-#[tokio::test]
-async fn first_poll_imports_the_company_and_later_polls_bring_changes() {
-    let stack = stack().await;
-    let (tenant, key) = tenant(&stack).await;
-    let fake = fake_bamboo(fake_hr::sample_company(Utc::now().date_naive())).await;
-    connect(&stack, &tenant, &fake, "secret").await;
-    let api = serve(&stack).await;
-    let poller = stack.poller();
+/// Every employee's id and version, to show that a run wrote nobody.
+async fn versions(world: &World) -> Vec<(String, u64)> {
+    let mut all: Vec<(String, u64)> = world
+        .admin
+        .all("/v1/employees")
+        .await
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap().to_owned(), e["version"].as_u64().unwrap()))
+        .collect();
+    all.sort();
+    all
+}
 
-    let reports = poller.poll_all().await.unwrap();
-    assert_eq!(reports.len(), 1);
-    assert!(reports[0].full_import && reports[0].error.is_none(), "{reports:?}");
-    assert_eq!(drain(&stack).await, 50);
-    let employees = all_employees(&api, &key).await;
+async fn status_of(world: &World, hr_id: u32) -> String {
+    world.admin.employee_by_hr_id(&hr_id.to_string()).await["hr"]["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_first_import_reads_pages_of_whole_records_and_a_resync_without_change_writes_nothing() {
+    let world = World::new(fake_hr::sample_company(Utc::now().date_naive())).await;
+    let calls = world.fake.api_calls();
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(world.fake.api_calls() - calls, 1, "fifty people are one page, not fifty requests");
+    assert_eq!((run.counts.seen, run.counts.imported, run.counts.hired), (50, 48, 2), "{:?}", run.counts);
+    assert_eq!(run.queued, 2, "only the two pre-hires go through the worker (they are onboarded)");
+    assert_eq!(run.applied, 2);
+    let employees = world.admin.all("/v1/employees").await;
     assert_eq!(employees.len(), 50, "every person of the sample company, pre-hires included");
     let pending = employees.iter().filter(|e| e["hr"]["status"] == "pending").count();
     assert_eq!(pending, 2, "the two people starting in the future are pending");
+    let (_, audit) = world.admin.get("/v1/audit?limit=100").await;
+    let imports: Vec<_> = audit["items"].as_array().unwrap().iter().filter(|a| a["action"] == "hr.import").collect();
+    assert_eq!(imports.len(), 1, "one audit entry for the import, not one per person");
+    assert_eq!(imports[0]["after"]["imported"], 48);
+    let before = versions(&world).await;
 
-    // Nothing changed: the next poll queues nothing.
-    let quiet = poller.poll_all().await.unwrap();
-    assert_eq!((quiet[0].full_import, quiet[0].queued), (false, 0), "{quiet:?}");
+    // A full reconciliation with nothing changed: every record compares equal, nothing is queued or written.
+    let resync = world.run(RunMode::Full, false).await;
+    assert_eq!((resync.status, resync.counts.unchanged, resync.queued), (RunStatus::Succeeded, 50, 0), "{resync:?}");
+    assert_eq!(versions(&world).await, before, "no employee was written");
+    // An incremental run asks the change list once and finds nothing.
+    let calls = world.fake.api_calls();
+    let quiet = world.run(RunMode::Incremental, false).await;
+    assert_eq!((quiet.counts.seen, quiet.queued), (0, 0), "{quiet:?}");
+    assert_eq!(world.fake.api_calls() - calls, 1);
+}
 
-    let hired = fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
-    fake.change(3, json!({"jobTitle": "Staff Engineer"})).await;
-    let next = poller.poll_all().await.unwrap();
-    assert_eq!(next[0].queued, 2, "{next:?}");
-    drain(&stack).await;
-    let employees = all_employees(&api, &key).await;
+#[tokio::test]
+async fn changes_since_the_state_the_hr_system_gave_out_bring_hires_edits_and_terminations() {
+    let world = World::new(fake_hr::sample_company(Utc::now().date_naive())).await;
+    world.run(RunMode::Full, false).await;
+    let hired = world.fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
+    world.fake.change(3, json!({"jobTitle": "Staff Engineer"})).await;
+    let today = Utc::now().date_naive();
+    world.fake.terminate(5, today - Duration::days(1)).await;
+    world.fake.terminate(6, today + Duration::days(14)).await;
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let counts = &run.counts;
+    assert_eq!((counts.seen, counts.hired, counts.updated, counts.terminated), (4, 1, 1, 2), "{counts:?}");
+    let employees = world.admin.all("/v1/employees").await;
     assert_eq!(employees.len(), 51);
     let nia = named(&employees, "Nia").expect("the hire appears");
-    assert_eq!(nia["hr"]["hr_id"], hired.to_string());
-    assert_eq!(nia["hr"]["status"], "active");
-    let changed = employees.iter().find(|e| e["hr"]["hr_id"] == "3").unwrap();
-    assert_eq!(changed["hr"]["title"], "Staff Engineer");
-    assert_eq!(changed["version"], 2);
+    assert_eq!(
+        (nia["hr"]["hr_id"].as_str(), nia["hr"]["status"].as_str()),
+        (Some(&*hired.to_string()), Some("active"))
+    );
+    assert_eq!(world.admin.employee_by_hr_id("3").await["hr"]["title"], "Staff Engineer");
+    assert_eq!(status_of(&world, 5).await, "terminated");
+    let six = world.admin.employee_by_hr_id("6").await;
+    assert_eq!(
+        (six["hr"]["status"].as_str(), six["hr"]["end_date"].as_str()),
+        (Some("active"), Some(&*(today + Duration::days(14)).to_string())),
+        "still employed until the date"
+    );
 }
 
 #[tokio::test]
-async fn terminations_sync_with_their_date() {
-    let stack = stack().await;
-    let (tenant, key) = tenant(&stack).await;
-    let fake =
-        fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering")), (2, person("Alan", "Turing", "Engineering"))])
-            .await;
-    connect(&stack, &tenant, &fake, "secret").await;
-    let api = serve(&stack).await;
-    let poller = stack.poller();
-    poller.poll_all().await.unwrap();
-    drain(&stack).await;
+async fn a_run_killed_after_some_pages_resumes_from_its_checkpoint_and_imports_everyone_once() {
+    let world = World::new(fake_hr::generated_company(2_100)).await;
+    // One page per step, and a short lease so the killed step's run is taken over quickly.
+    let syncer = world.stack.syncer().with_budget(std::time::Duration::ZERO, std::time::Duration::from_secs(1));
+    let worker = worker::Worker::new(world.stack.service(), syncer.clone());
+    let connection = world.stored_connection().await;
+    let run = ithub::schedule::start_run(
+        &world.stack.store,
+        &world.stack.runs,
+        &connection,
+        ithub::store::RunTrigger::Manual,
+        RunMode::Full,
+        false,
+    )
+    .await
+    .unwrap();
+    let step = |n: u64| RunStep {
+        tenant_id: world.tenant.clone(),
+        connection_id: connection.id.clone(),
+        run_id: run.run_id.clone(),
+        step: n,
+    };
 
-    let today = Utc::now().date_naive();
-    fake.terminate(1, today - Duration::days(1)).await;
-    fake.terminate(2, today + Duration::days(14)).await;
-    poller.poll_all().await.unwrap();
-    drain(&stack).await;
-    let employees = all_employees(&api, &key).await;
-    let ada = named(&employees, "Ada").unwrap();
-    assert_eq!(ada["hr"]["status"], "terminated");
-    let alan = named(&employees, "Alan").unwrap();
-    assert_eq!(alan["hr"]["status"], "active", "still employed until the date");
-    assert_eq!(alan["hr"]["end_date"], (today + Duration::days(14)).to_string());
+    // The first step reads page one and checkpoints. The second is killed once it has asked for page two.
+    syncer.step(&step(0)).await.unwrap();
+    let after_one = world.run_of(&run.run_id).await;
+    assert_eq!((after_one.checkpoint.pages, after_one.counts.imported), (1, 1000), "{after_one:?}");
+    let calls = world.fake.dataset_calls();
+    let killed = {
+        let syncer = syncer.clone();
+        let message = step(after_one.checkpoint.step);
+        tokio::spawn(async move { syncer.step(&message).await })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while world.fake.dataset_calls() == calls {
+        assert!(std::time::Instant::now() < deadline, "the second step never asked for page two");
+        tokio::task::yield_now().await;
+    }
+    killed.abort();
+    let _ = killed.await;
+
+    // The killed step's message comes back (here: sent again by hand) once its lease has passed; the run goes on
+    // from its last checkpoint.
+    let stuck = world.run_of(&run.run_id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let current = world.run_of(&run.run_id).await;
+        if current.lease_until.is_none_or(|t| t <= Utc::now()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the lease never passed: {current:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    syncer.step(&step(stuck.checkpoint.step - 1)).await.unwrap();
+    drain_with(&world.stack, &worker).await;
+
+    let done = world.run_of(&run.run_id).await;
+    assert_eq!(done.status, RunStatus::Succeeded, "{done:?}");
+    assert_eq!((done.counts.seen, done.counts.imported), (2_100, 2_100), "counted once: {:?}", done.counts);
+    let employees = world.admin.all("/v1/employees").await;
+    assert_eq!(employees.len(), 2_100);
+    assert!(employees.iter().all(|e| e["version"] == 1), "nobody written twice");
+    let (_, audit) = world.admin.get("/v1/audit?limit=100").await;
+    let import = audit["items"].as_array().unwrap().iter().find(|a| a["action"] == "hr.import").cloned().unwrap();
+    assert_eq!(import["after"]["imported"], 2_100, "the audit agrees with the counts");
 }
 
 #[tokio::test]
-async fn throttling_is_waited_out_and_failures_leave_the_cursor_in_place() {
-    let stack = stack().await;
-    let (tenant, key) = tenant(&stack).await;
-    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
-    let connection = connect(&stack, &tenant, &fake, "secret").await;
-    let api = serve(&stack).await;
-    let poller = stack.poller();
+async fn removals_within_the_safeguard_apply_and_beyond_it_the_run_waits_for_an_admin() {
+    let world = World::new(fake_hr::generated_company(50)).await;
+    world.run(RunMode::Full, false).await;
+    // Two of the people who will vanish are set up, so their removal opens offboarding.
+    let ids: Vec<String> = ["1", "2"]
+        .iter()
+        .map(|hr| async { world.admin.employee_by_hr_id(hr).await["id"].as_str().unwrap().to_owned() })
+        .collect::<futures::future::JoinAll<_>>()
+        .await;
+    let (status, body) = world.admin.post("/v1/employees/setup", json!({"employee_ids": ids})).await;
+    assert_eq!(status, 200, "{body}");
 
-    // Two 429s with Retry-After: 1, then the real answers: the run still succeeds.
-    fake.inject(Fault { status: 429, count: 2, retry_after: Some(1) });
-    let calls_before = fake.api_calls();
-    let report = poller.poll_all().await.unwrap();
-    assert!(report[0].error.is_none(), "{report:?}");
-    assert_eq!(fake.api_calls() - calls_before, 4, "two refused, then the directory and one employee");
-    drain(&stack).await;
-    let cursor = cursor_of(&stack, &connection).await;
-    assert!(cursor.is_some());
+    // 3 of 50 gone: within 10% (at least 5), applied.
+    world.fake.vanish(&[1, 2, 3]);
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!((run.status, run.counts.removed, run.threshold), (RunStatus::Succeeded, 3, 5), "{run:?}");
+    for id in [1, 2, 3] {
+        assert_eq!(status_of(&world, id).await, "terminated", "person {id} was removed");
+    }
+    let tasks = world.admin.all("/v1/tasks?kind=offboarding").await;
+    assert_eq!(tasks.len(), 2, "the two who were set up are offboarded: {tasks:?}");
 
-    // A hire, then the HR system fails mid-run: nothing is queued and the cursor stays.
-    fake.hire(json!({"firstName": "Grace", "lastName": "Hopper"})).await;
-    fake.inject(Fault { status: 500, count: 1, retry_after: None });
-    let failed = poller.poll_all().await.unwrap();
-    assert!(failed[0].error.as_deref().is_some_and(|e| e.contains("500")), "{failed:?}");
-    assert_eq!(drain(&stack).await, 0);
-    let after = cursor_of(&stack, &connection).await;
-    assert_eq!(after, cursor, "a failed run does not move the cursor");
+    // 10 more of the 47 left: beyond the safeguard. The run is held, nobody is removed.
+    let gone: Vec<u32> = (10..20).collect();
+    world.fake.vanish(&gone);
+    let held = world.run(RunMode::Full, false).await;
+    assert_eq!((held.status, held.pending), (RunStatus::Held, 10), "{held:?}");
+    for id in &gone {
+        assert_eq!(status_of(&world, *id).await, "active", "person {id} waits for the admin");
+    }
+    let path = format!("/v1/connections/{}", world.connection.id);
+    let (_, connection) = world.admin.get(&path).await;
+    assert_eq!(connection["held_run_ids"], json!([held.run_id]), "the connection shows the held run");
+    let (_, listed) = world.admin.get(&format!("{path}/runs")).await;
+    assert_eq!(listed["items"][0]["status"], "held");
 
-    // The next run reads the same change again.
-    let retried = poller.poll_all().await.unwrap();
-    assert!(retried[0].error.is_none() && retried[0].queued == 1, "{retried:?}");
-    drain(&stack).await;
-    assert!(named(&all_employees(&api, &key).await, "Grace").is_some());
+    // Approved: all ten are applied, and the approval is audited.
+    let (status, approved) = world.admin.post(&format!("{path}/runs/{}/approve", held.run_id), json!({})).await;
+    assert_eq!(status, 200, "{approved}");
+    drain(&world.stack).await;
+    for id in &gone {
+        assert_eq!(status_of(&world, *id).await, "terminated", "person {id} removed once approved");
+    }
+    let done = world.run_of(&held.run_id).await;
+    assert_eq!(done.status, RunStatus::Succeeded);
+    assert!(done.safeguard.as_ref().is_some_and(|s| s.approved));
+    assert_eq!(world.admin.post(&format!("{path}/runs/{}/approve", held.run_id), json!({})).await.0, 409);
+
+    // Another ten gone, rejected: none is removed.
+    let rejected: Vec<u32> = (20..30).collect();
+    world.fake.vanish(&rejected);
+    let held = world.run(RunMode::Full, false).await;
+    assert_eq!(held.status, RunStatus::Held, "{held:?}");
+    let (status, body) = world.admin.post(&format!("{path}/runs/{}/reject", held.run_id), json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("succeeded")), "{body}");
+    drain(&world.stack).await;
+    for id in &rejected {
+        assert_eq!(status_of(&world, *id).await, "active", "person {id} stays: the removal was rejected");
+    }
+    let (_, audit) = world.admin.get("/v1/audit?limit=100").await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().filter_map(|a| a["action"].as_str()).collect();
+    assert!(
+        actions.contains(&"connection.run_approved") && actions.contains(&"connection.run_rejected"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_listing_that_fails_part_way_removes_nobody() {
+    let world = World::new(fake_hr::generated_company(2_100)).await;
+    world.run(RunMode::Full, false).await;
+    world.fake.vanish(&[7, 8, 9]);
+    for kind in [FaultKind::Status, FaultKind::Truncated, FaultKind::Drop] {
+        // Pages one and two answer; page three fails (a 500, a body cut short, a dropped connection).
+        world.fake.inject(Fault { after: 2, kind, ..Fault::status(500) });
+        let run = world.run(RunMode::Full, false).await;
+        assert_eq!((run.status, run.counts.removed), (RunStatus::Failed, 0), "{kind:?}: {run:?}");
+        assert!(run.error.is_some(), "{kind:?}");
+        assert_eq!(status_of(&world, 7).await, "active", "{kind:?}: a cut listing never reads as removals");
+    }
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!((run.status, run.counts.removed), (RunStatus::Succeeded, 3), "{run:?}");
+}
+
+#[tokio::test]
+async fn an_empty_first_listing_imports_nothing_and_is_tried_again() {
+    let world = World::new(Vec::new()).await;
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.as_deref().is_some_and(|e| e.contains("listed nobody")), "{run:?}");
+    assert!(world.stored_connection().await.cursor.is_none(), "the next run is a first import again");
+    world.fake.hire(json!({"firstName": "Ada", "lastName": "Lovelace", "hireDate": "2020-01-01"})).await;
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!((run.mode, run.status, run.counts.imported), (RunMode::Full, RunStatus::Succeeded, 1), "{run:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_for_someone_the_hr_system_deleted_ends_in_a_removal() {
+    let world = World::new(fake_hr::generated_company(5)).await;
+    world.run(RunMode::Full, false).await;
+    world.fake.set_webhook(&format!("{}/webhooks/{}", world.api, world.connection.id), "world-secret");
+    assert!(world.fake.delete(4).await);
+    assert_eq!(world.fake.deliveries().last().map(|d| d.status), Some(202));
+    drain(&world.stack).await;
+    assert_eq!(status_of(&world, 4).await, "terminated");
+    let (_, audit) = world.admin.get("/v1/audit?limit=10").await;
+    assert_eq!(audit["items"][0]["action"], "hr.removed");
+}
+
+#[tokio::test]
+async fn a_preview_records_what_a_run_would_do_and_applies_nothing() {
+    let world = World::new(fake_hr::generated_company(50)).await;
+    world.run(RunMode::Full, false).await;
+    world.fake.hire(json!({"firstName": "Nia", "lastName": "Okafor"})).await;
+    world.fake.change(3, json!({"jobTitle": "Staff Engineer"})).await;
+    world.fake.vanish(&[4, 5]);
+    let before = versions(&world).await;
+    let (_, audit_before) = world.admin.get("/v1/audit?limit=100").await;
+    let tasks_before = world.admin.all("/v1/tasks").await.len();
+
+    let (status, queued) = world
+        .admin
+        .post(&format!("/v1/connections/{}/sync", world.connection.id), json!({"full": true, "dry_run": true}))
+        .await;
+    assert_eq!((status, queued["dry_run"].as_bool()), (202, Some(true)), "{queued}");
+    drain(&world.stack).await;
+    let preview = world.run_of(queued["run_id"].as_str().unwrap()).await;
+    assert_eq!(preview.status, RunStatus::Succeeded, "{preview:?}");
+    let counts = &preview.counts;
+    assert_eq!((counts.hired, counts.updated, counts.removed), (1, 1, 2), "{counts:?}");
+    assert_eq!(preview.samples["hired"], vec!["Nia Okafor".to_owned()]);
+    assert_eq!(preview.samples["removed"].len(), 2);
+
+    assert_eq!(versions(&world).await, before, "no employee written");
+    assert_eq!(world.admin.all("/v1/tasks").await.len(), tasks_before, "no task opened");
+    let (_, audit_after) = world.admin.get("/v1/audit?limit=100").await;
+    let new: Vec<_> = audit_after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| !audit_before["items"].as_array().unwrap().contains(a))
+        .collect();
+    assert!(new.iter().all(|a| a["action"] == "connection.sync_requested"), "only the request is audited: {new:?}");
+    assert_eq!(status_of(&world, 4).await, "active");
+}
+
+#[tokio::test]
+async fn one_unreadable_person_does_not_stop_the_others() {
+    let mut people = fake_hr::generated_company(50);
+    people[9].1["hireDate"] = json!("31/02/2021");
+    let world = World::new(people).await;
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!((run.status, run.counts.imported, run.counts.failed), (RunStatus::Succeeded, 49, 1), "{run:?}");
+    assert_eq!(run.failures[0].hr_id, "10");
+    assert_eq!(run.failures[0].reason, "hireDate is not a date", "the field, never its value");
+    assert_eq!(world.stored_connection().await.retry_ids, vec!["10".to_owned()]);
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 49);
+
+    // Fixed in HR: the next run reads them again (one request) and takes them in.
+    world.fake.change(10, json!({"hireDate": "2021-02-28"})).await;
+    let next = world.run(RunMode::Incremental, false).await;
+    assert_eq!((next.status, next.counts.failed), (RunStatus::Succeeded, 0), "{next:?}");
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 50);
+}
+
+#[tokio::test]
+async fn a_long_retry_after_is_honoured_by_resuming_the_run_later() {
+    let world = World::new(fake_hr::generated_company(5)).await;
+    world.fake.inject(Fault { retry_after: Some(12), ..Fault::status(429) });
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!(run.status, RunStatus::Running, "waiting, not failed: {run:?}");
+    assert!(run.resumes_at.is_some_and(|at| at > Utc::now() + Duration::seconds(5)), "{run:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        drain(&world.stack).await;
+        let current = world.run_of(&run.run_id).await;
+        if current.status == RunStatus::Succeeded {
+            assert_eq!(current.counts.imported, 5);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never resumed: {current:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 #[tokio::test]
 async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
-    let stack = stack().await;
-    let (tenant, _) = tenant(&stack).await;
-    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
-    let connection = connect(&stack, &tenant, &fake, "secret").await;
+    let world = World::new(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let credentials = serde_json::from_value(json!({"provider": "bamboohr", "api_key": "not-the-key"})).unwrap();
     let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![], refresh_token: None };
-    stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
-    let report = stack.poller().poll_all().await.unwrap();
-    assert_eq!(report[0].error.as_deref(), Some("the HR system refused our credentials (HTTP 401)"));
+    world.stack.secrets.put(&world.connection.secret_id, &wrong).await.unwrap();
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("the HR system refused our credentials (HTTP 401)"));
+}
+
+#[tokio::test]
+async fn a_deployed_stack_refuses_base_urls_that_are_not_public_https() {
+    let stack = stack().await;
+    let (tenant, _) = tenant(&stack).await;
+    let acting = ithub::service::Acting { tenant, actor: ithub::domain::Actor::Admin { key: "test".into() } };
+    for bad in ["http://169.254.169.254/", "https://hr.example.com/#x", "https://10.0.0.8", "http://hr.example.com"] {
+        let request = serde_json::from_value(json!({"provider": "bamboohr",
+            "settings": {"company_domain": "acme", "base_url": bad}, "credentials": {"api_key": FAKE_KEY}}))
+        .unwrap();
+        let refused =
+            stack.service().create_connection(&stack.secrets, ithub::providers::Egress::Public, &acting, request).await;
+        match refused {
+            Err(ithub::service::ServiceError::InvalidFields(fields)) => {
+                assert!(fields.iter().any(|f| f.field == "settings.base_url"), "{bad}: {fields:?}")
+            }
+            other => panic!("{bad} was not refused: {:?}", other.map(|c| c.connection.id)),
+        }
+    }
 }
