@@ -73,8 +73,11 @@ lint:
 fmt:
 	cargo fmt --all
 
+# The pipeline's per-call figures, then the scale benchmark at 10,000 and 100,000 people, each on a fresh moto.
+BENCH_PEOPLE ?= 10000 100000
 bench: $(MOTO_STAMP)
-	$(WITH_MOTO) cargo bench -p integration-tests
+	$(WITH_MOTO) cargo bench -p integration-tests --bench pipeline
+	for n in $(BENCH_PEOPLE); do $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n; done
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'

@@ -38,15 +38,26 @@ impl Stack {
     /// Creates (or finds) the resources named by `names` and connects to them.
     pub async fn bootstrap(names: &Names, settings: QueueSettings) -> Result<Self, resources::BootstrapError> {
         let aws = ithub::aws_config().await;
-        let deployed = resources::bootstrap(&aws, names, settings).await?;
-        let sqs = aws_sdk_sqs::Client::new(&aws);
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&aws), aws_sdk_sqs::Client::new(&aws));
+        Self::bootstrap_with(&aws, names, settings, dynamodb, sqs).await
+    }
+
+    /// [`Stack::bootstrap`] with DynamoDB and SQS clients of the caller's making (a benchmark counts their
+    /// calls).
+    pub async fn bootstrap_with(
+        aws: &aws_config::SdkConfig,
+        names: &Names,
+        settings: QueueSettings,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+    ) -> Result<Self, resources::BootstrapError> {
+        let deployed = resources::bootstrap(aws, names, settings).await?;
         Ok(Self {
             store: Store::new(dynamodb.clone(), &deployed.table),
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
             runs: Queue::new(sqs.clone(), &deployed.run_queue_url),
-            bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
-            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+            bus: Bus::new(aws_sdk_eventbridge::Client::new(aws), &deployed.bus),
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(aws)),
             public_url: None,
             http: ithub::providers::Http::new(ithub::providers::Egress::LoopbackOnly),
             deployed,

@@ -16,6 +16,7 @@
 //!   `DELETE /sandbox/employees/{id}` (delete outright), `POST /sandbox/employees/{id}/terminate`
 //!   (`{"date": "YYYY-MM-DD"}`, default today)
 //! - `PUT   /sandbox/webhook` (`{"url": …, "privateKey": …}`)
+//! - `GET   /sandbox/stats`: API calls and dataset pages answered so far, and the headcount
 //! - `POST  /sandbox/faults` (`{"status": 429, "count": 2, "retryAfter": 1, "after": 0, "kind": "status"}`): after
 //!   `after` calls pass, the next `count` answer that (`kind` `truncated`: a body cut short; `drop`: no answer)
 

@@ -172,6 +172,7 @@ impl FakeBamboo {
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/webhook", put(sandbox_webhook))
             .route("/sandbox/faults", post(sandbox_faults))
+            .route("/sandbox/stats", get(sandbox_stats))
             .with_state(self.clone())
     }
 
@@ -677,6 +678,14 @@ struct WebhookTarget {
 async fn sandbox_webhook(State(fake): State<Shared>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
     fake.set_webhook(&target.url, &target.private_key);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// What the fake has answered so far, for benchmarks that run it in another process.
+async fn sandbox_stats(State(fake): State<Shared>) -> Response {
+    let company = fake.company();
+    let stats = json!({ "api_calls": company.api_calls, "dataset_calls": company.dataset_calls,
+                        "headcount": company.people.len() });
+    axum::Json(stats).into_response()
 }
 
 async fn sandbox_faults(State(fake): State<Shared>, axum::Json(fault): axum::Json<Fault>) -> Response {
