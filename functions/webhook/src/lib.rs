@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{Duration, Utc};
 use ithub::domain::ConnectionId;
-use ithub::messages::{EmployeeObserved, Message, Source};
+use ithub::messages::{EmployeeObserved, EmployeeRemoved, Message, Source};
 use ithub::providers::WebhookError;
 use ithub::queue::Queue;
 use ithub::secrets::{ConnectionSecret, Secrets};
@@ -112,6 +112,17 @@ async fn receive(
         .hr_ids
         .iter()
         .map(|hr_id| {
+            if delivery.removed.contains(hr_id) {
+                // Deleted in the HR system, it says: the worker confirms that before offboarding anyone.
+                return Message::EmployeeRemoved(EmployeeRemoved {
+                    tenant_id: connection.tenant_id.clone(),
+                    connection_id: connection.id.clone(),
+                    hr_id: hr_id.clone(),
+                    source: Source::Webhook,
+                    removed_at: now,
+                    run_key: None,
+                });
+            }
             Message::EmployeeObserved(EmployeeObserved {
                 tenant_id: connection.tenant_id.clone(),
                 connection_id: connection.id.clone(),

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use ithub::messages::{EmployeeObserved, EmployeeRemoved, Message};
+use ithub::messages::{EmployeeObserved, EmployeeRemoved, Message, Source};
 use ithub::service::{Applied, Service, ServiceError};
 use ithub::store::StoreError;
 use ithub::sync::{Read, SyncError, Syncer};
@@ -112,13 +112,26 @@ impl Worker {
         }
     }
 
+    /// A removal a run decided (within the safeguard, or approved) is applied; one a webhook reported is first
+    /// confirmed with the HR system, and someone it still has is applied as observed instead.
     async fn remove(&self, removal: EmployeeRemoved) -> Result<Applied, WorkerError> {
-        let EmployeeRemoved { tenant_id, connection_id, hr_id, removed_at, .. } = removal;
+        let EmployeeRemoved { tenant_id, connection_id, hr_id, removed_at, source, .. } = removal;
+        if source == Source::Webhook {
+            let read_at = chrono::Utc::now();
+            match self.syncer.read_person(&tenant_id, &connection_id, &hr_id).await? {
+                Read::Found(record, importing) => {
+                    return Ok(self.service.observe(&tenant_id, &connection_id, *record, read_at, importing).await?);
+                }
+                Read::NoConnection => return Ok(Applied::Gone),
+                Read::NotInHr => {}
+            }
+        }
         Ok(self.service.remove(&tenant_id, &connection_id, &hr_id, removed_at).await?)
     }
 
-    /// Applies one observation; a webhook hint is first completed with the person's current record, and a hint
-    /// for someone the HR system no longer has is a removal.
+    /// Applies one observation; a webhook hint is first completed with the person's current record. A hint for
+    /// someone the HR system does not return is dropped: only a deletion it reports (change list, deletion
+    /// webhook) or a complete listing without them removes anyone.
     pub async fn apply(&self, observation: EmployeeObserved) -> Result<Applied, WorkerError> {
         let EmployeeObserved { tenant_id, connection_id, hr_id, observed_at, record, initial_import, .. } = observation;
         let (record, observed_at, initial_import) = match record {
@@ -127,10 +140,7 @@ impl Worker {
                 let read_at = chrono::Utc::now();
                 match self.syncer.read_person(&tenant_id, &connection_id, &hr_id).await? {
                     Read::Found(record, importing) => (*record, read_at, importing),
-                    Read::NotInHr => {
-                        return Ok(self.service.remove(&tenant_id, &connection_id, &hr_id, read_at).await?);
-                    }
-                    Read::NoConnection => return Ok(Applied::Gone),
+                    Read::NotInHr | Read::NoConnection => return Ok(Applied::Gone),
                 }
             }
         };

@@ -222,10 +222,19 @@ struct ChangeToken {
     latest: Option<String>,
 }
 
-/// Everyone employed or about to start: active records, and pre-hires (inactive until their hire date).
+/// Everyone employed or about to start: active records, and pre-hires (inactive until their hire date, which may
+/// be today where the company's day starts later than UTC's).
 fn listing_filter(today: NaiveDate) -> String {
-    format!("status eq 'Active' or hireDate gt '{today}'")
+    format!("status eq 'Active' or hireDate ge '{today}'")
 }
+
+/// Ids are BambooHR's digits (letters allowed); anything else cannot name anyone and must not reach a filter.
+fn plain_id(hr_id: &str) -> bool {
+    !hr_id.is_empty() && hr_id.len() <= 32 && hr_id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// People asked for by id in one dataset request (an `or` of `eq` terms; `in` takes only options fields).
+const IDS_PER_REQUEST: usize = 50;
 
 #[async_trait]
 impl HrProvider for BambooHr {
@@ -286,16 +295,24 @@ impl HrProvider for BambooHr {
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
-        // Ids are BambooHR's digits; anything else cannot name anyone and must not reach a filter.
-        if hr_id.is_empty() || !hr_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Ok(None);
-        }
-        let today = Utc::now().date_naive();
-        let mut page = self.dataset_page(&format!("eeid eq '{hr_id}'"), 1, today).await?;
+        let mut page = self.fetch_many(&[hr_id.to_owned()]).await?;
         if let Some(failure) = page.failures.pop() {
             return Err(ProviderError::Malformed(failure.reason));
         }
         Ok(page.records.into_iter().find(|e| e.hr_id == hr_id))
+    }
+
+    async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {
+        let today = Utc::now().date_naive();
+        let ids: Vec<&String> = hr_ids.iter().filter(|id| plain_id(id)).collect();
+        let mut out = RecordPage::default();
+        for chunk in ids.chunks(IDS_PER_REQUEST) {
+            let filter = chunk.iter().map(|id| format!("eeid eq '{id}'")).collect::<Vec<_>>().join(" or ");
+            let page = self.dataset_page(&filter, 1, today).await?;
+            out.records.extend(page.records);
+            out.failures.extend(page.failures);
+        }
+        Ok(out)
     }
 }
 
@@ -416,8 +433,13 @@ impl Record {
         let history = text(self.employment_status).unwrap_or_default().to_ascii_lowercase();
         let inactive = text(self.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
         let pre_hire = start_date.is_some_and(|d| d > today);
+        // Inactive with a hire date of today or later: a pre-hire BambooHR has not switched on yet.
+        let not_started =
+            inactive && start_date.is_some_and(|d| d >= today) && end_date.is_none() && history != "terminated";
         let terminated_undated = history == "terminated" && end_date.is_none();
-        let status = if (inactive && !pre_hire) || terminated_undated || end_date.is_some_and(|d| d < today) {
+        let status = if not_started {
+            EmploymentStatus::Pending
+        } else if inactive || terminated_undated || end_date.is_some_and(|d| d < today) {
             EmploymentStatus::Terminated
         } else if pre_hire {
             EmploymentStatus::Pending
@@ -457,8 +479,14 @@ impl Record {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Payload {
-    Event { data: EventData },
-    Fields { employees: Vec<FieldEmployee> },
+    Event {
+        #[serde(default, rename = "type")]
+        kind: String,
+        data: EventData,
+    },
+    Fields {
+        employees: Vec<FieldEmployee>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -470,6 +498,8 @@ struct EventData {
 #[derive(Deserialize)]
 struct FieldEmployee {
     id: serde_json::Value,
+    #[serde(default)]
+    action: String,
 }
 
 fn id_text(value: serde_json::Value) -> Option<String> {
@@ -516,17 +546,21 @@ pub fn verify_webhook(
     }
     let payload: Payload = serde_json::from_slice(body)
         .map_err(|_| WebhookError::BadPayload("expected data.employeeId or employees[].id".into()))?;
-    let raw_ids = match payload {
-        Payload::Event { data } => vec![data.employee_id],
-        Payload::Fields { employees } => employees.into_iter().map(|e| e.id).collect(),
+    let raw_ids: Vec<(serde_json::Value, bool)> = match payload {
+        Payload::Event { kind, data } => vec![(data.employee_id, kind.ends_with(".deleted"))],
+        Payload::Fields { employees } => {
+            employees.into_iter().map(|e| (e.id, e.action.eq_ignore_ascii_case("deleted"))).collect()
+        }
     };
-    let hr_ids: Vec<String> = raw_ids.into_iter().filter_map(id_text).collect();
-    if hr_ids.is_empty() {
+    let named: Vec<(String, bool)> = raw_ids.into_iter().filter_map(|(id, deleted)| Some((id_text(id)?, deleted))).collect();
+    if named.is_empty() {
         return Err(WebhookError::BadPayload("names no employee".into()));
     }
+    let removed = named.iter().filter(|(_, deleted)| *deleted).map(|(id, _)| id.clone()).collect();
+    let hr_ids = named.into_iter().map(|(id, _)| id).collect();
     // BambooHR deliveries carry no event id; a redelivery repeats the body byte for byte.
     let delivery_key = hex::encode(Sha256::digest(body));
-    Ok(WebhookDelivery { delivery_key, hr_ids })
+    Ok(WebhookDelivery { delivery_key, hr_ids, removed })
 }
 
 /// BambooHR documents no format for the timestamp header: Unix seconds and ISO 8601 are both seen.
@@ -621,6 +655,10 @@ mod tests {
         assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
         assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
         assert_eq!(status(serde_json::json!({"status": "Inactive", "hireDate": "2026-07-01"})), Pending, "a pre-hire");
+        assert_eq!(status(serde_json::json!({"status": "Inactive", "hireDate": "2026-06-01"})), Pending, "starts today");
+        let gone_on_day_one = serde_json::json!({"status": "Inactive", "hireDate": "2026-06-01",
+            "employmentStatus": "Terminated", "terminationDate": "2026-06-01"});
+        assert_eq!(status(gone_on_day_one), Terminated, "hired and let go the same day");
         assert_eq!(status(serde_json::json!({"status": "Active", "terminationDate": "2026-05-31"})), Terminated);
         assert_eq!(
             status(serde_json::json!({"employmentStatus": "Terminated", "terminationDate": "2026-06-30"})),

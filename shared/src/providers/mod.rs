@@ -140,6 +140,23 @@ pub trait HrProvider: Send + Sync {
 
     /// The current record of one employee; `None` when the HR system no longer has them.
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError>;
+
+    /// The current records of a few employees (those the HR system still has); a connector that can ask for
+    /// several at once overrides this one-request-each default.
+    async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {
+        let mut page = RecordPage::default();
+        for hr_id in hr_ids {
+            match self.fetch(hr_id).await {
+                Ok(Some(record)) => page.records.push(record),
+                Ok(None) => {}
+                Err(ProviderError::Malformed(reason)) => {
+                    page.failures.push(RecordFailure { hr_id: hr_id.clone(), reason })
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(page)
+    }
 }
 
 /// Why a webhook delivery was refused. Every variant answers 4xx; none queues anything.
@@ -164,6 +181,8 @@ pub enum WebhookError {
 pub struct WebhookDelivery {
     pub delivery_key: String,
     pub hr_ids: Vec<String>,
+    /// Of those, the ones the delivery says were deleted (the worker confirms with the HR system first).
+    pub removed: Vec<String>,
 }
 
 /// How far a signed timestamp may be from our clock (Stripe, Standard Webhooks and Svix all use 5 minutes).

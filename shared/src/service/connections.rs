@@ -196,8 +196,12 @@ impl Service {
         let mut audit = AuditEntry::new(acting.actor.clone(), action, Subject::Connection(connection.id.clone()), now);
         audit.after = Some(serde_json::json!({ "run_id": run.run_id, "pending": run.pending }));
         self.store.commit(&Commit::new(acting.tenant.clone(), audit)).await?;
-        self.store.unhold(&connection, &run.run_id).await?;
+        self.store.unhold_run(&acting.tenant, &connection.id, &run.run_id).await?;
         if approve {
+            // The run holds the connection again while it applies, so the schedule resumes it should its message
+            // be lost.
+            let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
+            self.store.claim_connection(&acting.tenant, &connection.id, &run.run_id, now, until).await?;
             let step = crate::schedule::step_message(&acting.tenant, &run, run.checkpoint.step);
             runs.send(&[step]).await?;
         }

@@ -54,6 +54,9 @@ pub struct Connection {
     /// People whose records the last run could not read: read again by the next one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry_ids: Vec<String>,
+    /// Those failed during the first import: when read again they are imported, not hired.
+    #[serde(default)]
+    pub retry_initial: bool,
 }
 
 /// Full reconciliations run daily unless the connection says otherwise.
@@ -111,6 +114,7 @@ impl Connection {
             running_until: None,
             held_runs: Vec::new(),
             retry_ids: Vec::new(),
+            retry_initial: false,
         }
     }
 }
@@ -218,14 +222,19 @@ impl Store {
         run: &str,
         done: RunOutcome,
     ) -> Result<(), StoreError> {
-        let mut sets = vec!["retry_ids = :retry"];
+        let mut sets = Vec::new();
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(keys::tenant(tenant)))
-            .key(SK, s(keys::connection(id)))
-            .expression_attribute_values(":retry", list(&done.retry_ids));
+            .key(SK, s(keys::connection(id)));
+        if let Some((retry, initial)) = &done.retry {
+            sets.push("retry_ids = :retry, retry_initial = :initial");
+            request = request
+                .expression_attribute_values(":retry", list(retry))
+                .expression_attribute_values(":initial", aws_sdk_dynamodb::types::AttributeValue::Bool(*initial));
+        }
         if let Some(state) = &done.state {
             sets.push("#cursor = :state");
             request =
@@ -246,7 +255,11 @@ impl Store {
                 .expression_attribute_values(":held", list(&[run.to_owned()]));
         }
         // Let go only if this run still holds it.
-        let expression = format!("SET {} REMOVE running, running_until", sets.join(", "));
+        let expression = if sets.is_empty() {
+            "REMOVE running, running_until".to_owned()
+        } else {
+            format!("SET {} REMOVE running, running_until", sets.join(", "))
+        };
         let out = request
             .update_expression(expression)
             .condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)")
@@ -258,21 +271,38 @@ impl Store {
         applied(out).map(drop)
     }
 
-    /// Takes a run off the connection's held list once an admin has answered it.
-    pub async fn unhold(&self, connection: &Connection, run: &str) -> Result<(), StoreError> {
+    /// Takes a run off the connection's held list once it is answered, only if the list is still as read (a
+    /// run held meanwhile is not dropped: the caller reads again).
+    pub async fn unhold(&self, connection: &Connection, run: &str) -> Result<bool, StoreError> {
         let held: Vec<String> = connection.held_runs.iter().filter(|r| *r != run).cloned().collect();
-        self.client
+        let unheld = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(keys::tenant(&connection.tenant_id)))
             .key(SK, s(keys::connection(&connection.id)))
             .update_expression("SET held_runs = :held")
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression("held_runs = :read")
             .expression_attribute_values(":held", list(&held))
+            .expression_attribute_values(":read", list(&connection.held_runs))
             .send()
             .await
             .map(drop)
-            .map_err(dynamo)
+            .map_err(dynamo);
+        applied(unheld)
+    }
+}
+
+impl Store {
+    /// Takes `run` off the connection's held list, reading again if another run was held meanwhile.
+    pub async fn unhold_run(&self, tenant: &TenantId, id: &ConnectionId, run: &str) -> Result<(), StoreError> {
+        for _ in 0..crate::store::UNHOLD_ATTEMPTS {
+            let Some(connection) = self.get_connection(tenant, id).await? else { return Ok(()) };
+            if !connection.held_runs.iter().any(|r| r == run) || self.unhold(&connection, run).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Conflict)
     }
 }
 
@@ -282,7 +312,8 @@ pub struct RunOutcome {
     pub state: Option<String>,
     pub full_at: Option<DateTime<Utc>>,
     pub active: Option<u64>,
-    pub retry_ids: Vec<String>,
+    /// Who to read again next run, and whether they failed during the first import; `None` leaves the list.
+    pub retry: Option<(Vec<String>, bool)>,
     pub held: bool,
 }
 

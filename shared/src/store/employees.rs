@@ -88,14 +88,17 @@ impl Store {
         ids: &[EmployeeId],
     ) -> Result<HashMap<EmployeeId, StoredEmployee>, StoreError> {
         let mut found = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
+        // A key asked for twice in one request is refused: each id once.
+        let mut unique: Vec<&EmployeeId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
             let mut keys: Vec<Item> = chunk
                 .iter()
                 .map(|id| {
                     HashMap::from([(PK.to_owned(), s(keys::tenant(tenant))), (SK.to_owned(), s(keys::employee(id)))])
                 })
                 .collect();
-            keys.dedup();
             for attempt in 0..8u32 {
                 if keys.is_empty() {
                     break;

@@ -31,6 +31,9 @@ pub use tenants::{ApiKeyRecord, KeyOwner};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
+/// Times a list update is read and tried again when another writer changed the list first.
+pub(crate) const UNHOLD_ATTEMPTS: usize = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write lost: someone else wrote first.

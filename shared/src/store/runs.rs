@@ -122,6 +122,15 @@ pub struct Checkpoint {
     /// Active people stored for the connection, counted by the sweep.
     #[serde(default)]
     pub active: u64,
+    /// The people whose records failed last run have been read again.
+    #[serde(default)]
+    pub retried: bool,
+    /// A record came back without an id: the listing cannot show who is missing, so it removes nobody.
+    #[serde(default)]
+    pub incomplete: bool,
+    /// Steps that claimed this checkpoint and did not move it: a step failing again and again fails the run.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// An admin's answer to a held run.
@@ -135,6 +144,8 @@ pub struct SafeguardDecision {
 
 /// How many records' failures a run keeps.
 pub const FAILURES_KEPT: usize = 50;
+/// How many unreadable people a run reads again next time.
+pub const UNREADABLE_KEPT: usize = 100;
 /// How many names a preview shows per kind.
 pub const SAMPLES_KEPT: usize = 5;
 
@@ -175,6 +186,9 @@ pub struct SyncRun {
     /// Records that could not be read or mapped: HR id and reason, never a value (the first 50).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<RecordFailure>,
+    /// HR ids of the records that failed, for the next run to read again (the first 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
     /// A preview's sample of names per kind (`imported`, `hired`, `updated`, `terminated`, `removed`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub samples: BTreeMap<String, Vec<String>>,
@@ -220,6 +234,7 @@ impl SyncRun {
             pending: 0,
             threshold: 0,
             failures: Vec::new(),
+            unreadable: Vec::new(),
             samples: BTreeMap::new(),
             safeguard: None,
             resumes_at: None,
@@ -234,9 +249,13 @@ impl SyncRun {
         keys::run(&self.connection_id, &self.run_id)
     }
 
-    /// Keeps a record's failure (the first [`FAILURES_KEPT`]).
-    pub fn fail_record(&mut self, failure: RecordFailure) {
+    /// Keeps a record's failure (the first [`FAILURES_KEPT`]) and its id, to be read again (the first
+    /// [`UNREADABLE_KEPT`]). `false` when the record had no id.
+    pub fn fail_record(&mut self, failure: RecordFailure, has_id: bool) {
         self.counts.failed += 1;
+        if has_id && self.unreadable.len() < UNREADABLE_KEPT && !self.unreadable.contains(&failure.hr_id) {
+            self.unreadable.push(failure.hr_id.clone());
+        }
         if self.failures.len() < FAILURES_KEPT {
             self.failures.push(failure);
         }

@@ -16,7 +16,7 @@ use crate::schedule::{StartError, step_message};
 use crate::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, HubStatus, TenantId, lifecycle};
 use crate::events::EventKind;
 use crate::messages::{EmployeeObserved, EmployeeRemoved, Message, RunStep, Source};
-use crate::providers::{HrProvider, ProviderError, RecordFailure, RecordPage};
+use crate::providers::{HrProvider, ProviderError, RecordPage};
 use crate::queue::{Queue, QueueError};
 use crate::secrets::Secrets;
 use crate::service::Service;
@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 const SWEEP_PAGE: i32 = 500;
 /// Pending terminations and removals queued per apply page.
 const APPLY_PAGE: i32 = 100;
-/// People whose record failed that a run reads again (one request each).
-const RETRIES_KEPT: usize = 100;
+/// Times a step may claim one checkpoint without moving it before the run is failed.
+const STEP_ATTEMPTS: u32 = 5;
 /// Buckets of employee ids the sweep walks (the first hex digit of the derived id).
 const BUCKETS: u8 = 16;
 
@@ -197,6 +197,7 @@ impl Syncer {
         // Claim: a checkpoint of its own, so two deliveries of one step cannot both go on.
         let read = run.checkpoint.step;
         run.checkpoint.step += 1;
+        run.checkpoint.attempts += 1;
         run.lease_until = Some(now + self.lease);
         run.resumes_at = None;
         if run.status == RunStatus::Queued {
@@ -204,6 +205,11 @@ impl Syncer {
             run.started_at = Some(now);
         }
         if !self.store().save_run(tenant, &run, read).await? {
+            return Ok(());
+        }
+        if run.checkpoint.attempts > STEP_ATTEMPTS {
+            let error = format!("gave up after {STEP_ATTEMPTS} attempts at one step; see the worker's log");
+            self.fail(&mut run, error).await?;
             return Ok(());
         }
         let stop = match self.work(&mut run).await {
@@ -272,10 +278,13 @@ impl Syncer {
             }
         };
         let mut seen: Option<(u8, HashSet<String>)> = None;
+        // What the last checkpoint saved: a step that stops half way through a page goes back to it, so the
+        // replayed page counts once.
+        let mut saved = run.clone();
         loop {
             let step = match run.checkpoint.phase {
                 Phase::Listing => self.list(provider.as_ref(), &connection, run).await,
-                Phase::Sweeping => self.sweep(&connection, run, &mut seen).await,
+                Phase::Sweeping => self.sweep(provider.as_ref(), &connection, run, &mut seen).await,
                 Phase::Deciding => {
                     self.decide(&connection, run);
                     Ok(())
@@ -287,9 +296,13 @@ impl Syncer {
                 Ok(()) => {}
                 Err(SyncError::Provider(ProviderError::RateLimited { retry_after: Some(wait), .. })) => {
                     tracing::warn!(run_id = %run.run_id, wait_secs = wait.as_secs(), "throttled; resuming later");
+                    *run = saved;
                     return Ok(Stop::Later(wait));
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    *run = saved;
+                    return Err(error);
+                }
             }
             if run.status == RunStatus::Held {
                 self.hold(&connection, run).await?;
@@ -298,6 +311,7 @@ impl Syncer {
             if !self.checkpoint(&tenant, run).await? {
                 return Ok(Stop::Done); // someone else moved the run: they carry on
             }
+            saved = run.clone();
             if Instant::now() >= deadline && run.checkpoint.phase != Phase::Done {
                 return Ok(Stop::Continue);
             }
@@ -308,6 +322,7 @@ impl Syncer {
     async fn checkpoint(&self, tenant: &TenantId, run: &mut SyncRun) -> Result<bool, SyncError> {
         let read = run.checkpoint.step;
         run.checkpoint.step += 1;
+        run.checkpoint.attempts = 0;
         run.lease_until = Some(Utc::now() + self.lease);
         Ok(self.store().save_run(tenant, run, read).await?)
     }
@@ -320,51 +335,47 @@ impl Syncer {
         run: &mut SyncRun,
     ) -> Result<(), SyncError> {
         let now = Utc::now();
+        // The run's day, fixed for all its pages, so a run across midnight filters every page alike.
+        let today = run.requested_at.date_naive();
         let first = run.checkpoint.pages == 0 && run.checkpoint.page.is_none();
-        if first && run.mode == RunMode::Full && run.checkpoint.state_after.is_none() {
+        let full = run.mode == RunMode::Full || connection.cursor.is_none();
+        if first && full && run.checkpoint.state_after.is_none() {
             run.checkpoint.state_after = Some(provider.start_state(now).await?);
         }
-        if first && !connection.retry_ids.is_empty() {
-            // People whose record failed last time, read again one by one (a handful at most).
-            let mut page = RecordPage::default();
-            for hr_id in connection.retry_ids.iter().take(RETRIES_KEPT) {
-                match provider.fetch(hr_id).await {
-                    Ok(Some(record)) => page.records.push(record),
-                    Ok(None) => {}
-                    Err(ProviderError::Malformed(reason)) => {
-                        page.failures.push(RecordFailure { hr_id: hr_id.clone(), reason })
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            self.process(connection, run, page, Vec::new(), now).await?;
+        if first && !full && !run.checkpoint.retried && !connection.retry_ids.is_empty() {
+            // People whose record failed last time, read again by id (a full listing reads them anyway). A step
+            // of its own, checkpointed like a page.
+            let page = provider.fetch_many(&connection.retry_ids).await?;
+            let initial = connection.retry_initial;
+            self.process(connection, run, page, Vec::new(), now, initial).await?;
+            run.checkpoint.retried = true;
+            return Ok(());
         }
-        let (page, removed) = match (run.mode, connection.cursor.as_deref()) {
-            (RunMode::Full, _) | (RunMode::Incremental, None) => {
-                (provider.list_page(run.checkpoint.page.as_deref(), now.date_naive()).await?, Vec::new())
+        let (page, removed) = if full {
+            (provider.list_page(run.checkpoint.page.as_deref(), today).await?, Vec::new())
+        } else {
+            let state = connection.cursor.as_deref().unwrap_or_default();
+            let changes = provider.changes_page(state, run.checkpoint.page.as_deref(), now).await?;
+            if changes.page.next.is_none() {
+                run.checkpoint.state_after = changes.state.or_else(|| Some(state.to_owned()));
             }
-            (RunMode::Incremental, Some(state)) => {
-                let changes = provider.changes_page(state, run.checkpoint.page.as_deref(), now).await?;
-                if changes.page.next.is_none() {
-                    run.checkpoint.state_after = changes.state.or_else(|| Some(state.to_owned()));
-                }
-                (changes.page, changes.removed)
-            }
+            (changes.page, changes.removed)
         };
         let next = page.next.clone();
-        self.process(connection, run, page, removed, now).await?;
+        self.process(connection, run, page, removed, now, connection.cursor.is_none()).await?;
         run.checkpoint.pages += 1;
         run.checkpoint.page = next.clone();
         if next.is_none() {
-            let full = run.mode == RunMode::Full || connection.cursor.is_none();
-            if full && run.counts.seen == 0 {
+            if full && run.counts.seen == 0 && run.counts.failed == 0 {
                 // An empty listing never reads as "everyone left", and an empty first import is tried again.
                 return Err(ProviderError::Malformed(
                     "the HR system listed nobody: nothing was imported or removed; the next run tries again".into(),
                 )
                 .into());
             }
-            run.checkpoint.phase = if full { Phase::Sweeping } else { Phase::Deciding };
+            // A listing with a record that had no id cannot tell who is missing: it removes nobody.
+            let sweep = full && !run.checkpoint.incomplete;
+            run.checkpoint.phase = if sweep { Phase::Sweeping } else { Phase::Deciding };
         }
         Ok(())
     }
@@ -377,34 +388,48 @@ impl Syncer {
         page: RecordPage,
         removed: Vec<String>,
         now: DateTime<Utc>,
+        initial: bool,
     ) -> Result<(), SyncError> {
         let tenant = &connection.tenant_id;
+        // Someone whose record failed was still listed: never a removal.
+        let mut listed: Vec<EmployeeId> = Vec::new();
         for failure in page.failures {
-            run.fail_record(failure);
+            let has_id = !failure.hr_id.starts_with("page ");
+            if has_id {
+                listed.push(EmployeeId::derive(&connection.id, &failure.hr_id));
+            } else {
+                run.checkpoint.incomplete = true;
+            }
+            run.fail_record(failure, has_id);
         }
         let records = page.records;
         run.counts.seen += records.len() as u64;
         let ids: Vec<EmployeeId> = records.iter().map(|r| EmployeeId::derive(&connection.id, &r.hr_id)).collect();
-        if run.mode == RunMode::Full {
-            let mut buckets: BTreeMap<u8, Vec<String>> = BTreeMap::new();
-            for id in &ids {
+        listed.extend(ids.iter().cloned());
+        if run.mode == RunMode::Full || connection.cursor.is_none() {
+            let mut buckets: BTreeMap<u8, HashSet<String>> = BTreeMap::new();
+            for id in &listed {
                 let (bucket, short) = short_id(id);
-                buckets.entry(bucket).or_default().push(short);
+                buckets.entry(bucket).or_default().insert(short);
             }
             for (bucket, shorts) in buckets {
-                self.store().add_seen(tenant, &run.run_id, bucket, shorts, now).await?;
+                self.store().add_seen(tenant, &run.run_id, bucket, shorts.into_iter().collect(), now).await?;
             }
         }
         let removed_ids: Vec<EmployeeId> = removed.iter().map(|h| EmployeeId::derive(&connection.id, h)).collect();
         let all: Vec<EmployeeId> = ids.iter().chain(&removed_ids).cloned().collect();
         let stored = self.store().batch_get_employees(tenant, &all).await?;
-        let initial = connection.cursor.is_none();
         let (mut imports, mut queue, mut pending) = (Vec::new(), Vec::new(), Vec::new());
         let run_key = run.key();
         for (record, id) in records.into_iter().zip(&ids) {
             let kind = classify(stored.get(id), &record, initial, &run.run_id, now);
             match kind {
                 Kind::Unchanged => run.counts.unchanged += 1,
+                // Imported by this run: by a page replayed after a crash (count it, once), or by the retry page
+                // before the change list named them too (counted there already).
+                Kind::Imported if run.checkpoint.retried && connection.retry_ids.contains(&record.hr_id) => {
+                    run.counts.unchanged += 1
+                }
                 Kind::Imported => run.counts.imported += 1,
                 Kind::Import => run.counts.imported += 1,
                 Kind::Hire => run.counts.hired += 1,
@@ -465,9 +490,12 @@ impl Syncer {
     }
 
     /// One page of the people stored for the connection, against what the listing named: whoever it did not
-    /// name, and has not already left, was removed by HR.
+    /// name, has not already left, and the HR system does not return when asked by id (a listing read page by
+    /// page can miss someone whose row moved between two pages), was removed by HR. Someone it does return is
+    /// compared like any listed record.
     async fn sweep(
         &self,
+        provider: &dyn HrProvider,
         connection: &Connection,
         run: &mut SyncRun,
         seen: &mut Option<(u8, HashSet<String>)>,
@@ -480,16 +508,33 @@ impl Syncer {
         let named = seen.as_ref().map(|(_, s)| s).expect("loaded above");
         let cursor = run.checkpoint.bucket_cursor.clone();
         let page = self.store().page_bucket(tenant, &connection.id, bucket, SWEEP_PAGE, cursor.as_deref()).await?;
-        let now = Utc::now();
-        let mut pending = Vec::new();
+        let started = run.started_at.unwrap_or(run.requested_at);
+        let mut missing = Vec::new();
         for employee in page.items {
             if gone(&employee) {
                 continue;
             }
             run.checkpoint.active += 1;
-            if named.contains(&short_id(&employee.id).1) {
+            // Named by the listing, or written since the run began (by a webhook): not missing.
+            if named.contains(&short_id(&employee.id).1) || employee.observed_at >= started {
                 continue;
             }
+            missing.push(employee);
+        }
+        let now = Utc::now();
+        let asked: Vec<String> = missing.iter().map(|e| e.hr.hr_id.clone()).collect();
+        let still_there = if asked.is_empty() { RecordPage::default() } else { provider.fetch_many(&asked).await? };
+        let returned: HashSet<String> = still_there
+            .records
+            .iter()
+            .map(|r| r.hr_id.clone())
+            .chain(still_there.failures.iter().map(|f| f.hr_id.clone()))
+            .collect();
+        if !still_there.records.is_empty() || !still_there.failures.is_empty() {
+            self.process(connection, run, still_there, Vec::new(), now, false).await?;
+        }
+        let mut pending = Vec::new();
+        for employee in missing.into_iter().filter(|e| !returned.contains(&e.hr.hr_id)) {
             run.counts.removed += 1;
             run.pending += 1;
             if run.dry_run {
@@ -574,19 +619,14 @@ impl Syncer {
     fn outcome(&self, connection: &Connection, run: &SyncRun) -> RunOutcome {
         let full = run.mode == RunMode::Full || connection.cursor.is_none();
         let counts = &run.counts;
-        let active = run.checkpoint.active + counts.imported + counts.hired;
-        let retry_ids = run
-            .failures
-            .iter()
-            .filter(|f| !f.hr_id.contains(' '))
-            .map(|f| f.hr_id.clone())
-            .take(RETRIES_KEPT)
-            .collect();
+        // The sweep counted who was stored and active after this run's imports; terminations and removals are
+        // about to go.
+        let active = run.checkpoint.active.saturating_sub(counts.terminated + counts.removed);
         RunOutcome {
             state: run.checkpoint.state_after.clone(),
             full_at: full.then(Utc::now),
-            active: full.then(|| active.saturating_sub(counts.terminated + counts.removed)),
-            retry_ids,
+            active: (full && !run.checkpoint.incomplete).then_some(active),
+            retry: Some((run.unreadable.clone(), connection.cursor.is_none())),
             held: false,
         }
     }
@@ -597,10 +637,34 @@ impl Syncer {
         let tenant = &connection.tenant_id;
         let mut outcome = self.outcome(connection, run);
         outcome.held = held;
+        let complete = outcome.active.is_some();
         self.store().finish_run_on_connection(tenant, &connection.id, &run.run_id, outcome).await?;
         if run.counts.imported > 0 {
             self.service.record_import(tenant, &connection.id, &run.run_id, run.counts.imported).await?;
         }
+        if complete {
+            // A complete listing now says who is gone: what older held runs found is out of date.
+            for older in connection.held_runs.iter().filter(|r| **r != run.run_id) {
+                self.supersede(connection, older, &run.run_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a held run whose terminations and removals a later complete listing has made out of date.
+    async fn supersede(&self, connection: &Connection, held: &str, by: &str) -> Result<(), SyncError> {
+        let tenant = &connection.tenant_id;
+        if let Some(mut old) = self.store().get_run(tenant, &connection.id, held).await?
+            && old.status == RunStatus::Held
+        {
+            old.status = RunStatus::Failed;
+            old.error = Some(format!("superseded by {by}, a later complete listing; nothing it held was applied"));
+            old.ended_at = Some(Utc::now());
+            let read = old.checkpoint.step;
+            old.checkpoint.step += 1;
+            self.store().save_run(tenant, &old, read).await?;
+        }
+        self.store().unhold_run(tenant, &connection.id, held).await?;
         Ok(())
     }
 
@@ -608,6 +672,10 @@ impl Syncer {
         let tenant = &connection.tenant_id;
         if !run.dry_run && run.safeguard.is_none() {
             self.settle(connection, run, false).await?;
+        } else if !run.dry_run {
+            // An approved run, done applying: its outcome was left when it was held; let go of the connection.
+            let release = RunOutcome::default();
+            self.store().finish_run_on_connection(tenant, &connection.id, &run.run_id, release).await?;
         }
         run.status = RunStatus::Succeeded;
         run.ended_at = Some(Utc::now());
@@ -641,7 +709,7 @@ impl Syncer {
         run.ended_at = Some(Utc::now());
         run.lease_until = None;
         if !run.dry_run {
-            let outcome = RunOutcome { retry_ids: Vec::new(), ..RunOutcome::default() };
+            let outcome = RunOutcome::default(); // the change-feed state and the retry list stay as they were
             self.store().finish_run_on_connection(&tenant, &run.connection_id, &run.run_id, outcome).await?;
         }
         let read = run.checkpoint.step;
