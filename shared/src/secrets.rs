@@ -111,6 +111,19 @@ impl Secrets {
         }
     }
 
+    /// A secret as read at most `max_age` ago: the cached copy if it is that recent, else a read now. Bounds how
+    /// often anything a stranger can send (a forged signature) makes us read Secrets Manager.
+    pub async fn get_recent(&self, name: &str, max_age: std::time::Duration) -> Result<ConnectionSecret, SecretError> {
+        let recent = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.get(name).filter(|(at, _)| at.elapsed() < max_age).map(|(_, secret)| secret.clone())
+        };
+        match recent {
+            Some(secret) => Ok(secret),
+            None => self.get_fresh(name).await,
+        }
+    }
+
     /// A secret read from Secrets Manager now.
     pub async fn get_fresh(&self, name: &str) -> Result<ConnectionSecret, SecretError> {
         let out = self.client.get_secret_value().secret_id(name).send().await.map_err(|err| {

@@ -13,12 +13,17 @@ use ithub::messages::{EmployeeObserved, EmployeeRemoved, Message, Source};
 use ithub::providers::WebhookError;
 use ithub::queue::Queue;
 use ithub::secrets::{ConnectionSecret, Secrets};
-use ithub::store::Store;
+use ithub::store::{DeliveryClaim, Store};
 
 /// HR payloads are small; anything larger is not a webhook we expect.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// How long a delivery is remembered, to drop redeliveries.
 pub const DEDUP_WINDOW: Duration = Duration::hours(24);
+/// How long a delivery being queued holds its claim: a copy arriving meanwhile is told to retry, and a claim
+/// whose process died is free again after this.
+pub const IN_PROGRESS_FOR: Duration = Duration::seconds(60);
+/// A failed signature is checked against the secret as read at most this long ago.
+const FRESH_ENOUGH: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Webhooks {
@@ -38,8 +43,14 @@ fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String
     ithub::problem::problem(status, slug, title, detail).into_response()
 }
 
+fn not_verified(error: &WebhookError) -> Response {
+    problem(StatusCode::UNAUTHORIZED, "bad-webhook-signature", "Delivery not verified", error.to_string())
+}
+
+/// A connection id nobody has is answered exactly as a bad signature: a stranger learns nothing about which ids
+/// exist.
 fn unknown_connection() -> Response {
-    problem(StatusCode::NOT_FOUND, "unknown-connection", "Unknown connection", "no HR connection has this id")
+    not_verified(&WebhookError::BadSignature)
 }
 
 async fn receive(
@@ -65,9 +76,12 @@ async fn receive(
         connection.provider.kind().verify_webhook(&secret.webhook_secrets, &headers, &body, now)
     };
     let verdict = match hooks.secrets.get(&connection.secret_id).await {
-        // A cached secret may predate a rotation: a failed signature is checked once more against a fresh read.
+        // A cached secret may predate a rotation: a failed signature is checked once more against a recent read
+        // (at most one Secrets Manager read per connection every few seconds, however many forgeries arrive).
         Ok(secret) => match verify(secret) {
-            Err(WebhookError::BadSignature) => hooks.secrets.get_fresh(&connection.secret_id).await.map(verify),
+            Err(WebhookError::BadSignature) => {
+                hooks.secrets.get_recent(&connection.secret_id, FRESH_ENOUGH).await.map(verify)
+            }
             verdict => Ok(verdict),
         },
         Err(error) => Err(error),
@@ -87,21 +101,30 @@ async fn receive(
         }
         Err(error) => {
             tracing::warn!(%connection_id, %error, "refused an unverified delivery");
-            return problem(
-                StatusCode::UNAUTHORIZED,
-                "bad-webhook-signature",
-                "Delivery not verified",
-                error.to_string(),
-            );
+            return not_verified(&error);
         }
     };
     let claim = format!("webhook#{connection_id}#{}", delivery.delivery_key);
-    match hooks.store.claim_once(&claim, DEDUP_WINDOW, now).await {
-        Ok(true) => {}
-        Ok(false) => {
+    match hooks.store.claim_delivery(&claim, IN_PROGRESS_FOR, now).await {
+        Ok(DeliveryClaim::Claimed) => {}
+        Ok(DeliveryClaim::Done) => {
             tracing::info!(%connection_id, "dropped a redelivery");
             return (StatusCode::OK, axum::Json(serde_json::json!({ "status": "duplicate", "queued": 0 })))
                 .into_response();
+        }
+        Ok(DeliveryClaim::InProgress) => {
+            // The same delivery is being queued right now: its sender should ask again, not count it done.
+            tracing::info!(%connection_id, "a copy of this delivery is being queued");
+            let mut answer = problem(
+                StatusCode::CONFLICT,
+                "delivery-in-progress",
+                "Delivery in progress",
+                "the same delivery is being accepted right now; please retry",
+            );
+            answer
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(IN_PROGRESS_FOR.num_seconds() as u32));
+            return answer;
         }
         Err(error) => {
             tracing::error!(%error, "could not record the delivery");
@@ -143,6 +166,11 @@ async fn receive(
             tracing::error!(%error, "could not release the delivery claim");
         }
         return unavailable();
+    }
+    if let Err(error) = hooks.store.finish_delivery(&claim, DEDUP_WINDOW, now).await {
+        // Queued all the same: a redelivery within the minute is told to retry, after it is queued again and
+        // the worker finds it already applied.
+        tracing::warn!(%error, "could not mark the delivery done");
     }
     tracing::info!(%connection_id, queued = hints.len(), "queued a delivery");
     (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "status": "queued", "queued": hints.len() }))).into_response()

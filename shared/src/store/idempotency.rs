@@ -6,18 +6,61 @@ use crate::resources::{PK, SK, TTL_ATTRIBUTE};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+/// What claiming a webhook delivery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryClaim {
+    /// Ours to queue.
+    Claimed,
+    /// Another copy is being queued right now.
+    InProgress,
+    /// Queued already: a redelivery.
+    Done,
+}
+
+const PENDING: &str = "pending";
+const DONE: &str = "done";
+
 impl Store {
-    /// Records `key` as seen for `ttl`. Returns `false` when it was already seen and has not expired: the caller
-    /// is looking at a duplicate.
-    pub async fn claim_once(&self, key: &str, ttl: chrono::Duration, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Claims a webhook delivery for `in_progress_for`: free when unseen, or when an earlier claim expired
+    /// unfinished (its process died). Mark it done with [`Store::finish_delivery`] once it is queued.
+    pub async fn claim_delivery(
+        &self,
+        key: &str,
+        in_progress_for: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryClaim, StoreError> {
         let item = HashMap::from([
             (PK.to_owned(), s(keys::idempotency(key))),
             (SK.to_owned(), s(keys::IDEMPOTENCY)),
-            (TTL_ATTRIBUTE.to_owned(), n((now + ttl).timestamp())),
+            ("state".to_owned(), s(PENDING)),
+            (TTL_ATTRIBUTE.to_owned(), n((now + in_progress_for).timestamp())),
         ]);
         let values = HashMap::from([(":now".to_owned(), n(now.timestamp()))]);
         let condition = format!("attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now");
-        applied(self.put(item, Some(&condition), values).await)
+        if applied(self.put(item, Some(&condition), values).await)? {
+            return Ok(DeliveryClaim::Claimed);
+        }
+        let state = self.get(keys::idempotency(key), keys::IDEMPOTENCY).await?.and_then(|mut i| i.remove("state"));
+        Ok(match state {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(v)) if v == PENDING => DeliveryClaim::InProgress,
+            _ => DeliveryClaim::Done,
+        })
+    }
+
+    /// Marks a claimed delivery queued, remembered for `ttl` so redeliveries are dropped.
+    pub async fn finish_delivery(
+        &self,
+        key: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let item = HashMap::from([
+            (PK.to_owned(), s(keys::idempotency(key))),
+            (SK.to_owned(), s(keys::IDEMPOTENCY)),
+            ("state".to_owned(), s(DONE)),
+            (TTL_ATTRIBUTE.to_owned(), n((now + ttl).timestamp())),
+        ]);
+        self.put(item, None, Default::default()).await
     }
 
     /// Forgets a claim, so that a delivery whose processing failed can be retried by the sender.

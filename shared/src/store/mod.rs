@@ -23,6 +23,7 @@ pub use audit::{AuditAction, AuditEntry, Subject};
 pub use commit::{Commit, ConnectionChange, TaskChange};
 pub use connections::{Connection, RunOutcome};
 pub use employees::{EmployeeFilter, StoredEmployee};
+pub use idempotency::DeliveryClaim;
 pub use runs::{
     Checkpoint, PendingChange, Phase, RunCounts, RunMode, RunStatus, RunTrigger, SafeguardDecision, SyncRun,
 };

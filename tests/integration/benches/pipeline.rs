@@ -162,7 +162,11 @@ async fn main() {
     let mut claims = Vec::new();
     for n in 0..50 {
         let t = Instant::now();
-        stack.store.claim_once(&format!("baseline-{n}"), chrono::Duration::hours(1), Utc::now()).await.expect("claim");
+        stack
+            .store
+            .claim_delivery(&format!("baseline-{n}"), chrono::Duration::hours(1), Utc::now())
+            .await
+            .expect("claim");
         claims.push(t.elapsed());
     }
     rows.push(timed("moto baseline: one conditional PutItem", claims));

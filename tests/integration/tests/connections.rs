@@ -111,7 +111,7 @@ async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
     assert_eq!(response.status(), 204);
     let report = ithub::schedule::schedule(&stack.store, &stack.runs, chrono::Utc::now()).await.unwrap();
     assert_eq!((report.connections, report.started), (0, 0), "no longer polled");
-    assert_eq!(signed_post(&format!("{}/webhooks/{id}", admin.base), secret).await, 404);
+    assert_eq!(signed_post(&format!("{}/webhooks/{id}", admin.base), secret).await, 401, "answered as a stranger");
     assert_eq!(admin.all("/v1/employees").await.len(), 1, "the employees stay");
     assert_eq!(admin.get(&format!("/v1/connections/{id}")).await.0, 404);
 }

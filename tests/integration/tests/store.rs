@@ -115,15 +115,24 @@ async fn one_tenant_cannot_read_another_tenants_employee() {
 }
 
 #[tokio::test]
-async fn idempotency_claims_hold_until_they_expire() {
+async fn delivery_claims_are_in_progress_then_done_and_a_dead_claim_frees_itself() {
+    use ithub::store::DeliveryClaim::*;
     let stack = stack().await;
     let now = Utc::now();
-    let ttl = Duration::hours(24);
-    assert!(stack.store.claim_once("delivery-1", ttl, now).await.unwrap());
-    assert!(!stack.store.claim_once("delivery-1", ttl, now + Duration::hours(1)).await.unwrap());
-    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "keys are independent");
+    let (minute, day) = (Duration::seconds(60), Duration::hours(24));
+    let claim = |key: &'static str, at| {
+        let store = stack.store.clone();
+        async move { store.claim_delivery(key, minute, at).await.unwrap() }
+    };
+    assert_eq!(claim("delivery-1", now).await, Claimed);
+    assert_eq!(claim("delivery-1", now).await, InProgress, "a concurrent copy is told to retry");
+    assert_eq!(claim("delivery-2", now).await, Claimed, "keys are independent");
+    stack.store.finish_delivery("delivery-1", day, now).await.unwrap();
+    assert_eq!(claim("delivery-1", now + Duration::hours(1)).await, Done, "a redelivery is a duplicate");
     // DynamoDB deletes expired items lazily; an expired claim must not block a new delivery meanwhile.
-    assert!(stack.store.claim_once("delivery-1", ttl, now + Duration::hours(25)).await.unwrap());
+    assert_eq!(claim("delivery-1", now + Duration::hours(25)).await, Claimed);
+    // A claim whose process died before queueing frees itself after a minute, not a day.
+    assert_eq!(claim("delivery-2", now + Duration::seconds(61)).await, Claimed);
     stack.store.release_claim("delivery-2").await.unwrap();
-    assert!(stack.store.claim_once("delivery-2", ttl, now).await.unwrap(), "a released claim can be taken again");
+    assert_eq!(claim("delivery-2", now).await, Claimed, "a released claim can be taken again");
 }

@@ -109,7 +109,7 @@ async fn the_same_delivery_twice_queues_one_change() {
 }
 
 #[tokio::test]
-async fn unknown_connections_and_unreadable_payloads_get_a_reason() {
+async fn unknown_connections_look_like_bad_signatures_and_unreadable_payloads_get_a_reason() {
     let stack = stack().await;
     let (tenant, _) = tenant(&stack).await;
     let fake = fake_bamboo(vec![]).await;
@@ -117,10 +117,17 @@ async fn unknown_connections_and_unreadable_payloads_get_a_reason() {
     let api = serve(&stack).await;
     let now = Utc::now().timestamp().to_string();
 
-    let (status, problem) = post(&format!("{api}/webhooks/con_00000000000000000000000000000000"), "{}", &[]).await;
-    assert_eq!((status, problem["type"].as_str()), (404, Some("urn:ithub:problem:unknown-connection")));
+    // An unknown connection is answered exactly as a bad signature to a known one: nothing tells a stranger
+    // which ids exist.
+    let body = r#"{"type":"employee.updated","data":{"employeeId":"1"}}"#;
+    let forged =
+        vec![("x-bamboohr-timestamp", now.clone()), ("x-bamboohr-signature", fake_hr::sign("guess", body, &now))];
+    let known = post(&format!("{api}/webhooks/{}", connection.id), body, &forged).await;
+    let unknown = post(&format!("{api}/webhooks/con_00000000000000000000000000000000"), body, &forged).await;
+    assert_eq!(known.0, 401, "{:?}", known.1);
+    assert_eq!(unknown, known);
     let (status, _) = post(&format!("{api}/webhooks/..%2Fadmin"), "{}", &[]).await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 401);
 
     let body = r#"{"type":"company.updated","data":{}}"#;
     let headers =
