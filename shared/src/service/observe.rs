@@ -104,20 +104,25 @@ impl Service {
         Ok(written)
     }
 
-    /// One audit entry for a run's import, rather than one per person.
+    /// One audit entry for a run's import, rather than one per person. Its key comes from the run, so recording
+    /// it again (a step replayed after a crash) finds it there and writes nothing.
     pub async fn record_import(
         &self,
         tenant: &TenantId,
         connection: &ConnectionId,
         run_id: &str,
+        run_started: DateTime<Utc>,
         imported: u64,
     ) -> Result<(), ServiceError> {
         let actor = Actor::Sync { connection_id: connection.to_string() };
         let subject = Subject::Connection(connection.clone());
-        let mut audit = AuditEntry::new(actor, AuditAction::HrImport, subject, Utc::now());
+        let mut audit = AuditEntry::new(actor, AuditAction::HrImport, subject, run_started);
+        audit.id = format!("import-{run_id}");
         audit.after = Some(serde_json::json!({ "run_id": run_id, "imported": imported }));
-        self.store.commit(&Commit::new(tenant.clone(), audit)).await?;
-        Ok(())
+        match self.store.commit(&Commit::new(tenant.clone(), audit)).await {
+            Ok(()) | Err(crate::store::StoreError::Conflict) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     async fn observe_as(

@@ -260,9 +260,14 @@ impl Store {
         } else {
             format!("SET {} REMOVE running, running_until", sets.join(", "))
         };
+        let mut condition = "attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)".to_owned();
+        if done.held {
+            // Held once: a replayed step finds it on the list and leaves the list as it is.
+            condition.push_str(" AND (attribute_not_exists(held_runs) OR NOT contains(held_runs, :run))");
+        }
         let out = request
             .update_expression(expression)
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)")
+            .condition_expression(condition)
             .expression_attribute_values(":run", s(run))
             .send()
             .await

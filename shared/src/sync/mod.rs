@@ -640,7 +640,8 @@ impl Syncer {
         let complete = outcome.active.is_some();
         self.store().finish_run_on_connection(tenant, &connection.id, &run.run_id, outcome).await?;
         if run.counts.imported > 0 {
-            self.service.record_import(tenant, &connection.id, &run.run_id, run.counts.imported).await?;
+            let started = run.started_at.unwrap_or(run.requested_at);
+            self.service.record_import(tenant, &connection.id, &run.run_id, started, run.counts.imported).await?;
         }
         if complete {
             // A complete listing now says who is gone: what older held runs found is out of date.
