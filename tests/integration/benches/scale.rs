@@ -70,6 +70,7 @@ fn peak_rss_mib() -> f64 {
 fn spawn_fake(people: u32) -> (std::process::Child, String) {
     let mut child = std::process::Command::new(std::env::current_exe().expect("this binary"))
         .args(["--serve-fake", &people.to_string()])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start the fake");
@@ -88,14 +89,14 @@ async fn serve_fake(people: u32) {
     .await
     .expect("start");
     println!("{}", fake.base_url());
-    // Until the parent goes away (its end of stdout closes, so a write fails).
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        use std::io::Write;
-        if writeln!(std::io::stdout()).and_then(|()| std::io::stdout().flush()).is_err() {
-            return;
-        }
-    }
+    // Until the parent goes away: its end of our standard input closes.
+    tokio::task::spawn_blocking(|| {
+        use std::io::Read;
+        let mut byte = [0u8; 1];
+        while std::io::stdin().read(&mut byte).is_ok_and(|n| n > 0) {}
+    })
+    .await
+    .ok();
 }
 
 struct Stats {
