@@ -241,6 +241,27 @@ async fn removals_within_the_safeguard_apply_and_beyond_it_the_run_waits_for_an_
 }
 
 #[tokio::test]
+async fn terminations_an_incremental_run_finds_count_against_the_safeguard_too() {
+    let world = World::new(fake_hr::generated_company(50)).await;
+    world.run(RunMode::Full, false).await;
+    assert_eq!(world.stored_connection().await.active_people, 50, "the import counted who is active");
+    let yesterday = Utc::now().date_naive() - Duration::days(1);
+    for id in 31..=40 {
+        world.fake.terminate(id, yesterday).await;
+    }
+    let held = world.run(RunMode::Incremental, false).await;
+    assert_eq!((held.status, held.counts.terminated, held.threshold), (RunStatus::Held, 10, 5), "{held:?}");
+    assert_eq!(status_of(&world, 31).await, "active", "nobody is terminated while the run waits");
+    let path = format!("/v1/connections/{}/runs/{}/approve", world.connection.id, held.run_id);
+    assert_eq!(world.admin.post(&path, json!({})).await.0, 200);
+    drain(&world.stack).await;
+    for id in 31..=40 {
+        assert_eq!(status_of(&world, id).await, "terminated", "person {id}");
+    }
+    assert!(!world.stored_connection().await.busy(Utc::now()), "the approved run let go of the connection");
+}
+
+#[tokio::test]
 async fn a_listing_that_fails_part_way_removes_nobody() {
     let world = World::new(fake_hr::generated_company(2_100)).await;
     world.run(RunMode::Full, false).await;
