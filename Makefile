@@ -74,10 +74,14 @@ fmt:
 	cargo fmt --all
 
 # The pipeline's per-call figures, then the scale benchmark at 10,000 and 100,000 people, each on a fresh moto.
+# BENCH_CHURN: people changed for the churn resync (default 1% of each size).
 BENCH_PEOPLE ?= 10000 100000
+BENCH_CHURN ?=
 bench: $(MOTO_STAMP)
 	$(WITH_MOTO) cargo bench -p integration-tests --bench pipeline
-	for n in $(BENCH_PEOPLE); do $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n; done
+	for n in $(BENCH_PEOPLE); do \
+	  $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n $(if $(BENCH_CHURN),--churn $(BENCH_CHURN)); \
+	done
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
