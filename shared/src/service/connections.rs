@@ -187,9 +187,7 @@ impl Service {
             run.checkpoint.phase = Phase::Done;
             run.ended_at = Some(now);
         }
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
-        if !self.store.save_run(&acting.tenant, &run, read).await? {
+        if !self.store.advance_run(&acting.tenant, &mut run).await? {
             return Err(crate::store::StoreError::Conflict.into());
         }
         let action = if approve { AuditAction::RunApproved } else { AuditAction::RunRejected };

@@ -304,9 +304,16 @@ impl Store {
         self.get_as(keys::tenant(tenant), &keys::run(connection, run_id)).await
     }
 
-    /// Writes the run as it stands, only if its checkpoint is still at `read_step` (the step this writer read);
-    /// the worker's `applied` count is kept, not overwritten. `false` when another writer moved it first.
-    pub async fn save_run(&self, tenant: &TenantId, run: &SyncRun, read_step: u64) -> Result<bool, StoreError> {
+    /// Moves the run to its next checkpoint and writes it as it stands, only if no other writer moved it since it
+    /// was read; the worker's `applied` count is kept, not overwritten. `false` when another writer moved it
+    /// first.
+    pub async fn advance_run(&self, tenant: &TenantId, run: &mut SyncRun) -> Result<bool, StoreError> {
+        let read_step = run.checkpoint.step;
+        run.checkpoint.step += 1;
+        self.save_run(tenant, run, read_step).await
+    }
+
+    async fn save_run(&self, tenant: &TenantId, run: &SyncRun, read_step: u64) -> Result<bool, StoreError> {
         let mut item = Self::keyed(run, keys::tenant(tenant), run.key())?;
         item.remove("applied");
         let mut update = Vec::new();

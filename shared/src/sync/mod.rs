@@ -138,6 +138,27 @@ fn short_id(id: &EmployeeId) -> (u8, String) {
     (bucket, hex.chars().take(16).collect())
 }
 
+/// An observation a run read, for the worker to apply and count on the run.
+fn read_by_run(
+    connection: &Connection,
+    record: Employee,
+    observed_at: DateTime<Utc>,
+    initial_import: bool,
+    run_key: &str,
+) -> Message {
+    Message::EmployeeObserved(EmployeeObserved {
+        tenant_id: connection.tenant_id.clone(),
+        connection_id: connection.id.clone(),
+        hr_id: record.hr_id.clone(),
+        source: Source::Poll,
+        observed_at,
+        record: Some(record),
+        delivery_key: None,
+        initial_import,
+        run_key: Some(run_key.to_owned()),
+    })
+}
+
 /// How a step ended.
 enum Stop {
     /// The time budget is spent: a continuation carries on.
@@ -195,8 +216,6 @@ impl Syncer {
             return self.continue_later(tenant, &run, wait).await;
         }
         // Claim: a checkpoint of its own, so two deliveries of one step cannot both go on.
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
         run.checkpoint.attempts += 1;
         run.lease_until = Some(now + self.lease);
         run.resumes_at = None;
@@ -204,7 +223,7 @@ impl Syncer {
             run.status = RunStatus::Running;
             run.started_at = Some(now);
         }
-        if !self.store().save_run(tenant, &run, read).await? {
+        if !self.store().advance_run(tenant, &mut run).await? {
             return Ok(());
         }
         if run.checkpoint.attempts > STEP_ATTEMPTS {
@@ -222,9 +241,7 @@ impl Syncer {
                 // AWS failed us: let go of the run (a lease already over) so the redelivered message replays
                 // this step from the last checkpoint.
                 run.lease_until = Some(Utc::now());
-                let read = run.checkpoint.step;
-                run.checkpoint.step += 1;
-                if let Err(release) = self.store().save_run(tenant, &run, read).await {
+                if let Err(release) = self.store().advance_run(tenant, &mut run).await {
                     tracing::warn!(%release, run_id = %run.run_id, "could not release the run");
                 }
                 return Err(error);
@@ -243,9 +260,7 @@ impl Syncer {
         let now = Utc::now();
         run.lease_until = None;
         run.resumes_at = (!wait.is_zero()).then(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
-        if !self.store().save_run(tenant, &run, read).await? {
+        if !self.store().advance_run(tenant, &mut run).await? {
             return Ok(());
         }
         let delay = wait.as_secs().min(900) as i32;
@@ -320,11 +335,9 @@ impl Syncer {
 
     /// Saves the run's progress, conditional on the checkpoint it read, and renews its lease.
     async fn checkpoint(&self, tenant: &TenantId, run: &mut SyncRun) -> Result<bool, SyncError> {
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
         run.checkpoint.attempts = 0;
         run.lease_until = Some(Utc::now() + self.lease);
-        Ok(self.store().save_run(tenant, run, read).await?)
+        Ok(self.store().advance_run(tenant, run).await?)
     }
 
     /// One page of the listing (or of the changes), compared and acted on.
@@ -447,17 +460,7 @@ impl Syncer {
             }
             match kind {
                 Kind::Import => imports.push(record),
-                Kind::Hire | Kind::Update => queue.push(Message::EmployeeObserved(EmployeeObserved {
-                    tenant_id: tenant.clone(),
-                    connection_id: connection.id.clone(),
-                    hr_id: record.hr_id.clone(),
-                    source: Source::Poll,
-                    observed_at: now,
-                    record: Some(record),
-                    delivery_key: None,
-                    initial_import: initial,
-                    run_key: Some(run_key.clone()),
-                })),
+                Kind::Hire | Kind::Update => queue.push(read_by_run(connection, record, now, initial, &run_key)),
                 Kind::Termination => pending.push(PendingChange {
                     employee_id: id.clone(),
                     hr_id: record.hr_id.clone(),
@@ -584,17 +587,7 @@ impl Syncer {
             .items
             .into_iter()
             .map(|change| match change.record {
-                Some(record) => Message::EmployeeObserved(EmployeeObserved {
-                    tenant_id: tenant.clone(),
-                    connection_id: connection.id.clone(),
-                    hr_id: change.hr_id,
-                    source: Source::Poll,
-                    observed_at: change.observed_at,
-                    record: Some(record),
-                    delivery_key: None,
-                    initial_import: false,
-                    run_key: Some(run_key.clone()),
-                }),
+                Some(record) => read_by_run(connection, record, change.observed_at, false, &run_key),
                 None => Message::EmployeeRemoved(EmployeeRemoved {
                     tenant_id: tenant.clone(),
                     connection_id: connection.id.clone(),
@@ -661,9 +654,7 @@ impl Syncer {
             old.status = RunStatus::Failed;
             old.error = Some(format!("superseded by {by}, a later complete listing; nothing it held was applied"));
             old.ended_at = Some(Utc::now());
-            let read = old.checkpoint.step;
-            old.checkpoint.step += 1;
-            self.store().save_run(tenant, &old, read).await?;
+            self.store().advance_run(tenant, &mut old).await?;
         }
         self.store().unhold_run(tenant, &connection.id, held).await?;
         Ok(())
@@ -681,9 +672,7 @@ impl Syncer {
         run.status = RunStatus::Succeeded;
         run.ended_at = Some(Utc::now());
         run.lease_until = None;
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
-        self.store().save_run(tenant, run, read).await?;
+        self.store().advance_run(tenant, run).await?;
         tracing::info!(run_id = %run.run_id, counts = ?run.counts, queued = run.queued, "sync run finished");
         Ok(())
     }
@@ -693,9 +682,7 @@ impl Syncer {
         let tenant = &connection.tenant_id;
         self.settle(connection, run, true).await?;
         run.lease_until = None;
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
-        self.store().save_run(tenant, run, read).await?;
+        self.store().advance_run(tenant, run).await?;
         tracing::warn!(run_id = %run.run_id, pending = run.pending, threshold = run.threshold, "sync run held");
         Ok(())
     }
@@ -713,9 +700,7 @@ impl Syncer {
             let outcome = RunOutcome::default(); // the change-feed state and the retry list stay as they were
             self.store().finish_run_on_connection(&tenant, &run.connection_id, &run.run_id, outcome).await?;
         }
-        let read = run.checkpoint.step;
-        run.checkpoint.step += 1;
-        self.store().save_run(&tenant, run, read).await?;
+        self.store().advance_run(&tenant, run).await?;
         Ok(())
     }
 
