@@ -35,7 +35,9 @@ pub async fn start_run(
     mode: RunMode,
     dry_run: bool,
 ) -> Result<SyncRun, StartError> {
-    let mode = if connection.cursor.is_none() { RunMode::Full } else { mode };
+    // A first run lists everyone; so does every run of an HR system without a change feed.
+    let feed = connection.provider.kind().capabilities().changes_feed;
+    let mode = if connection.cursor.is_none() || !feed { RunMode::Full } else { mode };
     let now = Utc::now();
     let run = SyncRun::new(connection.tenant_id.clone(), connection.id.clone(), trigger, mode, dry_run, now);
     store.create_run(&connection.tenant_id, &run).await?;
@@ -110,10 +112,14 @@ async fn start_if_due(
         runs.send(&[step_message(&connection.tenant_id, &run, run.checkpoint.step)]).await?;
         return Ok(Started::Resumed);
     }
-    if !connection.due(now) || !store.mark_polled(&connection, now).await? {
+    // An HR system without a change feed is polled only for its reconciliation: its webhooks are the real-time
+    // path, and a full listing every few minutes would spend its rate limit.
+    let full = connection.full_due(now);
+    let feed = connection.provider.kind().capabilities().changes_feed;
+    if !connection.due(now) || (!feed && !full) || !store.mark_polled(&connection, now).await? {
         return Ok(Started::Nothing);
     }
-    let mode = if connection.full_due(now) { RunMode::Full } else { RunMode::Incremental };
+    let mode = if full { RunMode::Full } else { RunMode::Incremental };
     start_run(store, runs, &connection, RunTrigger::Schedule, mode, false).await?;
     Ok(Started::New)
 }

@@ -104,6 +104,12 @@ async fn receive(
             return not_verified(&error);
         }
     };
+    if delivery.hr_ids.is_empty() {
+        // A verified handshake or connection test (HiBob's ping): acknowledged, nothing to queue.
+        tracing::info!(%connection_id, "acknowledged a connection test");
+        return (StatusCode::OK, axum::Json(serde_json::json!({ "status": "acknowledged", "queued": 0 })))
+            .into_response();
+    }
     let claim = format!("webhook#{connection_id}#{}", delivery.delivery_key);
     match hooks.store.claim_delivery(&claim, IN_PROGRESS_FOR, now).await {
         Ok(DeliveryClaim::Claimed) => {}

@@ -3,7 +3,7 @@
 //! names; webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
 use super::auth::{StaticToken, TokenSource};
-use super::http::{Http, RetryPolicy, check};
+use super::http::{Http, RetryPolicy, check, json};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
     WEBHOOK_TOLERANCE_SECS, WebhookDelivery, WebhookError,
@@ -171,12 +171,6 @@ impl BambooHr {
         out.next = data.links.and_then(|l| l.next).map(|_| (page + 1).to_string());
         Ok(out)
     }
-}
-
-async fn json<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, ProviderError> {
-    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ProviderError::Malformed(crate::validation::json_error_position(&e)))
 }
 
 /// `POST /api/v2/datasets/employee/data`'s answer.

@@ -201,6 +201,12 @@ fn plain_url(url: &str) -> bool {
 }
 
 /// Turns a non-success answer into an error that says what happened.
+/// Reads a JSON body; a body we cannot read names the position, never the value.
+pub async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, ProviderError> {
+    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(crate::validation::json_error_position(&e)))
+}
+
 pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
     let status = response.status().as_u16();
     match status {

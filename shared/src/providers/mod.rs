@@ -14,6 +14,7 @@ use crate::validation::FieldError;
 // connection request and the dispatch. Adding an HR system is that module and one line here.
 registry! {
     BambooHr(bamboohr),
+    HiBob(hibob),
 }
 
 use crate::domain::Employee;

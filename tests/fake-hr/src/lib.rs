@@ -21,6 +21,8 @@
 //!   `after` calls pass, the next `count` answer that (`kind` `truncated`: a body cut short; `drop`: no answer)
 
 mod company;
+mod faults;
+mod hibob;
 mod server;
 
 pub use company::{generated_company, sample_company};
@@ -29,4 +31,6 @@ pub use company::{generated_company, sample_company};
 pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate) -> std::io::Result<FakeBamboo> {
     FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
 }
-pub use server::{Delivery, FakeBamboo, Fault, FaultKind, sign};
+pub use faults::{Fault, FaultKind};
+pub use hibob::{BobDelivery, FakeBob, sign as bob_sign};
+pub use server::{Delivery, FakeBamboo, sign};

@@ -3,7 +3,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -13,50 +12,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::faults::{Fault, Refusal, basic_user, next_fault};
+
 struct Person {
     fields: Map<String, Value>,
     last_changed: DateTime<Utc>,
-}
-
-/// What the next API calls get instead of an answer: after `after` calls pass, `count` calls answer `status` (with
-/// `Retry-After` if given), or with `kind` `truncated` a 200 whose body stops half way, or with `drop` no answer
-/// at all (the connection closes).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Fault {
-    #[serde(default = "server_error")]
-    pub status: u16,
-    #[serde(default = "one")]
-    pub count: u32,
-    #[serde(default)]
-    pub retry_after: Option<u32>,
-    #[serde(default)]
-    pub after: u32,
-    #[serde(default)]
-    pub kind: FaultKind,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    #[default]
-    Status,
-    Truncated,
-    Drop,
-}
-
-impl Fault {
-    pub fn status(status: u16) -> Self {
-        Self { status, count: 1, retry_after: None, after: 0, kind: FaultKind::Status }
-    }
-}
-
-fn server_error() -> u16 {
-    500
-}
-
-fn one() -> u32 {
-    1
 }
 
 /// A webhook the fake sent, kept so tests can look at it or send it again.
@@ -376,60 +336,12 @@ fn error(status: StatusCode, message: &str) -> Response {
 fn refusal(fake: &Shared, headers: &HeaderMap) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
-    if let Some(fault) = company.faults.front_mut() {
-        if fault.after > 0 {
-            fault.after -= 1;
-        } else {
-            let fault = *fault;
-            let front = company.faults.front_mut().expect("just seen");
-            front.count = front.count.saturating_sub(1);
-            if front.count == 0 {
-                company.faults.pop_front();
-            }
-            return Some(match fault.kind {
-                FaultKind::Truncated => Refusal::Truncated,
-                FaultKind::Drop => Refusal::Drop,
-                FaultKind::Status => {
-                    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-                    let mut response = error(status, "injected fault");
-                    if let Some(secs) = fault.retry_after {
-                        response.headers_mut().insert("retry-after", HeaderValue::from(secs));
-                    }
-                    Refusal::Answer(response)
-                }
-            });
-        }
+    if let Some(refused) = next_fault(&mut company.faults) {
+        return Some(refused);
     }
-    let user = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| pair.split_once(':').map(|(user, _)| user.to_owned()));
+    let user = basic_user(headers).map(|(user, _)| user);
     let wrong = user.as_deref() != Some(company.api_key.as_str());
     wrong.then(|| Refusal::Answer(error(StatusCode::UNAUTHORIZED, "invalid API key")))
-}
-
-enum Refusal {
-    Answer(Response),
-    /// A 200 whose JSON body stops half way.
-    Truncated,
-    /// No answer: the connection is closed.
-    Drop,
-}
-
-impl Refusal {
-    async fn into_response(self) -> Response {
-        match self {
-            Self::Answer(response) => response,
-            Self::Truncated => {
-                ([("content-type", "application/json")], r#"{"data":[{"fields":{"eeid":"1","firstN"#).into_response()
-            }
-            // Panicking in a handler makes hyper drop the connection without a response.
-            Self::Drop => panic!("fault injection: drop the connection"),
-        }
-    }
 }
 
 /// `POST /api/v2/datasets/employee/data`: the rows matching `filter`, ordered by `eeid`, `pageSize` (at most

@@ -48,7 +48,13 @@ pub async fn fake_bamboo(people: Vec<(u32, serde_json::Value)>) -> FakeBamboo {
 /// Connects `tenant` to `fake` through the service layer, as an admin would, then makes `secret` its one webhook
 /// secret (so tests can sign deliveries with a secret they know).
 pub async fn connect(stack: &Stack, tenant: &TenantId, fake: &FakeBamboo, secret: &str) -> Connection {
-    let request: NewConnection = serde_json::from_value(fake.connection_request()).expect("a connection request");
+    connect_with(stack, tenant, fake.connection_request(), secret).await
+}
+
+/// Connects `tenant` with an admin's connection request for any HR system, then makes `secret` its one webhook
+/// secret.
+pub async fn connect_with(stack: &Stack, tenant: &TenantId, request: serde_json::Value, secret: &str) -> Connection {
+    let request: NewConnection = serde_json::from_value(request).expect("a connection request");
     let acting =
         ithub::service::Acting { tenant: tenant.clone(), actor: ithub::domain::Actor::Admin { key: "test".into() } };
     let made = stack
@@ -228,10 +234,13 @@ impl Admin {
 }
 
 /// One company wired end to end: moto, the fake BambooHR, a connection, the HTTP routes and an admin client.
-pub struct World {
+/// The webhook secret of a [`World`]'s connection.
+pub const WORLD_SECRET: &str = "world-secret";
+
+pub struct World<F = FakeBamboo> {
     pub stack: Stack,
     pub tenant: TenantId,
-    pub fake: FakeBamboo,
+    pub fake: F,
     pub connection: Connection,
     pub admin: Admin,
     pub api: String,
@@ -239,12 +248,30 @@ pub struct World {
 
 impl World {
     pub async fn new(people: Vec<(u32, serde_json::Value)>) -> Self {
-        let stack = stack().await;
-        let (tenant, key) = tenant(&stack).await;
         let fake = fake_bamboo(people).await;
-        let connection = connect(&stack, &tenant, &fake, "world-secret").await;
+        let request = fake.connection_request();
+        World::with(fake, request).await
+    }
+}
+
+impl<F> World<F> {
+    /// A world connected to any fake HR system by the admin's connection request for it.
+    pub async fn with(fake: F, request: serde_json::Value) -> Self {
+        Self::with_queues(fake, request, QueueSettings::default()).await
+    }
+
+    /// [`World::with`] on queues of the test's making (a short visibility timeout, say).
+    pub async fn with_queues(fake: F, request: serde_json::Value, queues: QueueSettings) -> Self {
+        let stack = stack_with(queues).await;
+        let (tenant, key) = tenant(&stack).await;
+        let connection = connect_with(&stack, &tenant, request, WORLD_SECRET).await;
         let api = serve(&stack).await;
         Self { admin: Admin::new(&api, &key), stack, tenant, fake, connection, api }
+    }
+
+    /// The connection's webhook URL.
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhooks/{}", self.api, self.connection.id)
     }
 
     /// One tick of the schedule, then the worker until both queues are empty; the run it started must not fail.
@@ -272,6 +299,19 @@ impl World {
         .expect("start a run");
         drain(&self.stack).await;
         self.run_of(&run.run_id).await
+    }
+
+    /// Runs the worker until `done` holds, for changes that wait on a redelivery; fails after 60 s.
+    pub async fn drain_until<Fut: std::future::Future<Output = bool>>(&self, what: &str, done: impl Fn() -> Fut) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            drain(&self.stack).await;
+            if done().await {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "gave up waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// A run as stored now.

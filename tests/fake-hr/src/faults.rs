@@ -1,0 +1,105 @@
+//! Fault injection and HTTP Basic reading, shared by every fake.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use std::collections::VecDeque;
+
+/// What the next API calls get instead of an answer: after `after` calls pass, `count` calls answer `status` (with
+/// `Retry-After` if given), or with `kind` `truncated` a 200 whose body stops half way, or with `drop` no answer
+/// at all (the connection closes).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    #[serde(default = "server_error")]
+    pub status: u16,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub retry_after: Option<u32>,
+    #[serde(default)]
+    pub after: u32,
+    #[serde(default)]
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    #[default]
+    Status,
+    Truncated,
+    Drop,
+}
+
+impl Fault {
+    pub fn status(status: u16) -> Self {
+        Self { status, count: 1, retry_after: None, after: 0, kind: FaultKind::Status }
+    }
+}
+
+fn server_error() -> u16 {
+    500
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The next queued fault, if one is due: after `after` calls pass, each of the next `count` calls is refused.
+pub fn next_fault(faults: &mut VecDeque<Fault>) -> Option<Refusal> {
+    let fault = faults.front_mut()?;
+    if fault.after > 0 {
+        fault.after -= 1;
+        return None;
+    }
+    let fault = *fault;
+    let front = faults.front_mut().expect("just seen");
+    front.count = front.count.saturating_sub(1);
+    if front.count == 0 {
+        faults.pop_front();
+    }
+    Some(match fault.kind {
+        FaultKind::Truncated => Refusal::Truncated,
+        FaultKind::Drop => Refusal::Drop,
+        FaultKind::Status => {
+            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut response = (status, "injected fault").into_response();
+            if let Some(secs) = fault.retry_after {
+                response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            }
+            Refusal::Answer(response)
+        }
+    })
+}
+
+/// The user name and password of an HTTP Basic `Authorization` header.
+pub fn basic_user(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers.get("authorization")?.to_str().ok()?.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    let pair = String::from_utf8(raw).ok()?;
+    let (user, password) = pair.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+pub enum Refusal {
+    Answer(Response),
+    /// A 200 whose JSON body stops half way.
+    Truncated,
+    /// No answer: the connection is closed.
+    Drop,
+}
+
+impl Refusal {
+    pub async fn into_response(self) -> Response {
+        match self {
+            Self::Answer(response) => response,
+            Self::Truncated => {
+                ([("content-type", "application/json")], r#"{"data":[{"fields":{"eeid":"1","firstN"#).into_response()
+            }
+            // Panicking in a handler makes hyper drop the connection without a response.
+            Self::Drop => panic!("fault injection: drop the connection"),
+        }
+    }
+}
