@@ -72,6 +72,69 @@ pub trait TokenEndpoint: Send + Sync {
     async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError>;
 }
 
+/// An OAuth 2.0 token endpoint taking the client-credentials grant as a form (RFC 6749 §4.4), the client
+/// authenticated in the body or by HTTP Basic; and the refresh-token grant, where the HR system issues one.
+pub struct OAuthClient {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The client authenticates by HTTP Basic rather than in the body.
+    pub basic: bool,
+    /// Spend refresh tokens (the refresh-token grant); otherwise every grant is a client-credentials one and a
+    /// refresh token in the answer is ignored.
+    pub refreshes: bool,
+    pub http: super::Http,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// Assumed when a token answer gives no lifetime: an hour, renewed early as every grant is.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[async_trait]
+impl TokenEndpoint for OAuthClient {
+    async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError> {
+        let refresh_token = refresh_token.filter(|_| self.refreshes);
+        let mut form: Vec<(&str, &str)> = match refresh_token {
+            Some(token) => vec![("grant_type", "refresh_token"), ("refresh_token", token.expose())],
+            None => vec![("grant_type", "client_credentials")],
+        };
+        if !self.basic {
+            form.extend([("client_id", self.client_id.as_str()), ("client_secret", self.client_secret.expose())]);
+        }
+        let retry = super::RetryPolicy::default();
+        let response = self
+            .http
+            .send(&retry, &self.url, |client, url| {
+                let request = client.post(url).form(&form).header(reqwest::header::ACCEPT, "application/json");
+                if self.basic {
+                    request.basic_auth(&self.client_id, Some(self.client_secret.expose()))
+                } else {
+                    request
+                }
+            })
+            .await?;
+        let status = response.status().as_u16();
+        if matches!(status, 400 | 401 | 403) {
+            // `invalid_client` or `invalid_grant`: the credentials, not the moment.
+            return Err(ProviderError::Unauthorized(status));
+        }
+        let answer: TokenAnswer = super::http::json(super::http::check(response).await?).await?;
+        Ok(Grant {
+            access_token: Secret::new(answer.access_token),
+            expires_in: answer.expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_LIFETIME),
+            refresh_token: answer.refresh_token.filter(|_| self.refreshes).map(Secret::new),
+        })
+    }
+}
+
 /// Where a connection's refresh token lives between processes, and who may spend it now.
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {

@@ -15,6 +15,7 @@ use crate::validation::FieldError;
 registry! {
     BambooHr(bamboohr),
     HiBob(hibob),
+    Personio(personio),
 }
 
 use crate::domain::Employee;

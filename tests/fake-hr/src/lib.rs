@@ -23,6 +23,7 @@
 mod company;
 mod faults;
 mod hibob;
+mod personio;
 mod server;
 
 pub use company::{generated_company, sample_company};
@@ -33,4 +34,5 @@ pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate)
 }
 pub use faults::{Fault, FaultKind};
 pub use hibob::{BobDelivery, FakeBob, sign as bob_sign};
+pub use personio::FakePersonio;
 pub use server::{Delivery, FakeBamboo, sign};

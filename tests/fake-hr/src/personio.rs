@@ -1,0 +1,559 @@
+//! A fake Personio (API v2) that follows the documented API:
+//!
+//! - `POST /v2/auth/token` (form: `grant_type=client_credentials`, `client_id`, `client_secret`) →
+//!   `{access_token, token_type, expires_in, scope}`; tokens expire after the fake's token lifetime (401 after)
+//! - `GET /v2/persons` (`limit` 1–50, default 10; `cursor`; filters `id`, `status` (`ACTIVE` spans active, leave
+//!   and onboarding), `updated_at.gt` (a date or a time)) → `{"_data": [...], "_meta": {"links": {"next":
+//!   {"href": …}}}}`, no `next` on the last page
+//! - `GET /v2/persons/{id}/employments` (newest first, same envelope)
+//! - `GET /v2/org-units/{id}` → `{id, type, name}`
+//!
+//! Webhooks: `{company_id, event_name, occurred_at, payload}` with identifiers only, the configured token sent
+//! verbatim in `Authorization`. Events: `person.created|updated|deleted`, `employment.created|updated`.
+//!
+//! Sandbox controls, without auth: `GET|POST /sandbox/persons` (hire: `first_name`, `last_name`, `email`,
+//! `title`, `department`, `start_date`, `supervisor_id`, `personal_email`, `phone`, `address`),
+//! `PATCH /sandbox/persons/{id}`, `POST /sandbox/persons/{id}/terminate` (`{"date"}`),
+//! `POST /sandbox/persons/{id}/rehire` (`{"start_date"}`: a new employment), `DELETE /sandbox/persons/{id}`,
+//! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats`. Personal email,
+//! phone and address are the custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
+
+use crate::faults::{Fault, Refusal, next_fault};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// The custom attributes the fake keeps personal email, phone and address in.
+pub const PERSONAL_EMAIL_ATTRIBUTE: &str = "dynamic_1";
+pub const PHONE_ATTRIBUTE: &str = "dynamic_2";
+pub const ADDRESS_ATTRIBUTE: &str = "dynamic_3";
+
+struct Person {
+    record: Value,
+    /// Newest first.
+    employments: Vec<Value>,
+    updated_at: DateTime<Utc>,
+}
+
+struct Company {
+    client_id: String,
+    client_secret: String,
+    token_lifetime: i64,
+    tokens: HashMap<String, DateTime<Utc>>,
+    people: BTreeMap<u64, Person>,
+    departments: Vec<String>,
+    next_id: u64,
+    webhook: Option<(String, String)>,
+    faults: VecDeque<Fault>,
+    api_calls: u64,
+    token_grants: u64,
+    deliveries: Vec<(String, u16)>,
+}
+
+#[derive(Clone)]
+pub struct FakePersonio {
+    company: Arc<Mutex<Company>>,
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl FakePersonio {
+    pub async fn start(
+        addr: SocketAddr,
+        client_id: &str,
+        client_secret: &str,
+        people: Vec<Value>,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let fake = Self {
+            company: Arc::new(Mutex::new(Company {
+                client_id: client_id.to_owned(),
+                client_secret: client_secret.to_owned(),
+                token_lifetime: 86_400,
+                tokens: HashMap::new(),
+                people: BTreeMap::new(),
+                departments: Vec::new(),
+                next_id: 5001,
+                webhook: None,
+                faults: VecDeque::new(),
+                api_calls: 0,
+                token_grants: 0,
+                deliveries: Vec::new(),
+            })),
+            base_url,
+            http: reqwest::Client::new(),
+        };
+        let seeded = Utc::now() - chrono::Duration::days(3);
+        for flat in people {
+            fake.add(flat, seeded);
+        }
+        let app = Router::new()
+            .route("/v2/auth/token", post(token))
+            .route("/v2/persons", get(persons))
+            .route("/v2/persons/{id}/employments", get(employments))
+            .route("/v2/org-units/{id}", get(org_unit))
+            .route("/sandbox/persons", get(sandbox_list).post(sandbox_hire))
+            .route("/sandbox/persons/{id}", patch(sandbox_change).delete(sandbox_delete))
+            .route("/sandbox/persons/{id}/terminate", post(sandbox_terminate))
+            .route("/sandbox/persons/{id}/rehire", post(sandbox_rehire))
+            .route("/sandbox/webhook", put(sandbox_webhook))
+            .route("/sandbox/faults", post(sandbox_faults))
+            .route("/sandbox/stats", get(sandbox_stats))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(fake)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// What an admin sends to `POST /v1/connections` to connect IT Hub to this fake.
+    pub fn connection_request(&self) -> Value {
+        let company = self.company();
+        json!({
+            "provider": "personio",
+            "settings": { "base_url": self.base_url, "personal_email_attribute": PERSONAL_EMAIL_ATTRIBUTE,
+                          "phone_attribute": PHONE_ATTRIBUTE, "address_attribute": ADDRESS_ATTRIBUTE },
+            "credentials": { "client_id": company.client_id, "client_secret": company.client_secret },
+        })
+    }
+
+    fn company(&self) -> std::sync::MutexGuard<'_, Company> {
+        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Access tokens granted from now on expire after `secs`.
+    pub fn set_token_lifetime(&self, secs: i64) {
+        self.company().token_lifetime = secs;
+    }
+
+    /// Every access token granted so far expires now.
+    pub fn expire_tokens(&self) {
+        let now = Utc::now();
+        self.company().tokens.values_mut().for_each(|until| *until = now);
+    }
+
+    pub fn token_grants(&self) -> u64 {
+        self.company().token_grants
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.company().people.keys().map(u64::to_string).collect()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.company().faults.push_back(fault);
+    }
+
+    pub fn faults_left(&self) -> usize {
+        self.company().faults.len()
+    }
+
+    /// The bodies sent to the webhook and the receiver's status for each.
+    pub fn deliveries(&self) -> Vec<(String, u16)> {
+        self.company().deliveries.clone()
+    }
+
+    pub fn set_webhook(&self, url: &str, token: &str) {
+        self.company().webhook = Some((url.to_owned(), token.to_owned()));
+    }
+
+    fn add(&self, flat: Value, at: DateTime<Utc>) -> String {
+        let mut company = self.company();
+        let id = company.next_id;
+        company.next_id += 1;
+        let today = Utc::now().date_naive().to_string();
+        let mut record = json!({ "id": id.to_string(), "status": "ACTIVE", "custom_attributes": [],
+                                 "created_at": stamp(at), "updated_at": stamp(at) });
+        let mut employment = json!({
+            "id": format!("emp-{id}-1"), "person": { "id": id.to_string() }, "status": "ACTIVE",
+            "type": "INTERNAL", "employment_start_date": today, "employment_end_date": null, "org_units": [],
+            "termination": { "termination_date": null, "last_working_day": null, "terminated_at": null,
+                             "type": null, "reason": null },
+            "created_at": stamp(at), "updated_at": stamp(at),
+        });
+        company.apply(&mut record, &mut employment, flat);
+        company.people.insert(id, Person { record, employments: vec![employment], updated_at: at });
+        id.to_string()
+    }
+
+    pub async fn hire(&self, flat: Value) -> String {
+        let id = self.add(flat, Utc::now());
+        self.notify("person.created", json!({ "id": id })).await;
+        self.notify("employment.created", json!({ "id": format!("emp-{id}-1"), "person": { "id": id } })).await;
+        id
+    }
+
+    /// Changes person or employment fields (sandbox names); fires `person.updated` for person fields and
+    /// `employment.updated` for employment fields.
+    pub async fn change(&self, id: &str, flat: Value) -> bool {
+        let person_fields = ["first_name", "last_name", "email", "personal_email", "phone", "address"];
+        let (touches_person, touches_employment) = match flat.as_object() {
+            Some(o) => (
+                o.keys().any(|k| person_fields.contains(&k.as_str())),
+                o.keys().any(|k| !person_fields.contains(&k.as_str())),
+            ),
+            None => return false,
+        };
+        let employment_id = {
+            let mut company = self.company();
+            let Some(mut person) = id.parse().ok().and_then(|n: u64| company.people.remove(&n)) else {
+                return false;
+            };
+            let now = Utc::now();
+            let mut employment = person.employments.remove(0);
+            company.apply(&mut person.record, &mut employment, flat);
+            if touches_person {
+                person.updated_at = now;
+                person.record["updated_at"] = json!(stamp(now));
+            }
+            if touches_employment {
+                employment["updated_at"] = json!(stamp(now));
+            }
+            let employment_id = employment["id"].clone();
+            person.employments.insert(0, employment);
+            company.people.insert(id.parse().unwrap_or_default(), person);
+            employment_id
+        };
+        if touches_person {
+            self.notify("person.updated", json!({ "id": id })).await;
+        }
+        if touches_employment {
+            self.notify("employment.updated", json!({ "id": employment_id, "person": { "id": id } })).await;
+        }
+        true
+    }
+
+    /// Records a termination on `date`: the employment turns `INACTIVE` once the date has passed.
+    pub async fn terminate(&self, id: &str, date: NaiveDate) -> bool {
+        let done = date <= Utc::now().date_naive();
+        let mut change = json!({ "termination_date": date.to_string() });
+        if done {
+            change["status"] = json!("INACTIVE");
+        }
+        self.change(id, change).await
+    }
+
+    /// A rehire: a new employment, newest first, starting on `start`.
+    pub async fn rehire(&self, id: &str, start: NaiveDate) -> bool {
+        let employment_id = {
+            let mut company = self.company();
+            let Some(person) = id.parse().ok().and_then(|n: u64| company.people.get_mut(&n)) else {
+                return false;
+            };
+            let now = Utc::now();
+            let mut employment = person.employments[0].clone();
+            let n = person.employments.len() + 1;
+            employment["id"] = json!(format!("emp-{id}-{n}"));
+            employment["status"] = json!(if start > now.date_naive() { "ONBOARDING" } else { "ACTIVE" });
+            employment["employment_start_date"] = json!(start.to_string());
+            employment["termination"]["termination_date"] = Value::Null;
+            employment["created_at"] = json!(stamp(now));
+            employment["updated_at"] = json!(stamp(now));
+            person.record["status"] = json!("ACTIVE");
+            person.employments.insert(0, employment);
+            format!("emp-{id}-{n}")
+        };
+        self.notify("employment.created", json!({ "id": employment_id, "person": { "id": id } })).await;
+        true
+    }
+
+    pub async fn delete(&self, id: &str) -> bool {
+        let removed = id.parse().ok().and_then(|n: u64| self.company().people.remove(&n));
+        if removed.is_none() {
+            return false;
+        }
+        self.notify("person.deleted", json!({ "id": id })).await;
+        true
+    }
+
+    async fn notify(&self, event: &str, payload: Value) {
+        let Some((url, token)) = self.company().webhook.clone() else {
+            return;
+        };
+        // `occurred_at` to the millisecond: two events about the same person in one second differ.
+        let occurred_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let body = json!({ "company_id": 7033, "event_name": event, "occurred_at": occurred_at,
+                           "payload": payload })
+        .to_string();
+        let status = self.post(&url, &token, body.clone()).await;
+        self.company().deliveries.push((body, status));
+    }
+
+    /// Sends a body with an `Authorization` token, as Personio does; returns the receiver's status, or 0.
+    pub async fn post(&self, url: &str, token: &str, body: String) -> u16 {
+        let mut request = self.http.post(url).header("content-type", "application/json").body(body);
+        if !token.is_empty() {
+            request = request.header("authorization", token);
+        }
+        request.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Company {
+    fn department(&mut self, name: &str) -> String {
+        let index = match self.departments.iter().position(|d| d == name) {
+            Some(index) => index,
+            None => {
+                self.departments.push(name.to_owned());
+                self.departments.len() - 1
+            }
+        };
+        (281_521 + index).to_string()
+    }
+
+    fn apply(&mut self, person: &mut Value, employment: &mut Value, flat: Value) {
+        let Value::Object(flat) = flat else { return };
+        for (name, value) in flat {
+            match name.as_str() {
+                "first_name" | "last_name" | "email" => person[&name] = value,
+                "personal_email" | "phone" | "address" => {
+                    let id = match name.as_str() {
+                        "personal_email" => PERSONAL_EMAIL_ATTRIBUTE,
+                        "phone" => PHONE_ATTRIBUTE,
+                        _ => ADDRESS_ATTRIBUTE,
+                    };
+                    let attributes = person["custom_attributes"].as_array_mut().expect("an array");
+                    attributes.retain(|a| a["id"] != id);
+                    attributes.push(json!({ "id": id, "global_id": &id[8..], "label": name, "type": "string",
+                                            "value": value }));
+                }
+                "title" => employment["position"] = json!({ "title": value }),
+                "department" => {
+                    let units = match value.as_str() {
+                        Some(d) => json!([{ "type": "department", "id": self.department(d) }]),
+                        None => json!([]),
+                    };
+                    employment["org_units"] = units;
+                }
+                "start_date" => employment["employment_start_date"] = value,
+                "supervisor_id" => employment["supervisor"] = json!({ "id": value }),
+                "status" => employment["status"] = value,
+                "termination_date" => employment["termination"]["termination_date"] = value,
+                _ => {}
+            }
+        }
+        let today = Utc::now().date_naive().to_string();
+        let ahead = employment["employment_start_date"].as_str().is_some_and(|d| d > today.as_str());
+        if ahead && employment["status"] == "ACTIVE" {
+            employment["status"] = json!("ONBOARDING");
+        }
+        let inactive = employment["status"] == "INACTIVE";
+        person["status"] = json!(if inactive { "INACTIVE" } else { "ACTIVE" });
+    }
+}
+
+fn refusal(fake: &FakePersonio, headers: &HeaderMap) -> Option<Refusal> {
+    let mut company = fake.company();
+    company.api_calls += 1;
+    if let Some(refused) = next_fault(&mut company.faults) {
+        return Some(refused);
+    }
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let valid = bearer.and_then(|t| company.tokens.get(t)).is_some_and(|until| *until > Utc::now());
+    (!valid).then(|| {
+        let body =
+            json!({ "errors": [{ "title": "Unauthorized", "detail": "The access token is invalid or expired" }] });
+        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+    })
+}
+
+async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<HashMap<String, String>>) -> Response {
+    let fault = next_fault(&mut fake.company().faults);
+    if let Some(refused) = fault {
+        return refused.into_response().await;
+    }
+    let mut company = fake.company();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": "unsupported_grant_type" }))).into_response();
+    }
+    let ok =
+        form.get("client_id") == Some(&company.client_id) && form.get("client_secret") == Some(&company.client_secret);
+    if !ok {
+        return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "invalid_client" }))).into_response();
+    }
+    company.token_grants += 1;
+    let access = format!("papi-{}-{}", company.token_grants, Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let lifetime = company.token_lifetime;
+    company.tokens.insert(access.clone(), Utc::now() + chrono::Duration::seconds(lifetime));
+    axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": lifetime,
+                       "scope": "personio:persons:read" }))
+    .into_response()
+}
+
+fn bad_request(detail: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "errors": [{ "title": "Bad Request", "detail": detail }] })))
+        .into_response()
+}
+
+/// A date (`2026-01-31`, the whole day) or a time.
+fn after(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return day.succ_opt()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::nanoseconds(1));
+    }
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc))
+}
+
+async fn persons(
+    State(fake): State<FakePersonio>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let limit: usize = match query.get("limit").map(|l| l.parse()) {
+        None => 10,
+        Some(Ok(n)) if (1..=50).contains(&n) => n,
+        _ => return bad_request("limit must be between 1 and 50"),
+    };
+    let start: usize = match query.get("cursor").map(|c| c.strip_prefix('c').and_then(|n| n.parse().ok())) {
+        None => 0,
+        Some(Some(n)) => n,
+        Some(None) => return bad_request("invalid cursor"),
+    };
+    let updated_after = match query.get("updated_at.gt").map(|v| after(v)) {
+        None => None,
+        Some(Some(t)) => Some(t),
+        Some(None) => return bad_request("updated_at.gt must be a date"),
+    };
+    let company = fake.company();
+    let matching: Vec<&Person> = company
+        .people
+        .values()
+        .filter(|p| query.get("id").is_none_or(|id| p.record["id"] == id.as_str()))
+        .filter(|p| query.get("status").is_none_or(|s| p.record["status"] == s.as_str()))
+        .filter(|p| updated_after.is_none_or(|t| p.updated_at > t))
+        .collect();
+    let data: Vec<Value> = matching.iter().skip(start).take(limit).map(|p| p.record.clone()).collect();
+    let mut links = json!({});
+    if start + limit < matching.len() {
+        let mut next = format!("{}/v2/persons?limit={limit}&cursor=c{}", fake.base_url, start + limit);
+        for key in ["status", "updated_at.gt", "id"] {
+            if let Some(value) = query.get(key) {
+                next.push_str(&format!("&{key}={value}"));
+            }
+        }
+        links["next"] = json!({ "href": next });
+    }
+    axum::Json(json!({ "_data": data, "_meta": { "links": links } })).into_response()
+}
+
+async fn employments(State(fake): State<FakePersonio>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let company = fake.company();
+    match id.parse().ok().and_then(|n: u64| company.people.get(&n)) {
+        Some(person) => axum::Json(json!({ "_data": person.employments, "_meta": { "links": {} } })).into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "errors": [{ "title": "Not Found" }] }))).into_response(),
+    }
+}
+
+async fn org_unit(State(fake): State<FakePersonio>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let company = fake.company();
+    let index = id.parse::<usize>().ok().and_then(|n| n.checked_sub(281_521));
+    match index.and_then(|i| company.departments.get(i)) {
+        Some(name) => axum::Json(json!({ "id": id, "type": "department", "name": name })).into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "errors": [{ "title": "Not Found" }] }))).into_response(),
+    }
+}
+
+async fn sandbox_list(State(fake): State<FakePersonio>) -> Response {
+    let company = fake.company();
+    let people: Vec<Value> =
+        company.people.values().map(|p| json!({ "person": p.record, "employments": p.employments })).collect();
+    axum::Json(json!({ "persons": people })).into_response()
+}
+
+async fn sandbox_hire(State(fake): State<FakePersonio>, axum::Json(flat): axum::Json<Value>) -> Response {
+    if flat.get("first_name").and_then(Value::as_str).is_none() {
+        return (StatusCode::BAD_REQUEST, "send a JSON object with at least first_name").into_response();
+    }
+    let id = fake.hire(flat).await;
+    (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response()
+}
+
+fn found(ok: bool) -> Response {
+    if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+}
+
+async fn sandbox_change(
+    State(fake): State<FakePersonio>,
+    Path(id): Path<String>,
+    axum::Json(flat): axum::Json<Value>,
+) -> Response {
+    found(fake.change(&id, flat).await)
+}
+
+async fn sandbox_delete(State(fake): State<FakePersonio>, Path(id): Path<String>) -> Response {
+    found(fake.delete(&id).await)
+}
+
+#[derive(Deserialize)]
+struct Dated {
+    #[serde(default)]
+    date: Option<NaiveDate>,
+    #[serde(default)]
+    start_date: Option<NaiveDate>,
+}
+
+async fn sandbox_terminate(
+    State(fake): State<FakePersonio>,
+    Path(id): Path<String>,
+    body: Option<axum::Json<Dated>>,
+) -> Response {
+    let date = body.and_then(|b| b.0.date).unwrap_or_else(|| Utc::now().date_naive());
+    found(fake.terminate(&id, date).await)
+}
+
+async fn sandbox_rehire(
+    State(fake): State<FakePersonio>,
+    Path(id): Path<String>,
+    body: Option<axum::Json<Dated>>,
+) -> Response {
+    let start = body.and_then(|b| b.0.start_date).unwrap_or_else(|| Utc::now().date_naive());
+    found(fake.rehire(&id, start).await)
+}
+
+#[derive(Deserialize)]
+struct WebhookTarget {
+    url: String,
+    token: String,
+}
+
+async fn sandbox_webhook(State(fake): State<FakePersonio>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
+    fake.set_webhook(&target.url, &target.token);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sandbox_faults(State(fake): State<FakePersonio>, axum::Json(fault): axum::Json<Fault>) -> Response {
+    fake.inject(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sandbox_stats(State(fake): State<FakePersonio>) -> Response {
+    let company = fake.company();
+    axum::Json(json!({ "api_calls": company.api_calls, "token_grants": company.token_grants,
+                       "headcount": company.people.len() }))
+    .into_response()
+}

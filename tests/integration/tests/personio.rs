@@ -1,0 +1,176 @@
+//! Personio end to end, over real HTTP against the fake Personio (API v2): the first import through persons
+//! and employments, then hires, changes, terminations and a rehire pushed as token-authenticated webhooks that
+//! carry only ids (the person is re-read), the `updated_at` change feed, expiring access tokens, refused
+//! forgeries and replays, and throttling and server errors survived.
+
+use chrono::{Duration, Utc};
+use fake_hr::{FakePersonio, Fault};
+use integration_tests::*;
+use ithub::resources::QueueSettings;
+use ithub::store::{RunMode, RunStatus};
+use serde_json::{Value, json};
+
+fn day(offset: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(offset)).to_string()
+}
+
+/// What Personio sends in `Authorization`: the token configured on the webhook, verbatim.
+const TOKEN: &str = "Bearer personio-webhook-token";
+
+fn person(first: &str, last: &str, department: &str, start: &str) -> Value {
+    json!({ "first_name": first, "last_name": last, "email": format!("{}@acme.example", first.to_lowercase()),
+            "title": "Engineer", "department": department, "start_date": start,
+            "personal_email": format!("{}@home.example", first.to_lowercase()), "phone": "+49 30 000",
+            "address": "1 Hauptstr., Berlin" })
+}
+
+async fn world_with(people: Vec<Value>, queues: QueueSettings) -> World<FakePersonio> {
+    let fake = FakePersonio::start("127.0.0.1:0".parse().unwrap(), "client-1", "client-secret-1", people)
+        .await
+        .expect("fake Personio");
+    let request = fake.connection_request();
+    let world = World::with_queues(fake, request, queues).await;
+    // Personio's webhook "secret" is the token it sends; the connection keeps it like any webhook secret.
+    let mut secrets = world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap();
+    secrets.webhook_secrets = vec![TOKEN.to_owned()];
+    world.stack.secrets.put(&world.connection.secret_id, &secrets).await.unwrap();
+    world
+}
+
+async fn world(people: Vec<Value>) -> World<FakePersonio> {
+    world_with(people, QueueSettings::default()).await
+}
+
+async fn tasks_of(world: &World<FakePersonio>, hr_id: &str, kind: &str) -> Vec<Value> {
+    let id = world.admin.employee_by_hr_id(hr_id).await["id"].clone();
+    let all = world.admin.all(&format!("/v1/tasks?kind={kind}")).await;
+    all.into_iter().filter(|t| t["employee_id"] == id).collect()
+}
+
+#[tokio::test]
+async fn a_personio_company_imports_and_its_webhooks_drive_the_lifecycle() {
+    let world = world(vec![
+        person("Ada", "Lovelace", "Engineering", "2020-01-06"),
+        person("Bo", "Chen", "Finance", "2021-02-01"),
+        person("Cy", "Diaz", "Engineering", "2019-05-01"),
+        person("Dee", "Evans", "Design", &day(10)),
+    ])
+    .await;
+    let ids = world.fake.ids();
+    let (ada, bo, dee) = (&ids[0], &ids[1], &ids[3]);
+
+    world.sync().await;
+    let run = world.runs().await.remove(0);
+    assert_eq!((run.status, run.counts.imported), (RunStatus::Succeeded, 3), "{run:?}");
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 4);
+    let first = world.admin.employee_by_hr_id(ada).await;
+    assert_eq!(first["hr"]["department"], "Engineering", "the org unit's name, not its id");
+    assert_eq!(first["hr"]["personal_email"], "ada@home.example", "from the configured custom attribute");
+    assert_eq!(first["hr"]["home_address"]["line1"], "1 Hauptstr., Berlin");
+    assert_eq!(first["hr"]["title"], "Engineer");
+    assert_eq!(tasks_of(&world, dee, "onboarding").await[0]["due_date"], day(10));
+    let mut employee_ids = Vec::new();
+    for hr_id in [ada, bo] {
+        employee_ids.push(world.admin.employee_by_hr_id(hr_id).await["id"].clone());
+    }
+    let (status, _) = world.admin.post("/v1/employees/setup", json!({ "employee_ids": employee_ids })).await;
+    assert_eq!(status, 200);
+
+    // A hire pushed as two dataless events; the worker re-reads the person and the employment.
+    world.fake.set_webhook(&world.webhook_url(), TOKEN);
+    let nia = world.fake.hire(json!({ "first_name": "Nia", "last_name": "Okafor", "department": "IT" })).await;
+    assert!(world.fake.deliveries().iter().all(|(_, status)| *status == 202), "{:?}", world.fake.deliveries());
+    drain(&world.stack).await;
+    let hired = world.admin.employee_by_hr_id(&nia).await;
+    assert_eq!((hired["hr"]["department"].as_str(), hired["hub"]["status"].as_str()), (Some("IT"), Some("onboarding")));
+
+    // A field change opens nothing.
+    world.fake.change(bo, json!({ "title": "Controller" })).await;
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id(bo).await["hr"]["title"], "Controller");
+    assert!(tasks_of(&world, bo, "offboarding").await.is_empty());
+
+    // Terminations, immediate and dated.
+    world.fake.terminate(ada, Utc::now().date_naive()).await;
+    world.fake.terminate(bo, Utc::now().date_naive() + Duration::days(7)).await;
+    drain(&world.stack).await;
+    let ada_off = tasks_of(&world, ada, "offboarding").await;
+    assert_eq!((ada_off.len(), ada_off[0]["due_date"].as_str()), (1, Some(day(0).as_str())));
+    let bo_off = tasks_of(&world, bo, "offboarding").await;
+    assert_eq!((bo_off.len(), bo_off[0]["due_date"].as_str()), (1, Some(day(7).as_str())));
+
+    // A rehire is a new employment: a new cycle.
+    let task_id = ada_off[0]["id"].as_str().unwrap();
+    world.admin.tick_all(task_id).await;
+    assert_eq!(world.admin.post(&format!("/v1/tasks/{task_id}/complete"), json!({})).await.0, 200);
+    world.fake.rehire(ada, Utc::now().date_naive() + Duration::days(3)).await;
+    drain(&world.stack).await;
+    let back = world.admin.employee_by_hr_id(ada).await;
+    assert_eq!((back["hub"]["status"].as_str(), back["hub"]["cycle"].as_u64()), (Some("onboarding"), Some(2)));
+
+    // A deletion ends in a removal, and the change feed then finds only what the webhooks already applied.
+    world.fake.delete(&ids[2]).await;
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id(&ids[2]).await["hr"]["status"], "terminated");
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!((run.status, run.queued), (RunStatus::Succeeded, 0), "{run:?}");
+}
+
+#[tokio::test]
+async fn the_change_feed_reads_people_updated_since_the_last_run() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    world.sync().await;
+    let ada = world.fake.ids()[0].clone();
+    // No webhook configured: only the poll can see this.
+    world.fake.change(&ada, json!({ "last_name": "King" })).await;
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!((run.mode, run.status, run.counts.updated), (RunMode::Incremental, RunStatus::Succeeded, 1), "{run:?}");
+    assert_eq!(world.admin.employee_by_hr_id(&ada).await["hr"]["last_name"], "King");
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_replaced_and_forgeries_and_replays_queue_nothing() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    world.sync().await;
+    let grants = world.fake.token_grants();
+    world.fake.expire_tokens();
+    let ada = world.fake.ids()[0].clone();
+    world.fake.change(&ada, json!({ "last_name": "King" })).await;
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!((run.status, run.counts.updated), (RunStatus::Succeeded, 1), "{run:?}");
+    assert!(world.fake.token_grants() > grants, "a new token was fetched");
+
+    let url = world.webhook_url();
+    world.fake.set_webhook(&url, TOKEN);
+    world.fake.change(&ada, json!({ "first_name": "Augusta" })).await;
+    let (body, status) = world.fake.deliveries().pop().unwrap();
+    assert_eq!(status, 202);
+    assert_eq!(world.fake.post(&url, "Bearer guessed", body.clone()).await, 401, "wrong token");
+    assert_eq!(world.fake.post(&url, "", body.clone()).await, 401, "no token");
+    let unknown = format!("{}/webhooks/conn_00000000000000000000000000", world.api);
+    assert_eq!(world.fake.post(&unknown, TOKEN, body.clone()).await, 401, "unknown connection");
+    assert_eq!(world.fake.post(&url, TOKEN, body).await, 200, "a replay is a duplicate");
+    let queued = peek(&world.stack, &world.stack.deployed.queue_url).await;
+    assert_eq!(queued.len(), 1, "only the genuine delivery: {queued:?}");
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_from_personio_lose_nothing() {
+    let queues = QueueSettings { visibility_timeout_secs: 1, ..QueueSettings::default() };
+    let world = world_with(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")], queues).await;
+    world.fake.inject(Fault { retry_after: Some(1), ..Fault::status(429) });
+    world.sync().await;
+    assert_eq!(world.fake.faults_left(), 0);
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 1);
+
+    world.fake.set_webhook(&world.webhook_url(), TOKEN);
+    world.fake.inject(Fault { count: 2, ..Fault::status(502) });
+    let nia = world.fake.hire(json!({ "first_name": "Nia", "last_name": "Okafor" })).await;
+    world
+        .drain_until("the hire to be applied", || async {
+            world.admin.all("/v1/employees").await.iter().any(|e| e["hr"]["hr_id"] == nia.as_str())
+        })
+        .await;
+    assert_eq!(world.fake.faults_left(), 0, "both 502s were served");
+    assert_eq!(tasks_of(&world, &nia, "onboarding").await.len(), 1);
+}
