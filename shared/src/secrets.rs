@@ -66,9 +66,16 @@ impl Secrets {
         &self,
         connection: &crate::store::Connection,
         http: crate::providers::Http,
+        store: &crate::store::Store,
     ) -> Result<Box<dyn HrProvider>, SecretError> {
         let secret = self.get(&connection.secret_id).await?;
-        crate::providers::connect(&connection.provider, &secret.credentials, http)
+        let tokens = ConnectionRefreshTokens::new(self.clone(), store.clone(), &connection.secret_id);
+        let link = crate::providers::Link {
+            http,
+            refresh_tokens: Some(std::sync::Arc::new(tokens)),
+            refresh_token: secret.refresh_token.clone().map(crate::providers::auth::Secret::new),
+        };
+        crate::providers::connect(&connection.provider, &secret.credentials, link)
             .ok_or_else(|| SecretError::Mismatch(connection.secret_id.clone()))
     }
 

@@ -93,6 +93,7 @@ impl Stack {
             store: self.store.clone(),
             queue: self.queue.clone(),
             secrets: self.secrets.clone(),
+            http: self.http.clone(),
         }))
     }
 

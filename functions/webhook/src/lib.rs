@@ -30,6 +30,8 @@ pub struct Webhooks {
     pub store: Store,
     pub queue: Queue,
     pub secrets: Secrets,
+    /// For the HR calls a subscription handshake makes.
+    pub http: ithub::providers::Http,
 }
 
 pub fn router(state: Webhooks) -> Router {
@@ -95,6 +97,7 @@ async fn receive(
     };
     let delivery = match verdict {
         Ok(delivery) => delivery,
+        Err(WebhookError::Handshake(token)) => return handshake(&hooks, &connection, token).await,
         Err(error @ WebhookError::BadPayload(_)) => {
             tracing::warn!(%connection_id, %error, "refused a signed delivery");
             return problem(StatusCode::BAD_REQUEST, "bad-webhook-payload", "Unreadable payload", error.to_string());
@@ -180,6 +183,50 @@ async fn receive(
     }
     tracing::info!(%connection_id, queued = hints.len(), "queued a delivery");
     (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "status": "queued", "queued": hints.len() }))).into_response()
+}
+
+/// A subscription's verification token, confirmed with the HR system before it becomes the connection's newest
+/// webhook secret (a token the HR system does not confirm is answered like a bad signature).
+async fn handshake(
+    hooks: &Webhooks,
+    connection: &ithub::store::Connection,
+    token: ithub::providers::auth::Secret,
+) -> Response {
+    let connection_id = &connection.id;
+    let confirmed = match hooks.secrets.connect(connection, hooks.http.clone(), &hooks.store).await {
+        Ok(provider) => provider.confirm_subscription(token.expose()).await,
+        Err(error) => {
+            tracing::error!(%error, "could not read the connection's credentials");
+            return unavailable();
+        }
+    };
+    match confirmed {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(%connection_id, "the HR system did not confirm a verification token");
+            return not_verified(&WebhookError::BadSignature);
+        }
+        Err(error) => {
+            tracing::error!(%connection_id, %error, "could not confirm a webhook subscription");
+            return unavailable();
+        }
+    }
+    let saved = async {
+        let mut secret = hooks.secrets.get_fresh(&connection.secret_id).await?;
+        if !secret.webhook_secrets.iter().any(|s| s == token.expose()) {
+            // Newest first; the previous one stays valid for deliveries already signed with it.
+            secret.webhook_secrets.insert(0, token.expose().to_owned());
+            secret.webhook_secrets.truncate(2);
+            hooks.secrets.put(&connection.secret_id, &secret).await?;
+        }
+        Ok::<_, ithub::secrets::SecretError>(())
+    };
+    if let Err(error) = saved.await {
+        tracing::error!(%error, "could not keep the confirmed verification token");
+        return unavailable();
+    }
+    tracing::info!(%connection_id, "confirmed the webhook subscription");
+    (StatusCode::OK, axum::Json(serde_json::json!({ "status": "verified", "queued": 0 }))).into_response()
 }
 
 fn unavailable() -> Response {

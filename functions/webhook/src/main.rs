@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         queue: Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),
         secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        http: ithub::providers::Http::new(ithub::providers::Egress::Public),
     };
     lambda_http::run(router(state)).await
 }

@@ -70,8 +70,8 @@ impl super::Connector for Connector {
         settings.base_url.as_deref()
     }
 
-    fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Box<dyn HrProvider> {
-        Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), http))
+    fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
+        Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), link.http))
     }
 
     fn verify_webhook(

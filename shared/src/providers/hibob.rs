@@ -80,8 +80,8 @@ impl super::Connector for Connector {
         settings.base_url.as_deref()
     }
 
-    fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Box<dyn HrProvider> {
-        Box::new(HiBob::new(settings, credentials, http))
+    fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
+        Box::new(HiBob::new(settings, credentials, link.http))
     }
 
     fn verify_webhook(

@@ -14,6 +14,7 @@ use crate::validation::FieldError;
 // connection request and the dispatch. Adding an HR system is that module and one line here.
 registry! {
     BambooHr(bamboohr),
+    Gusto(gusto),
     HiBob(hibob),
     Personio(personio),
 }
@@ -56,7 +57,7 @@ pub trait Connector {
     /// The settings' override of the HR system's address, if any.
     fn base_url(settings: &Self::Settings) -> Option<&str>;
 
-    fn connect(settings: &Self::Settings, credentials: &Self::Credentials, http: Http) -> Box<dyn HrProvider>;
+    fn connect(settings: &Self::Settings, credentials: &Self::Credentials, link: Link) -> Box<dyn HrProvider>;
 
     /// Verifies a delivery and reads the employees it names.
     fn verify_webhook(
@@ -69,6 +70,23 @@ pub trait Connector {
     type Settings: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned;
     /// No `Debug`: credentials never reach a log.
     type Credentials: Clone + Serialize + DeserializeOwned;
+}
+
+/// What a connector is given to reach its HR system: the HTTP client, and for connectors whose refresh tokens
+/// rotate, where the connection keeps the latest one.
+pub struct Link {
+    pub http: Http,
+    /// Keeps a rotated refresh token where every process finds it, and lets one process spend it at a time.
+    pub refresh_tokens: Option<std::sync::Arc<dyn auth::RefreshTokenStore>>,
+    /// The refresh token as last rotated, which replaces the one in the credentials.
+    pub refresh_token: Option<auth::Secret>,
+}
+
+impl Link {
+    /// A link with no rotated refresh token and nowhere to keep one (tests, and connectors that need none).
+    pub fn new(http: Http) -> Self {
+        Self { http, refresh_tokens: None, refresh_token: None }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +161,12 @@ pub trait HrProvider: Send + Sync {
     /// The current record of one employee; `None` when the HR system no longer has them.
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError>;
 
+    /// Confirms a webhook subscription with the verification token the HR system sent to the webhook URL;
+    /// `false` when the HR system does not recognise it (or the connection has no subscription to confirm).
+    async fn confirm_subscription(&self, _verification_token: &str) -> Result<bool, ProviderError> {
+        Ok(false)
+    }
+
     /// The current records of a few employees (those the HR system still has); a connector that can ask for
     /// several at once overrides this one-request-each default.
     async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {
@@ -176,6 +200,10 @@ pub enum WebhookError {
     BadPayload(String),
     #[error("this HR system sends no webhooks")]
     NotSupported,
+    /// The HR system's subscription handshake (Gusto's verification token, unsigned): the connection confirms it
+    /// with the HR system before trusting it.
+    #[error("a webhook subscription's verification")]
+    Handshake(auth::Secret),
 }
 
 /// A verified delivery: which employees it mentions and a key that is the same for a redelivery.

@@ -161,10 +161,10 @@ macro_rules! registry {
 
         /// The HR system of a connection, signed in with its credentials. `None` when the credentials are for
         /// another provider than the settings (a corrupt secret).
-        pub fn connect(settings: &Settings, credentials: &Credentials, http: Http) -> Option<Box<dyn HrProvider>> {
+        pub fn connect(settings: &Settings, credentials: &Credentials, link: Link) -> Option<Box<dyn HrProvider>> {
             match (settings, credentials) {
                 $((Settings::$variant(s), Credentials::$variant(c)) => {
-                    Some(<$module::Connector as Connector>::connect(s, c, http))
+                    Some(<$module::Connector as Connector>::connect(s, c, link))
                 })+
                 #[allow(unreachable_patterns)]
                 _ => None,

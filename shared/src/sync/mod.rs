@@ -285,7 +285,7 @@ impl Syncer {
                 return Ok(Stop::Done);
             }
         }
-        let provider = match self.secrets.connect(&connection, self.http.clone()).await {
+        let provider = match self.secrets.connect(&connection, self.http.clone(), self.store()).await {
             Ok(provider) => provider,
             Err(error) => {
                 self.fail(run, error.to_string()).await?;
@@ -715,7 +715,7 @@ impl Syncer {
             tracing::warn!(%connection, "connection no longer exists; dropping the hint");
             return Ok(Read::NoConnection);
         };
-        let provider = self.secrets.connect(&connection, self.http.clone()).await?;
+        let provider = self.secrets.connect(&connection, self.http.clone(), self.store()).await?;
         Ok(match provider.fetch(hr_id).await? {
             Some(record) => Read::Found(Box::new(record), connection.cursor.is_none()),
             None => Read::NotInHr,

@@ -22,6 +22,7 @@
 
 mod company;
 mod faults;
+mod gusto;
 mod hibob;
 mod personio;
 mod server;
@@ -33,6 +34,7 @@ pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate)
     FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
 }
 pub use faults::{Fault, FaultKind};
+pub use gusto::{FakeGusto, sign as gusto_sign};
 pub use hibob::{BobDelivery, FakeBob, sign as bob_sign};
 pub use personio::FakePersonio;
 pub use server::{Delivery, FakeBamboo, sign};

@@ -103,7 +103,7 @@ async fn main() {
     for n in 1..=100u32 {
         let record = stack
             .secrets
-            .connect(&connection, stack.http.clone())
+            .connect(&connection, stack.http.clone(), &stack.store)
             .await
             .unwrap()
             .fetch(&n.to_string())

@@ -268,7 +268,7 @@ async fn the_same_change_twice_or_out_of_order_reaches_the_same_state() {
     let world = set_up(&[]).await;
     let hired = world.fake.hire(json!({"firstName": "Ana", "lastName": "Silva", "city": "Lisbon"})).await;
     let stack = &world.stack;
-    let provider = stack.secrets.connect(&world.connection, stack.http.clone()).await.unwrap();
+    let provider = stack.secrets.connect(&world.connection, stack.http.clone(), &stack.store).await.unwrap();
     let first = provider.fetch(&hired.to_string()).await.unwrap().unwrap();
     let at_first = Utc::now();
     world.fake.change(hired, json!({"city": "Porto"})).await;

@@ -42,8 +42,13 @@ struct Run {
 impl Run {
     /// Reads the person from HR as the poller would and hands the observation to the worker.
     async fn observe(&mut self) {
-        let provider =
-            self.world.stack.secrets.connect(&self.world.connection, self.world.stack.http.clone()).await.unwrap();
+        let provider = self
+            .world
+            .stack
+            .secrets
+            .connect(&self.world.connection, self.world.stack.http.clone(), &self.world.stack.store)
+            .await
+            .unwrap();
         let record = provider.fetch("1").await.unwrap().unwrap();
         let observation = observed(&self.world.tenant, &self.world.connection.id, record, Utc::now());
         self.deliver(observation).await;
