@@ -13,6 +13,8 @@ use local::Stack;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod sandboxes;
+
 fn setting(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
 }
@@ -77,11 +79,21 @@ async fn run(mut stack: Stack) {
     stack.public_url = Some(api_url.clone());
     sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 
-    let env = format!(
+    let mut env = format!(
         "ITHUB_API_URL={api_url}\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",
         sandbox.base_url(),
         connection.id
     );
+    // The other sandbox HR systems, each with the small sample company and a connection of its own.
+    let others = setting("ITHUB_SANDBOX_PROVIDERS", "hibob,personio,gusto");
+    let mut lines = Vec::new();
+    for (n, provider) in others.split(',').map(str::trim).filter(|p| !p.is_empty() && *p != "none").enumerate() {
+        let port = if sandbox_addr.port() == 0 { 0 } else { sandbox_addr.port() + 1 + n as u16 };
+        let addr = SocketAddr::new(sandbox_addr.ip(), port);
+        let (url, hire) = sandboxes::start(provider, addr, &stack, &acting, &api_url).await.unwrap_or_else(|e| fail(e));
+        env.push_str(&format!("ITHUB_SANDBOX_{}_URL={url}\n", provider.to_ascii_uppercase()));
+        lines.push(format!("  {provider:<13} {url}   (hire: {hire})"));
+    }
     let env_file = setting("ITHUB_RUN_ENV", ".local/run.env");
     let written = std::path::Path::new(&env_file)
         .parent()
@@ -102,11 +114,12 @@ async fn run(mut stack: Stack) {
          admin API     {api_url}   (try: curl -H 'Authorization: Bearer {admin_key}' {api_url}/v1/employees)\n  \
          admin key     {admin_key}\n  \
          sandbox HR    {}   (hire: curl -X POST {}/sandbox/employees -H 'content-type: application/json' -d '{{\"firstName\":\"Nia\",\"lastName\":\"Okafor\"}}')\n  \
-         polling every {poll_secs}s; webhooks from the sandbox arrive at {api_url}/webhooks/{}\n\n  \
+         polling every {poll_secs}s; webhooks from the sandbox arrive at {api_url}/webhooks/{}\n{}\n\n  \
          These values are also in .local/run.env. Ctrl-C stops everything.\n",
         sandbox.base_url(),
         sandbox.base_url(),
-        connection.id
+        connection.id,
+        lines.join("\n")
     );
     if let Err(e) = server.await {
         fail(e);

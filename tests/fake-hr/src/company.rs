@@ -139,3 +139,38 @@ pub fn generated_company(size: u32) -> Vec<(u32, Value)> {
         })
         .collect()
 }
+
+/// One person of the small sample company every other fake HR system starts with: first and last name,
+/// department, title, start date and city.
+pub struct Sample {
+    pub first: &'static str,
+    pub last: &'static str,
+    pub department: &'static str,
+    pub title: &'static str,
+    pub start: NaiveDate,
+    pub city: &'static str,
+}
+
+/// Eight people in four departments; one starts in two weeks.
+pub fn small_company(today: NaiveDate) -> Vec<Sample> {
+    let rows: [(&str, &str, &str, &str, i64, &str); 8] = [
+        ("Ada", "Lovelace", "Engineering", "VP Engineering", -2000, "London"),
+        ("Grace", "Hopper", "Engineering", "Software Engineer", -900, "Arlington"),
+        ("Alan", "Turing", "Engineering", "SRE", -400, "Manchester"),
+        ("Barbara", "Liskov", "Finance", "CFO", -1500, "Boston"),
+        ("Edsger", "Dijkstra", "Finance", "Accountant", -300, "Austin"),
+        ("Frances", "Allen", "IT", "IT Manager", -1200, "Peru"),
+        ("Donald", "Knuth", "IT", "IT Specialist", -200, "Stanford"),
+        ("Margaret", "Hamilton", "Design", "Product Designer", 14, "Boston"),
+    ];
+    rows.into_iter()
+        .map(|(first, last, department, title, days, city)| Sample {
+            first,
+            last,
+            department,
+            title,
+            start: today + Duration::days(days),
+            city,
+        })
+        .collect()
+}

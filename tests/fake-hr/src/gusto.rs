@@ -329,6 +329,18 @@ impl FakeGusto {
     }
 }
 
+/// The small sample company as sandbox hires.
+pub fn sample(today: NaiveDate) -> Vec<Value> {
+    crate::company::small_company(today)
+        .into_iter()
+        .map(|p| {
+            json!({ "first_name": p.first, "last_name": p.last,
+                    "work_email": format!("{}@acme.example", p.first.to_lowercase()), "title": p.title,
+                    "department": p.department, "hired_at": p.start.to_string(), "city": p.city })
+        })
+        .collect()
+}
+
 /// Hex HMAC-SHA256 of the body, keyed with the subscription's verification token.
 pub fn sign(token: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key length");

@@ -265,6 +265,17 @@ impl FakeBob {
     }
 }
 
+/// The small sample company as sandbox hires.
+pub fn sample(today: NaiveDate) -> Vec<Value> {
+    crate::company::small_company(today)
+        .into_iter()
+        .map(|p| {
+            json!({ "firstName": p.first, "surname": p.last, "email": format!("{}@acme.example", p.first.to_lowercase()),
+                    "title": p.title, "department": p.department, "startDate": p.start.to_string(), "city": p.city })
+        })
+        .collect()
+}
+
 /// Base64 HMAC-SHA512 of the body, keyed with the webhook's secret.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");

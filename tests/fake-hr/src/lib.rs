@@ -1,4 +1,7 @@
-//! A fake BambooHR that follows the documented API closely enough to test a connector against it:
+//! Fake HR systems that follow each provider's documented API closely enough to test a connector against it, each
+//! with sandbox controls (hire, change, terminate, rehire, delete, webhooks, injected faults): HiBob
+//! ([`FakeBob`]), Personio ([`FakePersonio`]) and Gusto ([`FakeGusto`]) are described in their modules. The
+//! first, [`FakeBamboo`], is a fake BambooHR:
 //!
 //! - `POST /api/v2/datasets/employee/data` (Datasets v2: `fields`, an OData-style `filter` of `eq ne lt le gt
 //!   ge` and `in` terms joined by `and` or `or`, `orderBy: "eeid asc"`, `page`, `pageSize` up to 1000; `data`,
@@ -27,14 +30,14 @@ mod hibob;
 mod personio;
 mod server;
 
-pub use company::{generated_company, sample_company};
+pub use company::{Sample, generated_company, sample_company, small_company};
 
 /// The sandbox HR system `make run` starts: this fake, on `addr`, with the sample company (as of `today`).
 pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate) -> std::io::Result<FakeBamboo> {
     FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
 }
 pub use faults::{Fault, FaultKind};
-pub use gusto::{FakeGusto, sign as gusto_sign};
-pub use hibob::{BobDelivery, FakeBob, sign as bob_sign};
-pub use personio::FakePersonio;
+pub use gusto::{FakeGusto, sample as gusto_sample, sign as gusto_sign};
+pub use hibob::{BobDelivery, FakeBob, sample as bob_sample, sign as bob_sign};
+pub use personio::{FakePersonio, sample as personio_sample};
 pub use server::{Delivery, FakeBamboo, sign};

@@ -302,6 +302,18 @@ impl FakePersonio {
     }
 }
 
+/// The small sample company as sandbox hires.
+pub fn sample(today: NaiveDate) -> Vec<Value> {
+    crate::company::small_company(today)
+        .into_iter()
+        .map(|p| {
+            json!({ "first_name": p.first, "last_name": p.last, "email": format!("{}@acme.example", p.first.to_lowercase()),
+                    "title": p.title, "department": p.department, "start_date": p.start.to_string(),
+                    "address": format!("1 Main St, {}", p.city) })
+        })
+        .collect()
+}
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }

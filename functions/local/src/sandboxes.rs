@@ -1,0 +1,67 @@
+//! The sandbox HR systems `make run` starts besides BambooHR (`ITHUB_SANDBOX_PROVIDERS`): each a fake with the
+//! small sample company, connected as an admin would connect it, its webhooks pointed at the local runner.
+
+use ithub::providers::NewConnection;
+use ithub::service::Acting;
+use local::Stack;
+use std::net::SocketAddr;
+
+/// Starts one sandbox and connects the demo tenant to it; returns its URL and a command that hires someone.
+pub async fn start(
+    provider: &str,
+    addr: SocketAddr,
+    stack: &Stack,
+    acting: &Acting,
+    api_url: &str,
+) -> Result<(String, String), String> {
+    let today = chrono::Utc::now().date_naive();
+    let cannot = |e: std::io::Error| format!("cannot start the {provider} sandbox on {addr}: {e}");
+    let connect = async |request: serde_json::Value| {
+        let request: NewConnection = serde_json::from_value(request).map_err(|e| e.to_string())?;
+        let made = stack.service().create_connection(&stack.secrets, stack.http.egress(), acting, request).await;
+        made.map_err(|e| format!("cannot connect the {provider} sandbox: {e}"))
+    };
+    let hire = |url: &str, body: &str| format!("curl -X POST {url} -H 'content-type: application/json' -d '{body}'");
+    match provider {
+        "hibob" => {
+            let fake = fake_hr::FakeBob::start(addr, "SERVICE-DEMO", "demo-service-token", fake_hr::bob_sample(today))
+                .await
+                .map_err(cannot)?;
+            let made = connect(fake.connection_request()).await?;
+            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &made.webhook_secret);
+            let url = fake.base_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/employees"), r#"{"firstName":"Nia","surname":"Okafor"}"#);
+            Ok((url, command))
+        }
+        "personio" => {
+            let people = fake_hr::personio_sample(today);
+            let fake = fake_hr::FakePersonio::start(addr, "demo-client", "demo-client-secret", people)
+                .await
+                .map_err(cannot)?;
+            let made = connect(fake.connection_request()).await?;
+            // Personio sends the webhook's token verbatim: the connection's webhook secret is that token.
+            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &made.webhook_secret);
+            let url = fake.base_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/persons"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
+            Ok((url, command))
+        }
+        "gusto" => {
+            let people = fake_hr::gusto_sample(today);
+            let fake = fake_hr::FakeGusto::start(addr, "demo-client", "demo-client-secret", "demo-refresh-0", people)
+                .await
+                .map_err(cannot)?;
+            let made = connect(fake.connection_request()).await?;
+            // Gusto sends its verification token once the runner serves; IT Hub confirms it and keeps it.
+            let webhook = format!("{api_url}/webhooks/{}", made.connection.id);
+            let subscriber = fake.clone();
+            tokio::spawn(async move {
+                let status = subscriber.subscribe(&webhook).await;
+                tracing::info!(status, "the Gusto sandbox's webhook subscription was answered");
+            });
+            let url = fake.base_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/employees"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
+            Ok((url, command))
+        }
+        other => Err(format!("ITHUB_SANDBOX_PROVIDERS names {other:?}; choose from hibob, personio, gusto")),
+    }
+}
