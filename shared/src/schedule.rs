@@ -65,6 +65,25 @@ pub struct ScheduleReport {
 /// listing when its reconciliation is due. One message per connection, so one tenant's slow HR system delays no
 /// other. A run that holds its connection past its lease (its step died and its message was lost) is resumed.
 pub async fn schedule(store: &Store, runs: &Queue, now: DateTime<Utc>) -> Result<ScheduleReport, StartError> {
+    schedule_tick(store, runs, now, Tick::All).await
+}
+
+/// Which connections a tick of the schedule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// Every connection (the main schedule).
+    All,
+    /// Only those whose HR system keeps changes in a queue to drain (the every-minute schedule).
+    Queues,
+}
+
+/// [`schedule`] for one kind of tick.
+pub async fn schedule_tick(
+    store: &Store,
+    runs: &Queue,
+    now: DateTime<Utc>,
+    tick: Tick,
+) -> Result<ScheduleReport, StartError> {
     use futures::{StreamExt, TryStreamExt, stream};
     let mut report = ScheduleReport::default();
     let mut cursor: Option<String> = None;
@@ -73,6 +92,10 @@ pub async fn schedule(store: &Store, runs: &Queue, now: DateTime<Utc>) -> Result
         report.connections += page.items.len();
         // A page of connections at a time, several at once: thousands of tenants fit in one invocation.
         let done: Vec<Started> = stream::iter(page.items)
+            .filter(|connection| {
+                let drains = connection.provider.kind().capabilities().event_queue;
+                std::future::ready(tick == Tick::All || drains)
+            })
             .map(|connection| async move { start_if_due(store, runs, connection, now).await })
             .buffer_unordered(CONNECTIONS_IN_FLIGHT)
             .try_collect()

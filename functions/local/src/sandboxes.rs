@@ -62,6 +62,18 @@ pub async fn start(
             let command = hire(&format!("{url}/sandbox/employees"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
             Ok((url, command))
         }
-        other => Err(format!("ITHUB_SANDBOX_PROVIDERS names {other:?}; choose from hibob, personio, gusto")),
+        "adp" => {
+            // The API over mutual TLS on a free port; the sandbox controls (plain HTTP) on `addr`.
+            let api = SocketAddr::new(addr.ip(), 0);
+            let people = fake_hr::adp_sample(today);
+            let fake = fake_hr::FakeAdp::start(api, addr, "demo-client", "demo-client-secret", people)
+                .await
+                .map_err(cannot)?;
+            connect(fake.connection_request()).await?;
+            let url = fake.sandbox_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/workers"), r#"{"givenName":"Nia","familyName1":"Okafor"}"#);
+            Ok((url, command))
+        }
+        other => Err(format!("ITHUB_SANDBOX_PROVIDERS names {other:?}; choose from adp, hibob, personio, gusto")),
     }
 }

@@ -1,8 +1,7 @@
 //! The poller Lambda, triggered by an EventBridge schedule: starts a sync run for every connection that is due
 //! (one message each on the run queue; the worker carries the runs out), and resumes runs whose step died.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use ithub::schedule::{ScheduleReport, schedule};
+use ithub::schedule::{ScheduleReport, Tick, schedule_tick};
 use ithub::{config, queue::Queue, store::Store};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -15,8 +14,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let runs = Queue::new(aws_sdk_sqs::Client::new(&aws), run_queue_url);
     let (store, runs) = (&store, &runs);
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| async move {
-        Ok::<ScheduleReport, lambda_runtime::Error>(schedule(store, runs, chrono::Utc::now()).await?)
+    // The main schedule sends nothing of note; the every-minute queue drain sends `{"queues": true}`.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let queues = event.payload.get("queues").and_then(serde_json::Value::as_bool) == Some(true);
+        let tick = if queues { Tick::Queues } else { Tick::All };
+        Ok::<ScheduleReport, lambda_runtime::Error>(schedule_tick(store, runs, chrono::Utc::now(), tick).await?)
     }))
     .await
 }

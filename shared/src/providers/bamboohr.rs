@@ -55,7 +55,7 @@ impl super::Connector for Connector {
     const NAME: &'static str = "bamboohr";
     const DISPLAY_NAME: &'static str = "BambooHR";
     const CAPABILITIES: Capabilities =
-        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false };
+        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false, event_queue: false };
     type Settings = Settings;
     type Credentials = Credentials;
 

@@ -70,7 +70,7 @@ impl super::Connector for Connector {
     const NAME: &'static str = "gusto";
     const DISPLAY_NAME: &'static str = "Gusto";
     const CAPABILITIES: Capabilities =
-        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false };
+        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false, event_queue: false };
     type Settings = Settings;
     type Credentials = Credentials;
 

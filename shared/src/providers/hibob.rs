@@ -65,7 +65,7 @@ impl super::Connector for Connector {
     const NAME: &'static str = "hibob";
     const DISPLAY_NAME: &'static str = "HiBob";
     const CAPABILITIES: Capabilities =
-        Capabilities { full_listing: true, changes_feed: false, webhooks: true, push: false };
+        Capabilities { full_listing: true, changes_feed: false, webhooks: true, push: false, event_queue: false };
     type Settings = Settings;
     type Credentials = Credentials;
 

@@ -93,6 +93,11 @@ pub struct Http {
 
 impl Http {
     pub fn new(egress: Egress) -> Self {
+        let client = Self::builder(egress).build().unwrap_or_default();
+        Self { client, egress }
+    }
+
+    fn builder(egress: Egress) -> reqwest::ClientBuilder {
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 || !egress.permits(attempt.url()) {
                 attempt.stop()
@@ -100,14 +105,23 @@ impl Http {
                 attempt.follow()
             }
         });
-        let client = reqwest::Client::builder()
+        reqwest::Client::builder()
             .user_agent(concat!("IT-Hub/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .redirect(redirects)
-            .build()
-            .unwrap_or_default();
-        Self { client, egress }
+    }
+
+    /// The same rules, presenting a client certificate (PEM certificate chain and private key) on every
+    /// connection, for HR systems that require mutual TLS. Loopback targets (the local runner's and the tests'
+    /// fakes, whose server certificates are made up when they start) are not held to a public CA.
+    pub fn with_identity(&self, pem: &[u8]) -> Result<Self, ProviderError> {
+        let identity = reqwest::Identity::from_pem(pem)
+            .map_err(|_| ProviderError::Malformed("the client certificate or key is not valid PEM".into()))?;
+        let builder = Self::builder(self.egress).identity(identity);
+        let builder = builder.tls_danger_accept_invalid_certs(self.egress == Egress::LoopbackOnly);
+        let client = builder.build().map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+        Ok(Self { client, egress: self.egress })
     }
 
     pub fn egress(&self) -> Egress {

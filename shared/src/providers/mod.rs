@@ -13,6 +13,7 @@ use crate::validation::FieldError;
 // `ProviderKind::Variant` (named in the API by its lower-case name), the typed settings and credentials, the
 // connection request and the dispatch. Adding an HR system is that module and one line here.
 registry! {
+    Adp(adp),
     BambooHr(bamboohr),
     Gusto(gusto),
     HiBob(hibob),
@@ -40,6 +41,9 @@ pub struct Capabilities {
     pub webhooks: bool,
     /// Pushes whole records to IT Hub (SCIM).
     pub push: bool,
+    /// Keeps changes in a queue IT Hub drains (ADP's event notifications): drained every minute, on a schedule
+    /// of its own.
+    pub event_queue: bool,
 }
 
 /// One HR system's connector: its typed settings and credentials, how to check them, how to reach the system

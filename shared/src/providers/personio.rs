@@ -76,7 +76,7 @@ impl super::Connector for Connector {
     const NAME: &'static str = "personio";
     const DISPLAY_NAME: &'static str = "Personio";
     const CAPABILITIES: Capabilities =
-        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false };
+        Capabilities { full_listing: true, changes_feed: true, webhooks: true, push: false, event_queue: false };
     type Settings = Settings;
     type Credentials = Credentials;
 

@@ -74,6 +74,11 @@ pub fn next_fault(faults: &mut VecDeque<Fault>) -> Option<Refusal> {
     })
 }
 
+/// A sandbox control's answer: 204 when it found the person, 404 when not.
+pub fn found(ok: bool) -> Response {
+    if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+}
+
 /// The user name and password of an HTTP Basic `Authorization` header.
 pub fn basic_user(headers: &HeaderMap) -> Option<(String, String)> {
     let encoded = headers.get("authorization")?.to_str().ok()?.strip_prefix("Basic ")?;

@@ -20,7 +20,7 @@
 //! worked), `POST /sandbox/employees/{uuid}/rehire` (`{"date"}`), `DELETE /sandbox/employees/{uuid}`,
 //! `PUT /sandbox/webhook` (`{"url"}`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::faults::{Fault, Refusal, next_fault};
+use crate::faults::{Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -556,10 +556,6 @@ async fn sandbox_hire(State(fake): State<FakeGusto>, axum::Json(fields): axum::J
     }
     let uuid = fake.hire(fields).await;
     (StatusCode::CREATED, axum::Json(json!({ "uuid": uuid }))).into_response()
-}
-
-fn found(ok: bool) -> Response {
-    if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
 }
 
 async fn sandbox_change(

@@ -17,7 +17,7 @@
 //! `title`, `department` (a name), `startDate`, `privateEmail`, `mobilePhone`, `line1`, `city`, `postCode`,
 //! `country`, `managerId`.
 
-use crate::faults::{Fault, Refusal, basic_user, next_fault};
+use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -482,10 +482,6 @@ async fn sandbox_hire(State(fake): State<FakeBob>, axum::Json(fields): axum::Jso
     }
     let id = fake.hire(fields).await;
     (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response()
-}
-
-fn found(ok: bool) -> Response {
-    if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
 }
 
 async fn sandbox_change(

@@ -23,6 +23,7 @@
 //! - `POST  /sandbox/faults` (`{"status": 429, "count": 2, "retryAfter": 1, "after": 0, "kind": "status"}`): after
 //!   `after` calls pass, the next `count` answer that (`kind` `truncated`: a body cut short; `drop`: no answer)
 
+mod adp;
 mod company;
 mod faults;
 mod gusto;
@@ -36,6 +37,7 @@ pub use company::{Sample, generated_company, sample_company, small_company};
 pub async fn start_sandbox(addr: std::net::SocketAddr, today: chrono::NaiveDate) -> std::io::Result<FakeBamboo> {
     FakeBamboo::start(addr, "acme", "sandbox-api-key", sample_company(today)).await
 }
+pub use adp::{ClientIdentity, FakeAdp, sample as adp_sample, stranger_identity};
 pub use faults::{Fault, FaultKind};
 pub use gusto::{FakeGusto, sample as gusto_sample, sign as gusto_sign};
 pub use hibob::{BobDelivery, FakeBob, sample as bob_sample, sign as bob_sign};

@@ -18,7 +18,7 @@
 //! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats`. Personal email,
 //! phone and address are the custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
-use crate::faults::{Fault, Refusal, next_fault};
+use crate::faults::{Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -503,10 +503,6 @@ async fn sandbox_hire(State(fake): State<FakePersonio>, axum::Json(flat): axum::
     }
     let id = fake.hire(flat).await;
     (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response()
-}
-
-fn found(ok: bool) -> Response {
-    if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }
 }
 
 async fn sandbox_change(

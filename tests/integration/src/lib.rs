@@ -314,6 +314,30 @@ impl<F> World<F> {
         }
     }
 
+    /// The tasks of `kind` (`onboarding`, `offboarding`) of the person with this HR id.
+    pub async fn tasks_of(&self, hr_id: &str, kind: &str) -> Vec<serde_json::Value> {
+        let id = self.admin.employee_by_hr_id(hr_id).await["id"].clone();
+        let all = self.admin.all(&format!("/v1/tasks?kind={kind}")).await;
+        all.into_iter().filter(|t| t["employee_id"] == id).collect()
+    }
+
+    /// Sets up the people with these HR ids (each gets a license).
+    pub async fn set_up(&self, hr_ids: &[&str]) {
+        let mut ids = Vec::new();
+        for hr_id in hr_ids {
+            ids.push(self.admin.employee_by_hr_id(hr_id).await["id"].clone());
+        }
+        let (status, result) = self.admin.post("/v1/employees/setup", serde_json::json!({ "employee_ids": ids })).await;
+        assert_eq!(status, 200, "{result}");
+    }
+
+    /// Ticks off every item of a task and completes it (no hub access).
+    pub async fn complete(&self, task_id: &str) {
+        self.admin.tick_all(task_id).await;
+        let (status, body) = self.admin.post(&format!("/v1/tasks/{task_id}/complete"), serde_json::json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// A run as stored now.
     pub async fn run_of(&self, run_id: &str) -> SyncRun {
         let stored = self.stack.store.get_run(&self.tenant, &self.connection.id, run_id).await.expect("read run");

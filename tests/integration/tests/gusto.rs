@@ -32,12 +32,6 @@ async fn world(people: Vec<Value>) -> World<FakeGusto> {
     world_with(people, QueueSettings::default()).await
 }
 
-async fn tasks_of(world: &World<FakeGusto>, hr_id: &str, kind: &str) -> Vec<Value> {
-    let id = world.admin.employee_by_hr_id(hr_id).await["id"].clone();
-    let all = world.admin.all(&format!("/v1/tasks?kind={kind}")).await;
-    all.into_iter().filter(|t| t["employee_id"] == id).collect()
-}
-
 /// The refresh token the connection keeps now.
 async fn kept_refresh_token(world: &World<FakeGusto>) -> Option<String> {
     world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap().refresh_token
@@ -64,12 +58,8 @@ async fn a_gusto_company_imports_verifies_its_subscription_and_its_events_drive_
         (Some("ada@acme.example"), Some("ada@home.example"))
     );
     assert_eq!(first["hr"]["home_address"]["postal_code"], "94107");
-    assert_eq!(tasks_of(&world, dee, "onboarding").await[0]["due_date"], day(10));
-    let mut ids = Vec::new();
-    for uuid in [ada, bo] {
-        ids.push(world.admin.employee_by_hr_id(uuid).await["id"].clone());
-    }
-    assert_eq!(world.admin.post("/v1/employees/setup", json!({ "employee_ids": ids })).await.0, 200);
+    assert_eq!(world.tasks_of(dee, "onboarding").await[0]["due_date"], day(10));
+    world.set_up(&[ada.as_str(), bo.as_str()]).await;
 
     // Creating the subscription: Gusto posts the verification token, IT Hub confirms it with Gusto and keeps it
     // as the webhook secret.
@@ -87,21 +77,20 @@ async fn a_gusto_company_imports_verifies_its_subscription_and_its_events_drive_
     world.fake.change(bo, json!({ "title": "Controller" })).await;
     drain(&world.stack).await;
     assert_eq!(world.admin.employee_by_hr_id(bo).await["hr"]["title"], "Controller");
-    assert!(tasks_of(&world, bo, "offboarding").await.is_empty());
+    assert!(world.tasks_of(bo, "offboarding").await.is_empty());
 
     // Last day worked yesterday (in effect at once), and a last day a week ahead.
     world.fake.terminate(ada, Utc::now().date_naive() - Duration::days(1)).await;
     world.fake.terminate(bo, Utc::now().date_naive() + Duration::days(7)).await;
     drain(&world.stack).await;
-    let ada_off = tasks_of(&world, ada, "offboarding").await;
+    let ada_off = world.tasks_of(ada, "offboarding").await;
     assert_eq!(ada_off.len(), 1);
     assert_eq!(world.admin.employee_by_hr_id(ada).await["hr"]["status"], "terminated");
-    let bo_off = tasks_of(&world, bo, "offboarding").await;
+    let bo_off = world.tasks_of(bo, "offboarding").await;
     assert_eq!((bo_off.len(), bo_off[0]["due_date"].as_str()), (1, Some(day(7).as_str())));
 
     let task_id = ada_off[0]["id"].as_str().unwrap();
-    world.admin.tick_all(task_id).await;
-    assert_eq!(world.admin.post(&format!("/v1/tasks/{task_id}/complete"), json!({})).await.0, 200);
+    world.complete(task_id).await;
     world.fake.rehire(ada, Utc::now().date_naive() + Duration::days(3)).await;
     drain(&world.stack).await;
     let back = world.admin.employee_by_hr_id(ada).await;
@@ -182,5 +171,5 @@ async fn throttling_and_server_errors_from_gusto_lose_nothing() {
         })
         .await;
     assert_eq!(world.fake.faults_left(), 0, "both 500s were served");
-    assert_eq!(tasks_of(&world, &nia, "onboarding").await.len(), 1);
+    assert_eq!(world.tasks_of(&nia, "onboarding").await.len(), 1);
 }

@@ -30,21 +30,6 @@ async fn world(people: Vec<Value>) -> World<FakeBob> {
     World::with(fake, request).await
 }
 
-async fn tasks_of(world: &World<FakeBob>, hr_id: &str, kind: &str) -> Vec<Value> {
-    let id = world.admin.employee_by_hr_id(hr_id).await["id"].clone();
-    let all = world.admin.all(&format!("/v1/tasks?kind={kind}")).await;
-    all.into_iter().filter(|t| t["employee_id"] == id).collect()
-}
-
-async fn set_up(world: &World<FakeBob>, hr_ids: &[&str]) {
-    let mut ids = Vec::new();
-    for hr_id in hr_ids {
-        ids.push(world.admin.employee_by_hr_id(hr_id).await["id"].clone());
-    }
-    let (status, result) = world.admin.post("/v1/employees/setup", json!({ "employee_ids": ids })).await;
-    assert_eq!(status, 200, "{result}");
-}
-
 #[tokio::test]
 async fn a_bob_company_imports_and_its_webhooks_drive_the_lifecycle() {
     let world = world(vec![
@@ -68,9 +53,9 @@ async fn a_bob_company_imports_and_its_webhooks_drive_the_lifecycle() {
     assert_eq!(first["hr"]["personal_email"], "ada@home.example");
     assert_eq!(first["hr"]["home_address"]["postal_code"], "LS1");
     assert_eq!(first["hr"]["start_date"], "2020-01-06");
-    let onboarding = tasks_of(&world, dee, "onboarding").await;
+    let onboarding = world.tasks_of(dee, "onboarding").await;
     assert_eq!((onboarding.len(), onboarding[0]["due_date"].as_str()), (1, Some(day(10).as_str())));
-    set_up(&world, &[ada, bo]).await;
+    world.set_up(&[ada.as_str(), bo.as_str()]).await;
 
     // Bob's connection test, then a hire pushed as a webhook: onboarding with no poll.
     world.fake.set_webhook(&world.webhook_url(), WORLD_SECRET);
@@ -80,7 +65,7 @@ async fn a_bob_company_imports_and_its_webhooks_drive_the_lifecycle() {
     drain(&world.stack).await;
     let hired = world.admin.employee_by_hr_id(&nia).await;
     assert_eq!((hired["hr"]["department"].as_str(), hired["hub"]["status"].as_str()), (Some("IT"), Some("onboarding")));
-    assert_eq!(tasks_of(&world, &nia, "onboarding").await[0]["due_date"], day(0));
+    assert_eq!(world.tasks_of(&nia, "onboarding").await[0]["due_date"], day(0));
 
     // A field change updates the person and opens nothing.
     world.fake.change(bo, json!({ "title": "Controller", "city": "York" })).await;
@@ -90,29 +75,26 @@ async fn a_bob_company_imports_and_its_webhooks_drive_the_lifecycle() {
         (changed["hr"]["title"].as_str(), changed["hr"]["home_address"]["city"].as_str()),
         (Some("Controller"), Some("York"))
     );
-    assert!(
-        tasks_of(&world, bo, "offboarding").await.is_empty() && tasks_of(&world, bo, "onboarding").await.is_empty()
-    );
+    assert!(world.tasks_of(bo, "offboarding").await.is_empty() && world.tasks_of(bo, "onboarding").await.is_empty());
 
     // An immediate termination and a dated one: offboarding due on each date.
     world.fake.terminate(ada, Utc::now().date_naive()).await;
     world.fake.terminate(bo, Utc::now().date_naive() + Duration::days(7)).await;
     drain(&world.stack).await;
-    let ada_off = tasks_of(&world, ada, "offboarding").await;
+    let ada_off = world.tasks_of(ada, "offboarding").await;
     assert_eq!((ada_off.len(), ada_off[0]["due_date"].as_str()), (1, Some(day(0).as_str())));
-    let bo_off = tasks_of(&world, bo, "offboarding").await;
+    let bo_off = world.tasks_of(bo, "offboarding").await;
     assert_eq!((bo_off.len(), bo_off[0]["due_date"].as_str()), (1, Some(day(7).as_str())));
     assert_eq!(world.admin.employee_by_hr_id(bo).await["hr"]["status"], "active", "employed until the date");
 
     // Ada is offboarded, then rehired under the same id: a new cycle with its own onboarding.
     let task_id = ada_off[0]["id"].as_str().unwrap();
-    world.admin.tick_all(task_id).await;
-    assert_eq!(world.admin.post(&format!("/v1/tasks/{task_id}/complete"), json!({})).await.0, 200);
+    world.complete(task_id).await;
     world.fake.rehire(ada, Utc::now().date_naive() + Duration::days(3)).await;
     drain(&world.stack).await;
     let back = world.admin.employee_by_hr_id(ada).await;
     assert_eq!((back["hub"]["status"].as_str(), back["hub"]["cycle"].as_u64()), (Some("onboarding"), Some(2)));
-    let again = tasks_of(&world, ada, "onboarding").await;
+    let again = world.tasks_of(ada, "onboarding").await;
     assert_eq!((again.len(), again[0]["due_date"].as_str()), (1, Some(day(3).as_str())));
 
     // A full reconciliation afterwards finds nothing left to do.
@@ -167,5 +149,5 @@ async fn throttling_and_server_errors_from_bob_lose_nothing() {
         })
         .await;
     assert_eq!(world.fake.faults_left(), 0, "both 500s were served");
-    assert_eq!(tasks_of(&world, &nia, "onboarding").await.len(), 1, "one task, however many attempts");
+    assert_eq!(world.tasks_of(&nia, "onboarding").await.len(), 1, "one task, however many attempts");
 }

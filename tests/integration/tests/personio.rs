@@ -41,12 +41,6 @@ async fn world(people: Vec<Value>) -> World<FakePersonio> {
     world_with(people, QueueSettings::default()).await
 }
 
-async fn tasks_of(world: &World<FakePersonio>, hr_id: &str, kind: &str) -> Vec<Value> {
-    let id = world.admin.employee_by_hr_id(hr_id).await["id"].clone();
-    let all = world.admin.all(&format!("/v1/tasks?kind={kind}")).await;
-    all.into_iter().filter(|t| t["employee_id"] == id).collect()
-}
-
 #[tokio::test]
 async fn a_personio_company_imports_and_its_webhooks_drive_the_lifecycle() {
     let world = world(vec![
@@ -68,13 +62,8 @@ async fn a_personio_company_imports_and_its_webhooks_drive_the_lifecycle() {
     assert_eq!(first["hr"]["personal_email"], "ada@home.example", "from the configured custom attribute");
     assert_eq!(first["hr"]["home_address"]["line1"], "1 Hauptstr., Berlin");
     assert_eq!(first["hr"]["title"], "Engineer");
-    assert_eq!(tasks_of(&world, dee, "onboarding").await[0]["due_date"], day(10));
-    let mut employee_ids = Vec::new();
-    for hr_id in [ada, bo] {
-        employee_ids.push(world.admin.employee_by_hr_id(hr_id).await["id"].clone());
-    }
-    let (status, _) = world.admin.post("/v1/employees/setup", json!({ "employee_ids": employee_ids })).await;
-    assert_eq!(status, 200);
+    assert_eq!(world.tasks_of(dee, "onboarding").await[0]["due_date"], day(10));
+    world.set_up(&[ada.as_str(), bo.as_str()]).await;
 
     // A hire pushed as two dataless events; the worker re-reads the person and the employment.
     world.fake.set_webhook(&world.webhook_url(), TOKEN);
@@ -88,21 +77,20 @@ async fn a_personio_company_imports_and_its_webhooks_drive_the_lifecycle() {
     world.fake.change(bo, json!({ "title": "Controller" })).await;
     drain(&world.stack).await;
     assert_eq!(world.admin.employee_by_hr_id(bo).await["hr"]["title"], "Controller");
-    assert!(tasks_of(&world, bo, "offboarding").await.is_empty());
+    assert!(world.tasks_of(bo, "offboarding").await.is_empty());
 
     // Terminations, immediate and dated.
     world.fake.terminate(ada, Utc::now().date_naive()).await;
     world.fake.terminate(bo, Utc::now().date_naive() + Duration::days(7)).await;
     drain(&world.stack).await;
-    let ada_off = tasks_of(&world, ada, "offboarding").await;
+    let ada_off = world.tasks_of(ada, "offboarding").await;
     assert_eq!((ada_off.len(), ada_off[0]["due_date"].as_str()), (1, Some(day(0).as_str())));
-    let bo_off = tasks_of(&world, bo, "offboarding").await;
+    let bo_off = world.tasks_of(bo, "offboarding").await;
     assert_eq!((bo_off.len(), bo_off[0]["due_date"].as_str()), (1, Some(day(7).as_str())));
 
     // A rehire is a new employment: a new cycle.
     let task_id = ada_off[0]["id"].as_str().unwrap();
-    world.admin.tick_all(task_id).await;
-    assert_eq!(world.admin.post(&format!("/v1/tasks/{task_id}/complete"), json!({})).await.0, 200);
+    world.complete(task_id).await;
     world.fake.rehire(ada, Utc::now().date_naive() + Duration::days(3)).await;
     drain(&world.stack).await;
     let back = world.admin.employee_by_hr_id(ada).await;
@@ -172,5 +160,5 @@ async fn throttling_and_server_errors_from_personio_lose_nothing() {
         })
         .await;
     assert_eq!(world.fake.faults_left(), 0, "both 502s were served");
-    assert_eq!(tasks_of(&world, &nia, "onboarding").await.len(), 1);
+    assert_eq!(world.tasks_of(&nia, "onboarding").await.len(), 1);
 }
