@@ -73,13 +73,17 @@ lint:
 fmt:
 	cargo fmt --all
 
-# The pipeline's per-call figures, then the scale benchmark for each size in BENCH_PEOPLE, each on a fresh moto.
+# The pipeline's per-call figures, freshness per provider (HR change to visible task, webhook and poll paths, and
+# webhook intake throughput: FRESHNESS_CHANGES, FRESHNESS_DELIVERIES), then the scale benchmark for each size in BENCH_PEOPLE, each on a fresh moto.
 # BENCH_CHURN: people changed for the churn resync (empty: 1% of each size). The defaults fit moto on this
 # machine in minutes; 100,000 people exhausts moto's memory (BENCHMARKS.md says why).
 BENCH_PEOPLE ?= 10000
 BENCH_CHURN ?= 20
+FRESHNESS_CHANGES ?= 100
+FRESHNESS_DELIVERIES ?= 1000
 bench: $(MOTO_STAMP)
 	$(WITH_MOTO) cargo bench -p integration-tests --bench pipeline
+	$(WITH_MOTO) cargo bench -p integration-tests --bench freshness -- --changes $(FRESHNESS_CHANGES) --deliveries $(FRESHNESS_DELIVERIES)
 	for n in $(BENCH_PEOPLE); do \
 	  $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n $(if $(BENCH_CHURN),--churn $(BENCH_CHURN)); \
 	done
