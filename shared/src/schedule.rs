@@ -35,9 +35,11 @@ pub async fn start_run(
     mode: RunMode,
     dry_run: bool,
 ) -> Result<SyncRun, StartError> {
-    // A first run lists everyone; so does every run of an HR system without a change feed.
-    let feed = connection.provider.kind().capabilities().changes_feed;
-    let mode = if connection.cursor.is_none() || !feed { RunMode::Full } else { mode };
+    // A first run lists everyone; so does every run of an HR system without a change feed, and a preview of one
+    // whose changes wait in a queue (reading the queue consumes it: a preview must not).
+    let capabilities = connection.provider.kind().capabilities();
+    let listed = connection.cursor.is_none() || !capabilities.changes_feed || (dry_run && capabilities.event_queue);
+    let mode = if listed { RunMode::Full } else { mode };
     let now = Utc::now();
     let run = SyncRun::new(connection.tenant_id.clone(), connection.id.clone(), trigger, mode, dry_run, now);
     store.create_run(&connection.tenant_id, &run).await?;

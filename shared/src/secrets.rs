@@ -79,6 +79,36 @@ impl Secrets {
             .ok_or_else(|| SecretError::Mismatch(connection.secret_id.clone()))
     }
 
+    /// Changes a connection's secret under the lease its refresh-token writer takes, so a change to the webhook
+    /// secrets never writes back a refresh token that another process has just rotated (and spent the old one).
+    pub async fn update(
+        &self,
+        store: &crate::store::Store,
+        secret_id: &str,
+        change: impl FnOnce(&mut ConnectionSecret),
+    ) -> Result<ConnectionSecret, SecretError> {
+        use crate::providers::auth::RefreshTokenStore;
+        let lock = ConnectionRefreshTokens::new(self.clone(), store.clone(), secret_id);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match lock.try_lock().await {
+                Ok(true) => break,
+                Ok(false) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+                Ok(false) => return Err(SecretError::Service("the connection's secret is being changed".into())),
+                Err(error) => return Err(SecretError::Service(error.to_string())),
+            }
+        }
+        let changed = async {
+            let mut secret = self.get_fresh(secret_id).await?;
+            change(&mut secret);
+            self.put(secret_id, &secret).await?;
+            Ok(secret)
+        }
+        .await;
+        lock.unlock().await;
+        changed
+    }
+
     fn cached(&self, name: &str) -> Option<ConnectionSecret> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(name).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, secret)| secret.clone())

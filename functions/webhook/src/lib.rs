@@ -22,6 +22,8 @@ pub const DEDUP_WINDOW: Duration = Duration::hours(24);
 /// How long a delivery being queued holds its claim: a copy arriving meanwhile is told to retry, and a claim
 /// whose process died is free again after this.
 pub const IN_PROGRESS_FOR: Duration = Duration::seconds(60);
+/// How often a connection may ask its HR system to confirm a subscription handshake.
+const HANDSHAKE_EVERY: Duration = Duration::seconds(10);
 /// A failed signature is checked against the secret as read at most this long ago.
 const FRESH_ENOUGH: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -193,6 +195,27 @@ async fn handshake(
     token: ithub::providers::auth::Secret,
 ) -> Response {
     let connection_id = &connection.id;
+    let now = Utc::now();
+    match hooks.secrets.get(&connection.secret_id).await {
+        // Already kept: a repeated handshake costs the HR system no call.
+        Ok(secret) if secret.webhook_secrets.iter().any(|s| s == token.expose()) => return verified(),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%error, "could not read the connection's secrets");
+            return unavailable();
+        }
+    }
+    // At most one confirmation call to the HR system per connection every few seconds, however many unsigned
+    // handshakes arrive: a flood cannot spend the connection's HR rate limit.
+    let throttle = format!("handshake#{connection_id}");
+    match hooks.store.claim_delivery(&throttle, HANDSHAKE_EVERY, now).await {
+        Ok(DeliveryClaim::Claimed) => {}
+        Ok(_) => return not_verified(&WebhookError::BadSignature),
+        Err(error) => {
+            tracing::error!(%error, "could not record the handshake");
+            return unavailable();
+        }
+    }
     let confirmed = match hooks.secrets.connect(connection, hooks.http.clone(), &hooks.store).await {
         Ok(provider) => provider.confirm_subscription(token.expose()).await,
         Err(error) => {
@@ -211,21 +234,25 @@ async fn handshake(
             return unavailable();
         }
     }
-    let saved = async {
-        let mut secret = hooks.secrets.get_fresh(&connection.secret_id).await?;
-        if !secret.webhook_secrets.iter().any(|s| s == token.expose()) {
-            // Newest first; the previous one stays valid for deliveries already signed with it.
-            secret.webhook_secrets.insert(0, token.expose().to_owned());
-            secret.webhook_secrets.truncate(2);
-            hooks.secrets.put(&connection.secret_id, &secret).await?;
-        }
-        Ok::<_, ithub::secrets::SecretError>(())
-    };
-    if let Err(error) = saved.await {
+    let kept = hooks
+        .secrets
+        .update(&hooks.store, &connection.secret_id, |secret| {
+            if !secret.webhook_secrets.iter().any(|s| s == token.expose()) {
+                // Newest first; the previous one stays valid for deliveries already signed with it.
+                secret.webhook_secrets.insert(0, token.expose().to_owned());
+                secret.webhook_secrets.truncate(2);
+            }
+        })
+        .await;
+    if let Err(error) = kept {
         tracing::error!(%error, "could not keep the confirmed verification token");
         return unavailable();
     }
     tracing::info!(%connection_id, "confirmed the webhook subscription");
+    verified()
+}
+
+fn verified() -> Response {
     (StatusCode::OK, axum::Json(serde_json::json!({ "status": "verified", "queued": 0 }))).into_response()
 }
 

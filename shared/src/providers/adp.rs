@@ -50,10 +50,10 @@ pub struct Credentials {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
     pub client_secret: String,
     /// The client certificate (PEM, its chain may follow).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^-----BEGIN CERTIFICATE-----", max_length = 16384))]
     pub client_certificate: String,
     /// The certificate's private key (PEM).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----", max_length = 16384))]
     pub client_key: String,
 }
 
@@ -80,15 +80,13 @@ impl super::Connector for Connector {
         ] {
             errors.check((1..=max).contains(&value.chars().count()), field, "must be given");
         }
-        let pem = |v: &str, kind: &str| v.len() <= 16384 && v.contains(&format!("-----BEGIN {kind}"));
-        let certificate_ok = pem(&credentials.client_certificate, "CERTIFICATE");
+        // The documented patterns; whether the PEM parses and the key is the certificate's is found on the first
+        // call, which then fails saying so.
+        let certificate_ok = credentials.client_certificate.chars().count() <= 16384
+            && credentials.client_certificate.starts_with("-----BEGIN CERTIFICATE-----");
         errors.check(certificate_ok, "credentials.client_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----)");
-        let key_ok = pem(&credentials.client_key, "") && credentials.client_key.contains("PRIVATE KEY");
-        errors.check(key_ok, "credentials.client_key", "a PEM private key");
-        if certificate_ok && key_ok {
-            let usable = reqwest::Identity::from_pem(&credentials.identity_pem()).is_ok();
-            errors.check(usable, "credentials.client_key", "must be the certificate's private key, in PEM");
-        }
+        let key_ok = credentials.client_key.chars().count() <= 16384 && pem_key(&credentials.client_key);
+        errors.check(key_ok, "credentials.client_key", "a PEM private key (-----BEGIN PRIVATE KEY-----)");
     }
 
     fn base_url(settings: &Settings) -> Option<&str> {
@@ -107,6 +105,16 @@ impl super::Connector for Connector {
     ) -> Result<WebhookDelivery, WebhookError> {
         Err(WebhookError::NotSupported)
     }
+}
+
+/// `^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----`, the documented pattern.
+fn pem_key(value: &str) -> bool {
+    const KEY: &str = "PRIVATE KEY-----";
+    let Some(rest) = value.strip_prefix("-----BEGIN ") else { return false };
+    let qualified = rest
+        .split_once(' ')
+        .is_some_and(|(word, tail)| !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) && tail.starts_with(KEY));
+    rest.starts_with(KEY) || qualified
 }
 
 pub struct Adp {
@@ -186,10 +194,16 @@ impl Adp {
     async fn workers(&self, aoids: &[String], today: NaiveDate) -> Result<RecordPage, ProviderError> {
         let mut out = RecordPage::default();
         for aoid in aoids {
-            match self.worker(aoid, today).await? {
-                Some(Ok(employee)) => out.records.push(employee),
-                Some(Err(failure)) => out.failures.push(failure),
-                None => {}
+            match self.worker(aoid, today).await {
+                Ok(Some(Ok(employee))) => out.records.push(employee),
+                Ok(Some(Err(failure))) => out.failures.push(failure),
+                Ok(None) => {}
+                // One worker ADP will not serve (a 503 for an associate outside the app's scope, say) is recorded
+                // and read again on the next run; it does not hold up the queue.
+                Err(ProviderError::Status { status, .. }) => {
+                    out.failures.push(RecordFailure { hr_id: aoid.clone(), reason: format!("ADP answered HTTP {status}") })
+                }
+                Err(error) => return Err(error),
             }
         }
         Ok(out)
@@ -373,6 +387,8 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
         Some(day) => Some(day),
         None => date(dates.and_then(|d| d.get("terminationDate")), "workerDates.terminationDate").map_err(fail)?,
     };
+    // A termination older than the latest (re)hire belongs to an earlier employment.
+    let end_date = end_date.filter(|end| start_date.is_none_or(|start| *end >= start));
     let assignment = text(primary.pointer("/assignmentStatus/statusCode/codeValue")).unwrap_or_default();
     let worker_status = text(worker.pointer("/workerStatus/statusCode/codeValue")).unwrap_or_default();
     // Both vocabularies: `Active`/`Inactive`/`Terminated` on the list, short codes in notifications.
@@ -490,8 +506,21 @@ mod tests {
         let rehired = json!({ "workerDates": { "originalHireDate": "2015-01-01", "rehireDate": "2026-06-10" } });
         let back = status(assignment("A", "2026-06-10", None), rehired);
         assert_eq!((back.status, back.start_date), (Pending, Some(day("2026-06-10"))));
+        let stale_end = json!({ "workerDates": { "rehireDate": "2026-05-01", "terminationDate": "2025-12-31" } });
+        let back = status(assignment("A", "2026-05-01", None), stale_end);
+        assert_eq!((back.status, back.end_date), (Active, None), "an earlier employment's end is history");
         let bad = into_employee(&worker(assignment("A", "06/01/2020", None), json!({})), day("2026-06-01")).unwrap_err();
         assert_eq!((bad.hr_id.as_str(), bad.reason.as_str()), ("G3349PZGBADQY8H7", "workAssignments.hireDate is not a date"));
+    }
+
+    #[test]
+    fn private_keys_follow_the_documented_pattern() {
+        for ok in ["-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----x", "-----BEGIN PRIVATE PRIVATE KEY-----"] {
+            assert!(pem_key(ok), "{ok}");
+        }
+        for bad in ["", "-----BEGIN CERTIFICATE-----", "-----BEGIN rsa PRIVATE KEY-----", " -----BEGIN PRIVATE KEY-----"] {
+            assert!(!pem_key(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -342,14 +342,18 @@ pub fn into_employee(
     let hr_id = get("root.id").ok_or("the record has no root.id")?;
     let start_date = date(person, "work.startDate")?;
     let end_date = date(person, "internal.terminationDate")?;
-    let lifecycle = get("internal.lifecycleStatus").unwrap_or_default().to_ascii_lowercase();
+    // Bob leaves out fields the service user may not read: without the Lifecycle category nobody's status can be
+    // told, and reading everyone as employed would import people who left.
+    let lifecycle = get("internal.lifecycleStatus")
+        .ok_or("internal.lifecycleStatus is missing: give the service user the Lifecycle category")?
+        .to_ascii_lowercase();
     let status = match lifecycle.as_str() {
         "hired" => EmploymentStatus::Pending,
         "terminated" => EmploymentStatus::Terminated,
         // Still employed until the termination date; a past date means Bob has not caught up yet.
         _ if end_date.is_some_and(|d| d < today) => EmploymentStatus::Terminated,
         _ if start_date.is_some_and(|d| d > today) => EmploymentStatus::Pending,
-        "employed" | "garden leave" | "" => EmploymentStatus::Active,
+        "employed" | "garden leave" => EmploymentStatus::Active,
         // Leave, parental leave and the company's own leave types.
         _ => EmploymentStatus::OnLeave,
     };
@@ -545,6 +549,13 @@ mod tests {
         assert_eq!(status("Terminated", None, Some("2026-06-01")), Terminated);
         assert_eq!(status("Parental leave", None, None), OnLeave);
         assert_eq!(status("Sabbatical", None, None), OnLeave, "custom leave types are leave");
+    }
+
+    #[test]
+    fn a_person_without_a_readable_lifecycle_is_a_failure_not_an_employee() {
+        let person = json!({ "id": "1", "firstName": "Ada", "work": { "startDate": "2020-01-06" } });
+        let reason = into_employee(&person, &HashMap::new(), day("2026-06-01")).unwrap_err();
+        assert!(reason.starts_with("internal.lifecycleStatus is missing"), "{reason}");
     }
 
     #[test]

@@ -68,10 +68,30 @@ macro_rules! registry {
 
         /// A provider's own settings, as the API shows them.
         #[derive(Debug, Clone, PartialEq, Serialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(untagged)]
         pub enum ProviderSettings {
             $($variant($module::Settings)),+
+        }
+
+        /// Any one provider's settings (`provider` beside them says which): `anyOf`, since settings made only of
+        /// optional fields (an empty object, say) fit several providers' schemas at once.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for ProviderSettings {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+                let mut any_of = AnyOfBuilder::new();
+                $(
+                    any_of = any_of.item(Ref::from_schema_name(<$module::Settings as utoipa::ToSchema>::name()));
+                )+
+                any_of.description(Some("The provider's own settings; `provider` says whose.")).into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for ProviderSettings {
+            fn name() -> std::borrow::Cow<'static, str> {
+                "ProviderSettings".into()
+            }
         }
 
         /// What a connection signs in to its HR system with, by provider. Kept in Secrets Manager only; it has no

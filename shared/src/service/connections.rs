@@ -86,11 +86,14 @@ impl Service {
         id: &str,
     ) -> Result<CreatedConnection, ServiceError> {
         let connection = self.connection(acting, id).await?;
-        let mut stored = secrets.get_fresh(&connection.secret_id).await?;
         let webhook_secret = webhook_secret();
-        stored.webhook_secrets.insert(0, webhook_secret.clone());
-        stored.webhook_secrets.truncate(2);
-        secrets.put(&connection.secret_id, &stored).await?;
+        let newest = webhook_secret.clone();
+        secrets
+            .update(&self.store, &connection.secret_id, move |stored| {
+                stored.webhook_secrets.insert(0, newest);
+                stored.webhook_secrets.truncate(2);
+            })
+            .await?;
         let subject = Subject::Connection(connection.id.clone());
         let audit = AuditEntry::new(acting.actor.clone(), AuditAction::WebhookSecretRotated, subject, Utc::now());
         let mut commit = Commit::new(acting.tenant.clone(), audit);

@@ -174,6 +174,11 @@ impl FakeGusto {
         self.company().employees.keys().cloned().collect()
     }
 
+    /// API calls answered so far (the token endpoint not counted).
+    pub fn api_calls(&self) -> u64 {
+        self.company().api_calls
+    }
+
     pub fn inject(&self, fault: Fault) {
         self.company().faults.push_back(fault);
     }

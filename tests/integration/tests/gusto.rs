@@ -131,13 +131,24 @@ async fn forged_replayed_and_unconfirmed_gusto_deliveries_queue_nothing() {
     let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
     world.sync().await;
     let url = world.webhook_url();
-    // A handshake with a token Gusto never issued is not confirmed, and becomes no secret.
-    let bogus = json!({ "verification_token": "made-up" }).to_string();
-    assert_eq!(world.fake.post(&url, &bogus, "").await, 401);
-    let secret = world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap();
-    assert!(!secret.webhook_secrets.contains(&"made-up".to_owned()));
-
     assert_eq!(world.fake.subscribe(&url).await, 200);
+    // A handshake with a token Gusto never issued is not confirmed and becomes no secret; a flood of them costs
+    // Gusto one confirmation call.
+    let calls = world.fake.api_calls();
+    for n in 0..5 {
+        let bogus = json!({ "verification_token": format!("made-up-{n}") }).to_string();
+        assert_eq!(world.fake.post(&url, &bogus, "").await, 401);
+    }
+    // The genuine handshake just now holds the connection's confirmation slot for a few seconds: at most one call.
+    assert!(world.fake.api_calls() - calls <= 1, "a flood of handshakes costs Gusto at most one call");
+    let secret = world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap();
+    assert!(!secret.webhook_secrets.iter().any(|s| s.starts_with("made-up")));
+    // The genuine token, sent again, is already kept: no call at all.
+    let genuine = json!({ "verification_token": world.fake.verification_token() }).to_string();
+    let before = world.fake.api_calls();
+    assert_eq!(world.fake.post(&url, &genuine, "").await, 200);
+    assert_eq!(world.fake.api_calls(), before, "the kept token needs no call");
+
     let ada = world.fake.uuids()[0].clone();
     world.fake.change(&ada, json!({ "title": "CTO" })).await;
     let (body, signature, status) = world.fake.deliveries().pop().unwrap();
