@@ -9,7 +9,7 @@ env_file="$root/.local/stack-$$.env"
 log="$root/.local/stack-$$.log"
 rm -f "$env_file"
 ITHUB_API_ADDR=127.0.0.1:0 ITHUB_SANDBOX_ADDR=127.0.0.1:0 ITHUB_PREFIX="s$$" ITHUB_RUN_ENV="$env_file" \
-  ITHUB_POLL_SECONDS=${ITHUB_POLL_SECONDS:-30} ITHUB_LOG_FORMAT=text RUST_LOG=warn "$root/target/debug/ithub-local" run >"$log" 2>&1 &
+  ITHUB_SANDBOX_PROVIDERS=${ITHUB_SANDBOX_PROVIDERS:-none} ITHUB_POLL_SECONDS=${ITHUB_POLL_SECONDS:-30} ITHUB_LOG_FORMAT=text RUST_LOG=warn "$root/target/debug/ithub-local" run >"$log" 2>&1 &
 runner=$!
 trap 'kill "$runner" 2>/dev/null || true; wait "$runner" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
