@@ -110,7 +110,7 @@ async fn receive(
         }
     };
     if delivery.hr_ids.is_empty() {
-        // A verified handshake or connection test (HiBob's ping): acknowledged, nothing to queue.
+        // A verified connection test that names nobody: acknowledged, nothing to queue.
         tracing::info!(%connection_id, "acknowledged a connection test");
         return (StatusCode::OK, axum::Json(serde_json::json!({ "status": "acknowledged", "queued": 0 })))
             .into_response();

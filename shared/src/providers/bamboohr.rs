@@ -384,11 +384,7 @@ use serde_json::Value;
 
 /// A value as text: strings trimmed, numbers written out; blank, null and anything else mean "no value".
 fn text(value: Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    super::json_text(&value)
 }
 
 /// Dates are `yyyy-mm-dd`; an unset date comes back as `0000-00-00`, an empty string or null. Anything else is
@@ -496,13 +492,6 @@ struct FieldEmployee {
     action: String,
 }
 
-fn id_text(value: serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 /// Checks `X-BambooHR-Signature` (hex HMAC-SHA256 of the raw body followed by `X-BambooHR-Timestamp`) against
 /// each secret in constant time, refuses timestamps outside the tolerance, then reads the employee ids.
@@ -546,7 +535,7 @@ pub fn verify_webhook(
             employees.into_iter().map(|e| (e.id, e.action.eq_ignore_ascii_case("deleted"))).collect()
         }
     };
-    let named: Vec<(String, bool)> = raw_ids.into_iter().filter_map(|(id, deleted)| Some((id_text(id)?, deleted))).collect();
+    let named: Vec<(String, bool)> = raw_ids.into_iter().filter_map(|(id, deleted)| Some((text(id)?, deleted))).collect();
     if named.is_empty() {
         return Err(WebhookError::BadPayload("names no employee".into()));
     }

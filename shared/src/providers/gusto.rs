@@ -379,11 +379,7 @@ impl HrProvider for Gusto {
 }
 
 fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    value.and_then(super::json_text)
 }
 
 fn date(value: Option<&Value>, field: &str) -> Result<Option<NaiveDate>, String> {

@@ -14,6 +14,7 @@
 
 use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
+use super::json_text as text;
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -314,15 +315,6 @@ fn field<'a>(person: &'a Value, path: &str) -> Option<&'a Value> {
         at = at.get(part)?;
     }
     Some(at)
-}
-
-/// A value as text: strings trimmed, numbers written out; blank and null mean "no value".
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn date(person: &Value, path: &'static str) -> Result<Option<NaiveDate>, String> {

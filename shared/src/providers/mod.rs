@@ -219,5 +219,15 @@ pub struct WebhookDelivery {
     pub removed: Vec<String>,
 }
 
+/// A JSON value as text: strings trimmed, numbers written out; blank, null and anything else mean "no value".
+/// Every connector reads its records' loosely typed fields with it.
+pub(crate) fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// How far a signed timestamp may be from our clock (Stripe, Standard Webhooks and Svix all use 5 minutes).
 pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;

@@ -17,6 +17,7 @@
 
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
+use super::json_text as text;
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -335,13 +336,6 @@ impl Employment {
     }
 }
 
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()).filter(|v| !v.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 fn plain(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
