@@ -1,17 +1,25 @@
-"""moto's server, with one fix to its DynamoDB emulation: a transaction's rollback snapshot.
+"""moto's server, with two fixes to its DynamoDB emulation: a transaction's rollback snapshot, and a query's walk.
 
 moto 5.1's `TransactWriteItems` deep-copies the whole table once per item in the transaction, to restore it
 if the transaction is cancelled. The cost grows with the table (seconds per transaction at 10,000 items, and
 gigabytes of garbage under load), and a copy taken while another request writes the same table fails with
 "dictionary changed size during iteration" (a 500 that DynamoDB never gives). Here the transaction snapshots
-only the items it names and restores those on cancellation, which is the same rollback. Everything else is
-moto's own code. Run as `python moto_server.py [moto_server's arguments]`.
+only the items it names and restores those on cancellation, which is the same rollback.
+
+moto 5.1's `Query` on a table walks every item of the table, sorts the whole partition, and steps past every
+earlier page item by item, for each page: at 100,000 people in one tenant's partition a page of 500 takes seconds,
+and reading such a partition page by page is quadratic. Here a table query (not an index) on a string sort key
+reads only its partition, narrows `begins_with` by prefix before sorting, and finds the page's start by bisection;
+the result (items, scanned count, last evaluated key, filter after limit, 1 MB page cap) is what moto returns.
+Everything else is moto's own code. Run as `python moto_server.py [moto_server's arguments]`.
 """
 
+import bisect
 import copy
 import sys
 
 from moto.dynamodb import models
+from moto.dynamodb.models import table as tables
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.server import main
 
@@ -65,7 +73,89 @@ def transact_write_items(self, transact_items):
         raise
 
 
+_moto_query = tables.Table.query
+
+
+def query(
+    self,
+    hash_key,
+    range_comparison,
+    range_objs,
+    limit,
+    exclusive_start_key,
+    scan_index_forward,
+    projection_expressions,
+    index_name=None,
+    consistent_read=False,
+    filter_expression=None,
+    hash_key_conditions=None,
+    range_key_conditions=None,
+    **filter_kwargs,
+):
+    simple = (
+        index_name is None
+        and not filter_kwargs
+        and hash_key is not None
+        and self.range_key_attr is not None
+        and self.range_key_type == "S"
+        and len(range_key_conditions or []) <= 1
+    )
+    if not simple:
+        return _moto_query(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            consistent_read,
+            filter_expression,
+            hash_key_conditions=hash_key_conditions,
+            range_key_conditions=range_key_conditions,
+            **filter_kwargs,
+        )
+    partition = self.items.get(hash_key) or {}
+    if range_comparison and range_comparison.upper() == "BEGINS_WITH":
+        prefix = range_objs[0].value
+        keys = [k for k in partition if k.value.startswith(prefix)]
+    elif range_comparison:
+        keys = [k for k in partition if k.compare(range_comparison, range_objs)]
+    else:
+        keys = list(partition)
+    keys.sort(key=lambda k: k.value)
+    values = [k.value for k in keys]
+    if not scan_index_forward:
+        keys.reverse()
+        values.reverse()
+    start = 0
+    if exclusive_start_key is not None:
+        after = DynamoType(exclusive_start_key[self.range_key_attr]).value
+        if scan_index_forward:
+            start = bisect.bisect_right(values, after)
+        else:
+            start = len(values) - bisect.bisect_left(values[::-1], after)
+    results, size, last_evaluated_key = [], 0, None
+    for key in keys[start:]:
+        item = partition[key]
+        if len(results) == limit or size + item.size() > tables.RESULT_SIZE_LIMIT:
+            last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
+            break
+        results.append(item)
+        size += item.size()
+    scanned_count = len(results)
+    results = copy.deepcopy(results)
+    if filter_expression is not None:
+        results = [item for item in results if filter_expression.expr(item)]
+    if projection_expressions:
+        results = [r.project(projection_expressions) for r in results]
+    return results, scanned_count, last_evaluated_key
+
+
 models.copy = _TablesNotCopied()
+tables.Table.query = query
 models.DynamoDBBackend.transact_write_items = transact_write_items
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ fn base(today: NaiveDate) -> Employee {
         status: EmploymentStatus::Active,
         start_date: Some(today),
         end_date: None,
+        withheld: Vec::new(),
     }
 }
 

@@ -117,6 +117,11 @@ pub struct Employee {
     /// Last day of employment, when a termination is recorded (it may lie in the future).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
+    /// HR-owned fields the HR system withheld from this reading (Rippling redacts what a token may not read):
+    /// each keeps the value stored before, never cleared. Always empty on a stored employee.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub withheld: Vec<String>,
 }
 
 impl Employee {
@@ -128,6 +133,31 @@ impl Employee {
             .map(|s| s.to_lowercase())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// This reading with each withheld field taken from `stored` (the person as kept before; `None` for someone
+    /// new, whose withheld fields stay empty). What is applied and hashed is always the result.
+    pub fn keep_withheld(mut self, stored: Option<&Employee>) -> Employee {
+        let withheld = std::mem::take(&mut self.withheld);
+        let Some(stored) = stored else { return self };
+        for field in withheld {
+            match field.as_str() {
+                "first_name" => self.first_name.clone_from(&stored.first_name),
+                "last_name" => self.last_name.clone_from(&stored.last_name),
+                "work_email" => self.work_email.clone_from(&stored.work_email),
+                "personal_email" => self.personal_email.clone_from(&stored.personal_email),
+                "phone" => self.phone.clone_from(&stored.phone),
+                "home_address" => self.home_address.clone_from(&stored.home_address),
+                "title" => self.title.clone_from(&stored.title),
+                "department" => self.department.clone_from(&stored.department),
+                "manager_hr_id" => self.manager_hr_id.clone_from(&stored.manager_hr_id),
+                "manager_name" => self.manager_name.clone_from(&stored.manager_name),
+                "start_date" => self.start_date = stored.start_date,
+                "end_date" => self.end_date = stored.end_date,
+                _ => {}
+            }
+        }
+        self
     }
 
     /// A fingerprint of every HR-owned field. Two observations with the same hash carry the same facts, so the
@@ -159,7 +189,24 @@ pub(crate) mod tests {
             status: EmploymentStatus::Active,
             start_date: NaiveDate::from_ymd_opt(2020, 1, 6),
             end_date: None,
+            withheld: Vec::new(),
         }
+    }
+
+    #[test]
+    fn withheld_fields_keep_what_was_stored_and_nothing_else() {
+        let mut reading = ada();
+        reading.phone = None;
+        reading.title = Some("Principal Engineer".into());
+        reading.withheld = vec!["phone".into(), "home_address".into()];
+        reading.home_address = None;
+        let kept = reading.clone().keep_withheld(Some(&ada()));
+        assert_eq!((kept.phone.as_deref(), &kept.home_address), (Some("555-0100"), &ada().home_address));
+        assert_eq!(kept.title.as_deref(), Some("Principal Engineer"), "what was read still applies");
+        assert!(kept.withheld.is_empty());
+        assert_eq!(kept.content_hash(), kept.clone().keep_withheld(Some(&ada())).content_hash());
+        let new = reading.keep_withheld(None);
+        assert_eq!((new.phone, new.withheld.len()), (None, 0), "someone new has nothing to keep");
     }
 
     #[test]

@@ -434,6 +434,7 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
         status,
         start_date,
         end_date,
+        withheld: Vec::new(),
         hr_id: hr_id.clone(),
     })
 }

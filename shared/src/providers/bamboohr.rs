@@ -461,6 +461,7 @@ impl Record {
             status,
             start_date,
             end_date,
+            withheld: Vec::new(),
         })
     }
 }

@@ -440,6 +440,7 @@ pub fn into_employee(row: &Value, today: NaiveDate) -> Result<Employee, String> 
         status,
         start_date,
         end_date,
+        withheld: Vec::new(),
     })
 }
 

@@ -381,6 +381,7 @@ pub fn into_employee(
         status,
         start_date,
         end_date,
+        withheld: Vec::new(),
         hr_id,
     })
 }

@@ -18,6 +18,7 @@ registry! {
     Gusto(gusto),
     HiBob(hibob),
     Personio(personio),
+    Rippling(rippling),
 }
 
 use crate::domain::Employee;

@@ -395,6 +395,7 @@ pub fn into_employee(
         status,
         start_date,
         end_date,
+        withheld: Vec::new(),
     })
 }
 

@@ -80,6 +80,7 @@ impl Service {
         let employees = records.into_iter().filter_map(|record| {
             let decision = lifecycle::on_observed(None, &record, true, now.date_naive(), now);
             // Only what needs nothing but the record itself: anything else goes through `observe`.
+            let record = record.keep_withheld(None);
             decision.effects.is_empty().then(|| StoredEmployee {
                 tenant_id: tenant.clone(),
                 id: EmployeeId::derive(connection, &record.hr_id),
@@ -135,10 +136,11 @@ impl Service {
         action: AuditAction,
     ) -> Result<Applied, ServiceError> {
         let id = EmployeeId::derive(connection, &record.hr_id);
-        let hash = record.content_hash();
         let actor = Actor::Sync { connection_id: connection.to_string() };
         retry_on_conflict(|| async {
             let current = self.store.get_employee(tenant, &id).await?;
+            let record = record.clone().keep_withheld(current.as_ref().map(|c| &c.hr));
+            let hash = record.content_hash();
             if let Some(current) = &current {
                 let skip = if current.observed_at > observed_at {
                     Some(Applied::Stale)

@@ -435,6 +435,7 @@ impl Syncer {
         let (mut imports, mut queue, mut pending) = (Vec::new(), Vec::new(), Vec::new());
         let run_key = run.key();
         for (record, id) in records.into_iter().zip(&ids) {
+            let record = record.keep_withheld(stored.get(id).map(|current| &current.hr));
             let kind = classify(stored.get(id), &record, initial, &run.run_id, now);
             match kind {
                 Kind::Unchanged => run.counts.unchanged += 1,

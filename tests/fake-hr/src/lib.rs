@@ -29,6 +29,7 @@ mod faults;
 mod gusto;
 mod hibob;
 mod personio;
+mod rippling;
 mod server;
 
 pub use company::{Sample, generated_company, sample_company, small_company};
@@ -42,4 +43,5 @@ pub use faults::{Fault, FaultKind};
 pub use gusto::{FakeGusto, sample as gusto_sample, sign as gusto_sign};
 pub use hibob::{BobDelivery, FakeBob, sample as bob_sample, sign as bob_sign};
 pub use personio::{FakePersonio, sample as personio_sample};
+pub use rippling::{FakeRippling, sample as rippling_sample};
 pub use server::{Delivery, FakeBamboo, sign};

@@ -22,6 +22,7 @@ fn ada() -> Employee {
         status: EmploymentStatus::Active,
         start_date: NaiveDate::from_ymd_opt(2020, 1, 6),
         end_date: None,
+        withheld: Vec::new(),
     }
 }
 

@@ -1,0 +1,481 @@
+//! Rippling (the current REST API, `https://rest.ripplingapis.com`): a company API key as a bearer token;
+//! `GET /workers` with `expand=user,department`, read in cursor pages by following `next_link` as given; changes by
+//! the `updated_at` filter, ordered by `updated_at`; one worker by `GET /workers/{id}`. Fields the token may not
+//! read come back listed in `__meta.redacted_fields`: each is withheld, so what IT Hub holds for it stays as it
+//! was instead of being cleared. Rippling's webhooks are for App Shop partner apps only, form-encoded, unsigned
+//! and about five minutes late, so a Rippling connection is polled.
+//!
+//! Assumptions where the fact sheet marks a fact unverified, each followed by the fake:
+//! - `filter=updated_at gt '<RFC 3339 time>'` reads workers changed after that time (only `eq` appears in
+//!   examples); a change to a worker's user (name, phone, address) moves the worker's `updated_at`;
+//! - `status` is `ACTIVE`, `TERMINATED`, `PRE_HIRE` (or the legacy `INIT`, `HIRED`, `ACCEPTED`) or a leave
+//!   (`LEAVE`, `ON_LEAVE`); any other value is a record failure that names the value (a status is not
+//!   personal data);
+//! - `limit=100` is accepted;
+//! - a redacted field is named by its worker path (`title`, `user.phone_numbers`, …).
+
+use super::auth::{Secret, StaticToken, TokenSource};
+use super::http::{Http, RetryPolicy, check, json};
+use super::json_text as text;
+use super::{
+    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
+    WebhookError,
+};
+use crate::domain::{Address, Employee, EmploymentStatus};
+use crate::validation::FieldErrors;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a Rippling company is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RipplingSettings))]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Overrides `https://rest.ripplingapis.com`: http or https, a host, an optional port and a plain path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
+    )]
+    pub base_url: Option<String>,
+}
+
+/// A Rippling API key (Settings → API access, with the API key package) that may read workers, users and
+/// departments.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RipplingCredentials))]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
+    pub api_token: String,
+}
+
+pub struct Connector;
+
+impl super::Connector for Connector {
+    const NAME: &'static str = "rippling";
+    const DISPLAY_NAME: &'static str = "Rippling";
+    const CAPABILITIES: Capabilities =
+        Capabilities { full_listing: true, changes_feed: true, webhooks: false, push: false, event_queue: false };
+    type Settings = Settings;
+    type Credentials = Credentials;
+
+    fn validate(_: &Settings, credentials: &Credentials, errors: &mut FieldErrors) {
+        let token_ok = (1..=4096).contains(&credentials.api_token.chars().count());
+        errors.check(token_ok, "credentials.api_token", "must be given (at most 4096 characters)");
+    }
+
+    fn base_url(settings: &Settings) -> Option<&str> {
+        settings.base_url.as_deref()
+    }
+
+    fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
+        Box::new(Rippling::new(settings, credentials, link.http))
+    }
+
+    fn verify_webhook(
+        _: &[String],
+        _: &::http::HeaderMap,
+        _: &[u8],
+        _: DateTime<Utc>,
+    ) -> Result<WebhookDelivery, WebhookError> {
+        Err(WebhookError::NotSupported)
+    }
+}
+
+pub struct Rippling {
+    api: String,
+    token: StaticToken,
+    http: Http,
+    retry: RetryPolicy,
+}
+
+/// Workers asked for per page.
+pub const PAGE_SIZE: u32 = 100;
+const EXPAND: &str = "user,department";
+
+impl Rippling {
+    pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
+        let api =
+            settings.base_url.as_deref().unwrap_or("https://rest.ripplingapis.com").trim_end_matches('/').to_owned();
+        Self { api, token: StaticToken::new(&credentials.api_token), http, retry: RetryPolicy::default() }
+    }
+
+    async fn get(&self, url: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ProviderError> {
+        let token: Secret = self.token.token().await?;
+        self.http
+            .send(&self.retry, url, |client, url| {
+                client.get(url).query(query).bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await
+    }
+
+    /// The first page of workers matching `filter`, or the page a `next_link` names (which must lead back to
+    /// this connection's API: the token is never sent anywhere else).
+    async fn workers_page(
+        &self,
+        filter: Option<String>,
+        order_by: &str,
+        next_link: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<(RecordPage, Vec<Employee>), ProviderError> {
+        let response = match next_link {
+            Some(link) => {
+                if !link.starts_with(&format!("{}/", self.api)) {
+                    return Err(ProviderError::Malformed("a next_link outside the connection's API".into()));
+                }
+                self.get(link, &[]).await?
+            }
+            None => {
+                let mut query =
+                    vec![("limit", PAGE_SIZE.to_string()), ("expand", EXPAND.to_owned()), ("order_by", order_by.into())];
+                query.extend(filter.map(|f| ("filter", f)));
+                self.get(&format!("{}/workers", self.api), &query).await?
+            }
+        };
+        let page: Page = json(check(response).await?).await?;
+        let withheld = withheld_fields(&page.meta);
+        let mut out = RecordPage { next: page.next_link.filter(|l| !l.is_empty()), ..RecordPage::default() };
+        let mut terminated = Vec::new();
+        for worker in page.results {
+            match into_employee(worker, &withheld, today) {
+                Ok(e) if e.status == EmploymentStatus::Terminated => terminated.push(e),
+                Ok(e) => out.records.push(e),
+                Err(failure) => out.failures.push(failure),
+            }
+        }
+        Ok((out, terminated))
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(rename = "__meta", default)]
+    meta: Option<Meta>,
+    #[serde(default)]
+    results: Vec<Worker>,
+    #[serde(default)]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Meta {
+    #[serde(default)]
+    redacted_fields: Vec<Redacted>,
+}
+
+#[derive(Deserialize)]
+struct Redacted {
+    name: String,
+}
+
+/// The IT Hub fields a page's redactions withhold (Rippling names worker paths).
+fn withheld_fields(meta: &Option<Meta>) -> Vec<String> {
+    let mut fields: Vec<String> = Vec::new();
+    for redacted in meta.iter().flat_map(|m| &m.redacted_fields) {
+        let name = redacted.name.trim().to_ascii_lowercase();
+        let ours: &[&str] = match name.as_str() {
+            "title" => &["title"],
+            "department" | "department_id" => &["department"],
+            "manager_id" | "manager" => &["manager_hr_id"],
+            "start_date" => &["start_date"],
+            "end_date" | "termination_details" => &["end_date"],
+            "work_email" => &["work_email"],
+            "personal_email" => &["personal_email"],
+            "user" => &["first_name", "last_name", "phone", "home_address"],
+            "user.name" => &["first_name", "last_name"],
+            "user.phone_numbers" => &["phone"],
+            "user.addresses" => &["home_address"],
+            "user.emails" => &["work_email", "personal_email"],
+            _ => &[],
+        };
+        for field in ours {
+            if !fields.iter().any(|f| f == field) {
+                fields.push((*field).to_owned());
+            }
+        }
+    }
+    fields
+}
+
+#[derive(Deserialize)]
+pub struct Worker {
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    title: Option<Value>,
+    #[serde(default)]
+    work_email: Option<Value>,
+    #[serde(default)]
+    personal_email: Option<Value>,
+    #[serde(default)]
+    manager_id: Option<Value>,
+    #[serde(default)]
+    start_date: Option<String>,
+    #[serde(default)]
+    end_date: Option<String>,
+    #[serde(default)]
+    department: Option<Department>,
+    #[serde(default)]
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct Department {
+    #[serde(default)]
+    name: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct User {
+    #[serde(default)]
+    name: Option<Name>,
+    #[serde(default)]
+    phone_numbers: Vec<Typed>,
+    #[serde(default)]
+    addresses: Vec<UserAddress>,
+}
+
+#[derive(Deserialize, Default)]
+struct Name {
+    #[serde(default)]
+    given_name: Option<Value>,
+    #[serde(default)]
+    family_name: Option<Value>,
+    #[serde(default)]
+    preferred_given_name: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Typed {
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserAddress {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    street_address: Option<Value>,
+    #[serde(default)]
+    locality: Option<Value>,
+    #[serde(default)]
+    region: Option<Value>,
+    #[serde(default)]
+    postal_code: Option<Value>,
+    #[serde(default)]
+    country: Option<Value>,
+}
+
+fn value(v: &Option<Value>) -> Option<String> {
+    v.as_ref().and_then(text)
+}
+
+fn date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, String> {
+    let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    NaiveDate::parse_from_str(raw.get(..10).unwrap_or(raw), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| format!("{field} is not a date"))
+}
+
+/// A worker (with its user and department expanded) as an employee; `withheld` are the fields the page's
+/// redactions hide. Fails naming the field, never a value.
+pub fn into_employee(worker: Worker, withheld: &[String], today: NaiveDate) -> Result<Employee, RecordFailure> {
+    let fail = |reason: String| RecordFailure { hr_id: worker.id.clone(), reason };
+    let start_date = date(worker.start_date.as_deref(), "start_date").map_err(fail)?;
+    let end_date = date(worker.end_date.as_deref(), "end_date").map_err(fail)?;
+    let raw_status = worker.status.as_deref().map(str::trim).unwrap_or("ACTIVE").to_ascii_uppercase();
+    let status = match raw_status.as_str() {
+        "TERMINATED" => EmploymentStatus::Terminated,
+        _ if end_date.is_some_and(|d| d < today) => EmploymentStatus::Terminated,
+        "PRE_HIRE" | "PREHIRE" | "INIT" | "HIRED" | "ACCEPTED" => EmploymentStatus::Pending,
+        "ACTIVE" if start_date.is_some_and(|d| d > today) => EmploymentStatus::Pending,
+        "ACTIVE" => EmploymentStatus::Active,
+        "LEAVE" | "ON_LEAVE" | "LEAVE_OF_ABSENCE" => EmploymentStatus::OnLeave,
+        other => return Err(fail(format!("status {other:?} is not one IT Hub knows"))),
+    };
+    let user = worker.user.unwrap_or_default();
+    let name = user.name.unwrap_or_default();
+    let phone = user
+        .phone_numbers
+        .iter()
+        .find(|p| p.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("MOBILE")))
+        .or_else(|| user.phone_numbers.first())
+        .and_then(|p| value(&p.value));
+    let home = user
+        .addresses
+        .iter()
+        .find(|a| a.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("HOME")))
+        .map(|a| Address {
+            line1: value(&a.street_address),
+            line2: None,
+            city: value(&a.locality),
+            region: value(&a.region),
+            postal_code: value(&a.postal_code),
+            country: value(&a.country),
+        })
+        .filter(|a| !a.is_empty());
+    Ok(Employee {
+        hr_id: worker.id.clone(),
+        first_name: value(&name.preferred_given_name).or_else(|| value(&name.given_name)).unwrap_or_default(),
+        last_name: value(&name.family_name).unwrap_or_default(),
+        work_email: value(&worker.work_email),
+        personal_email: value(&worker.personal_email),
+        phone,
+        home_address: home,
+        title: value(&worker.title),
+        department: worker.department.and_then(|d| value(&d.name)),
+        manager_hr_id: value(&worker.manager_id),
+        manager_name: None,
+        status,
+        start_date,
+        end_date,
+        withheld: withheld.to_vec(),
+    })
+}
+
+/// A change state is the time a run started, to the second.
+fn state_for(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Rippling's ids are letters, digits and underscores; anything else names nobody and must not reach a path.
+fn plain_id(hr_id: &str) -> bool {
+    !hr_id.is_empty() && hr_id.len() <= 64 && hr_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[async_trait]
+impl HrProvider for Rippling {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Rippling
+    }
+
+    async fn start_state(&self, now: DateTime<Utc>) -> Result<String, ProviderError> {
+        Ok(state_for(now))
+    }
+
+    async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
+        // Everyone, ordered by id so pages hold still; people who have left are not part of a listing (someone
+        // stored who has left since is found by the reconciliation, which asks for them by id).
+        let (records, _left) = self.workers_page(None, "id", page, today).await?;
+        Ok(records)
+    }
+
+    async fn changes_page(
+        &self,
+        state: &str,
+        page: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ChangePage, ProviderError> {
+        let since = DateTime::parse_from_rfc3339(state)
+            .map_err(|_| ProviderError::Malformed("stored change state".into()))?
+            .with_timezone(&Utc);
+        let filter = format!("updated_at gt '{}'", since.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let (mut records, left) = self.workers_page(Some(filter), "updated_at", page, now.date_naive()).await?;
+        // A change can be a termination: that record belongs to the feed.
+        records.records.extend(left);
+        let state = records.next.is_none().then(|| state_for(now));
+        Ok(ChangePage { page: records, removed: Vec::new(), state })
+    }
+
+    async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
+        if !plain_id(hr_id) {
+            return Ok(None);
+        }
+        let url = format!("{}/workers/{hr_id}", self.api);
+        let response = self.get(&url, &[("expand", EXPAND.to_owned())]).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        #[derive(Deserialize)]
+        struct One {
+            #[serde(rename = "__meta", default)]
+            meta: Option<Meta>,
+            #[serde(flatten)]
+            worker: Worker,
+        }
+        let one: One = json(check(response).await?).await?;
+        let withheld = withheld_fields(&one.meta);
+        into_employee(one.worker, &withheld, Utc::now().date_naive())
+            .map(Some)
+            .map_err(|failure| ProviderError::Malformed(failure.reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn worker(extra: Value) -> Worker {
+        let mut w = json!({
+            "id": "wkr_1", "status": "ACTIVE", "title": "Engineer", "work_email": "ada@corp.example",
+            "personal_email": "ada@home.example", "manager_id": "wkr_0", "start_date": "2020-01-06",
+            "end_date": null, "department": { "id": "dep_1", "name": "Engineering" },
+            "user": { "name": { "given_name": "Ada", "family_name": "Lovelace" },
+                      "phone_numbers": [{ "value": "+1 555 0100", "type": "WORK" }, { "value": "+1 555 0199", "type": "MOBILE" }],
+                      "addresses": [{ "type": "WORK", "locality": "Office" },
+                                    { "type": "HOME", "street_address": "1 Main St", "locality": "Springfield",
+                                      "region": "IL", "postal_code": "62701", "country": "US" }] }
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            w[k] = v.clone();
+        }
+        serde_json::from_value(w).unwrap()
+    }
+
+    #[test]
+    fn maps_a_worker_with_its_user_and_department() {
+        let e = into_employee(worker(json!({})), &[], day("2026-06-01")).unwrap();
+        assert_eq!((e.first_name.as_str(), e.last_name.as_str()), ("Ada", "Lovelace"));
+        assert_eq!((e.work_email.as_deref(), e.personal_email.as_deref()), (Some("ada@corp.example"), Some("ada@home.example")));
+        assert_eq!(e.phone.as_deref(), Some("+1 555 0199"), "the mobile number first");
+        let home = e.home_address.unwrap();
+        assert_eq!((home.line1.as_deref(), home.city.as_deref()), (Some("1 Main St"), Some("Springfield")));
+        assert_eq!((e.department.as_deref(), e.manager_hr_id.as_deref()), (Some("Engineering"), Some("wkr_0")));
+        assert_eq!(e.status, EmploymentStatus::Active);
+    }
+
+    #[test]
+    fn statuses_follow_rippling_and_the_dates() {
+        let status = |extra: Value| into_employee(worker(extra), &[], day("2026-06-01")).map(|e| e.status);
+        use EmploymentStatus::*;
+        assert_eq!(status(json!({ "status": "TERMINATED", "end_date": "2026-05-31" })), Ok(Terminated));
+        assert_eq!(status(json!({ "status": "ACTIVE", "end_date": "2026-06-30" })), Ok(Active), "until the date");
+        assert_eq!(status(json!({ "status": "ACTIVE", "end_date": "2026-05-01" })), Ok(Terminated));
+        assert_eq!(status(json!({ "status": "PRE_HIRE", "start_date": "2026-07-01" })), Ok(Pending));
+        assert_eq!(status(json!({ "status": "ACTIVE", "start_date": "2026-07-01" })), Ok(Pending));
+        assert_eq!(status(json!({ "status": "LEAVE" })), Ok(OnLeave));
+        let odd = status(json!({ "status": "ARCHIVED" })).unwrap_err();
+        assert_eq!((odd.hr_id.as_str(), odd.reason.as_str()), ("wkr_1", "status \"ARCHIVED\" is not one IT Hub knows"));
+        let bad = status(json!({ "start_date": "01/06/2020" })).unwrap_err();
+        assert_eq!(bad.reason, "start_date is not a date", "the field, never the value");
+    }
+
+    #[test]
+    fn redacted_fields_are_withheld_not_cleared() {
+        let meta = Some(Meta {
+            redacted_fields: vec![
+                Redacted { name: "title".into() },
+                Redacted { name: "user.phone_numbers".into() },
+                Redacted { name: "something_else".into() },
+            ],
+        });
+        let withheld = withheld_fields(&meta);
+        assert_eq!(withheld, vec!["title".to_owned(), "phone".to_owned()]);
+        let e = into_employee(worker(json!({ "title": null })), &withheld, day("2026-06-01")).unwrap();
+        assert_eq!(e.withheld, withheld);
+    }
+}
