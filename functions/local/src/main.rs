@@ -85,7 +85,7 @@ async fn run(mut stack: Stack) {
         connection.id
     );
     // The other sandbox HR systems, each with the small sample company and a connection of its own.
-    let others = setting("ITHUB_SANDBOX_PROVIDERS", "adp,hibob,personio,gusto");
+    let others = setting("ITHUB_SANDBOX_PROVIDERS", "adp,hibob,personio,gusto,rippling,workday");
     let mut lines = Vec::new();
     for (n, provider) in others.split(',').map(str::trim).filter(|p| !p.is_empty() && *p != "none").enumerate() {
         let port = if sandbox_addr.port() == 0 { 0 } else { sandbox_addr.port() + 1 + n as u16 };

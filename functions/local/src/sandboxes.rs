@@ -74,6 +74,27 @@ pub async fn start(
             let command = hire(&format!("{url}/sandbox/workers"), r#"{"givenName":"Nia","familyName1":"Okafor"}"#);
             Ok((url, command))
         }
-        other => Err(format!("ITHUB_SANDBOX_PROVIDERS names {other:?}; choose from adp, hibob, personio, gusto")),
+        "rippling" => {
+            let fake = fake_hr::FakeRippling::start(addr, "demo-rippling-key", fake_hr::rippling_sample(today))
+                .await
+                .map_err(cannot)?;
+            connect(fake.connection_request()).await?;
+            let url = fake.base_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/workers"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
+            Ok((url, command))
+        }
+        "workday" => {
+            let people = fake_hr::workday_sample(today);
+            let fake = fake_hr::FakeWorkday::start(addr, "acme", "ISU_ithub@acme", "demo-isu-password", people)
+                .await
+                .map_err(cannot)?;
+            connect(fake.connection_request(false)).await?;
+            let url = fake.base_url().to_owned();
+            let command = hire(&format!("{url}/sandbox/workers"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
+            Ok((url, command))
+        }
+        other => Err(format!(
+            "ITHUB_SANDBOX_PROVIDERS names {other:?}; choose from adp, hibob, personio, gusto, rippling, workday"
+        )),
     }
 }

@@ -19,6 +19,7 @@ registry! {
     HiBob(hibob),
     Personio(personio),
     Rippling(rippling),
+    Workday(workday),
 }
 
 use crate::domain::Employee;

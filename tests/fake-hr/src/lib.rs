@@ -31,6 +31,7 @@ mod hibob;
 mod personio;
 mod rippling;
 mod server;
+mod workday;
 
 pub use company::{Sample, generated_company, sample_company, small_company};
 
@@ -45,3 +46,4 @@ pub use hibob::{BobDelivery, FakeBob, sample as bob_sample, sign as bob_sign};
 pub use personio::{FakePersonio, sample as personio_sample};
 pub use rippling::{FakeRippling, sample as rippling_sample};
 pub use server::{Delivery, FakeBamboo, sign};
+pub use workday::{FakeWorkday, sample as workday_sample};

@@ -1,0 +1,640 @@
+//! A fake Workday that follows the documented Web Services, with HTTP Basic for the integration system user:
+//!
+//! - `POST /ccx/service/{tenant}/Human_Resources/{version}`, a SOAP `Get_Workers_Request`:
+//!   `Request_References/Worker_Reference/ID[@type=Employee_ID|Contingent_Worker_ID|WID]` (with
+//!   `Skip_Non_Existing_Instances`), `Request_Criteria/Transaction_Log_Criteria_Data/Transaction_Date_Range_Data`
+//!   (`Updated_From`/`Updated_Through`: transactions entered in the window; `Effective_From`/`Effective_Through`:
+//!   transactions effective in it), `Response_Filter` (`As_Of_Entry_DateTime`, `As_Of_Effective_Date`, `Page`,
+//!   `Count` 1–999, default 100; a `Page` without `As_Of_Entry_DateTime` is a validation fault) → a
+//!   `Get_Workers_Response` with `Response_Results{Total_Results, Total_Pages, Page_Results, Page}` and
+//!   `Response_Data/Worker[]` (WWS v30+ paths). Every change is a transaction with the time it was entered, so
+//!   an answer as of an entry time shows the company exactly as it stood then: pages pinned to one time are one
+//!   snapshot, whatever happens between them.
+//! - `GET /ccx/service/customreport2/{tenant}/{owner}/{report}?format=json` → `{"Report_Entry": [...]}` with the
+//!   columns the connector documents, everyone employed or starting.
+//!
+//! Sandbox controls, without auth: `GET|POST /sandbox/workers` (hire: `first_name`, `last_name`, `work_email`,
+//! `home_email`, `phone`, `street`, `city`, `postal_code`, `country`, `title`, `department`, `manager_id`,
+//! `hire_date`, `contingent`), `PATCH /sandbox/workers/{id}`, `POST /sandbox/workers/{id}/terminate`
+//! (`{"date"}`), `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}` (a
+//! rescinded hire: gone from answers as of now), `POST /sandbox/faults`, `GET /sandbox/stats`.
+
+use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use quick_xml::escape::escape;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// One transaction on a worker: when it was entered, the day it takes effect, and the worker after it (`None`:
+/// the hire was rescinded).
+#[derive(Clone)]
+struct Version {
+    entered: DateTime<Utc>,
+    effective: NaiveDate,
+    data: Option<Map<String, Value>>,
+}
+
+struct Worker {
+    wid: String,
+    versions: Vec<Version>,
+}
+
+impl Worker {
+    /// The worker as entered by `as_of`.
+    fn as_of(&self, as_of: DateTime<Utc>) -> Option<&Map<String, Value>> {
+        self.versions.iter().rev().find(|v| v.entered <= as_of).and_then(|v| v.data.as_ref())
+    }
+
+    fn current(&self) -> Option<&Map<String, Value>> {
+        self.versions.last().and_then(|v| v.data.as_ref())
+    }
+}
+
+struct Company {
+    tenant: String,
+    user: String,
+    password: String,
+    workers: BTreeMap<u64, Worker>,
+    next_id: u64,
+    faults: VecDeque<Fault>,
+    api_calls: u64,
+    pages: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeWorkday {
+    company: Arc<Mutex<Company>>,
+    base_url: String,
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+impl FakeWorkday {
+    pub async fn start(
+        addr: SocketAddr,
+        tenant: &str,
+        user: &str,
+        password: &str,
+        people: Vec<Value>,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let fake = Self {
+            company: Arc::new(Mutex::new(Company {
+                tenant: tenant.to_owned(),
+                user: user.to_owned(),
+                password: password.to_owned(),
+                workers: BTreeMap::new(),
+                next_id: 21001,
+                faults: VecDeque::new(),
+                api_calls: 0,
+                pages: 0,
+            })),
+            base_url,
+        };
+        let seeded = Utc::now() - chrono::Duration::days(3);
+        for flat in people {
+            fake.add(flat, seeded);
+        }
+        let app = Router::new()
+            .route("/ccx/service/{tenant}/Human_Resources/{version}", post(get_workers))
+            .route("/ccx/service/customreport2/{tenant}/{owner}/{report}", get(report))
+            .route("/sandbox/workers", get(sandbox_list).post(sandbox_hire))
+            .route("/sandbox/workers/{id}", patch(sandbox_change).delete(sandbox_delete))
+            .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
+            .route("/sandbox/workers/{id}/rehire", post(sandbox_rehire))
+            .route("/sandbox/faults", post(sandbox_faults))
+            .route("/sandbox/stats", get(sandbox_stats))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(fake)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// What an admin sends to `POST /v1/connections` to connect IT Hub to this fake (`report`: read the RaaS
+    /// report rather than `Get_Workers`).
+    pub fn connection_request(&self, report: bool) -> Value {
+        let company = self.company();
+        let mut settings = json!({ "base_url": self.base_url, "tenant": company.tenant, "version": "v44.0" });
+        if report {
+            settings["report"] = json!({ "owner": "ISU_ithub", "name": "IT_Hub_Workers" });
+        }
+        json!({ "provider": "workday", "settings": settings,
+                "credentials": { "username": company.user, "password": company.password } })
+    }
+
+    fn company(&self) -> std::sync::MutexGuard<'_, Company> {
+        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The ids of everyone Workday has now.
+    pub fn ids(&self) -> Vec<String> {
+        let company = self.company();
+        company.workers.iter().filter(|(_, w)| w.current().is_some()).map(|(id, _)| id.to_string()).collect()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.company().faults.push_back(fault);
+    }
+
+    pub fn faults_left(&self) -> usize {
+        self.company().faults.len()
+    }
+
+    /// `Get_Workers` pages answered so far.
+    pub fn pages_served(&self) -> u64 {
+        self.company().pages
+    }
+
+    fn add(&self, flat: Value, at: DateTime<Utc>) -> String {
+        let mut company = self.company();
+        let id = company.next_id;
+        company.next_id += 1;
+        let mut data = Map::new();
+        data.insert("hire_date".into(), json!(today().to_string()));
+        merge(&mut data, flat);
+        let effective = hire_date(&data);
+        let wid = format!("{:032x}", id * 7919);
+        company
+            .workers
+            .insert(id, Worker { wid, versions: vec![Version { entered: at, effective, data: Some(data) }] });
+        id.to_string()
+    }
+
+    pub fn hire(&self, flat: Value) -> String {
+        self.add(flat, Utc::now())
+    }
+
+    /// A transaction on the worker, entered now and effective on `effective` (today by default).
+    fn transact(&self, id: &str, effective: Option<NaiveDate>, change: impl FnOnce(&mut Map<String, Value>)) -> bool {
+        let mut company = self.company();
+        let Some(worker) = id.parse().ok().and_then(|n: u64| company.workers.get_mut(&n)) else {
+            return false;
+        };
+        let Some(mut data) = worker.current().cloned() else { return false };
+        change(&mut data);
+        // Entered strictly after the last transaction, so "as of" a transaction's time never sees the next one.
+        let last = worker.versions.last().map(|v| v.entered).unwrap_or_default();
+        let entered = Utc::now().max(last + chrono::Duration::microseconds(1));
+        worker.versions.push(Version { entered, effective: effective.unwrap_or_else(today), data: Some(data) });
+        true
+    }
+
+    pub fn change(&self, id: &str, flat: Value) -> bool {
+        self.transact(id, None, |data| merge(data, flat))
+    }
+
+    /// A termination with `date` as the last day.
+    pub fn terminate(&self, id: &str, date: NaiveDate) -> bool {
+        self.transact(id, Some(date), |data| {
+            data.insert("termination_date".into(), json!(date.to_string()));
+        })
+    }
+
+    /// A termination effective on `date` that was entered `hours` ago (an effective-dated change: it is in the
+    /// log's entered window of that time, and takes effect later).
+    pub fn terminate_entered_earlier(&self, id: &str, date: NaiveDate, hours: i64) -> bool {
+        if !self.terminate(id, date) {
+            return false;
+        }
+        let mut company = self.company();
+        let worker = id.parse().ok().and_then(|n: u64| company.workers.get_mut(&n));
+        if let Some(version) = worker.and_then(|w| w.versions.last_mut()) {
+            version.entered -= chrono::Duration::hours(hours);
+        }
+        true
+    }
+
+    /// A rehire: a new hire date, the termination cleared, `Rehire` set.
+    pub fn rehire(&self, id: &str, start: NaiveDate) -> bool {
+        self.transact(id, Some(start), |data| {
+            data.insert("hire_date".into(), json!(start.to_string()));
+            data.remove("termination_date");
+            data.insert("rehire".into(), json!(true));
+        })
+    }
+
+    /// The hire is rescinded: the worker is gone from every answer as of now.
+    pub fn delete(&self, id: &str) -> bool {
+        let mut company = self.company();
+        let Some(worker) = id.parse().ok().and_then(|n: u64| company.workers.get_mut(&n)) else {
+            return false;
+        };
+        worker.versions.push(Version { entered: Utc::now(), effective: today(), data: None });
+        true
+    }
+}
+
+fn merge(data: &mut Map<String, Value>, flat: Value) {
+    if let Value::Object(flat) = flat {
+        for (k, v) in flat {
+            if v.is_null() {
+                data.remove(&k);
+            } else {
+                data.insert(k, v);
+            }
+        }
+    }
+}
+
+fn hire_date(data: &Map<String, Value>) -> NaiveDate {
+    data.get("hire_date").and_then(Value::as_str).and_then(|d| d.parse().ok()).unwrap_or_else(today)
+}
+
+fn termination_date(data: &Map<String, Value>) -> Option<NaiveDate> {
+    data.get("termination_date").and_then(Value::as_str).and_then(|d| d.parse().ok())
+}
+
+/// The small sample company as sandbox hires.
+pub fn sample(today: NaiveDate) -> Vec<Value> {
+    crate::company::small_company(today)
+        .into_iter()
+        .map(|p| {
+            json!({ "first_name": p.first, "last_name": p.last,
+                    "work_email": format!("{}@acme.example", p.first.to_lowercase()), "title": p.title,
+                    "department": p.department, "hire_date": p.start.to_string(), "street": "1 Main St",
+                    "city": p.city, "country": "US" })
+        })
+        .collect()
+}
+
+fn text(data: &Map<String, Value>, key: &str) -> Option<String> {
+    data.get(key).and_then(Value::as_str).map(|s| escape(s).into_owned())
+}
+
+/// One worker as `Get_Workers` renders it (WWS v30+), as of `effective`.
+fn render(
+    id: u64,
+    wid: &str,
+    data: &Map<String, Value>,
+    effective: NaiveDate,
+    workers: &BTreeMap<u64, Worker>,
+) -> String {
+    let mut x = String::new();
+    let id_type = if data.get("contingent").and_then(Value::as_bool) == Some(true) {
+        "Contingent_Worker_ID"
+    } else {
+        "Employee_ID"
+    };
+    let _ = write!(
+        x,
+        "<wd:Worker><wd:Worker_Reference><wd:ID wd:type=\"WID\">{wid}</wd:ID><wd:ID wd:type=\"{id_type}\">{id}</wd:ID>\
+         </wd:Worker_Reference><wd:Worker_Data><wd:Worker_ID>{id}</wd:Worker_ID><wd:Personal_Data><wd:Name_Data>\
+         <wd:Legal_Name_Data><wd:Name_Detail_Data><wd:First_Name>{}</wd:First_Name><wd:Last_Name>{}</wd:Last_Name>\
+         </wd:Name_Detail_Data></wd:Legal_Name_Data></wd:Name_Data><wd:Contact_Data>",
+        text(data, "first_name").unwrap_or_default(),
+        text(data, "last_name").unwrap_or_default(),
+    );
+    let usage = |kind: &str| {
+        format!(
+            "<wd:Usage_Data wd:Public=\"1\"><wd:Type_Data wd:Primary=\"1\"><wd:Type_Reference wd:Descriptor=\"{kind}\">\
+             <wd:ID wd:type=\"Communication_Usage_Type_ID\">{}</wd:ID></wd:Type_Reference></wd:Type_Data></wd:Usage_Data>",
+            kind.to_uppercase()
+        )
+    };
+    if data.contains_key("street") || data.contains_key("city") {
+        let _ = write!(
+            x,
+            "<wd:Address_Data><wd:Country_Reference><wd:ID wd:type=\"ISO_3166-1_Alpha-2_Code\">{}</wd:ID>\
+             </wd:Country_Reference><wd:Address_Line_Data wd:Type=\"ADDRESS_LINE_1\">{}</wd:Address_Line_Data>\
+             <wd:Municipality>{}</wd:Municipality><wd:Postal_Code>{}</wd:Postal_Code>{}</wd:Address_Data>",
+            text(data, "country").unwrap_or_default(),
+            text(data, "street").unwrap_or_default(),
+            text(data, "city").unwrap_or_default(),
+            text(data, "postal_code").unwrap_or_default(),
+            usage("Home"),
+        );
+    }
+    if let Some(phone) = text(data, "phone") {
+        let _ = write!(
+            x,
+            "<wd:Phone_Data wd:Formatted_Phone=\"{phone}\"><wd:Phone_Number>{phone}</wd:Phone_Number>\
+             <wd:Phone_Device_Type_Reference wd:Descriptor=\"Mobile\"/>{}</wd:Phone_Data>",
+            usage("Work")
+        );
+    }
+    for (key, kind) in [("work_email", "Work"), ("home_email", "Home")] {
+        if let Some(email) = text(data, key) {
+            let _ = write!(
+                x,
+                "<wd:Email_Address_Data><wd:Email_Address>{email}</wd:Email_Address>{}</wd:Email_Address_Data>",
+                usage(kind)
+            );
+        }
+    }
+    let hire = hire_date(data);
+    let ended = termination_date(data).filter(|d| *d <= effective);
+    let active = hire <= effective && ended.is_none();
+    let _ = write!(
+        x,
+        "</wd:Contact_Data></wd:Personal_Data><wd:Employment_Data><wd:Worker_Job_Data wd:Primary_Job=\"1\">\
+         <wd:Position_Data><wd:Position_ID>P-{id}</wd:Position_ID><wd:Position_Title>{}</wd:Position_Title>\
+         </wd:Position_Data></wd:Worker_Job_Data><wd:Worker_Status_Data><wd:Active>{}</wd:Active>\
+         <wd:Hire_Date>{hire}</wd:Hire_Date><wd:Original_Hire_Date>{hire}</wd:Original_Hire_Date>\
+         <wd:Terminated>{}</wd:Terminated>{}<wd:Rehire>{}</wd:Rehire>{}</wd:Worker_Status_Data></wd:Employment_Data>",
+        text(data, "title").unwrap_or_default(),
+        u8::from(active),
+        u8::from(ended.is_some()),
+        ended.map(|d| format!("<wd:Termination_Date>{d}</wd:Termination_Date>")).unwrap_or_default(),
+        u8::from(data.get("rehire").and_then(Value::as_bool) == Some(true)),
+        if data.get("on_leave").and_then(Value::as_bool) == Some(true) {
+            "<wd:Leave_Status_Data><wd:On_Leave>1</wd:On_Leave></wd:Leave_Status_Data>"
+        } else {
+            ""
+        },
+    );
+    if let Some(department) = text(data, "department") {
+        let _ = write!(
+            x,
+            "<wd:Organization_Data><wd:Worker_Organization_Data><wd:Organization_Data><wd:Organization_Name>{department}\
+             </wd:Organization_Name><wd:Organization_Type_Reference><wd:ID wd:type=\"Organization_Type_ID\">SUPERVISORY\
+             </wd:ID></wd:Organization_Type_Reference></wd:Organization_Data></wd:Worker_Organization_Data>\
+             </wd:Organization_Data>"
+        );
+    }
+    let manager = data.get("manager_id").and_then(Value::as_str).and_then(|m| m.parse::<u64>().ok());
+    if let Some((manager, boss)) = manager.and_then(|m| workers.get(&m).map(|w| (m, w))) {
+        let _ = write!(
+            x,
+            "<wd:Management_Chain_Data><wd:Worker_Supervisory_Management_Chain_Data><wd:Management_Chain_Data>\
+             <wd:Manager_Reference><wd:ID wd:type=\"WID\">{}</wd:ID><wd:ID wd:type=\"Employee_ID\">{manager}</wd:ID>\
+             </wd:Manager_Reference></wd:Management_Chain_Data></wd:Worker_Supervisory_Management_Chain_Data>\
+             </wd:Management_Chain_Data>",
+            boss.wid
+        );
+    }
+    x.push_str("</wd:Worker_Data></wd:Worker>");
+    x
+}
+
+fn fault(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+         <SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode><faultstring>{}</faultstring>\
+         </SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>",
+        escape(message)
+    );
+    (status, [("content-type", "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str) -> Option<Refusal> {
+    let mut company = fake.company();
+    company.api_calls += 1;
+    if let Some(refused) = next_fault(&mut company.faults) {
+        return Some(refused);
+    }
+    let user_ok = basic_user(headers).is_some_and(|(u, p)| u == company.user && p == company.password);
+    if !user_ok || tenant != company.tenant {
+        return Some(Refusal::Answer(fault(
+            StatusCode::UNAUTHORIZED,
+            "Client.authenticationError",
+            "invalid username or password",
+        )));
+    }
+    None
+}
+
+/// The parts of a `Get_Workers_Request` the fake reads.
+#[derive(Default)]
+struct Asked {
+    ids: Vec<(String, String)>,
+    updated: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    effective_window: Option<(NaiveDate, NaiveDate)>,
+    as_of: Option<DateTime<Utc>>,
+    effective: Option<NaiveDate>,
+    page: Option<usize>,
+    count: Option<usize>,
+}
+
+fn read_request(xml: &str) -> Result<Asked, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| format!("the request is not XML: {e}"))?;
+    let find = |name: &str| doc.descendants().find(|n| n.is_element() && n.tag_name().name() == name);
+    if find("Get_Workers_Request").is_none() {
+        return Err("expected a Get_Workers_Request".into());
+    }
+    let value = |name: &str| find(name).and_then(|n| n.text()).map(|t| t.trim().to_owned());
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
+        value(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| format!("{name} is not a dateTime"))
+            })
+            .transpose()
+    };
+    let day = |name: &str| -> Result<Option<NaiveDate>, String> {
+        value(name).map(|v| v.get(..10).unwrap_or(&v).parse().map_err(|_| format!("{name} is not a date"))).transpose()
+    };
+    let number = |name: &str| -> Result<Option<usize>, String> {
+        value(name).map(|v| v.parse().map_err(|_| format!("{name} is not a number"))).transpose()
+    };
+    let mut asked = Asked {
+        as_of: time("As_Of_Entry_DateTime")?,
+        effective: day("As_Of_Effective_Date")?,
+        page: number("Page")?,
+        count: number("Count")?,
+        ..Asked::default()
+    };
+    if let (Some(from), Some(through)) = (time("Updated_From")?, time("Updated_Through")?) {
+        asked.updated = Some((from, through));
+    }
+    if let (Some(from), Some(through)) = (day("Effective_From")?, day("Effective_Through")?) {
+        asked.effective_window = Some((from, through));
+    }
+    if let Some(references) = find("Request_References") {
+        for id in references.descendants().filter(|n| n.is_element() && n.tag_name().name() == "ID") {
+            let kind = id.attributes().find(|a| a.name() == "type").map(|a| a.value().to_owned()).unwrap_or_default();
+            asked.ids.push((kind, id.text().unwrap_or_default().trim().to_owned()));
+        }
+    }
+    Ok(asked)
+}
+
+async fn get_workers(
+    State(fake): State<FakeWorkday>,
+    headers: HeaderMap,
+    Path((tenant, _version)): Path<(String, String)>,
+    body: String,
+) -> Response {
+    if let Some(refused) = refusal(&fake, &headers, &tenant) {
+        return refused.into_response().await;
+    }
+    let asked = match read_request(&body) {
+        Ok(asked) => asked,
+        Err(message) => return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", &message),
+    };
+    if asked.page.is_some() && asked.as_of.is_none() {
+        let message = "If you set the Page parameter, you must also specify the As_Of_Entry_DateTime";
+        return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", message);
+    }
+    let count = asked.count.unwrap_or(100);
+    if !(1..=999).contains(&count) {
+        return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", "Count must be between 1 and 999");
+    }
+    let now = Utc::now();
+    let as_of = asked.as_of.unwrap_or(now);
+    let effective = asked.effective.unwrap_or_else(|| as_of.date_naive());
+    let page = asked.page.unwrap_or(1).max(1);
+    let mut company = fake.company();
+    company.pages += 1;
+    let matching: Vec<(u64, &Worker, &Map<String, Value>)> = company
+        .workers
+        .iter()
+        .filter_map(|(id, w)| w.as_of(as_of).map(|data| (*id, w, data)))
+        .filter(|(id, w, data)| {
+            asked.ids.is_empty()
+                || asked.ids.iter().any(|(kind, value)| match kind.as_str() {
+                    "WID" => *value == w.wid,
+                    "Contingent_Worker_ID" => {
+                        *value == id.to_string() && data.get("contingent").and_then(Value::as_bool) == Some(true)
+                    }
+                    _ => *value == id.to_string() && data.get("contingent").and_then(Value::as_bool) != Some(true),
+                })
+        })
+        .filter(|(_, w, _)| {
+            asked
+                .updated
+                .is_none_or(|(from, through)| w.versions.iter().any(|v| v.entered >= from && v.entered <= through))
+        })
+        .filter(|(_, w, _)| {
+            asked.effective_window.is_none_or(|(from, through)| {
+                w.versions.iter().any(|v| v.entered <= as_of && v.effective >= from && v.effective <= through)
+            })
+        })
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(count);
+    let workers: String = matching
+        .iter()
+        .skip((page - 1) * count)
+        .take(count)
+        .map(|(id, w, data)| render(*id, &w.wid, data, effective, &company.workers))
+        .collect();
+    let results = matching.len().saturating_sub((page - 1) * count).min(count);
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><env:Envelope xmlns:env=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+         <env:Body><wd:Get_Workers_Response xmlns:wd=\"urn:com.workday/bsvc\" wd:version=\"v44.0\">\
+         <wd:Response_Filter><wd:As_Of_Effective_Date>{effective}</wd:As_Of_Effective_Date>\
+         <wd:As_Of_Entry_DateTime>{}</wd:As_Of_Entry_DateTime><wd:Page>{page}</wd:Page><wd:Count>{count}</wd:Count>\
+         </wd:Response_Filter><wd:Response_Results><wd:Total_Results>{total}</wd:Total_Results>\
+         <wd:Total_Pages>{pages}</wd:Total_Pages><wd:Page_Results>{results}</wd:Page_Results><wd:Page>{page}</wd:Page>\
+         </wd:Response_Results><wd:Response_Data>{workers}</wd:Response_Data></wd:Get_Workers_Response></env:Body>\
+         </env:Envelope>",
+        as_of.to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    (StatusCode::OK, [("content-type", "text/xml; charset=utf-8")], body).into_response()
+}
+
+async fn report(
+    State(fake): State<FakeWorkday>,
+    headers: HeaderMap,
+    Path((tenant, _owner, _report)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = refusal(&fake, &headers, &tenant) {
+        return refused.into_response().await;
+    }
+    if query.get("format").map(String::as_str) != Some("json") {
+        return (StatusCode::BAD_REQUEST, "this fake serves format=json").into_response();
+    }
+    let company = fake.company();
+    let today = today();
+    let rows: Vec<Value> = company
+        .workers
+        .iter()
+        .filter_map(|(id, w)| w.current().map(|data| (id, data)))
+        .filter(|(_, data)| termination_date(data).is_none_or(|d| d >= today))
+        .map(|(id, data)| {
+            let get = |k: &str| data.get(k).cloned().unwrap_or(Value::Null);
+            json!({ "Employee_ID": id.to_string(), "First_Name": get("first_name"), "Last_Name": get("last_name"),
+                    "Work_Email": get("work_email"), "Personal_Email": get("home_email"), "Phone": get("phone"),
+                    "Job_Title": get("title"), "Department": get("department"), "Manager_ID": get("manager_id"),
+                    "Hire_Date": get("hire_date"), "Termination_Date": get("termination_date"),
+                    "Active": if hire_date(data) <= today { "1" } else { "0" },
+                    "On_Leave": if data.get("on_leave").and_then(Value::as_bool) == Some(true) { "1" } else { "0" } })
+        })
+        .collect();
+    axum::Json(json!({ "Report_Entry": rows })).into_response()
+}
+
+async fn sandbox_list(State(fake): State<FakeWorkday>) -> Response {
+    let company = fake.company();
+    let all: Vec<Value> = company
+        .workers
+        .iter()
+        .filter_map(|(id, w)| w.current().map(|d| json!({ "id": id.to_string(), "worker": d })))
+        .collect();
+    axum::Json(json!({ "workers": all })).into_response()
+}
+
+async fn sandbox_hire(State(fake): State<FakeWorkday>, axum::Json(flat): axum::Json<Value>) -> Response {
+    if flat.get("first_name").and_then(Value::as_str).is_none() {
+        return (StatusCode::BAD_REQUEST, "send a JSON object with at least first_name").into_response();
+    }
+    let id = fake.hire(flat);
+    (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response()
+}
+
+async fn sandbox_change(
+    State(fake): State<FakeWorkday>,
+    Path(id): Path<String>,
+    axum::Json(flat): axum::Json<Value>,
+) -> Response {
+    found(fake.change(&id, flat))
+}
+
+async fn sandbox_delete(State(fake): State<FakeWorkday>, Path(id): Path<String>) -> Response {
+    found(fake.delete(&id))
+}
+
+#[derive(Deserialize)]
+struct Dated {
+    #[serde(default)]
+    date: Option<NaiveDate>,
+    #[serde(default)]
+    start_date: Option<NaiveDate>,
+}
+
+async fn sandbox_terminate(
+    State(fake): State<FakeWorkday>,
+    Path(id): Path<String>,
+    body: Option<axum::Json<Dated>>,
+) -> Response {
+    found(fake.terminate(&id, body.and_then(|b| b.0.date).unwrap_or_else(today)))
+}
+
+async fn sandbox_rehire(
+    State(fake): State<FakeWorkday>,
+    Path(id): Path<String>,
+    body: Option<axum::Json<Dated>>,
+) -> Response {
+    found(fake.rehire(&id, body.and_then(|b| b.0.start_date).unwrap_or_else(today)))
+}
+
+async fn sandbox_faults(State(fake): State<FakeWorkday>, axum::Json(fault): axum::Json<Fault>) -> Response {
+    fake.inject(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn sandbox_stats(State(fake): State<FakeWorkday>) -> Response {
+    let company = fake.company();
+    let headcount = company.workers.values().filter(|w| w.current().is_some()).count();
+    axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "headcount": headcount }))
+        .into_response()
+}
