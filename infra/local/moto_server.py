@@ -10,7 +10,10 @@ moto 5.1's `Query` on a table walks every item of the table, sorts the whole par
 earlier page item by item, for each page: at 100,000 people in one tenant's partition a page of 500 takes seconds,
 and reading such a partition page by page is quadratic. Here a table query (not an index) on a string sort key
 reads only its partition, narrows `begins_with` by prefix before sorting, and finds the page's start by bisection;
-the result (items, scanned count, last evaluated key, filter after limit, 1 MB page cap) is what moto returns.
+the items, their order, the scanned count, the filter after the limit and the 1 MB page cap are moto's. One
+difference: a page that fills up returns a last evaluated key only when more items of the key condition follow
+(moto returns one when any item of the partition follows; DynamoDB may return one when the limit is met
+exactly). Callers read until no key comes back, so both end the same.
 Everything else is moto's own code. Run as `python moto_server.py [moto_server's arguments]`.
 """
 

@@ -6,7 +6,7 @@
 //! and about five minutes late, so a Rippling connection is polled.
 //!
 //! Assumptions where the fact sheet marks a fact unverified, each followed by the fake:
-//! - `filter=updated_at gt '<RFC 3339 time>'` reads workers changed after that time (only `eq` appears in
+//! - `filter=updated_at ge '<RFC 3339 time>'` reads workers changed since that time (only `eq` appears in
 //!   examples); a change to a worker's user (name, phone, address) moves the worker's `updated_at`;
 //! - `status` is `ACTIVE`, `TERMINATED`, `PRE_HIRE` (or the legacy `INIT`, `HIRED`, `ACCEPTED`) or a leave
 //!   (`LEAVE`, `ON_LEAVE`); any other value is a record failure that names the value (a status is not
@@ -292,7 +292,11 @@ pub fn into_employee(worker: Worker, withheld: &[String], today: NaiveDate) -> R
     let fail = |reason: String| RecordFailure { hr_id: worker.id.clone(), reason };
     let start_date = date(worker.start_date.as_deref(), "start_date").map_err(fail)?;
     let end_date = date(worker.end_date.as_deref(), "end_date").map_err(fail)?;
-    let raw_status = worker.status.as_deref().map(str::trim).unwrap_or("ACTIVE").to_ascii_uppercase();
+    // A status Rippling withholds or leaves out says nothing: the person is not read as active.
+    let raw_status = match worker.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(status) => status.to_ascii_uppercase(),
+        None => return Err(fail("status is missing (is it redacted for this token?)".into())),
+    };
     let status = match raw_status.as_str() {
         "TERMINATED" => EmploymentStatus::Terminated,
         _ if end_date.is_some_and(|d| d < today) => EmploymentStatus::Terminated,
@@ -342,9 +346,21 @@ pub fn into_employee(worker: Worker, withheld: &[String], today: NaiveDate) -> R
     })
 }
 
-/// A change state is the time a run started, to the second.
+/// How far a change state is kept behind the time it was taken: Rippling's clock may differ from ours, and its
+/// `updated_at` has whole seconds. Changes read twice are dropped by the comparison.
+const CLOCK_SKEW_SECS: i64 = 60;
+
+/// A change state: the time the read that issues it began, less the skew allowance.
 fn state_for(now: DateTime<Utc>) -> String {
-    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    (now - chrono::Duration::seconds(CLOCK_SKEW_SECS)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Where a change read stands: Rippling's `next_link`, and when the read began (the next state is taken from
+/// then, so a change made during a read of several pages is read again next time).
+#[derive(Serialize, Deserialize)]
+struct ChangeToken {
+    next_link: String,
+    began: DateTime<Utc>,
 }
 
 /// Rippling's ids are letters, digits and underscores; anything else names nobody and must not reach a path.
@@ -378,11 +394,23 @@ impl HrProvider for Rippling {
         let since = DateTime::parse_from_rfc3339(state)
             .map_err(|_| ProviderError::Malformed("stored change state".into()))?
             .with_timezone(&Utc);
-        let filter = format!("updated_at gt '{}'", since.to_rfc3339_opts(SecondsFormat::Secs, true));
-        let (mut records, left) = self.workers_page(Some(filter), "updated_at", page, now.date_naive()).await?;
+        let (link, began) = match page {
+            Some(raw) => {
+                let token: ChangeToken = serde_json::from_str(raw).map_err(|_| ProviderError::Malformed("page token".into()))?;
+                (Some(token.next_link), token.began)
+            }
+            None => (None, now),
+        };
+        let filter = format!("updated_at ge '{}'", since.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let (mut records, left) =
+            self.workers_page(Some(filter), "updated_at", link.as_deref(), now.date_naive()).await?;
         // A change can be a termination: that record belongs to the feed.
         records.records.extend(left);
-        let state = records.next.is_none().then(|| state_for(now));
+        let state = records.next.is_none().then(|| state_for(began));
+        records.next = records
+            .next
+            .take()
+            .map(|next_link| serde_json::to_string(&ChangeToken { next_link, began }).unwrap_or_default());
         Ok(ChangePage { page: records, removed: Vec::new(), state })
     }
 
@@ -462,6 +490,24 @@ mod tests {
         assert_eq!((odd.hr_id.as_str(), odd.reason.as_str()), ("wkr_1", "status \"ARCHIVED\" is not one IT Hub knows"));
         let bad = status(json!({ "start_date": "01/06/2020" })).unwrap_err();
         assert_eq!(bad.reason, "start_date is not a date", "the field, never the value");
+    }
+
+    #[test]
+    fn a_worker_without_a_status_is_a_failure_not_an_active_person() {
+        let mut w = serde_json::to_value(json!({ "id": "wkr_9", "status": null })).unwrap();
+        w["user"] = json!({});
+        let failure = into_employee(serde_json::from_value(w).unwrap(), &[], day("2026-06-01")).unwrap_err();
+        assert_eq!(failure.hr_id, "wkr_9");
+    }
+
+    #[tokio::test]
+    async fn a_next_link_to_another_host_is_refused_before_any_request() {
+        let settings = Settings { base_url: Some("http://127.0.0.1:9".into()) };
+        let rippling = Rippling::new(&settings, &Credentials { api_token: "t".into() }, Http::new(super::super::Egress::LoopbackOnly));
+        for link in ["http://127.0.0.1:9.evil.example/workers?cursor=x", "https://attacker.example/workers", "http://127.0.0.1:9"] {
+            let refused = rippling.workers_page(None, "id", Some(link), day("2026-06-01")).await.err();
+            assert!(matches!(refused, Some(ProviderError::Malformed(_))), "{link}: {refused:?}");
+        }
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub struct Settings {
     /// Read this RaaS report instead of `Get_Workers` (it must be web-service enabled and carry the columns
     /// the README lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub report: Option<Report>,
 }
 
@@ -251,6 +252,7 @@ impl Workday {
         for record in &mut out.records {
             record.status = status_on(record, today);
         }
+        out.records = one_profile_each(out.records);
         Ok((out, pages))
     }
 
@@ -278,7 +280,7 @@ impl Workday {
             match from_report(&entry, today) {
                 Ok(e) => out.records.push(e),
                 Err(reason) => {
-                    let hr_id = entry.get("Employee_ID").and_then(text).unwrap_or_else(|| format!("row {}", n + 1));
+                    let hr_id = entry.get("Employee_ID").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
                     out.failures.push(RecordFailure { hr_id, reason });
                 }
             }
@@ -307,8 +309,8 @@ fn request(ask: &Ask<'_>, version: &str, page: u32, as_of: DateTime<Utc>) -> Str
                 ),
                 Window::Effective => format!(
                     "<bsvc:Effective_From>{}</bsvc:Effective_From><bsvc:Effective_Through>{}</bsvc:Effective_Through>",
-                    from.date_naive(),
-                    through.date_naive()
+                    time(*from),
+                    time(*through)
                 ),
             };
             criteria = format!(
@@ -423,7 +425,7 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
         .and_then(|r| reference_id(r, "Employee_ID").or_else(|| reference_id(r, "Contingent_Worker_ID")))
         .or_else(|| content(data.and_then(|d| child(d, "Worker_ID"))))
         .or_else(|| reference.and_then(|r| reference_id(r, "WID")))
-        .ok_or_else(|| RecordFailure { hr_id: "(unknown)".into(), reason: "a worker without an id".into() })?;
+        .ok_or_else(|| RecordFailure { hr_id: "page (a worker without an id)".into(), reason: "a worker without an id".into() })?;
     let fail = |reason: String| RecordFailure { hr_id: hr_id.clone(), reason };
     let Some(data) = data else { return Err(fail("Worker_Data is missing".into())) };
     let personal = child(data, "Personal_Data");
@@ -512,6 +514,20 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
         end_date,
         withheld: Vec::new(),
     })
+}
+
+/// One record per person: a conversion between employee and contingent worker leaves a second, inactive
+/// profile with the same id, and the active one is the person.
+fn one_profile_each(records: Vec<Employee>) -> Vec<Employee> {
+    let mut out: Vec<Employee> = Vec::with_capacity(records.len());
+    for record in records {
+        match out.iter_mut().find(|r| r.hr_id == record.hr_id) {
+            Some(kept) if kept.status == EmploymentStatus::Terminated => *kept = record,
+            Some(_) => {}
+            None => out.push(record),
+        }
+    }
+    out
 }
 
 /// A record's status on `today`: someone whose start is still ahead is pending, whatever the snapshot said.
@@ -669,22 +685,18 @@ impl HrProvider for Workday {
             all.failures.retain(|f| ids.contains(&f.hr_id));
             return Ok(all);
         }
+        // Both id types for everyone: after a conversion a person has a profile of each, and the active one counts.
         let mut out = RecordPage::default();
-        let mut missing = ids;
         for kind in ["Employee_ID", "Contingent_Worker_ID"] {
-            if missing.is_empty() {
-                break;
-            }
-            for chunk in missing.clone().chunks(PAGE_SIZE as usize) {
+            for chunk in ids.chunks(PAGE_SIZE as usize) {
                 let position = Position { page: 1, as_of: Utc::now(), window: None, seen: Vec::new() };
                 let (found, _) = self.page_from(position, Ask::Ids { kind, ids: chunk }, today).await?;
-                missing.retain(|id| {
-                    !found.records.iter().any(|r| &r.hr_id == id) && !found.failures.iter().any(|f| &f.hr_id == id)
-                });
                 out.records.extend(found.records);
                 out.failures.extend(found.failures);
             }
         }
+        out.records = one_profile_each(out.records);
+        out.failures.retain(|f| !out.records.iter().any(|r| r.hr_id == f.hr_id));
         Ok(out)
     }
 }
@@ -784,7 +796,19 @@ mod tests {
         Document::parse(&asked).expect("well-formed");
         let from = as_of - Duration::days(1);
         let effective = request(&Ask::Changed { window: Window::Effective, from, through: as_of }, "v44.0", 1, as_of);
-        assert!(effective.contains("<bsvc:Effective_From>2026-05-31</bsvc:Effective_From>"));
+        assert!(effective.contains("<bsvc:Effective_From>2026-05-31T12:00:00.000Z</bsvc:Effective_From>"));
+    }
+
+    #[test]
+    fn a_converted_worker_is_their_active_profile() {
+        let (mut workers, _) = parse_workers(ANSWER, "SUPERVISORY", day("2026-06-01")).unwrap();
+        let active = workers.remove(0).unwrap();
+        let mut old = active.clone();
+        old.status = EmploymentStatus::Terminated;
+        let kept = one_profile_each(vec![old.clone(), active.clone()]);
+        assert_eq!((kept.len(), kept[0].status), (1, EmploymentStatus::Active));
+        let kept = one_profile_each(vec![active, old]);
+        assert_eq!((kept.len(), kept[0].status), (1, EmploymentStatus::Active), "whichever comes first");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! `POST /sandbox/faults`, `GET /sandbox/stats`. Each change queues an event notification (`worker.hire`,
 //! `worker.work-assignment.modify`, `worker.terminate`, `worker.on-leave`, `worker.rehire`).
 
-use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -25,7 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use chrono::{NaiveDate, Utc};
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -540,12 +539,6 @@ async fn sandbox_change(
     axum::Json(fields): axum::Json<Value>,
 ) -> Response {
     found(fake.change(&aoid, fields))
-}
-
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    date: Option<NaiveDate>,
 }
 
 async fn sandbox_terminate(

@@ -74,6 +74,16 @@ pub fn next_fault(faults: &mut VecDeque<Fault>) -> Option<Refusal> {
     })
 }
 
+/// The body of a sandbox's terminate (`{"date"}`: the last day) or rehire (`{"start_date"}`); either may be
+/// left out (today).
+#[derive(Debug, Default, Deserialize)]
+pub struct Dated {
+    #[serde(default)]
+    pub date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub start_date: Option<chrono::NaiveDate>,
+}
+
 /// A sandbox control's answer: 204 when it found the person, 404 when not.
 pub fn found(ok: bool) -> Response {
     if ok { StatusCode::NO_CONTENT.into_response() } else { StatusCode::NOT_FOUND.into_response() }

@@ -20,7 +20,7 @@
 //! worked), `POST /sandbox/employees/{uuid}/rehire` (`{"date"}`), `DELETE /sandbox/employees/{uuid}`,
 //! `PUT /sandbox/webhook` (`{"url"}`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::faults::{Fault, Refusal, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -573,12 +573,6 @@ async fn sandbox_change(
 
 async fn sandbox_delete(State(fake): State<FakeGusto>, Path(uuid): Path<String>) -> Response {
     found(fake.delete(&uuid).await)
-}
-
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    date: Option<NaiveDate>,
 }
 
 async fn sandbox_terminate(

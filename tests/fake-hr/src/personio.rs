@@ -18,7 +18,7 @@
 //! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats`. Personal email,
 //! phone and address are the custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
-use crate::faults::{Fault, Refusal, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -515,14 +515,6 @@ async fn sandbox_change(
 
 async fn sandbox_delete(State(fake): State<FakePersonio>, Path(id): Path<String>) -> Response {
     found(fake.delete(&id).await)
-}
-
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    date: Option<NaiveDate>,
-    #[serde(default)]
-    start_date: Option<NaiveDate>,
 }
 
 async fn sandbox_terminate(

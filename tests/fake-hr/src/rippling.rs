@@ -18,14 +18,13 @@
 //! `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}`,
 //! `PUT /sandbox/redactions` (`["title", …]`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::faults::{Fault, Refusal, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -455,14 +454,6 @@ async fn sandbox_change(
 
 async fn sandbox_delete(State(fake): State<FakeRippling>, Path(id): Path<String>) -> Response {
     found(fake.delete(&id))
-}
-
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    date: Option<NaiveDate>,
-    #[serde(default)]
-    start_date: Option<NaiveDate>,
 }
 
 async fn sandbox_terminate(

@@ -19,7 +19,7 @@
 //! (`{"date"}`), `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}` (a
 //! rescinded hire: gone from answers as of now), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use quick_xml::escape::escape;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
@@ -454,8 +453,8 @@ fn read_request(xml: &str) -> Result<Asked, String> {
     if let (Some(from), Some(through)) = (time("Updated_From")?, time("Updated_Through")?) {
         asked.updated = Some((from, through));
     }
-    if let (Some(from), Some(through)) = (day("Effective_From")?, day("Effective_Through")?) {
-        asked.effective_window = Some((from, through));
+    if let (Some(from), Some(through)) = (time("Effective_From")?, time("Effective_Through")?) {
+        asked.effective_window = Some((from.date_naive(), through.date_naive()));
     }
     if let Some(references) = find("Request_References") {
         for id in references.descendants().filter(|n| n.is_element() && n.tag_name().name() == "ID") {
@@ -601,14 +600,6 @@ async fn sandbox_change(
 
 async fn sandbox_delete(State(fake): State<FakeWorkday>, Path(id): Path<String>) -> Response {
     found(fake.delete(&id))
-}
-
-#[derive(Deserialize)]
-struct Dated {
-    #[serde(default)]
-    date: Option<NaiveDate>,
-    #[serde(default)]
-    start_date: Option<NaiveDate>,
 }
 
 async fn sandbox_terminate(

@@ -85,10 +85,10 @@ async fn a_rippling_company_imports_and_the_poll_drives_the_lifecycle() {
 
 #[tokio::test]
 async fn people_gone_from_rippling_are_removed_by_the_reconciliation_within_the_safeguard() {
-    let world = world(company(60)).await;
+    let world = world(company(250)).await;
     world.sync().await;
-    let pages = world.fake.pages_served();
-    assert!(pages <= 2, "60 people in pages of 100, not one request each: {pages} pages");
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 250);
+    assert_eq!(world.fake.pages_served(), 3, "250 people in pages of 100 by next_link, not one request each");
     let ids = world.fake.ids();
 
     // Three vanish: a full reconciliation removes them (a termination effective today).
@@ -101,17 +101,17 @@ async fn people_gone_from_rippling_are_removed_by_the_reconciliation_within_the_
         assert_eq!(world.admin.employee_by_hr_id(id).await["hr"]["status"], "terminated");
     }
 
-    // Ten more vanish: beyond the safeguard, the run is held and nobody goes until an admin approves.
-    for id in &ids[3..13] {
+    // Thirty more vanish: beyond the safeguard (10% of 247), the run is held and nobody goes until approved.
+    for id in &ids[3..33] {
         world.fake.delete(id);
     }
     let held = world.run(RunMode::Full, false).await;
-    assert_eq!((held.status, held.pending), (RunStatus::Held, 10), "{held:?}");
+    assert_eq!((held.status, held.pending), (RunStatus::Held, 30), "{held:?}");
     assert_eq!(world.admin.employee_by_hr_id(&ids[5]).await["hr"]["status"], "active");
     let path = format!("/v1/connections/{}/runs/{}/approve", world.connection.id, held.run_id);
     assert_eq!(world.admin.post(&path, json!({})).await.0, 200);
     drain(&world.stack).await;
-    for id in &ids[3..13] {
+    for id in &ids[3..33] {
         assert_eq!(world.admin.employee_by_hr_id(id).await["hr"]["status"], "terminated", "{id}");
     }
 }
