@@ -117,7 +117,7 @@ pub struct Employee {
     /// Last day of employment, when a termination is recorded (it may lie in the future).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
-    /// HR-owned fields the HR system withheld from this reading (Rippling redacts what a token may not read):
+    /// HR-owned fields the HR system withheld from this reading (some redact what a token may not read):
     /// each keeps the value stored before, never cleared. Always empty on a stored employee.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "openapi", schema(ignore))]

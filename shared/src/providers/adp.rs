@@ -14,8 +14,7 @@
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
-    WebhookError,
+    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
@@ -95,15 +94,6 @@ impl super::Connector for Connector {
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
         Box::new(Adp::new(settings, credentials, &link.http))
-    }
-
-    fn verify_webhook(
-        _: &[String],
-        _: &::http::HeaderMap,
-        _: &[u8],
-        _: DateTime<Utc>,
-    ) -> Result<WebhookDelivery, WebhookError> {
-        Err(WebhookError::NotSupported)
     }
 }
 
@@ -344,12 +334,7 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 fn date(value: Option<&Value>, field: &str) -> Result<Option<NaiveDate>, String> {
-    match text(value) {
-        None => Ok(None),
-        Some(raw) => NaiveDate::parse_from_str(raw.get(..10).unwrap_or(&raw), "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| format!("{field} is not a date")),
-    }
+    super::leading_date(text(value).as_deref(), field)
 }
 
 /// The first entry of a list of communications (emails, mobiles, landlines).

@@ -65,13 +65,16 @@ pub trait Connector {
 
     fn connect(settings: &Self::Settings, credentials: &Self::Credentials, link: Link) -> Box<dyn HrProvider>;
 
-    /// Verifies a delivery and reads the employees it names.
+    /// Verifies a delivery and reads the employees it names; an HR system that sends no webhooks keeps this
+    /// refusal.
     fn verify_webhook(
-        secrets: &[String],
-        headers: &::http::HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<WebhookDelivery, WebhookError>;
+        _secrets: &[String],
+        _headers: &::http::HeaderMap,
+        _body: &[u8],
+        _now: DateTime<Utc>,
+    ) -> Result<WebhookDelivery, WebhookError> {
+        Err(WebhookError::NotSupported)
+    }
 
     type Settings: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned;
     /// No `Debug`: credentials never reach a log.
@@ -229,6 +232,26 @@ pub(crate) fn json_text(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A date from the first ten characters of a text (`2020-01-06`, or a timestamp's date part); blank is no date.
+/// The error names the field, never the value.
+pub(crate) fn leading_date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, String> {
+    let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    NaiveDate::parse_from_str(raw.get(..10).unwrap_or(raw), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| format!("{field} is not a date"))
+}
+
+/// What a `fetch` of one id reads from the `fetch_many` of that id: the record, `None` when the HR system no
+/// longer has the person, or the reason it could not be read.
+pub(crate) fn only_record(mut page: RecordPage) -> Result<Option<Employee>, ProviderError> {
+    if let Some(failure) = page.failures.pop() {
+        return Err(ProviderError::Malformed(failure.reason));
+    }
+    Ok(page.records.pop())
 }
 
 /// How far a signed timestamp may be from our clock (Stripe, Standard Webhooks and Svix all use 5 minutes).

@@ -18,6 +18,7 @@
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
+use super::leading_date as date;
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -341,15 +342,6 @@ fn plain(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-/// Dates come as `yyyy-mm-dd` (a timestamp's date part is read too).
-fn date(value: Option<&str>, field: &str) -> Result<Option<NaiveDate>, String> {
-    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    NaiveDate::parse_from_str(raw.get(..10).unwrap_or(raw), "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| format!("{field} is not a date"))
-}
 
 /// A person and their current employment (the newest), as an employee. Fails naming the field, never a value.
 pub fn into_employee(
@@ -435,11 +427,7 @@ impl HrProvider for Personio {
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
-        let mut page = self.fetch_many(&[hr_id.to_owned()]).await?;
-        if let Some(failure) = page.failures.pop() {
-            return Err(ProviderError::Malformed(failure.reason));
-        }
-        Ok(page.records.pop())
+        super::only_record(self.fetch_many(&[hr_id.to_owned()]).await?)
     }
 
     async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {

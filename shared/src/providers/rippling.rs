@@ -17,9 +17,9 @@
 use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
+use super::leading_date as date;
 use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
-    WebhookError,
+    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
@@ -73,15 +73,6 @@ impl super::Connector for Connector {
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
         Box::new(Rippling::new(settings, credentials, link.http))
-    }
-
-    fn verify_webhook(
-        _: &[String],
-        _: &::http::HeaderMap,
-        _: &[u8],
-        _: DateTime<Utc>,
-    ) -> Result<WebhookDelivery, WebhookError> {
-        Err(WebhookError::NotSupported)
     }
 }
 
@@ -277,14 +268,6 @@ fn value(v: &Option<Value>) -> Option<String> {
     v.as_ref().and_then(text)
 }
 
-fn date(raw: Option<&str>, field: &str) -> Result<Option<NaiveDate>, String> {
-    let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    NaiveDate::parse_from_str(raw.get(..10).unwrap_or(raw), "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| format!("{field} is not a date"))
-}
 
 /// A worker (with its user and department expanded) as an employee; `withheld` are the fields the page's
 /// redactions hide. Fails naming the field, never a value.

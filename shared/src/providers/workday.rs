@@ -20,9 +20,9 @@
 use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
+use super::leading_date;
 use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
-    WebhookError,
+    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
 };
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::{FieldErrors, is_slug};
@@ -128,15 +128,6 @@ impl super::Connector for Connector {
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
         Box::new(Workday::new(settings, credentials, link.http))
-    }
-
-    fn verify_webhook(
-        _: &[String],
-        _: &::http::HeaderMap,
-        _: &[u8],
-        _: DateTime<Utc>,
-    ) -> Result<WebhookDelivery, WebhookError> {
-        Err(WebhookError::NotSupported)
     }
 }
 
@@ -393,8 +384,7 @@ fn flag(node: Option<Node>) -> bool {
 }
 
 fn date_of(node: Option<Node>, field: &str) -> Result<Option<NaiveDate>, String> {
-    let Some(raw) = content(node) else { return Ok(None) };
-    NaiveDate::parse_from_str(raw.get(..10).unwrap_or(&raw), "%Y-%m-%d").map(Some).map_err(|_| format!("{field} is not a date"))
+    leading_date(content(node).as_deref(), field)
 }
 
 /// A `Get_Workers` answer: each worker as an employee (or why not) and the number of pages.
@@ -544,14 +534,7 @@ fn status_on(record: &Employee, today: NaiveDate) -> EmploymentStatus {
 fn from_report(row: &HashMap<String, Value>, today: NaiveDate) -> Result<Employee, String> {
     let get = |column: &str| row.get(column).and_then(text);
     let hr_id = get("Employee_ID").ok_or("Employee_ID is missing")?;
-    let date = |column: &str| -> Result<Option<NaiveDate>, String> {
-        match get(column) {
-            None => Ok(None),
-            Some(raw) => NaiveDate::parse_from_str(raw.get(..10).unwrap_or(&raw), "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| format!("{column} is not a date")),
-        }
-    };
+    let date = |column: &str| leading_date(get(column).as_deref(), column);
     let on = |column: &str| get(column).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
     let start_date = date("Hire_Date")?;
     let end_date = date("Termination_Date")?;
@@ -668,11 +651,7 @@ impl HrProvider for Workday {
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
-        let mut page = self.fetch_many(&[hr_id.to_owned()]).await?;
-        if let Some(failure) = page.failures.pop() {
-            return Err(ProviderError::Malformed(failure.reason));
-        }
-        Ok(page.records.pop())
+        super::only_record(self.fetch_many(&[hr_id.to_owned()]).await?)
     }
 
     /// One request for all of them as employees, and one more for any not found, as contingent workers.
