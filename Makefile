@@ -59,7 +59,7 @@ openapi:
 	UPDATE_OPENAPI=1 cargo test -p admin-api --lib routes::tests::the_committed_document_is_current
 
 docs: openapi
-	UPDATE_DOCS=1 cargo test -p integration-tests --test events the_committed_event_catalogue_is_current
+	UPDATE_DOCS=1 cargo test -p integration-tests --test it events::the_committed_event_catalogue_is_current
 
 # Schemathesis alone, against a private local stack (SCHEMATHESIS_EXAMPLES=200 for a deeper run).
 schemathesis: $(API_TOOLS_STAMP)
