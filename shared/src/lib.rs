@@ -20,6 +20,7 @@ pub mod queue;
 pub mod resources;
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
 pub mod schedule;
+pub mod scim;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 #[cfg(feature = "service")]

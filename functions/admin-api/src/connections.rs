@@ -26,6 +26,9 @@ pub struct ConnectionView {
     pub settings: ProviderSettings,
     /// Where the provider sends webhooks, signed with the connection's webhook secret.
     pub webhook_url: String,
+    /// A SCIM connection's base URL, for the SCIM client (Okta, Entra, an HR system's SCIM export).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim_url: Option<String>,
     pub schedule: Schedule,
     /// When the schedule last started a run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,9 +54,13 @@ pub struct ConnectionCreated {
     pub connection: ConnectionView,
     /// Give this to the HR system to sign its webhooks with. It is not shown again.
     pub webhook_secret: String,
+    /// A SCIM connection's bearer token, for the SCIM client's `Authorization: Bearer` header. It is not shown
+    /// again; rotating the connection's secret issues a new one and the old one stops working at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim_token: Option<String>,
 }
 
-fn public_url(api: &AdminApi, headers: &HeaderMap) -> String {
+pub(crate) fn public_url(api: &AdminApi, headers: &HeaderMap) -> String {
     if let Some(url) = &api.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -65,6 +72,7 @@ fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
     let kind = c.provider.kind();
     ConnectionView {
         webhook_url: format!("{}/webhooks/{}", public_url(api, headers), c.id),
+        scim_url: kind.capabilities().push.then(|| format!("{}/scim/v2", public_url(api, headers))),
         id: c.id.to_string(),
         provider: kind,
         provider_name: kind.display_name().to_owned(),
@@ -85,7 +93,11 @@ fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
 }
 
 fn created(api: &AdminApi, headers: &HeaderMap, made: CreatedConnection) -> ConnectionCreated {
-    ConnectionCreated { connection: view(api, headers, made.connection), webhook_secret: made.webhook_secret }
+    ConnectionCreated {
+        connection: view(api, headers, made.connection),
+        webhook_secret: made.webhook_secret,
+        scim_token: made.scim_token,
+    }
 }
 
 #[utoipa::path(post, path = "/v1/connections", tag = "connections", request_body = NewConnection, responses(

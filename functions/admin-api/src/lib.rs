@@ -13,6 +13,7 @@ pub mod openapi;
 mod playbooks;
 mod responses;
 mod routes;
+mod scim;
 mod tasks;
 
 use axum::response::{IntoResponse, Response};
@@ -51,7 +52,9 @@ pub fn router(state: AdminApi) -> axum::Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
     let (open, _) = routes::open().split_for_parts();
-    open.merge(v1).with_state(state)
+    // SCIM clients authenticate with their connection's token, not an admin key.
+    let scim = scim::router(state.clone());
+    open.merge(v1).with_state(state).nest_service("/scim/v2", scim)
 }
 
 async fn not_found() -> Response {

@@ -20,6 +20,7 @@ registry! {
     Personio(personio),
     Rippling(rippling),
     Workday(workday),
+    Scim(scim),
 }
 
 use crate::domain::Employee;

@@ -13,6 +13,8 @@ use chrono::Utc;
 pub struct CreatedConnection {
     pub connection: Connection,
     pub webhook_secret: String,
+    /// A pushed (SCIM) connection's bearer token, issued with it and on every rotation.
+    pub scim_token: Option<String>,
 }
 
 /// A fresh webhook signing secret.
@@ -52,7 +54,18 @@ impl Service {
         let mut commit = Commit::new(acting.tenant.clone(), audit);
         commit.connection = Some(ConnectionChange::Create(connection.clone()));
         self.store.commit(&commit).await?;
-        Ok(CreatedConnection { connection, webhook_secret })
+        let scim_token = self.scim_token_if_pushed(&mut connection).await?;
+        Ok(CreatedConnection { connection, webhook_secret, scim_token })
+    }
+
+    /// A pushed connection's new SCIM token (the one before it stops working), kept as a hash on `connection`.
+    async fn scim_token_if_pushed(&self, connection: &mut Connection) -> Result<Option<String>, ServiceError> {
+        if !connection.provider.kind().capabilities().push {
+            return Ok(None);
+        }
+        let token = self.rotate_scim_token(connection).await?;
+        connection.scim_token_hash = Some(crate::apikey::hash(&token));
+        Ok(Some(token))
     }
 
     /// Stops syncing from this HR system; its employees, tasks and history stay. Its secret is deleted after
@@ -70,6 +83,12 @@ impl Service {
             Err(crate::store::StoreError::Conflict) => return Err(ServiceError::NotFound("connection")),
             Err(e) => return Err(e.into()),
         }
+        if let Some(hash) = &connection.scim_token_hash
+            && let Err(error) = self.store.scim_delete_token(hash).await
+        {
+            // The token no longer opens anything (its connection is gone); it is logged for clean-up.
+            tracing::error!(%error, connection_id = %connection.id, "could not delete the connection's SCIM token");
+        }
         if let Err(error) = secrets.delete(&connection.secret_id).await {
             // The connection is gone and nothing reads the secret any more; it is logged for clean-up.
             tracing::error!(%error, connection_id = %connection.id, "could not delete the connection's secret");
@@ -85,7 +104,7 @@ impl Service {
         acting: &Acting,
         id: &str,
     ) -> Result<CreatedConnection, ServiceError> {
-        let connection = self.connection(acting, id).await?;
+        let mut connection = self.connection(acting, id).await?;
         let webhook_secret = webhook_secret();
         let newest = webhook_secret.clone();
         secrets
@@ -99,7 +118,8 @@ impl Service {
         let mut commit = Commit::new(acting.tenant.clone(), audit);
         commit.connection = Some(ConnectionChange::Touch);
         self.store.commit(&commit).await?;
-        Ok(CreatedConnection { connection, webhook_secret })
+        let scim_token = self.scim_token_if_pushed(&mut connection).await?;
+        Ok(CreatedConnection { connection, webhook_secret, scim_token })
     }
 }
 
@@ -130,6 +150,13 @@ impl Service {
     ) -> Result<(Connection, crate::store::SyncRun, bool), ServiceError> {
         use crate::store::{RunMode, RunTrigger};
         let connection = self.connection(acting, id).await?;
+        if !connection.provider.kind().capabilities().full_listing {
+            return Err(ServiceError::not_allowed(
+                "pushed-connection",
+                "This HR system pushes its changes",
+                "a SCIM connection is written to by its client; there is nothing for IT Hub to read",
+            ));
+        }
         if !options.dry_run
             && connection.busy(Utc::now())
             && let Some(running) = &connection.running

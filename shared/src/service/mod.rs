@@ -10,6 +10,7 @@ mod employees;
 mod observe;
 pub(crate) mod plan;
 mod playbooks;
+mod scim;
 mod tasks;
 
 use crate::bus::Bus;
@@ -22,6 +23,7 @@ use std::future::Future;
 pub use connections::{CreatedConnection, SyncOptions};
 pub use employees::{Refusal, SetupOutcome};
 pub use observe::Applied;
+pub use scim::{MAX_COUNT as SCIM_MAX_COUNT, ScimFailure, ScimPage, etag as scim_etag, render as scim_render};
 
 /// Conditional writes one change may lose in a row before it gives up.
 pub const ATTEMPTS: usize = 5;

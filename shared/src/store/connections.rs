@@ -57,6 +57,9 @@ pub struct Connection {
     /// Those failed during the first import: when read again they are imported, not hired.
     #[serde(default)]
     pub retry_initial: bool,
+    /// A SCIM connection's bearer token, as its SHA-256 (the token itself is shown once and never kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_token_hash: Option<String>,
 }
 
 /// Full reconciliations run daily unless the connection says otherwise.
@@ -115,6 +118,7 @@ impl Connection {
             held_runs: Vec::new(),
             retry_ids: Vec::new(),
             retry_initial: false,
+            scim_token_hash: None,
         }
     }
 }

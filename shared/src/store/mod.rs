@@ -16,6 +16,7 @@ mod employees;
 mod idempotency;
 pub mod keys;
 mod runs;
+mod scim;
 mod tasks;
 mod tenants;
 
@@ -27,6 +28,7 @@ pub use idempotency::DeliveryClaim;
 pub use runs::{
     Checkpoint, PendingChange, Phase, RunCounts, RunMode, RunStatus, RunTrigger, SafeguardDecision, SyncRun,
 };
+pub use scim::{ScimLookup, ScimTokenOwner, ScimUser};
 pub use tasks::{License, StoredTask};
 pub use tenants::{ApiKeyRecord, KeyOwner};
 

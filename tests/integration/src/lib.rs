@@ -200,6 +200,10 @@ impl Admin {
         self.send(self.http.put(format!("{}{path}", self.base)).json(&body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(self.http.delete(format!("{}{path}", self.base))).await
+    }
+
     /// Every item of a paginated list.
     pub async fn all(&self, path: &str) -> Vec<serde_json::Value> {
         let separator = if path.contains('?') { '&' } else { '?' };

@@ -94,7 +94,7 @@ fn every_function_gets_the_configuration_it_reads() {
 }
 
 #[test]
-fn only_health_and_webhooks_are_open_in_api_gateway() {
+fn only_health_webhooks_and_scim_skip_the_admin_key_check_in_api_gateway() {
     let t = template();
     let auth = &properties(&t, "HttpApi")["Auth"];
     assert_eq!(auth["DefaultAuthorizer"].as_str(), Some("AdminKey"));
@@ -108,7 +108,11 @@ fn only_health_and_webhooks_are_open_in_api_gateway() {
         }
     }
     open.sort();
-    assert_eq!(open, ["AdminApiFunction /health", "WebhookFunction /webhooks/{connection_id}"]);
+    // Webhooks check their signature and SCIM its connection's token, each in the function.
+    assert_eq!(
+        open,
+        ["AdminApiFunction /health", "AdminApiFunction /scim/v2/{proxy+}", "WebhookFunction /webhooks/{connection_id}"]
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod lifecycle_props;
 mod personio;
 mod queue;
 mod rippling;
+mod scim;
 mod store;
 mod sync;
 mod tenancy;
