@@ -8,7 +8,8 @@ MOTO_STAMP := $(VENV)/.moto-$(MOTO_VERSION)
 WITH_MOTO := infra/local/with-moto.sh
 SCHEMATHESIS_VERSION := 4.32.5
 CLIENT_GENERATOR_VERSION := 0.28.1
-API_TOOLS_STAMP := $(VENV)/.api-tools-$(SCHEMATHESIS_VERSION)-$(CLIENT_GENERATOR_VERSION)
+SCIM_TESTER_VERSION := 0.5.2
+API_TOOLS_STAMP := $(VENV)/.api-tools-$(SCHEMATHESIS_VERSION)-$(CLIENT_GENERATOR_VERSION)-$(SCIM_TESTER_VERSION)
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
@@ -19,7 +20,7 @@ FUNCTIONS := webhook poller worker admin-api authorizer
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
-	@echo "make test     run every test against a private moto server, Schemathesis included"
+	@echo "make test     run every test against a private moto server, Schemathesis and scim2-tester included"
 	@echo "make lint     rustfmt --check and clippy -D warnings"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
@@ -35,10 +36,11 @@ run: $(MOTO_STAMP)
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
-# Schemathesis, and openapi-python-client for the generated-client check.
+# Schemathesis, openapi-python-client for the generated-client check, and scim2-tester (SCIM compliance).
 $(API_TOOLS_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-	  'schemathesis==$(SCHEMATHESIS_VERSION)' 'openapi-python-client==$(CLIENT_GENERATOR_VERSION)'
+	  'schemathesis==$(SCHEMATHESIS_VERSION)' 'openapi-python-client==$(CLIENT_GENERATOR_VERSION)' \
+	  'scim2-tester[httpx2]==$(SCIM_TESTER_VERSION)'
 	touch $@
 
 # The API checks run first, each on a private local stack, so that the test runner's summary is the last thing
@@ -47,6 +49,7 @@ test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 	cargo build --workspace --all-targets
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
 	$(WITH_MOTO) $(WITH_STACK) infra/local/generated-client.sh
+	$(WITH_MOTO) $(WITH_STACK) $(VENV)/bin/python infra/local/scim_compliance.py
 	if command -v cargo-nextest >/dev/null; then \
 	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
 	else \

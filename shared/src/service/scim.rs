@@ -224,8 +224,86 @@ impl Service {
             Err(StoreError::Conflict) => return Err(ScimFailure::Conflict),
             Err(error) => return Err(error.into()),
         }
-        self.remove(&connection.tenant_id, &connection.id, &user.id, Utc::now()).await?;
+        self.remove_within_safeguard(connection, &user.id).await?;
         Ok(())
+    }
+
+    /// A SCIM deletion's removal of the person: applied at once while the day's removals of active people stay
+    /// within the connection's safeguard (the same share and minimum as a sync run's, of the people the connection
+    /// had that day); past it, held on one run for an admin to approve (the removals are applied) or reject (the
+    /// people stay). The SCIM user is gone either way: the client is answered as it expects.
+    async fn remove_within_safeguard(&self, connection: &Connection, hr_id: &str) -> Result<(), ServiceError> {
+        use crate::domain::{EmployeeId, EmploymentStatus, HubStatus};
+        let (tenant, conn) = (&connection.tenant_id, &connection.id);
+        let now = Utc::now();
+        let id = EmployeeId::derive(conn, hr_id);
+        let active = self.store.get_employee(tenant, &id).await?.is_some_and(|e| {
+            e.hr.status != EmploymentStatus::Terminated
+                && !matches!(e.hub.status, HubStatus::Former | HubStatus::Offboarded)
+        });
+        if !active {
+            // Nothing to offboard (already left, or never known): nothing for the safeguard to count.
+            self.remove(tenant, conn, hr_id, now).await?;
+            return Ok(());
+        }
+        let removals = self.store.scim_count_removal(tenant, conn, now).await?;
+        let users = self.store.scim_user_count(tenant, conn).await?;
+        let threshold = connection.safeguard_threshold(users + removals);
+        if removals <= threshold {
+            self.remove(tenant, conn, hr_id, now).await?;
+            return Ok(());
+        }
+        self.hold_removal(connection, id, hr_id, threshold, now).await
+    }
+
+    /// Adds a removal to the connection's open SCIM hold, starting one if there is none.
+    async fn hold_removal(
+        &self,
+        connection: &Connection,
+        employee_id: crate::domain::EmployeeId,
+        hr_id: &str,
+        threshold: u64,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        use crate::store::{Checkpoint, PendingChange, Phase, RunMode, RunStatus, RunTrigger, SyncRun};
+        let (tenant, conn) = (&connection.tenant_id, &connection.id);
+        let change = PendingChange { employee_id, hr_id: hr_id.to_owned(), record: None, observed_at: now };
+        for _ in 0..super::ATTEMPTS {
+            let fresh = self.store.get_connection(tenant, conn).await?.ok_or(ServiceError::NotFound("connection"))?;
+            let mut open = None;
+            for run_id in &fresh.held_runs {
+                if let Some(run) = self.store.get_run(tenant, conn, run_id).await?
+                    && run.trigger == RunTrigger::Push
+                    && run.status == RunStatus::Held
+                {
+                    open = Some(run);
+                }
+            }
+            let run = match open {
+                Some(run) => run,
+                None => {
+                    let mut run =
+                        SyncRun::new(tenant.clone(), conn.clone(), RunTrigger::Push, RunMode::Incremental, false, now);
+                    run.status = RunStatus::Held;
+                    run.started_at = Some(now);
+                    run.threshold = threshold;
+                    run.checkpoint = Checkpoint { phase: Phase::Applying, ..Checkpoint::default() };
+                    self.store.create_run(tenant, &run).await?;
+                    self.store.scim_hold_run(tenant, conn, &run.run_id).await?;
+                    tracing::warn!(run_id = %run.run_id, threshold, "SCIM deletions past the safeguard: held");
+                    run
+                }
+            };
+            self.store.put_pending(tenant, &run.run_id, std::slice::from_ref(&change), now).await?;
+            self.store.scim_count_pending(tenant, &run.key()).await?;
+            // Answered meanwhile? Then the admin never saw this one: it goes on the next hold.
+            let still_held =
+                self.store.get_run(tenant, conn, &run.run_id).await?.is_some_and(|r| r.status == RunStatus::Held);
+            if still_held {
+                return Ok(());
+            }
+        }
+        Err(crate::store::StoreError::Conflict.into())
     }
 
     async fn apply_person(

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashSet};
 pub enum RunTrigger {
     Schedule,
     Manual,
+    /// SCIM deletions past the connection's safeguard, gathered for an admin to approve or reject.
+    Push,
 }
 
 /// What a run reads: the changes since the connection's last state, or everyone (the first import, and the

@@ -10,6 +10,7 @@
 //! | email         | `T#{tenant}`    | `SUM#{conn}#{lower-case email}#{id}` |
 //! | count         | `T#{tenant}`    | `SUC#{conn}`                    |
 //! | page marker   | `T#{tenant}`    | `SUP#{conn}#{startIndex}`       |
+//! | removals      | `T#{tenant}`    | `SUD#{conn}#{day}`              |
 //! | token         | `ST#{sha256}`   | `SCIMTOKEN`                     |
 
 use super::{Item, Store, StoreError, corrupt, dynamo, keys, n, s};
@@ -310,6 +311,70 @@ impl Store {
         ]
         .into();
         self.put(item, None, Item::new()).await
+    }
+
+    /// Counts one more removal of an active person by SCIM deletion on `now`'s (UTC) day; returns the day's count.
+    pub async fn scim_count_removal(
+        &self,
+        tenant: &TenantId,
+        conn: &ConnectionId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let expires = (now + chrono::Duration::days(2)).timestamp();
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(format!("SUD#{conn}#{}", now.date_naive())))
+            .update_expression("ADD removals :one SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(expires))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let count = out.attributes().and_then(|a| a.get("removals")).and_then(|v| v.as_n().ok());
+        Ok(count.and_then(|c| c.parse().ok()).unwrap_or(1))
+    }
+
+    /// Puts `run` on the connection's held list (once).
+    pub async fn scim_hold_run(&self, tenant: &TenantId, conn: &ConnectionId, run: &str) -> Result<(), StoreError> {
+        let held = AttributeValue::L(vec![s(run)]);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(keys::connection(conn)))
+            .update_expression("SET held_runs = list_append(if_not_exists(held_runs, :empty), :held)")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(held_runs) OR NOT contains(held_runs, :run))",
+            )
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":held", held)
+            .expression_attribute_values(":run", s(run))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo);
+        super::applied(out).map(drop)
+    }
+
+    /// One more pending removal on a held run.
+    pub async fn scim_count_pending(&self, tenant: &TenantId, run_key: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(run_key))
+            .update_expression("ADD pending :one")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo)
     }
 
     /// Stores a SCIM bearer token by its hash.

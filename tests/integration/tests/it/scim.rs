@@ -59,10 +59,14 @@ impl Scim {
 
 /// A company with a SCIM connection: its admin client and a SCIM client with the connection's token.
 async fn company(stack: &Stack, api: &str) -> (Admin, Scim, String) {
+    company_with(stack, api, json!({})).await
+}
+
+async fn company_with(stack: &Stack, api: &str, schedule: Value) -> (Admin, Scim, String) {
     let (_, key) = tenant(stack).await;
     let admin = Admin::new(api, &key);
-    let (status, created) =
-        admin.post("/v1/connections", json!({"provider": "scim", "settings": {}, "credentials": {}})).await;
+    let request = json!({"provider": "scim", "settings": {}, "credentials": {}, "schedule": schedule});
+    let (status, created) = admin.post("/v1/connections", request).await;
     assert_eq!(status, 201, "{created}");
     let token = created["scim_token"].as_str().expect("the token is shown once, at creation").to_owned();
     let public = created["scim_url"].as_str().unwrap().to_owned();
@@ -330,6 +334,52 @@ async fn a_wrong_or_revoked_token_is_refused_and_tenants_never_meet() {
     let (status, _) = admin_a.delete(&format!("/v1/connections/{connection_a}")).await;
     assert_eq!(status, 204);
     is_scim_error(&renewed.get("/Users").await, 401);
+}
+
+#[tokio::test]
+async fn deletions_past_the_safeguard_wait_for_an_admin() {
+    let stack = stack().await;
+    let api = serve(&stack).await;
+    let (admin, scim, connection) =
+        company_with(&stack, &api, json!({"safeguard_percent": 10, "safeguard_minimum": 2})).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let created = scim.post("/Users", json!({"schemas": [USER], "userName": format!("p{n}@corp.example")})).await;
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    // A client that de-scopes four of five people in a day: the first two are within the safeguard (at least 2).
+    for id in &ids[..4] {
+        assert_eq!(scim.delete(&format!("/Users/{id}")).await.status, 204, "the client is answered as it expects");
+    }
+    let status = |e: Value| e["hr"]["status"].as_str().unwrap().to_owned();
+    for id in &ids[..2] {
+        assert_eq!(status(admin.employee_by_hr_id(id).await), "terminated");
+    }
+    for id in &ids[2..4] {
+        assert_eq!(status(admin.employee_by_hr_id(id).await), "active", "held for an admin");
+        assert!(tasks_of(&admin, id, "offboarding").await.is_empty());
+    }
+    let (_, shown) = admin.get(&format!("/v1/connections/{connection}")).await;
+    let held = shown["held_run_ids"].as_array().unwrap().clone();
+    assert_eq!(held.len(), 1, "one hold gathers the day's excess: {shown}");
+    let path = format!("/v1/connections/{connection}/runs/{}", held[0].as_str().unwrap());
+    let (_, run) = admin.get(&path).await;
+    assert_eq!(
+        (run["status"].clone(), run["trigger"].clone(), run["pending"].clone()),
+        (json!("held"), json!("push"), json!(2)),
+        "{run}"
+    );
+
+    let (code, approved) = admin.post(&format!("{path}/approve"), json!({})).await;
+    assert_eq!(code, 200, "{approved}");
+    drain(&stack).await;
+    for id in &ids[2..4] {
+        assert_eq!(status(admin.employee_by_hr_id(id).await), "terminated", "removed once approved");
+        assert_eq!(tasks_of(&admin, id, "offboarding").await.len(), 1);
+    }
+    assert_eq!(status(admin.employee_by_hr_id(&ids[4]).await), "active");
+    let (_, run) = admin.get(&path).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
 }
 
 fn urlencode(text: &str) -> String {
