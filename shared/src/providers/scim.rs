@@ -10,11 +10,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A SCIM connection takes no settings: the client finds IT Hub, not the other way round.
+/// A SCIM connection has no address to reach (the client finds IT Hub, not the other way round); it says only how
+/// to treat the client's first push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimSettings))]
 #[serde(deny_unknown_fields)]
-pub struct Settings {}
+pub struct Settings {
+    /// For this many hours after the connection is made, a new active user is someone who already works there
+    /// (imported for the admin's initial setup, no onboarding task), as when an identity provider first pushes
+    /// everyone assigned to the app. Afterwards, and when absent or 0, a new active user is a hire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 720))]
+    pub initial_import_hours: Option<u32>,
+}
 
 /// Nothing: IT Hub issues the connection's SCIM bearer token itself, shown once when the connection is made.
 #[derive(Clone, Serialize, Deserialize, Default)]
@@ -32,7 +40,10 @@ impl super::Connector for Connector {
     type Settings = Settings;
     type Credentials = Credentials;
 
-    fn validate(_: &Settings, _: &Credentials, _: &mut FieldErrors) {}
+    fn validate(settings: &Settings, _: &Credentials, errors: &mut FieldErrors) {
+        let hours_ok = settings.initial_import_hours.is_none_or(|h| h <= 720);
+        errors.check(hours_ok, "settings.initial_import_hours", "at most 720 (30 days)");
+    }
 
     fn base_url(_: &Settings) -> Option<&str> {
         None

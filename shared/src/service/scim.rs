@@ -314,7 +314,13 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let now = Utc::now();
         let employee = user::to_employee(&stored.id, resource, now.date_naive());
-        self.observe(&connection.tenant_id, &connection.id, employee, now, false).await.map(drop)
+        // Within the connection's initial-import window, someone new already works there (no onboarding).
+        let hours = match &connection.provider {
+            crate::providers::Settings::Scim(settings) => settings.initial_import_hours.unwrap_or(0),
+            _ => 0,
+        };
+        let initial = now < connection.created_at + chrono::Duration::hours(i64::from(hours));
+        self.observe(&connection.tenant_id, &connection.id, employee, now, initial).await.map(drop)
     }
 
     /// `GET /Users` and `.search`: the users matching `filter` (all without one), from `start_index` (1-based),

@@ -63,9 +63,13 @@ async fn company(stack: &Stack, api: &str) -> (Admin, Scim, String) {
 }
 
 async fn company_with(stack: &Stack, api: &str, schedule: Value) -> (Admin, Scim, String) {
+    company_set(stack, api, json!({}), schedule).await
+}
+
+async fn company_set(stack: &Stack, api: &str, settings: Value, schedule: Value) -> (Admin, Scim, String) {
     let (_, key) = tenant(stack).await;
     let admin = Admin::new(api, &key);
-    let request = json!({"provider": "scim", "settings": {}, "credentials": {}, "schedule": schedule});
+    let request = json!({"provider": "scim", "settings": settings, "credentials": {}, "schedule": schedule});
     let (status, created) = admin.post("/v1/connections", request).await;
     assert_eq!(status, 201, "{created}");
     let token = created["scim_token"].as_str().expect("the token is shown once, at creation").to_owned();
@@ -380,6 +384,26 @@ async fn deletions_past_the_safeguard_wait_for_an_admin() {
     assert_eq!(status(admin.employee_by_hr_id(&ids[4]).await), "active");
     let (_, run) = admin.get(&path).await;
     assert_eq!(run["status"], "succeeded", "{run}");
+}
+
+#[tokio::test]
+async fn a_first_push_within_the_import_window_lists_people_for_setup_instead_of_hiring_them() {
+    let stack = stack().await;
+    let api = serve(&stack).await;
+    let (admin, scim, _) = company_set(&stack, &api, json!({"initial_import_hours": 24}), json!({})).await;
+    let created = scim.post("/Users", json!({"schemas": [USER], "userName": "existing@corp.example"})).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let employee = admin.employee_by_hr_id(&id).await;
+    assert_eq!(employee["hub"]["status"], "not_set_up", "{employee}");
+    assert!(tasks_of(&admin, &id, "onboarding").await.is_empty(), "someone who already works there is not onboarded");
+    let (status, refused) = admin
+        .post(
+            "/v1/connections",
+            json!({"provider": "scim", "settings": {"initial_import_hours": 9999}, "credentials": {}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("settings.initial_import_hours"), "{refused}");
 }
 
 fn urlencode(text: &str) -> String {
