@@ -77,16 +77,21 @@ fmt:
 	cargo fmt --all
 
 # The pipeline's per-call figures, freshness per provider (HR change to visible task, webhook and poll paths, and
-# webhook intake throughput: FRESHNESS_CHANGES, FRESHNESS_DELIVERIES), then the scale benchmark for each size in BENCH_PEOPLE, each on a fresh moto.
+# webhook intake throughput: FRESHNESS_CHANGES, FRESHNESS_DELIVERIES), SCIM intake (a first push of SCIM_USERS
+# users, then hires, then the provider's import read), then the scale benchmark for each size in BENCH_PEOPLE,
+# each on a fresh moto.
 # BENCH_CHURN: people changed for the churn resync (empty: 1% of each size). The defaults fit moto on this
 # machine in minutes; 100,000 people take about 35 minutes on moto here (BENCHMARKS.md has both).
 BENCH_PEOPLE ?= 10000
 BENCH_CHURN ?= 20
 FRESHNESS_CHANGES ?= 100
 FRESHNESS_DELIVERIES ?= 1000
+# SCIM intake: users in the identity provider's first push.
+SCIM_USERS ?= 1000
 bench: $(MOTO_STAMP)
 	$(WITH_MOTO) cargo bench -p integration-tests --bench pipeline
 	$(WITH_MOTO) cargo bench -p integration-tests --bench freshness -- --changes $(FRESHNESS_CHANGES) --deliveries $(FRESHNESS_DELIVERIES)
+	$(WITH_MOTO) cargo bench -p integration-tests --bench scim -- --users $(SCIM_USERS)
 	for n in $(BENCH_PEOPLE); do \
 	  $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n $(if $(BENCH_CHURN),--churn $(BENCH_CHURN)); \
 	done

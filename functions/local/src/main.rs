@@ -94,6 +94,17 @@ async fn run(mut stack: Stack) {
         env.push_str(&format!("ITHUB_SANDBOX_{}_URL={url}\n", provider.to_ascii_uppercase()));
         lines.push(format!("  {provider:<13} {url}   (hire: {hire})"));
     }
+    // A SCIM connection, for Okta, Entra or an HR system's SCIM export (or curl) to push users to.
+    let scim_request: NewConnection =
+        serde_json::from_value(serde_json::json!({"provider": "scim", "settings": {}, "credentials": {}}))
+            .unwrap_or_else(|e| fail(e));
+    let scim = stack.service().create_connection(&stack.secrets, stack.http.egress(), &acting, scim_request).await;
+    let scim_token = scim.unwrap_or_else(|e| fail(format!("cannot make the SCIM connection: {e}"))).scim_token;
+    let scim_token = scim_token.unwrap_or_else(|| fail("a SCIM connection comes with its token"));
+    env.push_str(&format!("ITHUB_SCIM_URL={api_url}/scim/v2\nITHUB_SCIM_TOKEN={scim_token}\n"));
+    lines.push(format!(
+        "  scim          {api_url}/scim/v2   (token {scim_token}; create: curl -X POST {api_url}/scim/v2/Users \\\n                -H 'Authorization: Bearer {scim_token}' -H 'content-type: application/scim+json' \\\n                -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"nia@acme.example\"}}')"
+    ));
     let env_file = setting("ITHUB_RUN_ENV", ".local/run.env");
     let written = std::path::Path::new(&env_file)
         .parent()

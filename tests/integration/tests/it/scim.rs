@@ -334,6 +334,11 @@ async fn a_wrong_or_revoked_token_is_refused_and_tenants_never_meet() {
     };
     assert_eq!(renewed.get(&format!("/Users/{id}")).await.status, 200);
 
+    // Nothing is ever read from a SCIM client: "sync now" says so.
+    let (status, refused) = admin_a.post(&format!("/v1/connections/{connection_a}/sync"), json!({})).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["type"], "urn:ithub:problem:pushed-connection");
+
     // A deleted connection's token opens nothing.
     let (status, _) = admin_a.delete(&format!("/v1/connections/{connection_a}")).await;
     assert_eq!(status, 204);
