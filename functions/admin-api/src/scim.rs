@@ -195,7 +195,15 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ScimJson {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
-        let body = Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("a request body holds at most {} KiB", crate::MAX_BODY_BYTES / 1024)
+            } else {
+                "the request body could not be read".to_owned()
+            };
+            error(status, None, &detail)
+        })?;
         serde_json::from_slice(&body).map(ScimJson).map_err(|e| {
             let detail = format!("the body is not valid JSON (line {}, column {})", e.line(), e.column());
             bad(ScimError::new(ScimType::InvalidSyntax, detail))

@@ -192,6 +192,11 @@ async fn an_entra_sequence_filters_patches_with_its_own_habits_deactivates_and_d
     }
     let none = scim.get(&format!("/Users?filter={}", urlencode("externalId eq \"ADA\""))).await;
     assert_eq!(none.body["totalResults"], 0, "externalId is case-exact");
+    let huge = json!({"schemas": [USER], "userName": "big@corp.example", "title": "x".repeat(70 * 1024)});
+    is_scim_error(&scim.post("/Users", huge).await, 413);
+    let garbled = scim.send(reqwest::Method::POST, "/Users", None, None).await;
+    is_scim_error(&garbled, 400);
+    assert_eq!(garbled.body["scimType"], "invalidSyntax");
     let bad = scim.get(&format!("/Users?filter={}", urlencode("userName eq"))).await;
     is_scim_error(&bad, 400);
     assert_eq!(bad.body["scimType"], "invalidFilter");
