@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 pub const MAX_VALUE_CHARS: usize = 1024;
 /// `userName` and each email are lookup keys, so shorter still.
 pub const MAX_KEY_CHARS: usize = 256;
+/// ... and at most this many bytes (they are parts of DynamoDB sort keys).
+pub const MAX_KEY_BYTES: usize = 512;
 /// Emails, phone numbers or addresses one user may carry.
 pub const MAX_MULTI_VALUES: usize = 20;
 
@@ -40,13 +42,24 @@ pub fn accept(mut resource: Value) -> Result<Value, ScimError> {
     if !schemas_ok {
         return Err(ScimError::new(ScimType::InvalidSyntax, format!("schemas must include {USER_SCHEMA}")));
     }
+    // `active` as the strings "True" and "False" (Entra's habit) is the boolean.
+    if let Some((_, active)) = object.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("active"))
+        && let Some(flag) = active.as_str().and_then(|a| match a.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        })
+    {
+        *active = Value::Bool(flag);
+    }
+    let fits = |key: &str| key.chars().count() <= MAX_KEY_CHARS && key.len() <= MAX_KEY_BYTES;
     let user_name = get(object, "userName").and_then(Value::as_str).map(str::trim).unwrap_or_default();
-    if user_name.is_empty() || user_name.chars().count() > MAX_KEY_CHARS {
+    if user_name.is_empty() || !fits(user_name) {
         return Err(invalid(format!("userName is required (1 to {MAX_KEY_CHARS} characters)")));
     }
     if let Some(external) = get(object, "externalId")
         && !external.is_null()
-        && external.as_str().is_none_or(|e| e.is_empty() || e.chars().count() > MAX_KEY_CHARS)
+        && external.as_str().is_none_or(|e| e.is_empty() || !fits(e))
     {
         return Err(invalid(format!("externalId is a string of 1 to {MAX_KEY_CHARS} characters")));
     }
@@ -67,7 +80,7 @@ pub fn accept(mut resource: Value) -> Result<Value, ScimError> {
             Some(_) => return Err(invalid(format!("{multi} is a list of at most {MAX_MULTI_VALUES} objects"))),
         }
     }
-    if emails(object).iter().any(|e| e.chars().count() > MAX_KEY_CHARS) {
+    if emails(object).iter().any(|e| !fits(e)) {
         return Err(invalid(format!("an email holds at most {MAX_KEY_CHARS} characters")));
     }
     if too_long(&resource) {
@@ -232,6 +245,8 @@ mod tests {
         assert_eq!(kept["locale"], "en-US", "what IT Hub does not read is kept as sent");
         assert_eq!(user_name(&kept), "test.user@okta.local");
         assert_eq!(email_keys(&kept), vec!["test.user@okta.local".to_owned()]);
+        let entra = accept(json!({"schemas": [USER_SCHEMA], "userName": "a", "active": "False"})).unwrap();
+        assert_eq!(entra["active"], json!(false), "Entra's string is the boolean");
     }
 
     #[test]
@@ -242,6 +257,7 @@ mod tests {
             (json!({"schemas": [USER_SCHEMA], "userName": "a", "active": "yes"}), "active"),
             (json!({"schemas": [USER_SCHEMA], "userName": "a", "emails": "a@b"}), "emails"),
             (json!({"schemas": [USER_SCHEMA], "userName": "x".repeat(300)}), "userName"),
+            (json!({"schemas": [USER_SCHEMA], "userName": "\u{1F600}".repeat(200)}), "userName"),
             (json!({"schemas": [USER_SCHEMA], "userName": "a", "title": "t".repeat(2000)}), "at most"),
             (json!([1]), "object"),
         ] {

@@ -3,10 +3,13 @@
 //! termination, a deletion a removal; all with the lifecycle's rules, audit entries and events.
 
 use super::{Service, ServiceError};
+use crate::domain::{EmployeeId, EmploymentStatus, HubStatus};
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::{ScimError, ScimType, user};
 use crate::store::{Connection, ScimLookup, ScimTokenOwner, ScimUser, StoreError};
+use crate::store::{PendingChange, StoredEmployee};
+use chrono::DateTime;
 use chrono::Utc;
 use serde_json::Value;
 
@@ -85,6 +88,15 @@ fn check_version(user: &ScimUser, if_match: Option<&str>) -> Result<(), ScimFail
     }
 }
 
+/// Whether someone is still there for IT: a termination or removal of them would offboard.
+fn still_there(employee: &StoredEmployee) -> bool {
+    employee.hr.status != EmploymentStatus::Terminated
+        && !matches!(employee.hub.status, HubStatus::Former | HubStatus::Offboarded)
+}
+
+/// Candidates a filter's lookups may yield; more is `tooMany`.
+const MAX_CANDIDATES: usize = 1_000;
+
 /// A fresh SCIM bearer token and its hash.
 fn new_token() -> (String, String) {
     let (key, _) = crate::apikey::generate();
@@ -145,11 +157,28 @@ impl Service {
         };
         match self.store.scim_create_user(&stored).await {
             Ok(()) => {}
-            Err(StoreError::Conflict) => return Err(ScimFailure::Uniqueness),
+            Err(StoreError::Conflict) => return Err(self.taken(connection, &stored.user_name).await?),
             Err(error) => return Err(error.into()),
         }
         self.apply_person(connection, &stored, &resource).await?;
         Ok(stored)
+    }
+
+    /// Why a create lost: the `userName` is taken (409 `uniqueness`), or a concurrent write won (409, read
+    /// again). A user kept by an earlier attempt whose person was never applied (the attempt failed in between)
+    /// is applied now, so the client's retry, answered 409, still brings the person in.
+    async fn taken(&self, connection: &Connection, user_name: &str) -> Result<ScimFailure, ScimFailure> {
+        let (tenant, conn) = (&connection.tenant_id, &connection.id);
+        let holders = self.store.scim_lookup(tenant, conn, ScimLookup::UserName, user_name, 1).await?;
+        let Some(holder) = holders.first() else { return Ok(ScimFailure::Conflict) };
+        if let Some(user) = self.store.scim_get_user(tenant, conn, holder).await?
+            && self.store.get_employee(tenant, &EmployeeId::derive(conn, &user.id)).await?.is_none()
+        {
+            let resource: Value =
+                serde_json::from_str(&user.resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.apply_person(connection, &user, &resource).await?;
+        }
+        Ok(ScimFailure::Uniqueness)
     }
 
     /// `PUT /Users/{id}`: replaces the user as sent (never creates one).
@@ -219,13 +248,14 @@ impl Service {
     ) -> Result<(), ScimFailure> {
         let user = self.scim_get(connection, id).await?;
         check_version(&user, if_match)?;
-        match self.store.scim_delete_user(&user).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict) => return Err(ScimFailure::Conflict),
-            Err(error) => return Err(error.into()),
-        }
+        // The person first: should deleting the user then fail, the client's retry finds the user and does both,
+        // the removal again being nothing new.
         self.remove_within_safeguard(connection, &user.id).await?;
-        Ok(())
+        match self.store.scim_delete_user(&user).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict) => Err(ScimFailure::Conflict),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// A SCIM deletion's removal of the person: applied at once while the day's removals of active people stay
@@ -233,41 +263,38 @@ impl Service {
     /// had that day); past it, held on one run for an admin to approve (the removals are applied) or reject (the
     /// people stay). The SCIM user is gone either way: the client is answered as it expects.
     async fn remove_within_safeguard(&self, connection: &Connection, hr_id: &str) -> Result<(), ServiceError> {
-        use crate::domain::{EmployeeId, EmploymentStatus, HubStatus};
         let (tenant, conn) = (&connection.tenant_id, &connection.id);
         let now = Utc::now();
         let id = EmployeeId::derive(conn, hr_id);
-        let active = self.store.get_employee(tenant, &id).await?.is_some_and(|e| {
-            e.hr.status != EmploymentStatus::Terminated
-                && !matches!(e.hub.status, HubStatus::Former | HubStatus::Offboarded)
-        });
-        if !active {
-            // Nothing to offboard (already left, or never known): nothing for the safeguard to count.
-            self.remove(tenant, conn, hr_id, now).await?;
-            return Ok(());
+        let there = self.store.get_employee(tenant, &id).await?.is_some_and(|e| still_there(&e));
+        // Someone who already left (or was never known) has nothing to offboard: not counted.
+        if there && let Some(threshold) = self.past_safeguard(connection, now).await? {
+            let change = PendingChange { employee_id: id, hr_id: hr_id.to_owned(), record: None, observed_at: now };
+            return self.hold(connection, change, threshold, now).await;
         }
-        let removals = self.store.scim_count_removal(tenant, conn, now).await?;
-        let users = self.store.scim_user_count(tenant, conn).await?;
-        let threshold = connection.safeguard_threshold(users + removals);
-        if removals <= threshold {
-            self.remove(tenant, conn, hr_id, now).await?;
-            return Ok(());
-        }
-        self.hold_removal(connection, id, hr_id, threshold, now).await
+        self.remove(tenant, conn, hr_id, now).await.map(drop)
     }
 
-    /// Adds a removal to the connection's open SCIM hold, starting one if there is none.
-    async fn hold_removal(
+    /// Counts one more offboarding by this SCIM client today (a deletion or a deactivation of someone still
+    /// there); the threshold, when the day's count has gone past it.
+    async fn past_safeguard(&self, connection: &Connection, now: DateTime<Utc>) -> Result<Option<u64>, ServiceError> {
+        let (tenant, conn) = (&connection.tenant_id, &connection.id);
+        let offboarded = self.store.scim_count_removal(tenant, conn, now).await?;
+        let users = self.store.scim_user_count(tenant, conn).await?;
+        let threshold = connection.safeguard_threshold(users + offboarded);
+        Ok((offboarded > threshold).then_some(threshold))
+    }
+
+    /// Adds a termination or removal to the connection's open SCIM hold, starting one if there is none.
+    async fn hold(
         &self,
         connection: &Connection,
-        employee_id: crate::domain::EmployeeId,
-        hr_id: &str,
+        change: PendingChange,
         threshold: u64,
-        now: chrono::DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        use crate::store::{Checkpoint, PendingChange, Phase, RunMode, RunStatus, RunTrigger, SyncRun};
+        use crate::store::{Checkpoint, Phase, RunMode, RunStatus, RunTrigger, SyncRun};
         let (tenant, conn) = (&connection.tenant_id, &connection.id);
-        let change = PendingChange { employee_id, hr_id: hr_id.to_owned(), record: None, observed_at: now };
         for _ in 0..super::ATTEMPTS {
             let fresh = self.store.get_connection(tenant, conn).await?.ok_or(ServiceError::NotFound("connection"))?;
             let mut open = None;
@@ -306,21 +333,44 @@ impl Service {
         Err(crate::store::StoreError::Conflict.into())
     }
 
+    /// Applies the person a kept user describes, as of the write that kept it (so two writes applied out of order
+    /// end with the later one). A deactivation of someone still there counts against the safeguard like a
+    /// deletion; the date of a termination is the day it was first seen, not moved by later writes.
     async fn apply_person(
         &self,
         connection: &Connection,
         stored: &ScimUser,
         resource: &Value,
     ) -> Result<(), ServiceError> {
-        let now = Utc::now();
-        let employee = user::to_employee(&stored.id, resource, now.date_naive());
+        let (tenant, conn) = (&connection.tenant_id, &connection.id);
+        let mut employee = user::to_employee(&stored.id, resource, stored.updated_at.date_naive());
+        let id = EmployeeId::derive(conn, &stored.id);
+        let current = self.store.get_employee(tenant, &id).await?;
+        if employee.status == EmploymentStatus::Terminated
+            && let Some(current) = &current
+        {
+            if current.hr.status == EmploymentStatus::Terminated {
+                employee.end_date = current.hr.end_date.or(employee.end_date);
+            } else if still_there(current)
+                && let Some(threshold) = self.past_safeguard(connection, stored.updated_at).await?
+            {
+                let at = stored.updated_at;
+                let change = PendingChange {
+                    employee_id: id,
+                    hr_id: stored.id.clone(),
+                    record: Some(employee),
+                    observed_at: at,
+                };
+                return self.hold(connection, change, threshold, at).await;
+            }
+        }
         // Within the connection's initial-import window, someone new already works there (no onboarding).
         let hours = match &connection.provider {
             crate::providers::Settings::Scim(settings) => settings.initial_import_hours.unwrap_or(0),
             _ => 0,
         };
-        let initial = now < connection.created_at + chrono::Duration::hours(i64::from(hours));
-        self.observe(&connection.tenant_id, &connection.id, employee, now, initial).await.map(drop)
+        let initial = stored.updated_at < connection.created_at + chrono::Duration::hours(i64::from(hours));
+        self.observe(tenant, conn, employee, stored.updated_at, initial).await.map(drop)
     }
 
     /// `GET /Users` and `.search`: the users matching `filter` (all without one), from `start_index` (1-based),
@@ -351,6 +401,10 @@ impl Service {
                 }
                 ids.sort_unstable();
                 ids.dedup();
+                if ids.len() > MAX_CANDIDATES {
+                    let detail = format!("the filter matches more than {MAX_CANDIDATES} users; narrow it");
+                    return Err(ScimFailure::Bad(ScimError::new(ScimType::TooMany, detail)));
+                }
                 let users = self.store.scim_get_users(tenant, conn, &ids).await?;
                 users.into_iter().filter(|u| filter::matches(filter, &render(u, ""))).collect()
             }

@@ -16,12 +16,13 @@
 use super::{Item, Store, StoreError, corrupt, dynamo, keys, n, s};
 use crate::domain::{ConnectionId, TenantId};
 use crate::resources::{PK, SK, TTL_ATTRIBUTE};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One SCIM user as stored: the resource the client sent (without its password), and what the lookups need.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One SCIM user as stored: the resource the client sent (without its password), and what the lookups need. Its
+/// `Debug` shows ids and the version only: the rest is personal data.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScimUser {
     pub tenant_id: TenantId,
     pub connection_id: ConnectionId,
@@ -39,6 +40,17 @@ pub struct ScimUser {
     /// Lower-case.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<String>,
+}
+
+impl std::fmt::Debug for ScimUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimUser")
+            .field("tenant_id", &self.tenant_id)
+            .field("connection_id", &self.connection_id)
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who a SCIM bearer token speaks for.
@@ -138,16 +150,18 @@ impl Store {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    fn scim_count(&self, pk: &str, conn: &ConnectionId, by: i64) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
+    async fn scim_count(&self, pk: &str, conn: &ConnectionId, by: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
             .table_name(&self.table)
             .key(PK, s(pk))
             .key(SK, s(count_key(conn)))
             .update_expression("ADD user_count :by")
             .expression_attribute_values(":by", n(by))
-            .build()
-            .map_err(corrupt)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await
+            .map(drop)
+            .map_err(dynamo)
     }
 
     fn scim_lookup_item(&self, pk: &str, sk: String, id: &str) -> Result<TransactWriteItem, StoreError> {
@@ -157,15 +171,29 @@ impl Store {
         self.scim_put(item, condition, None)
     }
 
+    /// Writes all or nothing. `Conflict` when a condition failed; a transaction cancelled only because another
+    /// one touched the same items is tried again, a few times.
     async fn scim_transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
-        result.map(drop).map_err(|err| {
-            use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-            match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(_)) => StoreError::Conflict,
-                _ => dynamo(err),
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let mut attempt = 0u64;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+            let Err(err) = result else { return Ok(()) };
+            let codes: Vec<String> = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).map(str::to_owned).collect()
+                }
+                _ => return Err(dynamo(err)),
+            };
+            if codes.iter().any(|c| c == "ConditionalCheckFailed") || codes.is_empty() {
+                return Err(StoreError::Conflict);
             }
-        })
+            attempt += 1;
+            if attempt >= 4 || !codes.iter().any(|c| c == "TransactionConflict") {
+                return Err(dynamo(err));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25 * attempt)).await;
+        }
     }
 
     /// Stores a new user with its lookups. `Conflict` when its `userName` is taken (or the id, which is random).
@@ -176,8 +204,10 @@ impl Store {
         for sk in user.lookup_keys() {
             writes.push(self.scim_lookup_item(&pk, sk, &user.id)?);
         }
-        writes.push(self.scim_count(&pk, &user.connection_id, 1)?);
-        self.scim_transact(writes).await
+        self.scim_transact(writes).await?;
+        // Counted after, not inside: one count item in every create's transaction would make concurrent creates
+        // cancel each other. (A crash in between leaves `totalResults` one short.)
+        self.scim_count(&pk, &user.connection_id, 1).await
     }
 
     /// Replaces `before` with `after` (same id), conditional on `before`'s version; lookups follow. `Conflict` when
@@ -206,8 +236,8 @@ impl Store {
         for sk in user.lookup_keys() {
             writes.push(self.scim_delete(&pk, sk, None)?);
         }
-        writes.push(self.scim_count(&pk, &user.connection_id, -1)?);
-        self.scim_transact(writes).await
+        self.scim_transact(writes).await?;
+        self.scim_count(&pk, &user.connection_id, -1).await
     }
 
     pub async fn scim_get_user(
@@ -226,9 +256,12 @@ impl Store {
         conn: &ConnectionId,
         ids: &[String],
     ) -> Result<Vec<ScimUser>, StoreError> {
-        // A filter's candidates are few (at most a lookup's limit per value), so they are read at once.
-        let reads = ids.iter().map(|id| self.scim_get_user(tenant, conn, id));
-        let found = futures::future::try_join_all(reads).await?;
+        // Sixteen reads at a time (the caller bounds how many candidates there are).
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(16) {
+            let reads = chunk.iter().map(|id| self.scim_get_user(tenant, conn, id));
+            found.extend(futures::future::try_join_all(reads).await?);
+        }
         Ok(found.into_iter().flatten().collect())
     }
 
@@ -241,6 +274,9 @@ impl Store {
         value: &str,
         limit: i32,
     ) -> Result<Vec<String>, StoreError> {
+        if value.len() > crate::scim::user::MAX_KEY_BYTES {
+            return Ok(Vec::new()); // longer than any value a user may hold: nobody has it
+        }
         let pk = keys::tenant(tenant);
         if attribute == ScimLookup::UserName {
             let item = self.get(pk, &name_key(conn, &value.to_lowercase())).await?;

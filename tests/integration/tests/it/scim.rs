@@ -282,11 +282,32 @@ async fn a_deleted_active_user_is_offboarded_and_paging_is_stable() {
     let direct = scim.get("/Users?startIndex=4&count=10").await;
     assert_eq!(direct.body["Resources"].as_array().unwrap().len(), 2, "a startIndex no page ended at still works");
 
+    // A rename into a taken userName is refused; a free one moves the lookup with it.
+    let mut renamed = scim.get(&format!("/Users/{}", ids[1])).await.body;
+    renamed["userName"] = json!("USER2@corp.example");
+    let clash = scim.put(&format!("/Users/{}", ids[1]), renamed.clone(), None).await;
+    is_scim_error(&clash, 409);
+    assert_eq!(clash.body["scimType"], "uniqueness");
+    renamed["userName"] = json!("renamed@corp.example");
+    assert_eq!(scim.put(&format!("/Users/{}", ids[1]), renamed, None).await.status, 200);
+    let by = |name: &str| format!("/Users?filter={}", urlencode(&format!("userName eq \"{name}\"")));
+    assert_eq!(scim.get(&by("renamed@corp.example")).await.body["totalResults"], 1);
+    assert_eq!(scim.get(&by("user1@corp.example")).await.body["totalResults"], 0);
+
+    // A stale If-Match on DELETE is refused and deletes nothing.
+    let stale = scim.send(reqwest::Method::DELETE, &format!("/Users/{}", ids[0]), None, Some("W/\"0\"")).await;
+    is_scim_error(&stale, 412);
+    assert_eq!(scim.get(&format!("/Users/{}", ids[0])).await.status, 200);
+
     // Deleting an active user removes the person: offboarded.
     assert_eq!(scim.delete(&format!("/Users/{}", ids[0])).await.status, 204);
     assert_eq!(admin.employee_by_hr_id(&ids[0]).await["hr"]["status"], "terminated");
     assert_eq!(tasks_of(&admin, &ids[0], "offboarding").await.len(), 1);
     assert_eq!(scim.get("/Users?count=0").await.body["totalResults"], 4);
+    // The deleted user's userName is free again.
+    let again = scim.post("/Users", json!({"schemas": [USER], "userName": "user0@corp.example"})).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(scim.get("/Users?count=0").await.body["totalResults"], 5);
 }
 
 #[tokio::test]
@@ -394,6 +415,20 @@ async fn deletions_past_the_safeguard_wait_for_an_admin() {
     assert_eq!(status(admin.employee_by_hr_id(&ids[4]).await), "active");
     let (_, run) = admin.get(&path).await;
     assert_eq!(run["status"], "succeeded", "{run}");
+
+    // Deactivations count with the day's deletions (Okta never deletes): past the safeguard, the termination is
+    // held too, and applied once approved.
+    let off = scim.patch(&format!("/Users/{}", ids[4]), json!([{"op": "replace", "value": {"active": false}}])).await;
+    assert_eq!((off.status, off.body["active"].clone()), (200, json!(false)), "the client sees its write kept");
+    assert_eq!(status(admin.employee_by_hr_id(&ids[4]).await), "active", "held for an admin");
+    let (_, shown) = admin.get(&format!("/v1/connections/{connection}")).await;
+    let held = shown["held_run_ids"].as_array().unwrap().clone();
+    assert_eq!(held.len(), 1, "{shown}");
+    let path = format!("/v1/connections/{connection}/runs/{}", held[0].as_str().unwrap());
+    assert_eq!(admin.post(&format!("{path}/approve"), json!({})).await.0, 200);
+    drain(&stack).await;
+    assert_eq!(status(admin.employee_by_hr_id(&ids[4]).await), "terminated");
+    assert_eq!(tasks_of(&admin, &ids[4], "offboarding").await.len(), 1);
 }
 
 #[tokio::test]
