@@ -189,9 +189,8 @@ impl Service {
         body: Value,
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimFailure> {
-        let before = self.scim_get(connection, id).await?;
-        check_version(&before, if_match)?;
-        self.write(connection, before, user::accept(body)?).await
+        let resource = user::accept(body)?;
+        self.rewrite(connection, id, if_match, |_| Ok(resource.clone())).await
     }
 
     /// `PATCH /Users/{id}`: the operations applied together, or none of them.
@@ -202,12 +201,35 @@ impl Service {
         request: &PatchRequest,
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimFailure> {
-        let before = self.scim_get(connection, id).await?;
-        check_version(&before, if_match)?;
-        let mut resource: Value =
-            serde_json::from_str(&before.resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        patch::apply(&mut resource, request)?;
-        self.write(connection, before, user::accept(resource)?).await
+        self.rewrite(connection, id, if_match, |before| {
+            let mut resource: Value =
+                serde_json::from_str(&before.resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            patch::apply(&mut resource, request)?;
+            Ok(user::accept(resource)?)
+        })
+        .await
+    }
+
+    /// Reads the user, makes its next resource and writes it. A write that loses to a concurrent one is made again
+    /// from the newer user, unless the client named the version it meant (`If-Match`: then 412).
+    async fn rewrite(
+        &self,
+        connection: &Connection,
+        id: &str,
+        if_match: Option<&str>,
+        next: impl Fn(&ScimUser) -> Result<Value, ScimFailure>,
+    ) -> Result<ScimUser, ScimFailure> {
+        let mut attempt = 0;
+        loop {
+            let before = self.scim_get(connection, id).await?;
+            check_version(&before, if_match)?;
+            let resource = next(&before)?;
+            attempt += 1;
+            match self.write(connection, before, resource).await {
+                Err(ScimFailure::Conflict) if if_match.is_none() && attempt < super::ATTEMPTS => continue,
+                done => return done,
+            }
+        }
     }
 
     async fn write(&self, connection: &Connection, before: ScimUser, resource: Value) -> Result<ScimUser, ScimFailure> {

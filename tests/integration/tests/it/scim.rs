@@ -250,7 +250,7 @@ async fn an_entra_sequence_filters_patches_with_its_own_habits_deactivates_and_d
 }
 
 #[tokio::test]
-async fn a_deleted_active_user_is_offboarded_and_paging_is_stable() {
+async fn paging_renames_concurrent_writes_and_deletions_behave_as_a_client_expects() {
     let stack = stack().await;
     let api = serve(&stack).await;
     let (admin, scim, _) = company(&stack, &api).await;
@@ -293,6 +293,18 @@ async fn a_deleted_active_user_is_offboarded_and_paging_is_stable() {
     let by = |name: &str| format!("/Users?filter={}", urlencode(&format!("userName eq \"{name}\"")));
     assert_eq!(scim.get(&by("renamed@corp.example")).await.body["totalResults"], 1);
     assert_eq!(scim.get(&by("user1@corp.example")).await.body["totalResults"], 0);
+
+    // Concurrent PATCHes without If-Match all land: a write that loses the race is made again on the newer user.
+    let patches = (0..6).map(|n| {
+        let ops = json!([{"op": "add", "path": "phoneNumbers", "value": [{"type": "work", "value": format!("+1-555-010{n}")}]}]);
+        let path = format!("/Users/{}", ids[2]);
+        let scim = &scim;
+        async move { scim.patch(&path, ops).await.status }
+    });
+    let statuses = futures::future::join_all(patches).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let phones = scim.get(&format!("/Users/{}", ids[2])).await.body["phoneNumbers"].as_array().unwrap().len();
+    assert_eq!(phones, 6, "no concurrent change lost");
 
     // A stale If-Match on DELETE is refused and deletes nothing.
     let stale = scim.send(reqwest::Method::DELETE, &format!("/Users/{}", ids[0]), None, Some("W/\"0\"")).await;
