@@ -583,7 +583,11 @@ impl HrProvider for Workday {
 
     async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
         if let Some(report) = &self.settings.report {
-            return self.report(report, today).await;
+            // As for the SOAP listing: who left is not part of it (a report listing everyone ever employed would
+            // otherwise import people who left long ago).
+            let mut out = self.report(report, today).await?;
+            out.records.retain(|r| r.status != EmploymentStatus::Terminated);
+            return Ok(out);
         }
         let position = match page {
             Some(raw) => serde_json::from_str(raw).map_err(|_| malformed_token())?,
