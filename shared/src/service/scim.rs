@@ -367,10 +367,12 @@ impl Service {
         let (tenant, conn) = (&connection.tenant_id, &connection.id);
         let mut employee = user::to_employee(&stored.id, resource, stored.updated_at.date_naive());
         let id = EmployeeId::derive(conn, &stored.id);
-        let current = self.store.get_employee(tenant, &id).await?;
-        if employee.status == EmploymentStatus::Terminated
-            && let Some(current) = &current
-        {
+        // Only a deactivation needs the person as stored (an active user's write reads nothing more here).
+        let current = match employee.status {
+            EmploymentStatus::Terminated => self.store.get_employee(tenant, &id).await?,
+            _ => None,
+        };
+        if let Some(current) = &current {
             if current.hr.status == EmploymentStatus::Terminated {
                 employee.end_date = current.hr.end_date.or(employee.end_date);
             } else if still_there(current)
