@@ -9,6 +9,8 @@ WITH_MOTO := infra/local/with-moto.sh
 SCHEMATHESIS_VERSION := 4.32.5
 CLIENT_GENERATOR_VERSION := 0.28.1
 SCIM_TESTER_VERSION := 0.5.2
+CFN_LINT_VERSION := 1.41.0
+LINT_STAMP := $(VENV)/.lint-cfn-$(CFN_LINT_VERSION)
 API_TOOLS_STAMP := $(VENV)/.api-tools-$(SCHEMATHESIS_VERSION)-$(CLIENT_GENERATOR_VERSION)-$(SCIM_TESTER_VERSION)
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA_VERSION := 1.9.2
@@ -21,7 +23,7 @@ FUNCTIONS := webhook poller worker admin-api authorizer
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
 	@echo "make test     run every test against a private moto server, Schemathesis and scim2-tester included"
-	@echo "make lint     rustfmt --check and clippy -D warnings"
+	@echo "make lint     rustfmt --check, clippy -D warnings, and cfn-lint on the SAM template"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
@@ -69,9 +71,14 @@ schemathesis: $(API_TOOLS_STAMP)
 	cargo build -p local --bin ithub-local
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
 
-lint:
+$(LINT_STAMP): $(MOTO_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cfn-lint==$(CFN_LINT_VERSION)'
+	touch $@
+
+lint: $(LINT_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint infra/template.yaml
 
 fmt:
 	cargo fmt --all

@@ -150,3 +150,89 @@ async fn bootstrap_is_idempotent_and_builds_the_definitions() {
 async fn stack_for(names: &Names) -> Stack {
     Stack::bootstrap(names, QueueSettings::default()).await.expect("bootstrap")
 }
+
+/// A part of the template as YAML text, intrinsic functions included (`!Ref X` reads as `!Ref X`).
+fn text(value: &Value) -> String {
+    serde_yaml_ng::to_string(value).unwrap_or_default()
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    let all = t["Resources"].as_mapping().expect("resources");
+    all.iter().filter(|(_, r)| r["Type"] == kind).map(|(name, r)| (name.as_str().unwrap_or_default(), r)).collect()
+}
+
+const FUNCTIONS: [&str; 5] =
+    ["WebhookFunction", "PollerFunction", "WorkerFunction", "AdminApiFunction", "AuthorizerFunction"];
+
+#[test]
+fn the_stack_keeps_its_data_and_its_logs_for_a_set_time() {
+    let t = template();
+    let table = &t["Resources"]["Table"];
+    assert_eq!(
+        (table["DeletionPolicy"].as_str(), table["UpdateReplacePolicy"].as_str()),
+        (Some("Retain"), Some("Retain"))
+    );
+    assert_eq!(table["Properties"]["DeletionProtectionEnabled"].as_bool(), Some(true));
+    let groups = resources_of_type(&t, "AWS::Logs::LogGroup");
+    for function in FUNCTIONS {
+        let group =
+            groups.iter().find(|(_, g)| text(&g["Properties"]["LogGroupName"]).contains(&format!("${{{function}}}")));
+        let (name, group) = group.unwrap_or_else(|| panic!("{function} has no log group of the stack's"));
+        assert!(
+            text(&group["Properties"]["RetentionInDays"]).contains("LogRetentionDays"),
+            "{name} keeps logs forever"
+        );
+    }
+    let api = properties(&t, "HttpApi");
+    assert!(text(&api["AccessLogSettings"]["DestinationArn"]).contains("ApiAccessLogs"), "the API logs its access");
+    let format = api["AccessLogSettings"]["Format"].as_str().unwrap_or_default();
+    assert!(format.contains("$context.status") && !format.contains("querystring") && !format.contains("body"));
+}
+
+#[test]
+fn two_stacks_fit_one_account_and_the_poller_never_overlaps_itself() {
+    let t = template();
+    let poller = properties(&t, "PollerFunction");
+    assert_eq!(poller["ReservedConcurrentExecutions"].as_i64(), Some(1));
+    for (name, event) in poller["Events"].as_mapping().unwrap() {
+        assert!(text(&event["Properties"]["Name"]).contains("${AWS::StackName}"), "{name:?} is named per stack");
+    }
+    let webhook_route = &properties(&t, "HttpApi")["RouteSettings"]["POST /webhooks/{connection_id}"];
+    assert!(
+        webhook_route["ThrottlingRateLimit"].as_i64().is_some_and(|r| r > 0),
+        "the public webhook route is throttled"
+    );
+}
+
+#[test]
+fn every_failure_an_operator_must_see_raises_an_alarm_that_notifies() {
+    let t = template();
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let watching = |metric: &str, subject: &str| {
+        alarms.iter().any(|(_, a)| {
+            a["Properties"]["MetricName"] == metric && text(&a["Properties"]["Dimensions"]).contains(subject)
+        })
+    };
+    for function in FUNCTIONS {
+        assert!(watching("Errors", function), "no alarm on {function}'s errors");
+    }
+    for queue in ["ChangesDeadLetterQueue", "RunDeadLetterQueue"] {
+        assert!(watching("ApproximateNumberOfMessagesVisible", queue), "no alarm on {queue}'s depth");
+    }
+    for queue in ["ChangesQueue", "RunQueue"] {
+        assert!(watching("ApproximateAgeOfOldestMessage", queue), "no alarm on {queue}'s oldest message");
+    }
+    assert!(watching("5xx", "HttpApi"), "no alarm on API 5xx");
+    for (name, alarm) in &alarms {
+        let actions = text(&alarm["Properties"]["AlarmActions"]);
+        assert!(
+            actions.contains("AlarmTopicArn") && actions.contains("AlarmTopic"),
+            "{name} notifies nobody by default"
+        );
+    }
+    assert_eq!(
+        t["Resources"]["AlarmTopic"]["Condition"].as_str(),
+        Some("CreateAlarmTopic"),
+        "a topic when none is given"
+    );
+}
