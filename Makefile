@@ -9,23 +9,32 @@ WITH_MOTO := infra/local/with-moto.sh
 SCHEMATHESIS_VERSION := 4.32.5
 CLIENT_GENERATOR_VERSION := 0.28.1
 SCIM_TESTER_VERSION := 0.5.2
-CFN_LINT_VERSION := 1.41.0
-LINT_STAMP := $(VENV)/.lint-cfn-$(CFN_LINT_VERSION)
+# The template's checkers, in a virtualenv of their own inside .venv (their pins differ from moto's).
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+CHECKOV_VERSION := 3.2.459
+INFRA_VENV := $(VENV)/infra
+LINT_STAMP := $(INFRA_VENV)/.tools-$(SAM_CLI_VERSION)-$(CFN_LINT_VERSION)-$(CHECKOV_VERSION)
 API_TOOLS_STAMP := $(VENV)/.api-tools-$(SCHEMATHESIS_VERSION)-$(CLIENT_GENERATOR_VERSION)-$(SCIM_TESTER_VERSION)
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api authorizer
+# make deploy: the stack, its region and who is told of alarms (samconfig.toml holds the rest).
+STACK ?= ithub
+REGION ?= eu-west-1
+ALARM_EMAIL ?=
 
-.PHONY: run test schemathesis lint fmt bench package openapi docs clean help
+.PHONY: run test schemathesis lint fmt bench package deploy openapi docs clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
 	@echo "make test     run every test against a private moto server, Schemathesis and scim2-tester included"
-	@echo "make lint     rustfmt --check, clippy -D warnings, and cfn-lint on the SAM template"
+	@echo "make lint     rustfmt --check, clippy -D warnings; cfn-lint, sam validate --lint and checkov on the template"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
+	@echo "make deploy   package, then sam deploy with samconfig.toml (STACK, REGION, ALARM_EMAIL)"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
 	@echo "make docs     rewrite the OpenAPI document and docs/events.md from the code"
 
@@ -71,14 +80,20 @@ schemathesis: $(API_TOOLS_STAMP)
 	cargo build -p local --bin ithub-local
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
 
-$(LINT_STAMP): $(MOTO_STAMP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cfn-lint==$(CFN_LINT_VERSION)'
+$(LINT_STAMP):
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)' 'checkov==$(CHECKOV_VERSION)'
 	touch $@
 
+# The template: cfn-lint, the SAM CLI's validation (with its lint) and checkov (skips and their reasons in
+# infra/checkov.yaml). None of them needs an AWS account.
 lint: $(LINT_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(INFRA_VENV)/bin/cfn-lint infra/template.yaml
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(INFRA_VENV)/bin/sam validate --lint --template-file template.yaml --region us-east-1
+	$(INFRA_VENV)/bin/checkov --config-file infra/checkov.yaml -f infra/template.yaml
 
 fmt:
 	cargo fmt --all
@@ -115,6 +130,19 @@ package: $(LAMBDA_STAMP)
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p $$f; \
 	done
 	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{ printf "%-10s %8.1f KiB\n", f, $$5/1024 }'; done
+
+# Deploys to the AWS account of the usual credentials (AWS_PROFILE, or the environment). The change set waits for a
+# yes. Then it prints the API URL and the commands that make the first tenant and admin key.
+deploy: package $(LINT_STAMP)
+	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --config-file samconfig.toml --stack-name $(STACK) --region $(REGION) \
+	  $(if $(ALARM_EMAIL),--parameter-overrides AlarmEmail=$(ALARM_EMAIL))
+	@api=$$($(INFRA_VENV)/bin/python -c 'import boto3,sys; o=boto3.client("cloudformation",region_name=sys.argv[2]).describe_stacks(StackName=sys.argv[1])["Stacks"][0]["Outputs"]; print(next(x["OutputValue"] for x in o if x["OutputKey"]=="ApiUrl"))' $(STACK) $(REGION)); \
+	  table=$$($(INFRA_VENV)/bin/python -c 'import boto3,sys; r=boto3.client("cloudformation",region_name=sys.argv[2]).describe_stack_resource(StackName=sys.argv[1],LogicalResourceId="Table"); print(r["StackResourceDetail"]["PhysicalResourceId"])' $(STACK) $(REGION)); \
+	  echo; echo "IT Hub is deployed: $$api"; \
+	  echo "First tenant and admin key:"; \
+	  echo "  AWS_REGION=$(REGION) cargo run -p operator -- --table $$table create-tenant \"Your company\""; \
+	  echo "  AWS_REGION=$(REGION) cargo run -p operator -- --table $$table issue-key <tenant id> --label admin"; \
+	  echo "Then: curl -H 'Authorization: Bearer <key>' $$api/v1/employees"
 
 clean:
 	cargo clean

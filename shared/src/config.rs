@@ -11,6 +11,15 @@ pub const QUEUE_URL: &str = "ITHUB_QUEUE_URL";
 pub const RUN_QUEUE_URL: &str = "ITHUB_RUN_QUEUE_URL";
 /// The EventBridge bus that domain events are published on.
 pub const EVENT_BUS: &str = "ITHUB_EVENT_BUS";
+/// Where connections' secrets are named in Secrets Manager (`{prefix}/{tenant}/{connection}`): the stack's own
+/// prefix in AWS (`ithub/{stack}`), so that one stack's functions may read only its own secrets. Optional:
+/// `ithub` when unset.
+pub const SECRET_PREFIX: &str = "ITHUB_SECRET_PREFIX";
+
+/// The secret prefix this process was given, or `ithub`.
+pub fn secret_prefix() -> String {
+    std::env::var(SECRET_PREFIX).ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "ithub".to_owned())
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ConfigError {

@@ -54,11 +54,24 @@ pub enum SecretError {
 pub struct Secrets {
     client: Client,
     cache: Arc<Mutex<HashMap<String, (Instant, ConnectionSecret)>>>,
+    /// New connections' secrets are named under this (see [`crate::config::SECRET_PREFIX`]).
+    prefix: String,
 }
 
 impl Secrets {
     pub fn new(client: Client) -> Self {
-        Self { client, cache: Arc::default() }
+        Self { client, cache: Arc::default(), prefix: "ithub".to_owned() }
+    }
+
+    /// Names new connections' secrets under `prefix` (`ithub/{stack}` in AWS).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The name of a new connection's secret.
+    pub fn secret_id(&self, tenant: &crate::domain::TenantId, connection: &crate::domain::ConnectionId) -> String {
+        format!("{}/{tenant}/{connection}", self.prefix)
     }
 
     /// The HR system of a connection, signed in with the connection's credential.

@@ -14,7 +14,8 @@ async fn main() -> Result<(), lambda_http::Error> {
             Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
             Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus),
         ),
-        secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+        secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws))
+            .with_prefix(config::secret_prefix()),
         runs: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), run_queue_url),
         public_url: std::env::var("ITHUB_PUBLIC_URL").ok(),
         egress: ithub::providers::Egress::Public,

@@ -57,7 +57,7 @@ impl Stack {
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
             runs: Queue::new(sqs.clone(), &deployed.run_queue_url),
             bus: Bus::new(aws_sdk_eventbridge::Client::new(aws), &deployed.bus),
-            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(aws)),
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(aws)).with_prefix(ithub::config::secret_prefix()),
             public_url: None,
             http: ithub::providers::Http::new(ithub::providers::Egress::LoopbackOnly),
             deployed,

@@ -40,6 +40,7 @@ impl Service {
     ) -> Result<CreatedConnection, ServiceError> {
         let (settings, credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
         let mut connection = Connection::new(acting.tenant.clone(), settings);
+        connection.secret_id = secrets.secret_id(&acting.tenant, &connection.id);
         connection.poll_interval_secs = schedule.poll_interval_secs();
         connection.full_interval_secs = schedule.full_sync_interval_hours.map(|h| u64::from(h) * 3600);
         connection.safeguard_percent = schedule.safeguard_percent;

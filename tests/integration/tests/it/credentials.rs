@@ -86,3 +86,21 @@ async fn two_processes_refreshing_at_once_never_spend_the_same_refresh_token() {
     let saved = stack.secrets.get_fresh(&secret_id).await.unwrap().refresh_token;
     assert_eq!(saved.as_deref(), Some(format!("refresh-{grants}").as_str()), "the newest token is kept");
 }
+
+/// A deployment names its connections' secrets under its own prefix (`ithub/{stack}` in AWS, where its functions
+/// may read nothing else); the connection finds its credential there.
+#[tokio::test]
+async fn a_connections_secret_is_named_under_the_deployments_prefix() {
+    let stack = stack().await;
+    let (tenant, _) = tenant(&stack).await;
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let secrets = stack.secrets.clone().with_prefix("ithub/stack-a/");
+    let acting =
+        ithub::service::Acting { tenant: tenant.clone(), actor: ithub::domain::Actor::Admin { key: "t".into() } };
+    let request = serde_json::from_value(fake.connection_request()).unwrap();
+    let made = stack.service().create_connection(&secrets, stack.http.egress(), &acting, request).await.unwrap();
+    let expected = format!("ithub/stack-a/{tenant}/{}", made.connection.id);
+    assert_eq!(made.connection.secret_id, expected);
+    let kept = stack.secrets.get_fresh(&expected).await.expect("the secret is where the connection says");
+    assert_eq!(kept.webhook_secrets, vec![made.webhook_secret]);
+}

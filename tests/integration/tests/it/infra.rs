@@ -83,8 +83,13 @@ fn the_template_declares_the_queues_the_code_uses() {
 fn every_function_gets_the_configuration_it_reads() {
     let t = template();
     let vars = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().expect("variables");
-    for var in [ithub::config::TABLE, ithub::config::QUEUE_URL, ithub::config::RUN_QUEUE_URL, ithub::config::EVENT_BUS]
-    {
+    for var in [
+        ithub::config::TABLE,
+        ithub::config::QUEUE_URL,
+        ithub::config::RUN_QUEUE_URL,
+        ithub::config::EVENT_BUS,
+        ithub::config::SECRET_PREFIX,
+    ] {
         assert!(vars.contains_key(var), "{var} is not set for the functions");
     }
     for function in ["WebhookFunction", "AdminApiFunction", "PollerFunction", "WorkerFunction", "AuthorizerFunction"] {
@@ -192,6 +197,17 @@ fn the_stack_keeps_its_data_and_its_logs_for_a_set_time() {
 #[test]
 fn two_stacks_fit_one_account_and_the_poller_never_overlaps_itself() {
     let t = template();
+    let prefix = text(&t["Globals"]["Function"]["Environment"]["Variables"][ithub::config::SECRET_PREFIX]);
+    assert!(prefix.contains("ithub/${AWS::StackName}"), "secrets are named per stack: {prefix}");
+    for function in FUNCTIONS {
+        let policies = text(&properties(&t, function)["Policies"]);
+        for line in policies.lines().filter(|l| l.contains(":secret:")) {
+            assert!(
+                line.contains("secret:ithub/${AWS::StackName}/*"),
+                "{function} may read other stacks' secrets: {line}"
+            );
+        }
+    }
     let poller = properties(&t, "PollerFunction");
     assert_eq!(poller["ReservedConcurrentExecutions"].as_i64(), Some(1));
     for (name, event) in poller["Events"].as_mapping().unwrap() {
