@@ -21,7 +21,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api authorizer
-# make deploy: the stack, its region and who is told of alarms (samconfig.toml holds the rest).
+# make deploy: the stack, its region and who is told of alarms (infra/samconfig.toml holds the rest).
 STACK ?= ithub
 REGION ?= eu-west-1
 ALARM_EMAIL ?=
@@ -34,7 +34,7 @@ help:
 	@echo "make lint     rustfmt --check, clippy -D warnings; cfn-lint, sam validate --lint and checkov on the template"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
-	@echo "make deploy   package, then sam deploy with samconfig.toml (STACK, REGION, ALARM_EMAIL)"
+	@echo "make deploy   package, then sam deploy with infra/samconfig.toml (STACK, REGION, ALARM_EMAIL)"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
 	@echo "make docs     rewrite the OpenAPI document and docs/events.md from the code"
 
@@ -134,7 +134,8 @@ package: $(LAMBDA_STAMP)
 # Deploys to the AWS account of the usual credentials (AWS_PROFILE, or the environment). The change set waits for a
 # yes. Then it prints the API URL and the commands that make the first tenant and admin key.
 deploy: package $(LINT_STAMP)
-	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --config-file samconfig.toml --stack-name $(STACK) --region $(REGION) \
+	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --config-file $(CURDIR)/infra/samconfig.toml \
+	  --template-file $(CURDIR)/infra/template.yaml --stack-name $(STACK) --region $(REGION) \
 	  $(if $(ALARM_EMAIL),--parameter-overrides AlarmEmail=$(ALARM_EMAIL))
 	@api=$$($(INFRA_VENV)/bin/python -c 'import boto3,sys; o=boto3.client("cloudformation",region_name=sys.argv[2]).describe_stacks(StackName=sys.argv[1])["Stacks"][0]["Outputs"]; print(next(x["OutputValue"] for x in o if x["OutputKey"]=="ApiUrl"))' $(STACK) $(REGION)); \
 	  table=$$($(INFRA_VENV)/bin/python -c 'import boto3,sys; r=boto3.client("cloudformation",region_name=sys.argv[2]).describe_stack_resource(StackName=sys.argv[1],LogicalResourceId="Table"); print(r["StackResourceDetail"]["PhysicalResourceId"])' $(STACK) $(REGION)); \
