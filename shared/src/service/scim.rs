@@ -94,6 +94,9 @@ fn still_there(employee: &StoredEmployee) -> bool {
         && !matches!(employee.hub.status, HubStatus::Former | HubStatus::Offboarded)
 }
 
+/// Times a PUT or PATCH without `If-Match` is made again after losing to a concurrent write of the same user.
+const REWRITE_ATTEMPTS: usize = 12;
+
 /// Candidates a filter's lookups may yield; more is `tooMany`.
 const MAX_CANDIDATES: usize = 1_000;
 
@@ -226,7 +229,12 @@ impl Service {
             let resource = next(&before)?;
             attempt += 1;
             match self.write(connection, before, resource).await {
-                Err(ScimFailure::Conflict) if if_match.is_none() && attempt < super::ATTEMPTS => continue,
+                Err(ScimFailure::Conflict) if if_match.is_none() && attempt < REWRITE_ATTEMPTS => {
+                    // Several writers at once on one user: wait a little, differently each, before reading again.
+                    let jitter = u64::from(rand::random::<u8>() % 20);
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64 + jitter)).await;
+                    continue;
+                }
                 done => return done,
             }
         }
