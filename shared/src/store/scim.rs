@@ -189,8 +189,12 @@ impl Store {
                 return Err(StoreError::Conflict);
             }
             attempt += 1;
-            if attempt >= 4 || !codes.iter().any(|c| c == "TransactionConflict") {
+            if !codes.iter().any(|c| c == "TransactionConflict") {
                 return Err(dynamo(err));
+            }
+            if attempt >= 4 {
+                // Still contended: the caller reads again and decides (a PUT or PATCH is made again).
+                return Err(StoreError::Conflict);
             }
             tokio::time::sleep(std::time::Duration::from_millis(25 * attempt)).await;
         }
