@@ -2,7 +2,7 @@
 //! when something changed.
 
 use super::{Service, ServiceError, plan, retry_on_conflict};
-use crate::domain::{Actor, ConnectionId, Employee, EmployeeId, EmploymentStatus, HubStatus, TenantId, lifecycle};
+use crate::domain::{Actor, ConnectionId, Employee, EmployeeId, EmploymentStatus, TenantId, lifecycle};
 use crate::store::{AuditAction, AuditEntry, Commit, StoredEmployee, Subject};
 
 /// Conditional writes of one import page in flight at once.
@@ -52,9 +52,7 @@ impl Service {
         let Some(current) = self.store.get_employee(tenant, &id).await? else {
             return Ok(Applied::Gone);
         };
-        let left = current.hr.status == EmploymentStatus::Terminated
-            || matches!(current.hub.status, HubStatus::Former | HubStatus::Offboarded);
-        if left {
+        if current.has_left() {
             return Ok(Applied::Unchanged);
         }
         let today = removed_at.date_naive();

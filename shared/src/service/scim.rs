@@ -3,12 +3,12 @@
 //! termination, a deletion a removal; all with the lifecycle's rules, audit entries and events.
 
 use super::{Service, ServiceError};
-use crate::domain::{EmployeeId, EmploymentStatus, HubStatus};
+use crate::domain::{EmployeeId, EmploymentStatus};
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::{ScimError, ScimType, user};
+use crate::store::PendingChange;
 use crate::store::{Connection, ScimLookup, ScimTokenOwner, ScimUser, StoreError};
-use crate::store::{PendingChange, StoredEmployee};
 use chrono::DateTime;
 use chrono::Utc;
 use serde_json::Value;
@@ -62,8 +62,7 @@ pub fn etag(user: &ScimUser) -> String {
 
 /// A user as SCIM returns it: what the client sent, the server's `id`, and `meta`.
 pub fn render(user: &ScimUser, location: &str) -> Value {
-    let mut resource: Value =
-        serde_json::from_str(&user.resource).unwrap_or_else(|_| Value::Object(Default::default()));
+    let mut resource = user.parsed().unwrap_or_else(|_| Value::Object(Default::default()));
     if let Some(object) = resource.as_object_mut() {
         object.insert("id".into(), Value::String(user.id.clone()));
         object.insert(
@@ -88,17 +87,19 @@ fn check_version(user: &ScimUser, if_match: Option<&str>) -> Result<(), ScimFail
     }
 }
 
-/// Whether someone is still there for IT: a termination or removal of them would offboard.
-fn still_there(employee: &StoredEmployee) -> bool {
-    employee.hr.status != EmploymentStatus::Terminated
-        && !matches!(employee.hub.status, HubStatus::Former | HubStatus::Offboarded)
-}
-
 /// Times a PUT or PATCH without `If-Match` is made again after losing to a concurrent write of the same user.
 const REWRITE_ATTEMPTS: usize = 12;
 
 /// Candidates a filter's lookups may yield; more is `tooMany`.
 const MAX_CANDIDATES: usize = 1_000;
+
+/// Makes `resource` the user's, with the lookup keys it gives.
+fn keep(stored: &mut ScimUser, resource: &Value) {
+    stored.user_name = user::user_name(resource);
+    stored.external_id = user::external_id(resource);
+    stored.emails = user::email_keys(resource);
+    stored.resource = resource.to_string();
+}
 
 /// A fresh SCIM bearer token and its hash.
 fn new_token() -> (String, String) {
@@ -146,18 +147,19 @@ impl Service {
     pub async fn scim_create(&self, connection: &Connection, body: Value) -> Result<ScimUser, ScimFailure> {
         let resource = user::accept(body)?;
         let now = Utc::now();
-        let stored = ScimUser {
+        let mut stored = ScimUser {
             tenant_id: connection.tenant_id.clone(),
             connection_id: connection.id.clone(),
             id: uuid::Uuid::new_v4().to_string(),
-            user_name: user::user_name(&resource),
-            external_id: user::external_id(&resource),
-            emails: user::email_keys(&resource),
-            resource: resource.to_string(),
+            user_name: String::new(),
+            external_id: None,
+            emails: Vec::new(),
+            resource: String::new(),
             version: 1,
             created_at: now,
             updated_at: now,
         };
+        keep(&mut stored, &resource);
         match self.store.scim_create_user(&stored).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(self.taken(connection, &stored.user_name).await?),
@@ -177,9 +179,7 @@ impl Service {
         if let Some(user) = self.store.scim_get_user(tenant, conn, holder).await?
             && self.store.get_employee(tenant, &EmployeeId::derive(conn, &user.id)).await?.is_none()
         {
-            let resource: Value =
-                serde_json::from_str(&user.resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.apply_person(connection, &user, &resource).await?;
+            self.apply_person(connection, &user, &user.parsed()?).await?;
         }
         Ok(ScimFailure::Uniqueness)
     }
@@ -205,8 +205,7 @@ impl Service {
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimFailure> {
         self.rewrite(connection, id, if_match, |before| {
-            let mut resource: Value =
-                serde_json::from_str(&before.resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut resource = before.parsed()?;
             patch::apply(&mut resource, request)?;
             Ok(user::accept(resource)?)
         })
@@ -241,15 +240,8 @@ impl Service {
     }
 
     async fn write(&self, connection: &Connection, before: ScimUser, resource: Value) -> Result<ScimUser, ScimFailure> {
-        let after = ScimUser {
-            user_name: user::user_name(&resource),
-            external_id: user::external_id(&resource),
-            emails: user::email_keys(&resource),
-            resource: resource.to_string(),
-            version: before.version + 1,
-            updated_at: Utc::now(),
-            ..before.clone()
-        };
+        let mut after = ScimUser { version: before.version + 1, updated_at: Utc::now(), ..before.clone() };
+        keep(&mut after, &resource);
         if after.user_name != before.user_name {
             let holders = self
                 .store
@@ -296,7 +288,7 @@ impl Service {
         let (tenant, conn) = (&connection.tenant_id, &connection.id);
         let now = Utc::now();
         let id = EmployeeId::derive(conn, hr_id);
-        let there = self.store.get_employee(tenant, &id).await?.is_some_and(|e| still_there(&e));
+        let there = self.store.get_employee(tenant, &id).await?.is_some_and(|e| !e.has_left());
         // Someone who already left (or was never known) has nothing to offboard: not counted.
         if there && let Some(threshold) = self.past_safeguard(connection, now).await? {
             let change = PendingChange { employee_id: id, hr_id: hr_id.to_owned(), record: None, observed_at: now };
@@ -383,7 +375,7 @@ impl Service {
         if let Some(current) = &current {
             if current.hr.status == EmploymentStatus::Terminated {
                 employee.end_date = current.hr.end_date.or(employee.end_date);
-            } else if still_there(current)
+            } else if !current.has_left()
                 && let Some(threshold) = self.past_safeguard(connection, stored.updated_at).await?
             {
                 let at = stored.updated_at;

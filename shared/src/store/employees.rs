@@ -45,6 +45,13 @@ impl StoredEmployee {
         Self { version: self.version + 1, updated_at: now, ..self.clone() }
     }
 
+    /// Whether the person has already left: terminated in HR, or former or offboarded in the hub. A termination or
+    /// removal of them has nothing left to do.
+    pub fn has_left(&self) -> bool {
+        self.hr.status == crate::domain::EmploymentStatus::Terminated
+            || matches!(self.hub.status, HubStatus::Former | HubStatus::Offboarded)
+    }
+
     /// "First Last", for task titles and lists.
     pub fn name(&self) -> String {
         format!("{} {}", self.hr.first_name, self.hr.last_name).trim().to_owned()

@@ -98,6 +98,11 @@ fn token_key(hash: &str) -> String {
 const TOKEN: &str = "SCIMTOKEN";
 
 impl ScimUser {
+    /// The kept resource as JSON.
+    pub fn parsed(&self) -> Result<serde_json::Value, StoreError> {
+        serde_json::from_str(&self.resource).map_err(corrupt)
+    }
+
     /// Where the user sits among the connection's users (the position a page marker names).
     pub fn sort_key(&self) -> String {
         user_key(&self.connection_id, &self.id)

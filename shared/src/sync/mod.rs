@@ -13,7 +13,7 @@
 
 use crate::schedule::{StartError, step_message};
 
-use crate::domain::{ConnectionId, Employee, EmployeeId, EmploymentStatus, HubStatus, TenantId, lifecycle};
+use crate::domain::{ConnectionId, Employee, EmployeeId, TenantId, lifecycle};
 use crate::events::EventKind;
 use crate::messages::{EmployeeObserved, EmployeeRemoved, Message, RunStep, Source};
 use crate::providers::{HrProvider, ProviderError, RecordPage};
@@ -123,12 +123,6 @@ fn classify(
     } else {
         Kind::Update
     }
-}
-
-/// Whether a stored person has already left (nothing for a removal to do).
-fn gone(employee: &StoredEmployee) -> bool {
-    employee.hr.status == EmploymentStatus::Terminated
-        || matches!(employee.hub.status, HubStatus::Former | HubStatus::Offboarded)
 }
 
 /// The sweep's short form of an employee id (64 bits of the derived id), and its bucket.
@@ -473,7 +467,7 @@ impl Syncer {
         }
         for (hr_id, id) in removed.into_iter().zip(removed_ids) {
             // Reported deleted by the HR system: a removal, if the hub knows them and they have not left.
-            let Some(employee) = stored.get(&id).filter(|e| !gone(e)) else { continue };
+            let Some(employee) = stored.get(&id).filter(|e| !e.has_left()) else { continue };
             run.counts.removed += 1;
             if run.dry_run {
                 run.sample("removed", employee.name());
@@ -515,7 +509,7 @@ impl Syncer {
         let started = run.started_at.unwrap_or(run.requested_at);
         let mut missing = Vec::new();
         for employee in page.items {
-            if gone(&employee) {
+            if employee.has_left() {
                 continue;
             }
             run.checkpoint.active += 1;
