@@ -33,10 +33,16 @@ pub fn is_slug(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether `value` has something in it besides white space. White space is counted as widely as any client's
-/// regular expressions count it (`\S` in JSON Schema patterns), so the document and this check agree.
+/// The JSON Schema pattern of a text that must not be all white space: one character that no regular-expression
+/// engine a client may use counts as white space. `\s` alone differs between engines: ECMA-262 (what JSON Schema
+/// names) counts U+FEFF but not U+0085, Python counts U+001C to U+001F and U+0085 but not U+FEFF, Rust's `regex`
+/// counts U+0085 but neither of the others; the class names every one of them, so a text matches it under any engine exactly when
+/// [`has_text`] accepts it.
+pub const TEXT_PATTERN: &str = "[^\\s\\u0085\\u001c-\\u001f\\ufeff]";
+
+/// Whether `value` has something in it besides white space, counted as widely as [`TEXT_PATTERN`] counts it.
 pub fn has_text(value: &str) -> bool {
-    value.chars().any(|c| !(c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)))
+    value.chars().any(|c| !(c.is_whitespace() || c == '\u{feff}' || ('\u{1c}'..='\u{1f}').contains(&c)))
 }
 
 /// Where a JSON document could not be read, without what it said there: serde's own message can quote a value
@@ -88,6 +94,18 @@ pub fn objects<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_pattern_accepts_a_character_exactly_when_has_text_does() {
+        let pattern = regex::Regex::new(TEXT_PATTERN).unwrap();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let text = c.to_string();
+            assert_eq!(pattern.is_match(&text), has_text(&text), "U+{:04X}", c as u32);
+        }
+        for blank in ["\u{85}", "\u{feff}", "\u{1c} \u{3000}", "\t\r\n"] {
+            assert!(!has_text(blank) && !pattern.is_match(blank));
+        }
+    }
 
     #[derive(Debug, serde::Deserialize, PartialEq)]
     struct Inner {

@@ -151,7 +151,7 @@ pub async fn setup(
 #[serde(deny_unknown_fields)]
 pub struct OffboardRequest {
     /// Why, in 1 to 500 characters, not all blank.
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = "[^\\s\\u0085\\u001c-\\u001f\\ufeff]")]
     reason: String,
 }
 

@@ -93,6 +93,22 @@ mod tests {
         assert_eq!(doc["paths"]["/health"]["get"]["security"], serde_json::json!([{}]), "health is open");
     }
 
+    /// A text the document allows is one the service takes: each not-blank pattern is the one `has_text` is
+    /// proven against (a plain `\\S` let Schemathesis send U+0085, which ECMA-262 counts as text and Rust does not).
+    #[test]
+    fn every_not_blank_pattern_is_the_services_own() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [("OffboardRequest", "reason"), ("OnboardingItem", "name"), ("OffboardingItem", "name")]
+        {
+            assert_eq!(
+                schemas[schema]["properties"][field]["pattern"],
+                ithub::validation::TEXT_PATTERN,
+                "{schema}.{field}"
+            );
+        }
+    }
+
     #[test]
     fn every_reference_resolves() {
         fn refs(value: &serde_json::Value, out: &mut Vec<String>) {

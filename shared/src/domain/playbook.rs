@@ -84,7 +84,7 @@ pub struct OnboardingItem {
     id: String,
     kind: OnboardingKind,
     /// Not blank.
-    #[schema(min_length = 1, pattern = "\\S")]
+    #[schema(min_length = 1, pattern = "[^\\s\\u0085\\u001c-\\u001f\\ufeff]")]
     name: String,
     detail: Option<String>,
 }
@@ -99,7 +99,7 @@ pub struct OffboardingItem {
     id: String,
     kind: OffboardingKind,
     /// Not blank.
-    #[schema(min_length = 1, pattern = "\\S")]
+    #[schema(min_length = 1, pattern = "[^\\s\\u0085\\u001c-\\u001f\\ufeff]")]
     name: String,
     detail: Option<String>,
 }
