@@ -20,7 +20,7 @@ WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
-FUNCTIONS := webhook poller worker admin-api authorizer
+FUNCTIONS := webhook poller worker admin-api
 # make deploy: the stack, its region and who is told of alarms (infra/samconfig.toml holds the rest).
 STACK ?= ithub
 REGION ?= eu-west-1

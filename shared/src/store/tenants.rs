@@ -101,7 +101,7 @@ impl Store {
         applied(revoked)
     }
 
-    /// Who an `Authorization` header speaks for: the one check behind the admin API and its Lambda authorizer.
+    /// Who an `Authorization` header speaks for: the one check behind every admin API request.
     pub async fn authorize(
         &self,
         authorization: Option<&str>,

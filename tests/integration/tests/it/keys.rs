@@ -1,7 +1,6 @@
-//! Tenants and admin keys: the operator CLI issues, lists and revokes them; the Lambda authorizer and the admin
-//! API apply the same check; behind API Gateway the tenant comes from the authorizer's context.
+//! Tenants and admin keys: the operator CLI issues, lists and revokes them; the admin API checks them on every
+//! request, behind API Gateway as locally.
 
-use aws_lambda_events::event::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use integration_tests::*;
 use operator::{Command, run};
 use tower::ServiceExt;
@@ -60,59 +59,72 @@ async fn operators_issue_list_and_revoke_keys() {
     assert!(missing.is_err());
 }
 
-fn authorizer_request(authorization: Option<&str>) -> ApiGatewayV2CustomAuthorizerV2Request {
-    let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
+/// An API Gateway HTTP API (payload 2.0) event for `GET path`, as the admin API's Lambda receives it, read by
+/// `lambda_http` as `lambda_http::run` reads it. `forged` puts a Lambda authorizer's context on it, as a request
+/// would carry one if an authorizer were ever put in front: the function must not take the tenant from it.
+fn gateway_event(
+    path: &str,
+    authorization: Option<&str>,
+    forged: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut headers = serde_json::json!({ "host": "abc123.execute-api.eu-west-1.amazonaws.com" });
     if let Some(value) = authorization {
-        request.headers.insert("authorization", value.parse().unwrap());
+        headers["authorization"] = value.into();
     }
-    request
+    let mut context = serde_json::json!({
+        "accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "domainPrefix": "abc123", "requestId": "req-1", "routeKey": "ANY /v1/{proxy+}", "stage": "$default",
+        "time": "02/Dec/2026:10:00:00 +0000", "timeEpoch": 1796205600000u64,
+        "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "t" },
+    });
+    if let Some(tenant) = forged {
+        context["authorizer"] = serde_json::json!({ "lambda": { "tenant_id": tenant, "key_label": "forged" } });
+    }
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "ANY /v1/{proxy+}", "rawPath": path, "rawQueryString": "",
+        "headers": headers, "requestContext": context, "isBase64Encoded": false,
+    });
+    let request = lambda_http::request::from_str(&event.to_string()).expect("an HTTP API event");
+    assert!(matches!(
+        request.extensions().get::<lambda_http::request::RequestContext>(),
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(_))
+    ));
+    request.map(|body| axum::body::Body::from(body.to_vec()))
 }
 
 #[tokio::test]
-async fn the_authorizer_passes_the_tenant_on_and_refuses_everything_else() {
+async fn behind_api_gateway_the_function_checks_the_key_and_refuses_with_problem_json() {
     let stack = stack().await;
-    let (tenant, key) = tenant(&stack).await;
-    let allowed = authorizer::authorize(&stack.store, &authorizer_request(Some(&format!("Bearer {key}")))).await;
-    assert!(allowed.is_authorized);
-    assert_eq!(allowed.context[authorizer::TENANT], tenant.as_str());
-    assert_eq!(allowed.context[authorizer::KEY_LABEL], "test");
-    for refused in [None, Some("Bearer ithub_nope".to_owned()), Some(format!("Basic {key}")), Some("Bearer ".into())] {
-        let response = authorizer::authorize(&stack.store, &authorizer_request(refused.as_deref())).await;
-        assert!(!response.is_authorized, "{refused:?}");
-        assert!(response.context.is_null(), "nothing is passed on for a refused key");
-    }
-}
-
-/// A request as API Gateway hands it to the admin API after the authorizer allowed it for `tenant`.
-fn behind_gateway(path: &str, tenant: &str) -> axum::http::Request<axum::body::Body> {
-    let mut context = aws_lambda_events::event::apigw::ApiGatewayV2httpRequestContext::default();
-    let mut authorizer = aws_lambda_events::event::apigw::ApiGatewayRequestAuthorizer::default();
-    authorizer.fields.insert("tenant_id".into(), serde_json::json!(tenant));
-    authorizer.fields.insert("key_label".into(), serde_json::json!("gateway"));
-    context.authorizer = Some(authorizer);
-    let mut request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
-    request.extensions_mut().insert(lambda_http::request::RequestContext::ApiGatewayV2(context));
-    request
-}
-
-#[tokio::test]
-async fn behind_api_gateway_the_tenant_comes_from_the_authorizer() {
-    let stack = stack().await;
-    let (mine, _) = tenant(&stack).await;
+    let (mine, key) = tenant(&stack).await;
     let (other, _) = tenant(&stack).await;
     let worker = stack.worker();
     let connection = ithub::domain::ConnectionId::generate();
     let theirs = observed(&other, &connection, record("1", "Theirs"), chrono::Utc::now());
     worker.apply(theirs.clone()).await.unwrap();
-
     let router = stack.router();
-    let response = router.clone().oneshot(behind_gateway("/v1/employees", mine.as_str())).await.unwrap();
-    assert_eq!(response.status(), 200, "no key header needed: the authorizer checked it");
-    let path = format!("/v1/employees/{}", theirs.employee_id());
-    let response = router.clone().oneshot(behind_gateway(&path, mine.as_str())).await.unwrap();
-    assert_eq!(response.status(), 404, "the authorizer's tenant, not the path, decides what is visible");
-    let response = router.clone().oneshot(behind_gateway(&path, other.as_str())).await.unwrap();
+    let bearer = format!("Bearer {key}");
+
+    let response = router.clone().oneshot(gateway_event("/v1/employees", Some(&bearer), None)).await.unwrap();
     assert_eq!(response.status(), 200);
-    let plain = axum::http::Request::get("/v1/employees").body(axum::body::Body::empty()).unwrap();
-    assert_eq!(router.oneshot(plain).await.unwrap().status(), 401, "without the gateway's context, a key is needed");
+    let path = format!("/v1/employees/{}", theirs.employee_id());
+    let response = router.clone().oneshot(gateway_event(&path, Some(&bearer), None)).await.unwrap();
+    assert_eq!(response.status(), 404, "the key's tenant, not the path, decides what is visible");
+
+    let refusals = [
+        (None, None, "send an admin key"),
+        (Some("Bearer ithub_nope"), None, "not valid"),
+        (Some("Basic abc"), None, "send an admin key"),
+        (None, Some(other.as_str()), "send an admin key"),
+        (Some("Bearer ithub_nope"), Some(mine.as_str()), "not valid"),
+    ];
+    for (authorization, forged, reason) in refusals {
+        let response = router.clone().oneshot(gateway_event(&path, authorization, forged)).await.unwrap();
+        assert_eq!(response.status(), 401, "{authorization:?} {forged:?}");
+        let content_type = response.headers()[axum::http::header::CONTENT_TYPE].to_str().unwrap().to_owned();
+        assert_eq!(content_type, "application/problem+json");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 401);
+        assert!(problem["detail"].as_str().unwrap().contains(reason), "{problem}");
+    }
 }
