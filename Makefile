@@ -26,13 +26,14 @@ STACK ?= ithub
 REGION ?= eu-west-1
 ALARM_EMAIL ?=
 
-.PHONY: run test schemathesis lint fmt bench package deploy openapi docs clean help
+.PHONY: run test iam-evidence schemathesis lint fmt bench bench-cold package deploy openapi docs clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
 	@echo "make test     run every test against a private moto server, Schemathesis and scim2-tester included"
+	@echo "make iam-evidence  make test, then rewrite infra/aws-calls.tsv (each function's AWS calls) from its record"
 	@echo "make lint     rustfmt --check, clippy -D warnings; cfn-lint, sam validate --lint and checkov on the template"
-	@echo "make bench    run the benchmarks (see BENCHMARKS.md)"
+	@echo "make bench    run the benchmarks (see BENCHMARKS.md); make bench-cold runs only the cold-start one"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
 	@echo "make deploy   package, then sam deploy with infra/samconfig.toml (STACK, REGION, ALARM_EMAIL)"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
@@ -55,17 +56,32 @@ $(API_TOOLS_STAMP): $(MOTO_STAMP)
 	touch $@
 
 # The API checks run first, each on a private local stack, so that the test runner's summary is the last thing
-# printed. cargo-nextest ships with the Rust machines; plain cargo test is the fallback.
+# printed. cargo-nextest ships with the Rust machines; plain cargo test is the fallback. Every AWS call each
+# function makes is recorded in front of moto (infra/local/aws_calls.py); a call that infra/aws-calls.tsv, the
+# evidence the template's IAM policies are tested against, does not list fails the run (`make iam-evidence`
+# rewrites the file from a run: AWS_CALLS_MODE=write).
+AWS_CALLS := target/aws-calls.tsv
+AWS_CALLS_MODE ?= check
+test: export ITHUB_AWS_CALL_LOG := $(CURDIR)/$(AWS_CALLS)
 test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 	cargo build --workspace --all-targets
+	rm -f $(AWS_CALLS)
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh
 	$(WITH_MOTO) $(WITH_STACK) infra/local/generated-client.sh
 	$(WITH_MOTO) $(WITH_STACK) $(VENV)/bin/python infra/local/scim_compliance.py
+	status=0; \
 	if command -v cargo-nextest >/dev/null; then \
-	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
+	  $(WITH_MOTO) cargo nextest run --workspace --lib --bins --tests --no-fail-fast || status=$$?; \
 	else \
-	  $(WITH_MOTO) cargo test --workspace --lib --bins --tests --no-fail-fast; \
-	fi
+	  $(WITH_MOTO) cargo test --workspace --lib --bins --tests --no-fail-fast || status=$$?; \
+	fi; \
+	$(VENV)/bin/python infra/local/aws_calls.py $(AWS_CALLS_MODE) $(AWS_CALLS) infra/aws-calls.tsv || status=$$?; \
+	exit $$status
+
+# Rewrites infra/aws-calls.tsv from a whole run's record (written even when tests fail, the IAM test among them
+# when the evidence changed: run `make test` again after fixing the template).
+iam-evidence:
+	$(MAKE) test AWS_CALLS_MODE=write
 
 # The admin API's OpenAPI document and the domain-event catalogue are generated from the code; a test fails when
 # a committed copy is stale.
@@ -117,19 +133,34 @@ bench: $(MOTO_STAMP)
 	for n in $(BENCH_PEOPLE); do \
 	  $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n $(if $(BENCH_CHURN),--churn $(BENCH_CHURN)); \
 	done
+	$(MAKE) bench-cold
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
 	touch $@
 
 # One build per function: built together, Cargo would unify the shared crate's features and link every AWS client
-# into every function.
+# into every function. LAMBDA_ARCH=x86-64 builds for x86_64 Lambdas (and on a machine without the arm64 standard
+# library). Fails if a zip is over 3 MiB.
+LAMBDA_ARCH ?= arm64
+MAX_ZIP_BYTES := 3145728
 package: $(LAMBDA_STAMP)
-	rustup target add aarch64-unknown-linux-gnu
+	if [ "$(LAMBDA_ARCH)" = arm64 ]; then rustup target add aarch64-unknown-linux-gnu; fi
 	for f in $(FUNCTIONS); do \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip -p $$f; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) --output-format zip -p $$f; \
 	done
-	@for f in $(FUNCTIONS); do ls -l target/lambda/$$f/bootstrap.zip | awk -v f=$$f '{ printf "%-10s %8.1f KiB\n", f, $$5/1024 }'; done
+	@for f in $(FUNCTIONS); do \
+	  size=$$(stat -c %s target/lambda/$$f/bootstrap.zip); \
+	  awk -v f=$$f -v s=$$size -v max=$(MAX_ZIP_BYTES) 'BEGIN { printf "%-10s %8.1f KiB%s\n", f, s / 1024, s > max ? "  over 3 MiB" : "" }'; \
+	  [ $$size -le $(MAX_ZIP_BYTES) ]; \
+	done
+
+# Cold start (BENCHMARKS.md): each function's release binary, one cargo build each as for the zips, and the
+# hello-world Lambda, started COLD_RUNS times against a stand-in for the Lambda Runtime API.
+COLD_RUNS ?= 20
+bench-cold:
+	for f in hello-lambda $(FUNCTIONS); do cargo build --release -p $$f; done
+	cargo bench -p integration-tests --bench cold_start -- --runs $(COLD_RUNS)
 
 # Deploys to the AWS account of the usual credentials (AWS_PROFILE, or the environment). The change set waits for a
 # yes. Then it prints the API URL and the commands that make the first tenant and admin key.

@@ -14,7 +14,8 @@ the items, their order, the scanned count, the filter after the limit and the 1 
 difference: a page that fills up returns a last evaluated key only when more items of the key condition follow
 (moto returns one when any item of the partition follows; DynamoDB may return one when the limit is met
 exactly). Callers read until no key comes back, so both end the same.
-Everything else is moto's own code. Run as `python moto_server.py [moto_server's arguments]`.
+Everything else is moto's own code. With ITHUB_AWS_CALL_LOG set, each function's calls are recorded (see
+aws_calls.py). Run as `python moto_server.py [moto_server's arguments]`.
 """
 
 import bisect
@@ -24,7 +25,10 @@ import sys
 from moto.dynamodb import models
 from moto.dynamodb.models import table as tables
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto import server
 from moto.server import main
+
+import aws_calls
 
 
 class _TablesNotCopied:
@@ -160,6 +164,7 @@ def query(
 models.copy = _TablesNotCopied()
 tables.Table.query = query
 models.DynamoDBBackend.transact_write_items = transact_write_items
+aws_calls.install(server)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -37,3 +37,11 @@ pub mod validation;
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+/// [`aws_config`] for one of IT Hub's functions, named as the SDK's app name (`app/worker` in every request's user
+/// agent): CloudTrail shows which function called, and locally the AWS endpoint records each function's calls for
+/// the test that holds the template's IAM policies to them.
+pub async fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
+    let app = aws_config::AppName::new(function).expect("function names are valid app names");
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).app_name(app).load().await
+}

@@ -50,6 +50,19 @@ pub enum SecretError {
     Mismatch(String),
 }
 
+/// A Secrets Manager call's failure: a secret that is not there, or the service's error.
+fn failed<E, R>(name: &str, err: aws_sdk_secretsmanager::error::SdkError<E, R>) -> SecretError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    if err.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException") {
+        SecretError::Missing(name.to_owned())
+    } else {
+        SecretError::Service(DisplayErrorContext(err).to_string())
+    }
+}
+
 #[derive(Clone)]
 pub struct Secrets {
     client: Client,
@@ -67,6 +80,11 @@ impl Secrets {
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into().trim_end_matches('/').to_owned();
         self
+    }
+
+    /// The same secrets with nothing remembered, as a new instance of a function starts.
+    pub fn without_cache(&self) -> Self {
+        Self { client: self.client.clone(), cache: Arc::default(), prefix: self.prefix.clone() }
     }
 
     /// The name of a new connection's secret.
@@ -132,23 +150,31 @@ impl Secrets {
         cache.insert(name.to_owned(), (Instant::now(), secret.clone()));
     }
 
-    /// Creates or replaces a secret.
+    /// Creates a new connection's secret (the admin API, when the connection is made).
+    pub async fn create(&self, name: &str, secret: &ConnectionSecret) -> Result<(), SecretError> {
+        let body = serde_json::to_string(secret).map_err(|_| SecretError::Corrupt(name.to_owned()))?;
+        self.client
+            .create_secret()
+            .name(name)
+            .secret_string(&body)
+            .send()
+            .await
+            .map_err(|e| SecretError::Service(DisplayErrorContext(e).to_string()))?;
+        self.remember(name, secret);
+        Ok(())
+    }
+
+    /// Replaces an existing secret's value (a rotation, a refresh token, a confirmed handshake): only
+    /// `PutSecretValue`, so the functions that change secrets need not be allowed to create them.
     pub async fn put(&self, name: &str, secret: &ConnectionSecret) -> Result<(), SecretError> {
         let body = serde_json::to_string(secret).map_err(|_| SecretError::Corrupt(name.to_owned()))?;
-        let created = self.client.create_secret().name(name).secret_string(&body).send().await;
-        match created {
-            Ok(_) => {}
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ResourceExistsException") => {
-                self.client
-                    .put_secret_value()
-                    .secret_id(name)
-                    .secret_string(&body)
-                    .send()
-                    .await
-                    .map_err(|e| SecretError::Service(DisplayErrorContext(e).to_string()))?;
-            }
-            Err(err) => return Err(SecretError::Service(DisplayErrorContext(err).to_string())),
-        }
+        self.client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(&body)
+            .send()
+            .await
+            .map_err(|err| failed(name, err))?;
         self.remember(name, secret);
         Ok(())
     }
@@ -176,13 +202,7 @@ impl Secrets {
 
     /// A secret read from Secrets Manager now.
     pub async fn get_fresh(&self, name: &str) -> Result<ConnectionSecret, SecretError> {
-        let out = self.client.get_secret_value().secret_id(name).send().await.map_err(|err| {
-            if err.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException") {
-                SecretError::Missing(name.to_owned())
-            } else {
-                SecretError::Service(DisplayErrorContext(err).to_string())
-            }
-        })?;
+        let out = self.client.get_secret_value().secret_id(name).send().await.map_err(|err| failed(name, err))?;
         let body = out.secret_string.unwrap_or_default();
         let secret: ConnectionSecret =
             serde_json::from_str(&body).map_err(|_| SecretError::Corrupt(name.to_owned()))?;

@@ -8,6 +8,7 @@ use admin_api::AdminApi;
 use ithub::bus::Bus;
 use ithub::queue::Queue;
 use ithub::resources::{self, Deployed, Names, QueueSettings};
+use ithub::schedule::{ScheduleReport, StartError, Tick, schedule_tick};
 use ithub::secrets::Secrets;
 use ithub::service::Service;
 use ithub::store::Store;
@@ -16,7 +17,8 @@ use std::time::Duration;
 use webhook::Webhooks;
 use worker::Worker;
 
-/// The deployed resources and a client for each, built once.
+/// The deployed resources and a client for each, built once. The public clients are the caller's own (tests read
+/// and arrange state with them); each function runs with clients of its own, named for it.
 #[derive(Clone)]
 pub struct Stack {
     pub deployed: Deployed,
@@ -32,6 +34,59 @@ pub struct Stack {
     pub http: ithub::providers::Http,
     /// Where this process serves HTTP, for the webhook URLs the admin API gives out.
     pub public_url: Option<String>,
+    functions: Functions,
+}
+
+/// The AWS clients of one function. Each function's are made with its name as the SDK's app name (`app/worker` in
+/// the user agent), as in its Lambda (`ithub::aws_config`), so the local AWS endpoint can tell whose call is whose:
+/// the IAM test compares what each function calls with what the template grants its role.
+#[derive(Clone)]
+struct Clients {
+    store: Store,
+    queue: Queue,
+    runs: Queue,
+    bus: Bus,
+    secrets: Secrets,
+    sqs: aws_sdk_sqs::Client,
+}
+
+#[derive(Clone)]
+struct Functions {
+    admin_api: Clients,
+    webhook: Clients,
+    worker: Clients,
+    poller: Clients,
+    /// What Lambda's SQS event source mapping does (receive, delete) on the worker's behalf.
+    trigger: Clients,
+}
+
+impl Clients {
+    fn named(
+        app: &str,
+        aws: &aws_config::SdkConfig,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        sqs: &aws_sdk_sqs::Client,
+        deployed: &Deployed,
+    ) -> Self {
+        let name = aws_config::AppName::new(app.to_owned()).expect("a valid app name");
+        let aws = aws.to_builder().app_name(name.clone()).build();
+        let dynamodb =
+            aws_sdk_dynamodb::Client::from_conf(dynamodb.config().to_builder().app_name(name.clone()).build());
+        let sqs = aws_sdk_sqs::Client::from_conf(sqs.config().to_builder().app_name(name).build());
+        Self {
+            store: Store::new(dynamodb, &deployed.table),
+            queue: Queue::new(sqs.clone(), &deployed.queue_url),
+            runs: Queue::new(sqs.clone(), &deployed.run_queue_url),
+            bus: Bus::new(aws_sdk_eventbridge::Client::new(&aws), &deployed.bus),
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws))
+                .with_prefix(ithub::config::secret_prefix()),
+            sqs,
+        }
+    }
+
+    fn service(&self) -> Service {
+        Service::new(self.store.clone(), self.bus.clone())
+    }
 }
 
 impl Stack {
@@ -43,7 +98,7 @@ impl Stack {
     }
 
     /// [`Stack::bootstrap`] with DynamoDB and SQS clients of the caller's making (a benchmark counts their
-    /// calls).
+    /// calls; the functions' clients are made from their configuration, interceptors included).
     pub async fn bootstrap_with(
         aws: &aws_config::SdkConfig,
         names: &Names,
@@ -52,6 +107,14 @@ impl Stack {
         sqs: aws_sdk_sqs::Client,
     ) -> Result<Self, resources::BootstrapError> {
         let deployed = resources::bootstrap(aws, names, settings).await?;
+        let named = |app: &str| Clients::named(app, aws, &dynamodb, &sqs, &deployed);
+        let functions = Functions {
+            admin_api: named("admin-api"),
+            webhook: named("webhook"),
+            worker: named("worker"),
+            poller: named("poller"),
+            trigger: named("lambda-sqs-trigger"),
+        };
         Ok(Self {
             store: Store::new(dynamodb.clone(), &deployed.table),
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
@@ -60,41 +123,80 @@ impl Stack {
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(aws)).with_prefix(ithub::config::secret_prefix()),
             public_url: None,
             http: ithub::providers::Http::new(ithub::providers::Egress::LoopbackOnly),
+            functions,
             deployed,
             sqs,
             dynamodb,
         })
     }
 
-    /// The service layer every change goes through.
+    /// The same stack as new instances of its functions would see it, remembering no secrets: what a function
+    /// does after a secret changed without it (or after its cache expired).
+    pub fn new_instances(&self) -> Self {
+        let mut stack = self.clone();
+        let functions = &mut stack.functions;
+        for clients in [&mut functions.admin_api, &mut functions.webhook, &mut functions.worker, &mut functions.poller]
+        {
+            clients.secrets = clients.secrets.without_cache();
+        }
+        stack
+    }
+
+    /// The service layer every change goes through, as the admin API function holds it.
     pub fn service(&self) -> Service {
-        Service::new(self.store.clone(), self.bus.clone())
+        self.functions.admin_api.service()
     }
 
+    /// The worker function's handler.
     pub fn worker(&self) -> Worker {
-        Worker::new(self.service(), self.syncer())
+        Worker::new(self.functions.worker.service(), self.syncer())
     }
 
-    /// What carries sync runs out, step by step.
+    /// What carries sync runs out, step by step (in the worker function).
     pub fn syncer(&self) -> Syncer {
-        Syncer::new(self.service(), self.queue.clone(), self.runs.clone(), self.secrets.clone(), self.http.clone())
+        let worker = &self.functions.worker;
+        Syncer::new(
+            worker.service(),
+            worker.queue.clone(),
+            worker.runs.clone(),
+            worker.secrets.clone(),
+            self.http.clone(),
+        )
     }
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
+        let (admin, webhook) = (&self.functions.admin_api, &self.functions.webhook);
         admin_api::router(AdminApi {
-            service: self.service(),
-            secrets: self.secrets.clone(),
-            runs: self.runs.clone(),
+            service: admin.service(),
+            secrets: admin.secrets.clone(),
+            runs: admin.runs.clone(),
             public_url: self.public_url.clone(),
             egress: ithub::providers::Egress::LoopbackOnly,
         })
         .merge(webhook::router(Webhooks {
-            store: self.store.clone(),
-            queue: self.queue.clone(),
-            secrets: self.secrets.clone(),
+            store: webhook.store.clone(),
+            queue: webhook.queue.clone(),
+            secrets: webhook.secrets.clone(),
             http: self.http.clone(),
         }))
+    }
+
+    /// One tick of the poller function's schedule: `Tick::All` (the main schedule) or `Tick::Queues` (the
+    /// every-minute drain).
+    pub async fn poll(&self, now: chrono::DateTime<chrono::Utc>, tick: Tick) -> Result<ScheduleReport, StartError> {
+        schedule_tick(&self.functions.poller.store, &self.functions.poller.runs, now, tick).await
+    }
+
+    /// What Lambda's SQS trigger does once: receive a batch from `queue_url` (long-polling for `wait_secs`), hand it
+    /// to `worker`, delete what succeeded.
+    pub async fn trigger_once(
+        &self,
+        worker: &Worker,
+        queue_url: &str,
+        wait_secs: i32,
+    ) -> Result<trigger::BatchOutcome, aws_sdk_sqs::Error> {
+        trigger::run_once(worker, &self.functions.trigger.sqs, queue_url, wait_secs).await
     }
 
     /// Runs the poller every `every`, as the EventBridge schedule would.
@@ -103,7 +205,7 @@ impl Stack {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(error) = ithub::schedule::schedule(&self.store, &self.runs, chrono::Utc::now()).await {
+            if let Err(error) = self.poll(chrono::Utc::now(), Tick::All).await {
                 tracing::error!(%error, "scheduled poll failed");
             }
         }
@@ -120,7 +222,7 @@ impl Stack {
     async fn feed(self, queue_url: String) {
         let worker = self.worker();
         loop {
-            if let Err(error) = trigger::run_once(&worker, &self.sqs, &queue_url, 1).await {
+            if let Err(error) = self.trigger_once(&worker, &queue_url, 1).await {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -19,7 +19,7 @@ pub struct Settings {
     /// For this many hours after the connection is made, a new active user is someone who already works there
     /// (imported for the admin's initial setup, no onboarding task), as when an identity provider first pushes
     /// everyone assigned to the app. Afterwards, and when absent or 0, a new active user is a hire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::validation::whole_number")]
     #[cfg_attr(feature = "openapi", schema(maximum = 720))]
     pub initial_import_hours: Option<u32>,
 }
@@ -81,5 +81,21 @@ impl HrProvider for Pushed {
 
     async fn fetch(&self, _: &str) -> Result<Option<Employee>, ProviderError> {
         Err(pushed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    /// JSON Schema's `integer` is any number with no fraction: a client (Schemathesis did) may send `149.0`.
+    #[test]
+    fn the_import_window_is_a_whole_number_in_either_spelling() {
+        for body in [r#"{"initial_import_hours": 149}"#, r#"{"initial_import_hours": 149.0}"#] {
+            let settings: Settings = serde_json::from_str(body).unwrap();
+            assert_eq!(settings.initial_import_hours, Some(149));
+        }
+        assert!(serde_json::from_str::<Settings>(r#"{"initial_import_hours": 1.5}"#).is_err());
+        assert_eq!(serde_json::from_str::<Settings>("{}").unwrap().initial_import_hours, None);
     }
 }

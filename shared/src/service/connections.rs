@@ -48,7 +48,7 @@ impl Service {
         let webhook_secret = webhook_secret();
         let secret =
             ConnectionSecret { credentials, webhook_secrets: vec![webhook_secret.clone()], refresh_token: None };
-        secrets.put(&connection.secret_id, &secret).await?;
+        secrets.create(&connection.secret_id, &secret).await?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::ConnectionCreated, subject, Utc::now());
         audit.after = serde_json::to_value(&connection.provider).ok();

@@ -89,7 +89,7 @@ pub async fn drain_with(stack: &Stack, worker: &worker::Worker) -> usize {
     loop {
         let mut received = 0;
         for queue in [&stack.deployed.run_queue_url, &stack.deployed.queue_url] {
-            let outcome = local::trigger::run_once(worker, &stack.sqs, queue, 0).await.expect("receive from moto");
+            let outcome = stack.trigger_once(worker, queue, 0).await.expect("receive from moto");
             received += outcome.received;
         }
         if received == 0 {
@@ -280,8 +280,7 @@ impl<F> World<F> {
 
     /// One tick of the schedule, then the worker until both queues are empty; the run it started must not fail.
     pub async fn sync(&self) {
-        let report =
-            ithub::schedule::schedule(&self.stack.store, &self.stack.runs, Utc::now()).await.expect("schedule");
+        let report = self.stack.poll(Utc::now(), ithub::schedule::Tick::All).await.expect("schedule");
         assert!(report.started + report.resumed > 0, "nothing was due: {report:?}");
         drain(&self.stack).await;
         let latest = self.runs().await.into_iter().next().expect("a run");

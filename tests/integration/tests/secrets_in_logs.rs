@@ -40,7 +40,7 @@ async fn no_secret_appears_in_any_log_line() {
     let id = created["id"].as_str().unwrap().to_owned();
     let first = created["webhook_secret"].as_str().unwrap().to_owned();
     fake.set_webhook(&format!("{api}/webhooks/{id}"), &first);
-    ithub::schedule::schedule(&stack.store, &stack.runs, Utc::now()).await.unwrap();
+    stack.poll(Utc::now(), ithub::schedule::Tick::All).await.unwrap();
     drain(&stack).await;
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     drain(&stack).await;
@@ -66,6 +66,8 @@ async fn no_secret_appears_in_any_log_line() {
     let wrong =
         ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()], refresh_token: None };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
+    // The worker's instance has the good credential cached; a new one reads the wrong one.
+    let stack = stack.new_instances();
     let connection = stack.store.get_connection(&tenant, &connection_id).await.unwrap().unwrap();
     let run = ithub::schedule::start_run(
         &stack.store,

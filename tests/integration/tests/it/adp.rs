@@ -6,7 +6,7 @@
 use chrono::{Duration, Utc};
 use fake_hr::{FakeAdp, Fault};
 use integration_tests::*;
-use ithub::schedule::{Tick, schedule_tick};
+use ithub::schedule::Tick;
 use ithub::store::{RunMode, RunStatus};
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ async fn world(people: Vec<Value>) -> World<FakeAdp> {
 
 /// The every-minute tick that drains event queues, then the worker.
 async fn drain_queue(world: &World<FakeAdp>) -> ithub::store::SyncRun {
-    let report = schedule_tick(&world.stack.store, &world.stack.runs, Utc::now(), Tick::Queues).await.unwrap();
+    let report = world.stack.poll(Utc::now(), Tick::Queues).await.unwrap();
     assert_eq!(report.started, 1, "the ADP connection is drained on the queue tick: {report:?}");
     drain(&world.stack).await;
     let run = world.runs().await.remove(0);
@@ -134,7 +134,7 @@ async fn throttling_and_server_errors_while_draining_lose_no_message() {
     // The message is read, then re-reading the worker fails: the run fails, the message stays queued.
     let nia = world.fake.hire(json!({ "givenName": "Nia", "familyName1": "Okafor" }));
     world.fake.inject(Fault { after: 1, ..Fault::status(500) });
-    schedule_tick(&world.stack.store, &world.stack.runs, Utc::now(), Tick::Queues).await.unwrap();
+    world.stack.poll(Utc::now(), Tick::Queues).await.unwrap();
     drain(&world.stack).await;
     let failed = world.runs().await.remove(0);
     assert_eq!(failed.status, RunStatus::Failed, "{failed:?}");

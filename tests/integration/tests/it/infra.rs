@@ -6,7 +6,7 @@ use integration_tests::*;
 use ithub::resources::{self, Names, QueueSettings};
 use serde_yaml_ng::Value;
 
-fn template() -> Value {
+pub fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
     serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("infra/template.yaml")).expect("valid YAML")
 }
@@ -169,7 +169,7 @@ async fn stack_for(names: &Names) -> Stack {
 }
 
 /// A part of the template as YAML text, intrinsic functions included (`!Ref X` reads as `!Ref X`).
-fn text(value: &Value) -> String {
+pub fn text(value: &Value) -> String {
     serde_yaml_ng::to_string(value).unwrap_or_default()
 }
 

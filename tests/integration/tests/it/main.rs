@@ -11,6 +11,7 @@ mod employees;
 mod events;
 mod gusto;
 mod hibob;
+mod iam;
 mod infra;
 mod keys;
 mod lifecycle;

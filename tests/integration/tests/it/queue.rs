@@ -121,7 +121,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_while_its_batch_succeeds
     let worker = stack.worker();
     let mut failures = 0;
     for _ in 0..(MAX_RECEIVE_COUNT * 4) {
-        let outcome = local::trigger::run_once(&worker, &stack.sqs, &stack.deployed.queue_url, 2).await.unwrap();
+        let outcome = stack.trigger_once(&worker, &stack.deployed.queue_url, 2).await.unwrap();
         failures += outcome.failed;
         let dead = peek(&stack, &stack.deployed.dead_letter_queue_url).await;
         if !dead.is_empty() {
