@@ -30,12 +30,13 @@ pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod telemetry;
+pub mod tls;
 pub mod validation;
 
 /// Loads the AWS SDK configuration once per process: region, credentials and the standard `AWS_ENDPOINT_URL`
 /// override (which points every client at moto locally).
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(tls::aws_http_client()).load().await
 }
 
 /// [`aws_config`] for one of IT Hub's functions, named as the SDK's app name (`app/worker` in every request's user
@@ -43,5 +44,6 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// the test that holds the template's IAM policies to them.
 pub async fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
     let app = aws_config::AppName::new(function).expect("function names are valid app names");
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).app_name(app).load().await
+    let defaults = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    defaults.app_name(app).http_client(tls::aws_http_client()).load().await
 }

@@ -110,6 +110,7 @@ impl Http {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .redirect(redirects)
+            .tls_certs_only(crate::tls::reqwest_roots())
     }
 
     /// The same rules, presenting a client certificate (PEM certificate chain and private key) on every

@@ -5,7 +5,7 @@
 //! template's variables) and nothing else: no HOME, no AWS config files.
 //!
 //! `make bench-cold` builds the binaries (one cargo build per function, as `make package` does) and runs this:
-//! `cargo bench -p integration-tests --bench cold_start -- [--runs N] [--dir target/release]`
+//! `cargo bench --profile dev -p integration-tests --bench cold_start -- [--runs N] [--dir target/release]`
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -101,10 +101,15 @@ async fn main() {
         "cold start: exec to the first `GET …/invocation/next`, {runs} starts each, interleaved; {}",
         dir.display()
     );
-    let mut samples: Vec<Vec<Start>> = BINARIES.iter().map(|_| Vec::new()).collect();
+    let built: Vec<&str> = BINARIES.iter().copied().filter(|name| dir.join(name).exists()).collect();
+    assert!(built.first() == Some(&"hello-lambda"), "build the hello-world first: `make bench-cold` builds them all");
+    for missing in BINARIES.iter().filter(|name| !built.contains(name)) {
+        println!("{missing}: not built, left out");
+    }
+    let mut samples: Vec<Vec<Start>> = built.iter().map(|_| Vec::new()).collect();
     // Interleaved rounds, so a busy moment of the machine falls on every binary alike.
     for _ in 0..runs {
-        for (i, name) in BINARIES.iter().enumerate() {
+        for (i, name) in built.iter().enumerate() {
             samples[i].push(start(&dir.join(name), name).await);
         }
     }
@@ -116,7 +121,7 @@ async fn main() {
     let (hello, _) = median(&samples[0]);
     println!("| binary | size | median | p90 | × hello | peak RSS |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (name, s) in BINARIES.iter().zip(&samples) {
+    for (name, s) in built.iter().zip(&samples) {
         let (p50, p90) = median(s);
         let size = std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0) as f64 / 1024.0 / 1024.0;
         let mut rss: Vec<u64> = s.iter().map(|x| x.peak_rss_kib).collect();
