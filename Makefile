@@ -78,8 +78,9 @@ test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
 	$(VENV)/bin/python infra/local/aws_calls.py $(AWS_CALLS_MODE) $(AWS_CALLS) infra/aws-calls.tsv || status=$$?; \
 	exit $$status
 
-# Rewrites infra/aws-calls.tsv from a whole run's record (written even when tests fail, the IAM test among them
-# when the evidence changed: run `make test` again after fixing the template).
+# Rewrites infra/aws-calls.tsv from a whole run's record (written even when the cargo tests fail, the IAM test
+# among them when the evidence changed: run `make test` again after fixing the template; not when an API check
+# before them fails).
 iam-evidence:
 	$(MAKE) test AWS_CALLS_MODE=write
 
@@ -140,8 +141,8 @@ $(LAMBDA_STAMP): $(MOTO_STAMP)
 	touch $@
 
 # One build per function: built together, Cargo would unify the shared crate's features and link every AWS client
-# into every function. LAMBDA_ARCH=x86-64 builds for x86_64 Lambdas (and on a machine without the arm64 standard
-# library). Built with the `lambda-release` profile (opt-level z, whole-program LTO; Cargo.toml). Fails if a zip is
+# into every function. LAMBDA_ARCH=x86-64 builds x86_64 zips, to check sizes on a machine without the arm64
+# standard library; the template's functions are arm64, so `make deploy` always builds arm64. Built with the `lambda-release` profile (opt-level z, whole-program LTO; Cargo.toml). Fails if a zip is
 # over 3 MiB.
 LAMBDA_ARCH ?= arm64
 MAX_ZIP_BYTES := 3145728
@@ -166,6 +167,7 @@ bench-cold:
 
 # Deploys to the AWS account of the usual credentials (AWS_PROFILE, or the environment). The change set waits for a
 # yes. Then it prints the API URL and the commands that make the first tenant and admin key.
+deploy: override LAMBDA_ARCH := arm64
 deploy: package $(LINT_STAMP)
 	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --config-file $(CURDIR)/infra/samconfig.toml \
 	  --template-file $(CURDIR)/infra/template.yaml --stack-name $(STACK) --region $(REGION) \

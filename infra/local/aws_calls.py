@@ -10,7 +10,7 @@ needs the action of each item in it (`TransactWriteItems` is authorised as its `
 name (tests arranging and reading state, the local bootstrap) are not recorded.
 
 Checking: `python aws_calls.py check RECORDED EVIDENCE` fails when this run recorded a call that the committed
-evidence (`infra/aws-calls.tsv`, which the template's policies are held to by tests/integration/tests/it/infra.rs)
+evidence (`infra/aws-calls.tsv`, which the template's policies are held to by tests/integration/tests/it/iam.rs)
 does not list: the function would be refused in AWS. `python aws_calls.py write RECORDED EVIDENCE` rewrites the
 evidence from a run (`make iam-evidence`).
 """

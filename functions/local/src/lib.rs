@@ -152,6 +152,11 @@ impl Stack {
         Worker::new(self.functions.worker.service(), self.syncer())
     }
 
+    /// The worker function's handler with a syncer of the caller's making (a shorter step budget, say).
+    pub fn worker_with(&self, syncer: Syncer) -> Worker {
+        Worker::new(self.functions.worker.service(), syncer)
+    }
+
     /// What carries sync runs out, step by step (in the worker function).
     pub fn syncer(&self) -> Syncer {
         let worker = &self.functions.worker;

@@ -265,3 +265,34 @@ async fn a_poll_interval_spaces_out_scheduled_polls_and_lists_page() {
     assert_ne!(first_page["items"][0]["id"], second_page["items"][0]["id"]);
     assert_eq!(admin.all("/v1/connections").await.len(), 2);
 }
+
+/// A run whose step died with its message (its lease passed, nothing on the queue) is resumed by the next tick of
+/// the schedule, which reads the run to find where it stood, and then finishes: the company is imported.
+#[tokio::test]
+async fn the_schedule_resumes_a_run_whose_step_died() {
+    let (stack, admin, fake, _) = setup().await;
+    let (status, created) = create(&admin, &fake).await;
+    assert_eq!(status, 201, "{created}");
+    let first = stack.poll(Utc::now(), ithub::schedule::Tick::All).await.unwrap();
+    assert_eq!((first.started, first.resumed), (1, 0));
+
+    // The step's message is lost: taken off the run queue and never handled.
+    let queue = &stack.deployed.run_queue_url;
+    let taken = stack.sqs.receive_message().queue_url(queue).max_number_of_messages(10).send().await.unwrap();
+    let taken = taken.messages.unwrap_or_default();
+    assert_eq!(taken.len(), 1, "the run's first step");
+    let receipt = taken[0].receipt_handle.clone().unwrap();
+    stack.sqs.delete_message().queue_url(queue).receipt_handle(receipt).send().await.unwrap();
+    drain(&stack).await;
+    assert!(admin.get("/v1/employees").await.1["items"].as_array().unwrap().is_empty(), "nothing ran");
+
+    // A tick after the run's lease has passed.
+    let later = Utc::now() + chrono::Duration::seconds(i64::from(ithub::resources::RUN_LEASE_SECS) + 60);
+    let resumed = stack.poll(later, ithub::schedule::Tick::All).await.unwrap();
+    assert_eq!((resumed.started, resumed.resumed), (0, 1));
+    drain(&stack).await;
+    let (_, employees) = admin.get("/v1/employees").await;
+    let names: Vec<&str> =
+        employees["items"].as_array().unwrap().iter().filter_map(|e| e["hr"]["first_name"].as_str()).collect();
+    assert_eq!(names, ["Ada"], "{employees}");
+}

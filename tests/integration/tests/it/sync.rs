@@ -112,7 +112,7 @@ async fn a_run_killed_after_some_pages_resumes_from_its_checkpoint_and_imports_e
     let world = World::new(fake_hr::generated_company(2_100)).await;
     // One page per step, and a short lease so the killed step's run is taken over quickly.
     let syncer = world.stack.syncer().with_budget(std::time::Duration::ZERO, std::time::Duration::from_secs(1));
-    let worker = worker::Worker::new(world.stack.service(), syncer.clone());
+    let worker = world.stack.worker_with(syncer.clone());
     let connection = world.stored_connection().await;
     let run = ithub::schedule::start_run(
         &world.stack.store,
