@@ -39,11 +39,29 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(tls::aws_http_client()).load().await
 }
 
-/// [`aws_config`] for one of IT Hub's functions, named as the SDK's app name (`app/worker` in every request's user
-/// agent): CloudTrail shows which function called, and locally the AWS endpoint records each function's calls for
-/// the test that holds the template's IAM policies to them.
-pub async fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
+/// The AWS SDK configuration of one of IT Hub's Lambda functions, from what Lambda puts in its environment: the
+/// region (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), plus `AWS_ENDPOINT_URL` when set (never in Lambda; the tests' moto). Everything else is the
+/// SDK's defaults for [`aws_config::BehaviorVersion::latest`]: standard retries, timeouts, Tokio's sleep.
+///
+/// Not [`aws_config`]: its default chains (profile files, SSO, web identity through STS, the container and
+/// instance metadata endpoints) are code every function linked and time each cold start spent, for credentials
+/// Lambda never gives that way.
+///
+/// The function's name is the SDK's app name (`app/worker` in every request's user agent): CloudTrail shows which
+/// function called, and locally the AWS endpoint records each function's calls for the test that holds the
+/// template's IAM policies to them.
+pub fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
+    use aws_credential_types::provider::SharedCredentialsProvider;
     let app = aws_config::AppName::new(function).expect("function names are valid app names");
-    let defaults = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    defaults.app_name(app).http_client(tls::aws_http_client()).load().await
+    let region = std::env::var("AWS_REGION").ok().map(aws_config::Region::new);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|url| !url.is_empty());
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .app_name(app)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(tls::aws_http_client());
+    config.set_region(region).set_endpoint_url(endpoint);
+    config.build()
 }

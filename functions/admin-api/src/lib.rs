@@ -1,6 +1,6 @@
 //! The admin API: what an IT admin's API client talks to. Every `/v1` route needs an admin key
 //! (`Authorization: Bearer …`); the tenant comes from the key alone, never from the path, query or body. Each
-//! route is registered once, with its OpenAPI operation (utoipa-axum); handlers parse the request, call the
+//! route is listed once, with its OpenAPI operation (`routes.rs`); handlers parse the request, call the
 //! service layer and map the result.
 
 mod audit;
@@ -45,13 +45,12 @@ pub struct AdminApi {
 }
 
 pub fn router(state: AdminApi) -> axum::Router {
-    let (v1, _) = routes::v1().split_for_parts();
-    let v1 = v1
+    let v1 = routes::serve_v1()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_key))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let (open, _) = routes::open().split_for_parts();
+    let open = routes::serve_open();
     // SCIM clients authenticate with their connection's token, not an admin key.
     let scim = scim::router(state.clone());
     open.merge(v1).with_state(state).nest_service("/scim/v2", scim)

@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     ithub::telemetry::init();
     let [table, bus, run_queue_url] = config::require_all([config::TABLE, config::EVENT_BUS, config::RUN_QUEUE_URL])
         .unwrap_or_else(|e| config::exit(e));
-    let aws = ithub::function_aws_config("admin-api").await;
+    let aws = ithub::function_aws_config("admin-api");
     let state = AdminApi {
         service: Service::new(
             Store::new(aws_sdk_dynamodb::Client::new(&aws), table),

@@ -1,4 +1,8 @@
-//! Every route, registered once with its OpenAPI operation (utoipa-axum), and the document they make.
+//! Every route, listed once with its handlers (`#[utoipa::path]`), and two readings of that list: the document's
+//! (utoipa-axum's `OpenApiRouter`, which builds each operation's OpenAPI description) and the served router's, made
+//! from each handler's path and methods alone. The function serves the committed document (`openapi.json`, held to
+//! the generated one by a test) and never builds it: describing forty operations and their schemas took a third of
+//! its cold start and most of its size (BENCHMARKS.md, "Cold start").
 
 use crate::{AdminApi, audit, connections, employees, openapi, playbooks, tasks};
 use axum::Json;
@@ -7,34 +11,85 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The routes open to anyone: health.
-pub fn open() -> OpenApiRouter<AdminApi> {
-    OpenApiRouter::new().routes(routes!(health))
+/// The `/v1` routes, each behind the admin key: handlers sharing a path are grouped. `$read` is a macro given the
+/// list.
+macro_rules! v1_routes {
+    ($read:ident) => {
+        $read!(
+            (employees::list),
+            (employees::setup),
+            (employees::get, employees::update),
+            (employees::offboard),
+            (employees::licenses),
+            (tasks::list),
+            (tasks::get),
+            (tasks::update_item),
+            (tasks::complete),
+            (playbooks::get, playbooks::put),
+            (audit::list),
+            (connections::list, connections::create),
+            (connections::get, connections::delete),
+            (connections::rotate),
+            (connections::sync),
+            (connections::runs),
+            (connections::run),
+            (connections::approve),
+            (connections::reject),
+            (serve),
+        )
+    };
 }
 
-/// The `/v1` routes, each behind the admin key.
+/// The routes open to anyone: health.
+macro_rules! open_routes {
+    ($read:ident) => {
+        $read!((health))
+    };
+}
+
+/// The list read for the document.
+macro_rules! documented {
+    ($(($($($segment:ident)::+),+)),+ $(,)?) => {
+        OpenApiRouter::new()$(.routes(routes!($($($segment)::+),+)))+
+    };
+}
+
+/// The list read for serving: each handler on its path for its methods, as `routes!` would route it.
+macro_rules! served {
+    ($(($($($segment:ident)::+),+)),+ $(,)?) => {{
+        #[allow(unused_imports)]
+        use utoipa_axum::PathItemExt;
+        let router = axum::Router::new();
+        $($(
+            let path: String = utoipa_axum::routes!(@path [path()] of $($segment)::+);
+            let methods = utoipa_axum::routes!(@path [methods()] of $($segment)::+);
+            let method_router = methods.iter().fold(axum::routing::MethodRouter::new(), |router, method| {
+                router.on(method.to_method_filter(), $($segment)::+)
+            });
+            let router = router.route(&path, method_router);
+        )+)+
+        router
+    }};
+}
+
+/// The open routes' document.
+pub fn open() -> OpenApiRouter<AdminApi> {
+    open_routes!(documented)
+}
+
+/// The `/v1` routes' document.
 pub fn v1() -> OpenApiRouter<AdminApi> {
-    OpenApiRouter::new()
-        .routes(routes!(employees::list))
-        .routes(routes!(employees::setup))
-        .routes(routes!(employees::get, employees::update))
-        .routes(routes!(employees::offboard))
-        .routes(routes!(employees::licenses))
-        .routes(routes!(tasks::list))
-        .routes(routes!(tasks::get))
-        .routes(routes!(tasks::update_item))
-        .routes(routes!(tasks::complete))
-        .routes(routes!(playbooks::get, playbooks::put))
-        .routes(routes!(audit::list))
-        .routes(routes!(connections::list, connections::create))
-        .routes(routes!(connections::get, connections::delete))
-        .routes(routes!(connections::rotate))
-        .routes(routes!(connections::sync))
-        .routes(routes!(connections::runs))
-        .routes(routes!(connections::run))
-        .routes(routes!(connections::approve))
-        .routes(routes!(connections::reject))
-        .routes(routes!(serve))
+    v1_routes!(documented)
+}
+
+/// The open routes, served.
+pub fn serve_open() -> axum::Router<AdminApi> {
+    open_routes!(served)
+}
+
+/// The `/v1` routes, served.
+pub fn serve_v1() -> axum::Router<AdminApi> {
+    v1_routes!(served)
 }
 
 /// The whole document: every route's operation under the document's info, security and shared schemas.
@@ -62,13 +117,16 @@ async fn health() -> impl IntoResponse {
     (status = 200, description = "This document", content_type = "application/json"),
     (status = 401, description = "Missing or invalid admin key", body = crate::responses::Problem, content_type = "application/problem+json")
 ))]
-async fn serve() -> Json<serde_json::Value> {
-    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    Json(DOCUMENT.get_or_init(|| serde_json::to_value(spec()).unwrap_or_default()).clone())
+async fn serve() -> impl IntoResponse {
+    ([(http::header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use http::{Request, StatusCode};
+    use tower::ServiceExt;
+
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
 
     /// The committed document is the generated one. `make openapi` (UPDATE_OPENAPI=1) rewrites it.
@@ -131,5 +189,57 @@ mod tests {
             let name = reference.strip_prefix("#/components/schemas/").expect("a component reference");
             assert!(doc["components"]["schemas"].get(name).is_some(), "{reference} does not resolve");
         }
+    }
+
+    /// The served router routes what the document lists, by the same methods, and nothing else: every documented
+    /// operation reaches its handler (whatever the handler then answers with AWS out of reach), and every other
+    /// method on a documented path is not allowed.
+    #[tokio::test]
+    async fn the_served_routes_are_the_documented_ones() {
+        const NOT_ROUTED: u16 = 599;
+        const NOT_ALLOWED: u16 = 598;
+        // AWS out of reach, at once: nowhere to connect and no retries.
+        let aws = ithub::function_aws_config("admin-api")
+            .to_builder()
+            .endpoint_url("http://127.0.0.1:9")
+            .region(aws_config::Region::new("eu-west-1"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let store = ithub::store::Store::new(aws_sdk_dynamodb::Client::new(&aws), "routes-test");
+        let state = crate::AdminApi {
+            service: ithub::service::Service::new(
+                store,
+                ithub::bus::Bus::new(aws_sdk_eventbridge::Client::new(&aws), "routes-test"),
+            ),
+            secrets: ithub::secrets::Secrets::new(aws_sdk_secretsmanager::Client::new(&aws)),
+            runs: ithub::queue::Queue::new(aws_sdk_sqs::Client::new(&aws), "http://127.0.0.1:9/q"),
+            public_url: None,
+            egress: ithub::providers::Egress::LoopbackOnly,
+        };
+        let status = |code| StatusCode::from_u16(code).expect("a status");
+        let app = super::serve_v1()
+            .merge(super::serve_open())
+            .fallback(move || async move { status(NOT_ROUTED) })
+            .method_not_allowed_fallback(move || async move { status(NOT_ALLOWED) })
+            .with_state(state);
+
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let uri = path.replace(['{', '}'], "");
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                let documented = item.get(method.to_lowercase()).is_some();
+                let request = Request::builder().method(method).uri(&uri).body(Body::empty()).unwrap();
+                let got = app.clone().oneshot(request).await.unwrap().status().as_u16();
+                assert_ne!(got, NOT_ROUTED, "{method} {path}: the path is not served");
+                if documented {
+                    operations += 1;
+                    assert_ne!(got, NOT_ALLOWED, "{method} {path} is documented but not served");
+                } else {
+                    assert_eq!(got, NOT_ALLOWED, "{method} {path} is served but not documented");
+                }
+            }
+        }
+        assert_eq!(operations, 25, "the document's operations");
     }
 }

@@ -38,7 +38,7 @@ pub struct Stack {
 }
 
 /// The AWS clients of one function. Each function's are made with its name as the SDK's app name (`app/worker` in
-/// the user agent), as in its Lambda (`ithub::aws_config`), so the local AWS endpoint can tell whose call is whose:
+/// the user agent), as in its Lambda (`ithub::function_aws_config`), so the local AWS endpoint can tell whose call is whose:
 /// the IAM test compares what each function calls with what the template grants its role.
 #[derive(Clone)]
 struct Clients {

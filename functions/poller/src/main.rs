@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ithub::telemetry::init();
     let [table, run_queue_url] =
         config::require_all([config::TABLE, config::RUN_QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
-    let aws = ithub::function_aws_config("poller").await;
+    let aws = ithub::function_aws_config("poller");
     let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let runs = Queue::new(aws_sdk_sqs::Client::new(&aws), run_queue_url);
     let (store, runs) = (&store, &runs);

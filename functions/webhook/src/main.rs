@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     ithub::telemetry::init();
     let [table, queue_url] =
         config::require_all([config::TABLE, config::QUEUE_URL]).unwrap_or_else(|e| config::exit(e));
-    let aws = ithub::function_aws_config("webhook").await;
+    let aws = ithub::function_aws_config("webhook");
     let state = Webhooks {
         store: Store::new(aws_sdk_dynamodb::Client::new(&aws), table),
         queue: Queue::new(aws_sdk_sqs::Client::new(&aws), queue_url),

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let [table, bus, queue_url, run_queue_url] =
         config::require_all([config::TABLE, config::EVENT_BUS, config::QUEUE_URL, config::RUN_QUEUE_URL])
             .unwrap_or_else(|e| config::exit(e));
-    let aws = ithub::function_aws_config("worker").await;
+    let aws = ithub::function_aws_config("worker");
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let service = Service::new(store, Bus::new(aws_sdk_eventbridge::Client::new(&aws), bus));

@@ -93,11 +93,11 @@ pub struct Http {
 
 impl Http {
     pub fn new(egress: Egress) -> Self {
-        let client = Self::builder(egress).build().unwrap_or_default();
+        let client = Self::builder(crate::tls::hr_client(), egress).build().expect("a valid HTTP client configuration");
         Self { client, egress }
     }
 
-    fn builder(egress: Egress) -> reqwest::ClientBuilder {
+    fn builder(builder: reqwest::ClientBuilder, egress: Egress) -> reqwest::ClientBuilder {
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 || !egress.permits(attempt.url()) {
                 attempt.stop()
@@ -105,12 +105,11 @@ impl Http {
                 attempt.follow()
             }
         });
-        reqwest::Client::builder()
+        builder
             .user_agent(concat!("IT-Hub/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .redirect(redirects)
-            .tls_certs_only(crate::tls::reqwest_roots())
     }
 
     /// The same rules, presenting a client certificate (PEM certificate chain and private key) on every
@@ -119,7 +118,7 @@ impl Http {
     pub fn with_identity(&self, pem: &[u8]) -> Result<Self, ProviderError> {
         let identity = reqwest::Identity::from_pem(pem)
             .map_err(|_| ProviderError::Malformed("the client certificate or key is not valid PEM".into()))?;
-        let builder = Self::builder(self.egress).identity(identity);
+        let builder = Self::builder(crate::tls::hr_client_with_identity(identity), self.egress);
         let builder = builder.tls_danger_accept_invalid_certs(self.egress == Egress::LoopbackOnly);
         let client = builder.build().map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
         Ok(Self { client, egress: self.egress })

@@ -133,3 +133,33 @@ fn the_sqs_trigger_only_does_what_sam_grants_for_the_workers_queue_events() {
         assert!(EVENT_SOURCE_ACTIONS.contains(&action.as_str()) && queues.contains(&resource), "{action} {resource}");
     }
 }
+
+/// The Lambdas' own AWS configuration (`ithub::function_aws_config`: what Lambda puts in the environment, without
+/// aws-config's chains) reaches AWS and names its function: the local runner's clients are made another way, so
+/// this is where the configuration each Lambda starts with is tried. The calls are the poller's own.
+#[tokio::test]
+async fn a_lambdas_own_configuration_reaches_aws_as_that_function() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stack = integration_tests::stack().await;
+    let aws = ithub::function_aws_config("poller");
+    assert_eq!(aws.app_name().map(ToString::to_string).as_deref(), Some("poller"), "the user agent's app name");
+
+    let read = aws_sdk_dynamodb::Client::new(&aws)
+        .get_item()
+        .table_name(&stack.deployed.table)
+        .key(ithub::resources::PK, AttributeValue::S("TENANT#nobody".into()))
+        .key(ithub::resources::SK, AttributeValue::S("CONNECTION#nothing".into()))
+        .send()
+        .await
+        .expect("GetItem with the Lambda's configuration");
+    assert!(read.item.is_none(), "nothing is stored under that key");
+
+    aws_sdk_sqs::Client::new(&aws)
+        .send_message()
+        .queue_url(&stack.deployed.run_queue_url)
+        .message_body("a step")
+        .send()
+        .await
+        .expect("SendMessage with the Lambda's configuration");
+    assert_eq!(integration_tests::peek(&stack, &stack.deployed.run_queue_url).await, ["a step"]);
+}
