@@ -41,12 +41,14 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 
 /// The AWS SDK configuration of one of IT Hub's Lambda functions, from what Lambda puts in its environment: the
 /// region (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_SESSION_TOKEN`), plus `AWS_ENDPOINT_URL` when set (never in Lambda; the tests' moto). Everything else is the
-/// SDK's defaults for [`aws_config::BehaviorVersion::latest`]: standard retries, timeouts, Tokio's sleep.
+/// `AWS_SESSION_TOKEN`), which is how Lambda gives them to a custom runtime. Also read, as aws-config would:
+/// `AWS_ENDPOINT_URL` (never set in Lambda; the tests' moto) and `AWS_MAX_ATTEMPTS`. Everything else is the SDK's
+/// defaults for [`aws_config::BehaviorVersion::latest`], which each client applies: standard retries (3 attempts),
+/// a 3.1 s connect timeout, Tokio's sleep, a lazy identity cache.
 ///
-/// Not [`aws_config`]: its default chains (profile files, SSO, web identity through STS, the container and
-/// instance metadata endpoints) are code every function linked and time each cold start spent, for credentials
-/// Lambda never gives that way.
+/// Not [`aws_config`]: its default chains (profile files, web identity through STS, the container and instance
+/// metadata endpoints) are code every function linked and time each cold start spent, for credentials Lambda never
+/// gives that way. Other aws-config settings (FIPS or dual-stack endpoints, per-service endpoint URLs) are not read.
 ///
 /// The function's name is the SDK's app name (`app/worker` in every request's user agent): CloudTrail shows which
 /// function called, and locally the AWS endpoint records each function's calls for the test that holds the
@@ -56,6 +58,7 @@ pub fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
     let app = aws_config::AppName::new(function).expect("function names are valid app names");
     let region = std::env::var("AWS_REGION").ok().map(aws_config::Region::new);
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|url| !url.is_empty());
+    let attempts = std::env::var("AWS_MAX_ATTEMPTS").ok().and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0);
     let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -63,5 +66,8 @@ pub fn function_aws_config(function: &'static str) -> aws_config::SdkConfig {
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(tls::aws_http_client());
     config.set_region(region).set_endpoint_url(endpoint);
+    if let Some(attempts) = attempts {
+        config.set_retry_config(Some(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts)));
+    }
     config.build()
 }

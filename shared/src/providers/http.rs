@@ -116,11 +116,15 @@ impl Http {
     /// connection, for HR systems that require mutual TLS. Loopback targets (the local runner's and the tests'
     /// fakes, whose server certificates are made up when they start) are not held to a public CA.
     pub fn with_identity(&self, pem: &[u8]) -> Result<Self, ProviderError> {
-        let identity = reqwest::Identity::from_pem(pem)
-            .map_err(|_| ProviderError::Malformed("the client certificate or key is not valid PEM".into()))?;
-        let builder = Self::builder(crate::tls::hr_client_with_identity(identity), self.egress);
-        let builder = builder.tls_danger_accept_invalid_certs(self.egress == Egress::LoopbackOnly);
-        let client = builder.build().map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+        let malformed = || ProviderError::Malformed("the client certificate or key is not valid PEM".into());
+        let tls = match self.egress {
+            Egress::LoopbackOnly => {
+                crate::tls::loopback_client_with_identity(reqwest::Identity::from_pem(pem).map_err(|_| malformed())?)
+            }
+            Egress::Public => crate::tls::hr_client_with_identity(pem).map_err(|_| malformed())?,
+        };
+        let client = Self::builder(tls, self.egress).build();
+        let client = client.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
         Ok(Self { client, egress: self.egress })
     }
 
