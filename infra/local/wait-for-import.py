@@ -10,7 +10,11 @@ import time
 import urllib.error
 import urllib.request
 
-deadline = time.monotonic() + float(os.environ.get("ITHUB_IMPORT_DEADLINE_SECS", "300"))
+# Longer than the change queue's visibility timeout (360 s, six times the worker's timeout): a delivery that is
+# lost in flight blocks its FIFO group until then, and is then redelivered and applied. With 300 s, a busy CI machine
+# once saw the first import stop at "1 of 2 queued changes applied" with no error logged (most likely a receive
+# whose answer never arrived); the same stage passed when run again.
+deadline = time.monotonic() + float(os.environ.get("ITHUB_IMPORT_DEADLINE_SECS", "600"))
 url = f"{os.environ['ITHUB_API_URL']}/v1/connections/{os.environ['ITHUB_CONNECTION_ID']}/runs?limit=100"
 request = urllib.request.Request(url, headers={"Authorization": "Bearer " + os.environ["ITHUB_ADMIN_KEY"]})
 last = "no run recorded yet"
