@@ -26,7 +26,7 @@ STACK ?= ithub
 REGION ?= eu-west-1
 ALARM_EMAIL ?=
 
-.PHONY: run test iam-evidence schemathesis lint fmt bench bench-cold package deploy openapi docs clean help
+.PHONY: run test iam-evidence schemathesis lint fmt bench bench-cold soak fuzz package deploy openapi docs clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
@@ -34,6 +34,8 @@ help:
 	@echo "make iam-evidence  make test, then rewrite infra/aws-calls.tsv (each function's AWS calls) from its record"
 	@echo "make lint     rustfmt --check, clippy -D warnings; cfn-lint, sam validate --lint and checkov on the template"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md); make bench-cold runs only the cold-start one"
+	@echo "make soak     the fault-injection scenario at full size (2,000 people, 200 changes, faults in AWS and HR)"
+	@echo "make fuzz     the hostile-input property tests at 100,000 cases each"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
 	@echo "make deploy   package, then sam deploy with infra/samconfig.toml (STACK, REGION, ALARM_EMAIL)"
 	@echo "make openapi  rewrite functions/admin-api/openapi.json from the code"
@@ -135,6 +137,18 @@ bench: $(MOTO_STAMP)
 	  $(WITH_MOTO) cargo bench -p integration-tests --bench scale -- --people $$n $(if $(BENCH_CHURN),--churn $(BENCH_CHURN)); \
 	done
 	$(MAKE) bench-cold
+
+# The fault-injection scenario at full size (SOAK_PEOPLE people, SOAK_CHANGES changes; `make test` runs a short one),
+# and the hostile-input property tests at FUZZ_CASES cases each (BENCHMARKS.md records a run of both).
+SOAK_PEOPLE ?= 2000
+SOAK_CHANGES ?= 200
+FUZZ_CASES ?= 100000
+soak: $(MOTO_STAMP)
+	SOAK_PEOPLE=$(SOAK_PEOPLE) SOAK_CHANGES=$(SOAK_CHANGES) $(WITH_MOTO) cargo test -p integration-tests --test it \
+	  faults::soak_the_full_scenario_under_faults -- --ignored --nocapture
+
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p ithub --test hostile_input -- --nocapture
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'

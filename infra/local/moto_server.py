@@ -1,4 +1,5 @@
-"""moto's server, with two fixes to its DynamoDB emulation: a transaction's rollback snapshot, and a query's walk.
+"""moto's server, with three fixes to its DynamoDB emulation: a transaction's rollback snapshot, a query's walk, and
+a transaction's idempotency token.
 
 moto 5.1's `TransactWriteItems` deep-copies the whole table once per item in the transaction, to restore it
 if the transaction is cancelled. The cost grows with the table (seconds per transaction at 10,000 items, and
@@ -14,15 +15,25 @@ the items, their order, the scanned count, the filter after the limit and the 1 
 difference: a page that fills up returns a last evaluated key only when more items of the key condition follow
 (moto returns one when any item of the partition follows; DynamoDB may return one when the limit is met
 exactly). Callers read until no key comes back, so both end the same.
+moto 5.1 ignores `TransactWriteItems`' `ClientRequestToken`. DynamoDB does not: a call repeated with the token
+of one that succeeded within the last ten minutes returns success and changes nothing (the token with other items is
+refused with `IdempotentParameterMismatchException`). The AWS SDK sets a token on every call and keeps it across its
+retries, so a transaction whose answer was lost (the fault-injection tests lose some on purpose) is retried safely
+against DynamoDB; here too, now.
 Everything else is moto's own code. With ITHUB_AWS_CALL_LOG set, each function's calls are recorded (see
 aws_calls.py). Run as `python moto_server.py [moto_server's arguments]`.
 """
 
 import bisect
 import copy
+import json
 import sys
+import threading
+import time
 
-from moto.dynamodb import models
+from moto.dynamodb import models, responses
+from moto.dynamodb.exceptions import DynamodbException
+from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.models import table as tables
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto import server
@@ -161,7 +172,42 @@ def query(
     return results, scanned_count, last_evaluated_key
 
 
+_tokens = {}
+_tokens_lock = threading.Lock()
+TOKEN_SECONDS = 600
+_moto_transact_handler = responses.DynamoHandler.transact_write_items
+
+
+def transact_write_items_once(self):
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _moto_transact_handler(self)
+    items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+    now = time.monotonic()
+    with _tokens_lock:
+        for old in [t for t, (_, at) in _tokens.items() if now - at > TOKEN_SECONDS]:
+            del _tokens[old]
+        seen = _tokens.get(token)
+    if seen is not None:
+        if seen[0] != items:
+            raise IdempotentParameterMismatch()
+        return dynamo_json_dump({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+    answer = _moto_transact_handler(self)
+    with _tokens_lock:
+        _tokens[token] = (items, now)
+    return answer
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self):
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            message="The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
 models.copy = _TablesNotCopied()
+responses.DynamoHandler.transact_write_items = transact_write_items_once
 tables.Table.query = query
 models.DynamoDBBackend.transact_write_items = transact_write_items
 aws_calls.install(server)

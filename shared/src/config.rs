@@ -16,6 +16,22 @@ pub const EVENT_BUS: &str = "ITHUB_EVENT_BUS";
 /// `ithub` when unset.
 pub const SECRET_PREFIX: &str = "ITHUB_SECRET_PREFIX";
 
+/// Days the audit trail keeps an entry (DynamoDB's TTL removes it after that). Optional: 400 when unset.
+pub const AUDIT_RETENTION_DAYS: &str = "ITHUB_AUDIT_RETENTION_DAYS";
+/// The audit retention when [`AUDIT_RETENTION_DAYS`] is not set: a year and a month, past a yearly review.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
+
+/// How long audit entries are kept: [`AUDIT_RETENTION_DAYS`], or 400 days when it is unset or not a whole number
+/// of days from 1 to 36,500.
+pub fn audit_retention() -> chrono::Duration {
+    audit_retention_from(std::env::var(AUDIT_RETENTION_DAYS).ok().as_deref())
+}
+
+fn audit_retention_from(raw: Option<&str>) -> chrono::Duration {
+    let days = raw.and_then(|r| r.trim().parse::<u32>().ok()).filter(|d| (1..=36_500).contains(d));
+    chrono::Duration::days(i64::from(days.unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)))
+}
+
 /// The secret prefix this process was given, or `ithub`.
 pub fn secret_prefix() -> String {
     std::env::var(SECRET_PREFIX).ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "ithub".to_owned())
@@ -119,5 +135,14 @@ mod tests {
         assert!(err.to_string().contains("FIFO"));
         let ok = "http://127.0.0.1:5000/123456789012/ithub-changes.fifo";
         assert_eq!(require_from(QUEUE_URL, env(&[(QUEUE_URL, ok)])).unwrap(), ok);
+    }
+
+    #[test]
+    fn audit_retention_is_400_days_unless_set_to_a_sensible_number() {
+        assert_eq!(audit_retention_from(None), chrono::Duration::days(400));
+        assert_eq!(audit_retention_from(Some(" 30 ")), chrono::Duration::days(30));
+        for bad in ["", "0", "-5", "1.5", "forever", "36501"] {
+            assert_eq!(audit_retention_from(Some(bad)), chrono::Duration::days(400), "{bad:?}");
+        }
     }
 }

@@ -3,9 +3,15 @@
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Libraries whose trace level logs whole requests and responses (the AWS SDK's orchestrator logs every request,
-/// response and output; the HTTP stacks their frames): held at debug whatever `RUST_LOG` asks, since a DynamoDB
-/// item or an HR response is personal data.
-const AT_MOST_DEBUG: [&str; 8] = [
+/// response and output; the HTTP stacks their frames; the Lambda runtime every event it receives, SQS batches of
+/// HR records and API requests with their keys; SigV4 its canonical requests, with the role's session token):
+/// held at debug whatever `RUST_LOG` asks, since a DynamoDB item or an HR response is personal data.
+const AT_MOST_DEBUG: [&str; 13] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "aws_sigv4",
+    "aws_runtime",
     "aws_smithy_runtime",
     "aws_smithy_runtime_api",
     "aws_smithy_http_client",

@@ -51,6 +51,26 @@ pub fn json_error_position(error: &serde_json::Error) -> String {
     format!("{:?} at line {} column {}", error.classify(), error.line(), error.column())
 }
 
+/// serde's reason for refusing a request body, without the value it quotes: `invalid type: string "s3cr3t",
+/// expected a map` (a credential sent in the wrong shape) becomes `invalid type: expected a map`, and `unknown
+/// variant `x`, expected …` becomes `unknown value, expected …`. Field names and positions are kept.
+pub fn public_reason(message: &str) -> String {
+    for (kind, said) in [
+        ("invalid type: ", "invalid type: "),
+        ("invalid value: ", "invalid value: "),
+        ("invalid length ", "invalid length: "),
+        ("unknown variant ", "unknown value, "),
+    ] {
+        if let Some(start) = message.find(kind)
+            && let Some(at) = message[start..].find(", expected ")
+        {
+            let expected = &message[start + at + 2..];
+            return format!("{}{said}{expected}", &message[..start]);
+        }
+    }
+    message.to_owned()
+}
+
 /// A whole number from JSON, where `3.0` is as good as `3` (JSON Schema's `integer` allows both).
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     use serde::Deserialize;
@@ -94,6 +114,25 @@ pub fn objects<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_reason_names_what_was_expected_and_not_the_value_sent() {
+        let sent = |json: &str| serde_json::from_str::<std::collections::HashMap<String, u8>>(json).unwrap_err();
+        let reason = public_reason(&sent(r#""s3cr3t-key""#).to_string());
+        assert_eq!(reason, "invalid type: expected a map at line 1 column 12");
+        let reason = public_reason(&sent(r#"{"a": 300}"#).to_string());
+        assert!(!reason.contains("300") && reason.starts_with("invalid value: expected u8"), "{reason}");
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        enum Kind {
+            Bamboohr,
+        }
+        let reason = public_reason(&serde_json::from_str::<Kind>(r#""ada@example.com""#).unwrap_err().to_string());
+        assert!(!reason.contains("ada") && reason.starts_with("unknown value, expected"), "{reason}");
+        let reason = public_reason(&serde_json::from_str::<Kind>(r#"{"Bamboohr": 1}"#).unwrap_err().to_string());
+        assert!(reason.contains("Bamboohr") || reason.contains("unit"), "{reason}");
+        assert_eq!(public_reason("missing field `name`"), "missing field `name`");
+    }
 
     #[test]
     fn the_text_pattern_accepts_a_character_exactly_when_has_text_does() {

@@ -19,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::TooLarge(MAX_BODY_BYTES))
             }
-            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+            Err(rejection) => Err(ApiError::BadRequest(ithub::validation::public_reason(&rejection.body_text()))),
         }
     }
 }
@@ -40,7 +40,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
         if !json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        match serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))? {
+        match serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| ApiError::BadRequest(reason(&e)))? {
             serde_json::Value::Null => Ok(None),
             value => object(value).map(|v| Some(Body(v))),
         }
@@ -52,7 +52,12 @@ fn object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> 
     if !value.is_object() {
         return Err(ApiError::BadRequest("the body must be a JSON object".into()));
     }
-    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(reason(&e)))
+}
+
+/// serde's reason, without any value it quotes (a credential sent in the wrong shape would be echoed).
+fn reason(error: &serde_json::Error) -> String {
+    ithub::validation::public_reason(&error.to_string())
 }
 
 /// A query string; an unknown or malformed parameter answers 400 with the reason.

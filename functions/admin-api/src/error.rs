@@ -77,9 +77,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Conflict { slug, title, .. } => (StatusCode::CONFLICT, *slug, *title),
             ApiError::Unavailable(error) => {
-                tracing::error!(%error, "a service behind the API failed");
+                let correlation_id = uuid::Uuid::new_v4().simple().to_string();
+                tracing::error!(%correlation_id, %error, "a service behind the API failed");
                 let body =
-                    problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", "please retry");
+                    problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", "please retry")
+                        .value("correlation_id", &correlation_id);
                 return body.into_response();
             }
         };

@@ -15,6 +15,9 @@ pub struct Problem {
     detail: String,
     /// For invalid fields: each field at fault and why.
     errors: Option<Vec<ithub::validation::FieldError>>,
+    /// When something behind the API failed (503): the id under which the failure is logged, for a support
+    /// request. The answer itself says nothing of the failure.
+    correlation_id: Option<String>,
 }
 
 /// One page of a list.

@@ -79,8 +79,10 @@ impl IntoResponse for Failure {
                 error(StatusCode::CONFLICT, None, "the user changed while this request was applied; read it again")
             }
             ScimFailure::Service(e) => {
-                tracing::error!(error = %e, "a SCIM request failed");
-                error(StatusCode::INTERNAL_SERVER_ERROR, None, "something went wrong on our side; try again")
+                let correlation_id = uuid::Uuid::new_v4().simple().to_string();
+                tracing::error!(%correlation_id, error = %e, "a SCIM request failed");
+                let detail = format!("something went wrong on our side; try again (correlation id {correlation_id})");
+                error(StatusCode::INTERNAL_SERVER_ERROR, None, &detail)
             }
         }
     }

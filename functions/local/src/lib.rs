@@ -60,6 +60,24 @@ struct Functions {
     trigger: Clients,
 }
 
+impl Functions {
+    fn new(
+        aws: &aws_config::SdkConfig,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        sqs: &aws_sdk_sqs::Client,
+        deployed: &Deployed,
+    ) -> Self {
+        let named = |app: &str| Clients::named(app, aws, dynamodb, sqs, deployed);
+        Self {
+            admin_api: named("admin-api"),
+            webhook: named("webhook"),
+            worker: named("worker"),
+            poller: named("poller"),
+            trigger: named("lambda-sqs-trigger"),
+        }
+    }
+}
+
 impl Clients {
     fn named(
         app: &str,
@@ -107,14 +125,7 @@ impl Stack {
         sqs: aws_sdk_sqs::Client,
     ) -> Result<Self, resources::BootstrapError> {
         let deployed = resources::bootstrap(aws, names, settings).await?;
-        let named = |app: &str| Clients::named(app, aws, &dynamodb, &sqs, &deployed);
-        let functions = Functions {
-            admin_api: named("admin-api"),
-            webhook: named("webhook"),
-            worker: named("worker"),
-            poller: named("poller"),
-            trigger: named("lambda-sqs-trigger"),
-        };
+        let functions = Functions::new(aws, &dynamodb, &sqs, &deployed);
         Ok(Self {
             store: Store::new(dynamodb.clone(), &deployed.table),
             queue: Queue::new(sqs.clone(), &deployed.queue_url),
@@ -128,6 +139,15 @@ impl Stack {
             sqs,
             dynamodb,
         })
+    }
+
+    /// The same stack whose functions reach AWS with `aws` (another endpoint: a fault-injecting proxy, say); the
+    /// caller's own clients are unchanged.
+    pub fn with_functions_through(&self, aws: &aws_config::SdkConfig) -> Self {
+        let mut stack = self.clone();
+        let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(aws), aws_sdk_sqs::Client::new(aws));
+        stack.functions = Functions::new(aws, &dynamodb, &sqs, &self.deployed);
+        stack
     }
 
     /// The same stack as new instances of its functions would see it, remembering no secrets: what a function

@@ -1,5 +1,5 @@
-//! `ithub-operator`: the operator's tool for tenants and their admin keys. A key is printed once, when issued, and
-//! stored only as a hash; afterwards it is named by its public id.
+//! `ithub-operator`: the operator's tool for tenants and their admin keys, and for the dead-letter queues. A key is
+//! printed once, when issued, and stored only as a hash; afterwards it is named by its public id.
 
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
@@ -8,11 +8,15 @@ use ithub::store::{Store, StoreError};
 use std::fmt::Write;
 
 #[derive(Debug, Parser)]
-#[command(name = "ithub-operator", about = "Create IT Hub tenants and manage their admin keys", version)]
+#[command(
+    name = "ithub-operator",
+    about = "Create IT Hub tenants, manage their admin keys, redrive dead letters",
+    version
+)]
 pub struct Cli {
-    /// The DynamoDB table (the deployed stack's ITHUB_TABLE).
+    /// The DynamoDB table (the deployed stack's ITHUB_TABLE); every command but `redrive` needs it.
     #[arg(long, env = "ITHUB_TABLE")]
-    pub table: String,
+    pub table: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +42,17 @@ pub enum Command {
     ListKeys { tenant: String },
     /// Revoke a tenant's key by the id `list-keys` shows.
     RevokeKey { tenant: String, key_id: String },
+    /// Move every message of a dead-letter queue back to the queue it came from, to be worked again (after the
+    /// cause is fixed). Applying a change or a run step twice is a no-op, and owed events are published on the
+    /// way, so a message redriven after it did half its work ends the same as one that never failed.
+    Redrive {
+        /// The dead-letter queue's URL (the stack's `ChangeDeadLetterQueueUrl` or `RunDeadLetterQueueUrl`).
+        #[arg(long)]
+        from: String,
+        /// The queue its messages came from (`ChangeQueueUrl` or `RunQueueUrl`).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +65,59 @@ pub enum OperatorError {
     NoKey { tenant: String, key_id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("SQS: {0}")]
+    Sqs(String),
+}
+
+/// Moves every message of the dead-letter queue `from` to `to`, keeping its body, attributes and (on FIFO queues)
+/// its message group, so one person's changes still apply in order; each is deleted from `from` only once `to` has
+/// it. A FIFO send is deduplicated on the dead letter's own message id, so a redrive interrupted between sending
+/// and deleting, then run again, does not queue the message twice. Returns how many messages were moved.
+pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str) -> Result<usize, OperatorError> {
+    use aws_sdk_sqs::error::DisplayErrorContext;
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    let failed = |e: &dyn std::error::Error| OperatorError::Sqs(DisplayErrorContext(e).to_string());
+    let fifo = to.ends_with(".fifo");
+    let mut moved = 0;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(from)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| failed(&e))?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        for message in messages {
+            let (Some(body), Some(id), Some(receipt)) = (&message.body, &message.message_id, &message.receipt_handle)
+            else {
+                continue;
+            };
+            let mut send = sqs
+                .send_message()
+                .queue_url(to)
+                .message_body(body)
+                .set_message_attributes(message.message_attributes.clone());
+            if fifo {
+                let group = message
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+                    .cloned()
+                    .unwrap_or_else(|| id.clone());
+                send = send.message_group_id(group).message_deduplication_id(format!("redrive-{id}"));
+            }
+            send.send().await.map_err(|e| failed(&e))?;
+            sqs.delete_message().queue_url(from).receipt_handle(receipt).send().await.map_err(|e| failed(&e))?;
+            moved += 1;
+        }
+    }
 }
 
 fn tenant(raw: &str) -> Result<TenantId, OperatorError> {
@@ -60,6 +128,7 @@ fn tenant(raw: &str) -> Result<TenantId, OperatorError> {
 pub async fn run(store: &Store, command: Command) -> Result<String, OperatorError> {
     let now = Utc::now();
     match command {
+        Command::Redrive { .. } => Err(OperatorError::Sqs("redrive runs through `redrive`, not `run`".into())),
         Command::CreateTenant { name } => {
             let id = TenantId::generate();
             store.create_tenant(&id, &name).await?;

@@ -71,8 +71,7 @@ async fn receive(
         Ok(Some(connection)) if connection.provider.kind().capabilities().webhooks => connection,
         Ok(_) => return unknown_connection(),
         Err(error) => {
-            tracing::error!(%error, "could not read the connection");
-            return unavailable();
+            return unavailable("could not read the connection", &error);
         }
     };
     let now = Utc::now();
@@ -93,8 +92,7 @@ async fn receive(
     let verdict = match verdict {
         Ok(verdict) => verdict,
         Err(error) => {
-            tracing::error!(%error, "could not read the connection's webhook secrets");
-            return unavailable();
+            return unavailable("could not read the connection's webhook secrets", &error);
         }
     };
     let delivery = match verdict {
@@ -138,8 +136,7 @@ async fn receive(
             return answer;
         }
         Err(error) => {
-            tracing::error!(%error, "could not record the delivery");
-            return unavailable();
+            return unavailable("could not record the delivery", &error);
         }
     }
     let hints: Vec<Message> = delivery
@@ -171,12 +168,12 @@ async fn receive(
         })
         .collect();
     if let Err(error) = hooks.queue.send(&hints).await {
-        tracing::error!(%error, "could not queue the delivery; asking the sender to retry");
+        let answer = unavailable("could not queue the delivery; asking the sender to retry", &error);
         // Forget the claim so the sender's retry is not dropped as a duplicate.
         if let Err(error) = hooks.store.release_claim(&claim).await {
             tracing::error!(%error, "could not release the delivery claim");
         }
-        return unavailable();
+        return answer;
     }
     if let Err(error) = hooks.store.finish_delivery(&claim, DEDUP_WINDOW, now).await {
         // Queued all the same: a redelivery within the minute is told to retry, after it is queued again and
@@ -201,8 +198,7 @@ async fn handshake(
         Ok(secret) if secret.webhook_secrets.iter().any(|s| s == token.expose()) => return verified(),
         Ok(_) => {}
         Err(error) => {
-            tracing::error!(%error, "could not read the connection's secrets");
-            return unavailable();
+            return unavailable("could not read the connection's secrets", &error);
         }
     }
     // At most one confirmation call to the HR system per connection every few seconds, however many unsigned
@@ -212,15 +208,13 @@ async fn handshake(
         Ok(DeliveryClaim::Claimed) => {}
         Ok(_) => return not_verified(&WebhookError::BadSignature),
         Err(error) => {
-            tracing::error!(%error, "could not record the handshake");
-            return unavailable();
+            return unavailable("could not record the handshake", &error);
         }
     }
     let confirmed = match hooks.secrets.connect(connection, hooks.http.clone(), &hooks.store).await {
         Ok(provider) => provider.confirm_subscription(token.expose()).await,
         Err(error) => {
-            tracing::error!(%error, "could not read the connection's credentials");
-            return unavailable();
+            return unavailable("could not read the connection's credentials", &error);
         }
     };
     match confirmed {
@@ -230,8 +224,7 @@ async fn handshake(
             return not_verified(&WebhookError::BadSignature);
         }
         Err(error) => {
-            tracing::error!(%connection_id, %error, "could not confirm a webhook subscription");
-            return unavailable();
+            return unavailable("could not confirm a webhook subscription", &error);
         }
     }
     let kept = hooks
@@ -245,8 +238,7 @@ async fn handshake(
         })
         .await;
     if let Err(error) = kept {
-        tracing::error!(%error, "could not keep the confirmed verification token");
-        return unavailable();
+        return unavailable("could not keep the confirmed verification token", &error);
     }
     tracing::info!(%connection_id, "confirmed the webhook subscription");
     verified()
@@ -256,11 +248,16 @@ fn verified() -> Response {
     (StatusCode::OK, axum::Json(serde_json::json!({ "status": "verified", "queued": 0 }))).into_response()
 }
 
-fn unavailable() -> Response {
-    problem(
+/// What went wrong is logged under a new correlation id; the sender gets the id and no detail.
+fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Response {
+    let correlation_id = uuid::Uuid::new_v4().simple().to_string();
+    tracing::error!(%correlation_id, %error, "{what}");
+    ithub::problem::problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily-unavailable",
         "Temporarily unavailable",
         "the delivery was not accepted; please retry",
     )
+    .value("correlation_id", &correlation_id)
+    .into_response()
 }

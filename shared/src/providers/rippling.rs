@@ -287,7 +287,11 @@ pub fn into_employee(worker: Worker, withheld: &[String], today: NaiveDate) -> R
         "ACTIVE" if start_date.is_some_and(|d| d > today) => EmploymentStatus::Pending,
         "ACTIVE" => EmploymentStatus::Active,
         "LEAVE" | "ON_LEAVE" | "LEAVE_OF_ABSENCE" => EmploymentStatus::OnLeave,
-        other => return Err(fail(format!("status {other:?} is not one IT Hub knows"))),
+        // Rippling's statuses are upper-case words; anything else is not quoted, since a run record keeps it.
+        other if other.len() <= 32 && other.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+            return Err(fail(format!("status {other:?} is not one IT Hub knows")));
+        }
+        _ => return Err(fail("the status is not one IT Hub knows".into())),
     };
     let user = worker.user.unwrap_or_default();
     let name = user.name.unwrap_or_default();

@@ -11,9 +11,19 @@ use crate::store::{
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+/// The HR fields the audit trail does not keep: it shows who changed what about a person's work (names, work
+/// email, role, department, manager, status, dates), not where they live or how to reach them privately.
+pub(crate) const NOT_AUDITED: [&str; 3] = ["phone", "personal_email", "home_address"];
+
 /// What the audit trail keeps of an employee before and after a change.
 pub(crate) fn snapshot(employee: &StoredEmployee) -> serde_json::Value {
-    json!({ "hr": employee.hr, "hub": employee.hub, "version": employee.version })
+    let mut hr = serde_json::to_value(&employee.hr).unwrap_or_default();
+    if let Some(fields) = hr.as_object_mut() {
+        for field in NOT_AUDITED {
+            fields.remove(field);
+        }
+    }
+    json!({ "hr": hr, "hub": employee.hub, "version": employee.version })
 }
 
 /// Adds this change's events to the employee's outbox, behind any earlier ones still unpublished, and names them

@@ -4,7 +4,7 @@
 use super::employees::version_condition;
 use super::{AuditEntry, Connection, Item, License, Store, StoreError, StoredEmployee, StoredTask, dynamo, keys, s};
 use crate::domain::{EmployeeId, Playbook, TenantId};
-use crate::resources::{GSI1_PK, GSI1_SK, PK, SK};
+use crate::resources::{GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::Utc;
 use std::collections::HashMap;
@@ -144,6 +144,8 @@ impl Store {
         let mut audit = Self::keyed(&commit.audit, pk.clone(), sort_key.clone())?;
         audit.insert(GSI1_PK.into(), s(keys::audit_of(&commit.tenant, &commit.audit.subject_key())));
         audit.insert(GSI1_SK.into(), s(sort_key));
+        let expires = (commit.audit.at + self.audit_retention).timestamp();
+        audit.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
         writes.push(put(audit, Some("attribute_not_exists(PK)"), None, table));
 
         let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;

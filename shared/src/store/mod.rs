@@ -60,8 +60,20 @@ pub(crate) fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: s
     }
 }
 
+/// An item that does not read back as its type. serde's message can quote the stored value (an email, an
+/// address), and this error reaches logs: only its kind is kept.
 pub(crate) fn corrupt(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(err.to_string())
+    let message = err.to_string();
+    let kind = if message.starts_with("missing field") {
+        "a field is missing"
+    } else if message.starts_with("unknown variant") || message.starts_with("invalid value") {
+        "a value is not one of those known"
+    } else if message.starts_with("invalid type") {
+        "a value has the wrong type"
+    } else {
+        "it does not read as the type"
+    };
+    StoreError::Corrupt(kind.to_owned())
 }
 
 /// `Ok(false)` for a conditional write that lost: the item was not there, or not in the state asked for.
@@ -105,11 +117,13 @@ pub struct Page<T> {
 pub struct Store {
     client: Client,
     table: String,
+    /// How long audit entries are kept (their TTL).
+    audit_retention: chrono::Duration,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), audit_retention: crate::config::audit_retention() }
     }
 
     pub fn table(&self) -> &str {

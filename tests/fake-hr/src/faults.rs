@@ -22,7 +22,24 @@ pub struct Fault {
     pub after: u32,
     #[serde(default)]
     pub kind: FaultKind,
+    /// Instead of `count` calls in a row: every `every`-th call from now on, without end, each refused in turn
+    /// with 429 (`Retry-After: 1`), 500, 503, a truncated body and a dropped connection (`kind` and `status` are
+    /// not read). `every: 10` fails a tenth of the calls.
+    #[serde(default)]
+    pub every: u32,
+    /// Calls seen by an `every` fault so far.
+    #[serde(skip)]
+    pub seen: u32,
 }
+
+/// What a fault with `every` does on its n-th refusal.
+const MIXED: [Fault; 5] = [
+    Fault { status: 429, count: 1, retry_after: Some(1), after: 0, kind: FaultKind::Status, every: 0, seen: 0 },
+    Fault { status: 500, count: 1, retry_after: None, after: 0, kind: FaultKind::Status, every: 0, seen: 0 },
+    Fault { status: 503, count: 1, retry_after: None, after: 0, kind: FaultKind::Status, every: 0, seen: 0 },
+    Fault { status: 200, count: 1, retry_after: None, after: 0, kind: FaultKind::Truncated, every: 0, seen: 0 },
+    Fault { status: 500, count: 1, retry_after: None, after: 0, kind: FaultKind::Drop, every: 0, seen: 0 },
+];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,7 +52,13 @@ pub enum FaultKind {
 
 impl Fault {
     pub fn status(status: u16) -> Self {
-        Self { status, count: 1, retry_after: None, after: 0, kind: FaultKind::Status }
+        Self { status, count: 1, retry_after: None, after: 0, kind: FaultKind::Status, every: 0, seen: 0 }
+    }
+
+    /// Every `every`-th call from now on refused, each in turn by a 429, a 500, a 503, a truncated body and a
+    /// dropped connection.
+    pub fn every(every: u32) -> Self {
+        Self { every: every.max(1), ..Self::status(500) }
     }
 }
 
@@ -54,13 +77,24 @@ pub fn next_fault(faults: &mut VecDeque<Fault>) -> Option<Refusal> {
         fault.after -= 1;
         return None;
     }
+    if fault.every > 0 {
+        fault.seen += 1;
+        if fault.seen % fault.every != 0 {
+            return None;
+        }
+        return Some(refusal(MIXED[(fault.seen / fault.every - 1) as usize % MIXED.len()]));
+    }
     let fault = *fault;
     let front = faults.front_mut().expect("just seen");
     front.count = front.count.saturating_sub(1);
     if front.count == 0 {
         faults.pop_front();
     }
-    Some(match fault.kind {
+    Some(refusal(fault))
+}
+
+fn refusal(fault: Fault) -> Refusal {
+    match fault.kind {
         FaultKind::Truncated => Refusal::Truncated,
         FaultKind::Drop => Refusal::Drop,
         FaultKind::Status => {
@@ -71,7 +105,7 @@ pub fn next_fault(faults: &mut VecDeque<Fault>) -> Option<Refusal> {
             }
             Refusal::Answer(response)
         }
-    })
+    }
 }
 
 /// The body of a sandbox's terminate (`{"date"}`: the last day) or rehire (`{"start_date"}`); either may be

@@ -22,6 +22,8 @@
 //! - `GET   /sandbox/stats`: API calls and dataset pages answered so far, and the headcount
 //! - `POST  /sandbox/faults` (`{"status": 429, "count": 2, "retryAfter": 1, "after": 0, "kind": "status"}`): after
 //!   `after` calls pass, the next `count` answer that (`kind` `truncated`: a body cut short; `drop`: no answer)
+//!   (`{"every": 10}`: every tenth call from now on, refused in turn by 429, 500, 503, a truncated body and a
+//!   dropped connection)
 
 mod adp;
 mod company;

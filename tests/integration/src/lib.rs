@@ -3,6 +3,9 @@
 //!
 //! Run through `make test`, which starts moto and sets `AWS_ENDPOINT_URL`.
 
+pub mod faults;
+pub mod scenario;
+
 use chrono::{DateTime, Utc};
 use fake_hr::FakeBamboo;
 use ithub::domain::{ConnectionId, Employee, TenantId};

@@ -1,5 +1,7 @@
-//! No secret reaches a log line: every line logged while a connection is created, polled, sent webhooks (good and
-//! bad), rotated and refused by its HR system is captured at debug level and searched for the secrets.
+//! No secret and no personal data reaches a log line: every line logged while a connection is created, polled,
+//! sent webhooks (good and bad), rotated and refused by its HR system, and fed a record it cannot read, is captured
+//! at debug level and searched for the secrets and for the people's names, emails, phones and addresses; the run
+//! records the admin API serves are searched for the personal data too.
 
 use chrono::Utc;
 use integration_tests::*;
@@ -21,7 +23,7 @@ impl Write for Captured {
 }
 
 #[tokio::test]
-async fn no_secret_appears_in_any_log_line() {
+async fn no_secret_or_personal_data_appears_in_any_log_line() {
     let captured = Captured::default();
     let writer = captured.clone();
     tracing_subscriber::fmt()
@@ -34,7 +36,15 @@ async fn no_secret_appears_in_any_log_line() {
     let (tenant, key) = tenant(&stack).await;
     let api = serve(&stack).await;
     let admin = Admin::new(&api, &key);
-    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let mut ada = person("Ada", "Lovelace", "Engineering");
+    ada["mobilePhone"] = json!("+1 555 0100 777");
+    ada["addressLineOne"] = json!("12 Sentinel Lane");
+    ada["city"] = json!("Sentinelville");
+    ada["zipcode"] = json!("98765-4321");
+    // A record the connector cannot read: its start date is someone's private email.
+    let mut grace = person("Grace", "Hopper", "Engineering");
+    grace["hireDate"] = json!("grace.private@home.example");
+    let fake = fake_bamboo(vec![(1, ada), (2, grace)]).await;
     let (status, created) = admin.post("/v1/connections", fake.connection_request()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap().to_owned();
@@ -83,6 +93,23 @@ async fn no_secret_appears_in_any_log_line() {
     let refused = stack.store.get_run(&tenant, &connection_id, &run.run_id).await.unwrap().unwrap();
     assert!(refused.error.is_some(), "{refused:?}");
 
+    let (_, runs) = admin.get(&format!("/v1/connections/{id}/runs")).await;
+    let runs = runs.to_string();
+    assert!(runs.contains("\"2\""), "the unreadable record is on a run, by its HR id: {runs}");
+    let personal = [
+        ("name", "Lovelace"),
+        ("name", "Hopper"),
+        ("work email", "ada@acme.example"),
+        ("private email", "grace.private@home.example"),
+        ("phone", "555 0100 777"),
+        ("address", "12 Sentinel Lane"),
+        ("city", "Sentinelville"),
+        ("postcode", "98765-4321"),
+    ];
+    for (what, value) in personal {
+        assert!(!runs.contains(value), "a {what} is on a run record: {runs}");
+    }
+
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.lines().count() > 20, "the flows above were logged: {} lines", logs.lines().count());
     for (what, secret) in [
@@ -91,7 +118,10 @@ async fn no_secret_appears_in_any_log_line() {
         ("webhook secret", first.as_str()),
         ("rotated webhook secret", second.as_str()),
         ("admin key", key.as_str()),
-    ] {
+    ]
+    .into_iter()
+    .chain(personal)
+    {
         let leaks: Vec<&str> = logs.lines().filter(|line| line.contains(secret)).collect();
         assert!(leaks.is_empty(), "the {what} appears in {} log lines, e.g. {}", leaks.len(), leaks[0]);
     }

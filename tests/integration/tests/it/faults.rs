@@ -1,0 +1,140 @@
+//! Under faults: the functions' AWS calls through a fault-injecting proxy in front of moto, the fake BambooHR
+//! refusing a share of its calls, and what is left in a dead-letter queue redriven. The full-size scenario (2,000
+//! people, 200 changes) runs in `make soak`; this is its short version.
+
+use integration_tests::faults::{AwsFault, FaultProxy, Plan};
+use integration_tests::scenario::{Outcome, Scenario, Script};
+use integration_tests::*;
+use ithub::resources::QueueSettings;
+use std::time::Duration;
+
+/// What the script's changes must leave, whatever failed on the way.
+fn assert_the_script_was_applied_once(label: &str, people: u32, script: Script, outcome: &Outcome) {
+    let snapshot = &outcome.snapshot;
+    assert_eq!(snapshot.employees.len() as u32, people + script.hires, "{label}: one employee per person");
+    for (hr_id, fields) in &outcome.hr {
+        let hub = snapshot.employees.get(hr_id).unwrap_or_else(|| panic!("{label}: HR id {hr_id} is missing"));
+        assert_eq!(&hub[..4], &fields[..], "{label}: HR id {hr_id}'s fields");
+    }
+    let count = |kind: &str| snapshot.tasks.iter().filter(|((_, k, _, _), _)| k == kind).map(|(_, n)| n).sum::<u32>();
+    assert_eq!(count("onboarding"), script.hires + script.rehires, "{label}: an onboarding task per hire and rehire");
+    assert_eq!(count("offboarding"), script.terminations, "{label}: an offboarding task per termination");
+    assert!(snapshot.tasks.values().all(|n| *n == 1), "{label}: no task twice: {:?}", snapshot.tasks);
+    assert_eq!(
+        snapshot.licenses,
+        u64::from(script.set_up - script.rehires),
+        "{label}: licenses of those set up, less the leavers offboarded"
+    );
+    let terminated = snapshot.events.iter().filter(|((kind, _), _)| kind == "employee.terminated");
+    assert_eq!(terminated.map(|(_, n)| n).sum::<u32>(), script.terminations, "{label}: a termination event each");
+    let hired = snapshot.events.get(&("employee.hired".to_owned(), "1".to_owned()));
+    assert_eq!(hired, Some(&1), "{label}: the first leaver's rehire event, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_import_and_its_changes_under_aws_and_hr_faults_end_as_they_do_without_them() {
+    faults_change_nothing(200, 40, Duration::from_secs(900)).await;
+}
+
+/// The full scenario, for `make soak`: `SOAK_PEOPLE` (2,000) people and `SOAK_CHANGES` (200) changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "the full-size scenario: make soak"]
+async fn soak_the_full_scenario_under_faults() {
+    let number = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    faults_change_nothing(number("SOAK_PEOPLE", 2_000), number("SOAK_CHANGES", 200), Duration::from_secs(3_600)).await;
+}
+
+/// The same script run twice at once, without faults and with 10% of AWS calls and every tenth HR call failing:
+/// both end as the script says, and the same.
+async fn faults_change_nothing(people: u32, changes: u32, deadline: Duration) {
+    let base = Scenario { people, changes, aws: Plan::none(), hr_every: 0, deadline };
+    let faulty = Scenario { aws: Plan::mixed(0.1, 12), hr_every: 10, ..base.clone() };
+    let (clean, faulted) = tokio::join!(base.run(), faulty.run());
+    let script = base.script();
+    assert_the_script_was_applied_once("without faults", base.people, script, &clean);
+    assert_the_script_was_applied_once("under faults", base.people, script, &faulted);
+    assert!(faulted.aws.total_faults() > 20, "faults were injected: {:?}", faulted.aws);
+    assert!(faulted.aws.faults_of(|k| k == AwsFault::LostAnswer) > 0, "some answers were lost: {:?}", faulted.aws);
+    assert!(faulted.hr_faults > 0, "the HR system refused some calls ({} calls)", faulted.hr_calls);
+    assert_eq!(clean.snapshot.employees, faulted.snapshot.employees, "employees");
+    assert_eq!(clean.snapshot.tasks, faulted.snapshot.tasks, "tasks");
+    assert_eq!(clean.snapshot.licenses, faulted.snapshot.licenses, "licenses");
+    assert_eq!(clean.snapshot.audit, faulted.snapshot.audit, "audit entries");
+    assert_eq!(clean.snapshot.events, faulted.snapshot.events, "events");
+    eprintln!(
+        "under faults: {} AWS calls, {} faults; {} HR calls, {} refused; {} dead letters redriven; {} event repeats; {:?}",
+        faulted.aws.total_calls(),
+        faulted.aws.total_faults(),
+        faulted.hr_calls,
+        faulted.hr_faults,
+        faulted.dead_letters,
+        faulted.event_repeats,
+        faulted.elapsed
+    );
+}
+
+/// A change whose events cannot be published (the worker's role may not call PutEvents) is retried, then
+/// dead-lettered; once the permission is back, the operator's redrive moves it back, and the change and its events happen once.
+#[tokio::test]
+async fn a_redriven_dead_letter_applies_and_publishes_exactly_once() {
+    let stack = stack_with(QueueSettings { visibility_timeout_secs: 1, max_receive_count: 3 }).await;
+    let (tenant_id, _) = tenant(&stack).await;
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let connection = connect(&stack, &tenant_id, &fake, WORLD_SECRET).await;
+    let tap = tap(&stack).await;
+    let aws = ithub::aws_config().await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    let faulty = stack.with_functions_through(&proxy.config(&aws));
+    proxy.set(Plan::only(&["PutEvents"], 1.0, &[AwsFault::Denied]));
+
+    let record = record("1", "Ada");
+    let message =
+        ithub::messages::Message::EmployeeObserved(observed(&tenant_id, &connection.id, record, chrono::Utc::now()));
+    stack.queue.send(std::slice::from_ref(&message)).await.expect("queue the change");
+    let worker = faulty.worker();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let dead = loop {
+        faulty.trigger_once(&worker, &stack.deployed.queue_url, 1).await.expect("receive");
+        let dead = peek(&stack, &stack.deployed.dead_letter_queue_url).await;
+        if !dead.is_empty() {
+            break dead;
+        }
+        assert!(std::time::Instant::now() < deadline, "the change was never dead-lettered");
+    };
+    assert_eq!(dead.len(), 1);
+    assert!(proxy.tally().faults_of(|_| true) >= 3, "every publish was refused");
+    assert!(peek(&stack, &tap).await.is_empty(), "nothing was published");
+
+    proxy.set(Plan::none());
+    // The dead letter is in flight for 30 s after `peek`; the redrive waits for it to come back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut moved = 0;
+    while moved == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing to redrive");
+        moved = operator::redrive(&stack.sqs, &stack.deployed.dead_letter_queue_url, &stack.deployed.queue_url)
+            .await
+            .unwrap();
+        if moved == 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    assert_eq!(moved, 1);
+    drain_with(&stack, &worker).await;
+    // A second redrive finds nothing, and a repeat of the same change is a no-op.
+    assert_eq!(
+        operator::redrive(&stack.sqs, &stack.deployed.dead_letter_queue_url, &stack.deployed.queue_url).await.unwrap(),
+        0
+    );
+    stack.queue.send(std::slice::from_ref(&message)).await.expect("queue the change again");
+    drain_with(&stack, &worker).await;
+
+    let events: Vec<serde_json::Value> =
+        peek(&stack, &tap).await.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let mut kinds: Vec<&str> = events.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["employee.hired", "task.opened"], "each event once: {events:?}");
+    let employees = stack.store.list_employees(&tenant_id, &Default::default(), 10, None).await.unwrap();
+    assert_eq!(employees.items.len(), 1);
+    let tasks = stack.store.list_tasks(&tenant_id, ithub::domain::TaskStatus::Open, None, 10, None).await.unwrap();
+    assert_eq!(tasks.items.len(), 1, "one onboarding task");
+}
