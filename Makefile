@@ -34,7 +34,7 @@ help:
 	@echo "make iam-evidence  make test, then rewrite infra/aws-calls.tsv (each function's AWS calls) from its record"
 	@echo "make lint     rustfmt --check, clippy -D warnings; cfn-lint, sam validate --lint and checkov on the template"
 	@echo "make bench    run the benchmarks (see BENCHMARKS.md); make bench-cold runs only the cold-start one"
-	@echo "make soak     the fault-injection scenario at full size (2,000 people, 200 changes, faults in AWS and HR)"
+	@echo "make soak     the fault-injection scenario at full size (2,000 people, 200 changes), then the load test"
 	@echo "make fuzz     the hostile-input property tests at 100,000 cases each"
 	@echo "make package  build the Lambda zips for arm64 with cargo-lambda"
 	@echo "make deploy   package, then sam deploy with infra/samconfig.toml (STACK, REGION, ALARM_EMAIL)"
@@ -139,16 +139,21 @@ bench: $(MOTO_STAMP)
 	$(MAKE) bench-cold
 
 # The fault-injection scenario at full size (SOAK_PEOPLE people, SOAK_CHANGES changes; `make test` runs a short one),
-# and the hostile-input property tests at FUZZ_CASES cases each (BENCHMARKS.md records a run of both).
+# then the load test (LOAD_RATE webhook deliveries a second for LOAD_SECONDS, admins reading meanwhile); and the
+# hostile-input property tests at FUZZ_CASES cases each. BENCHMARKS.md records a run of each.
 SOAK_PEOPLE ?= 2000
 SOAK_CHANGES ?= 200
+LOAD_RATE ?= 20
+LOAD_SECONDS ?= 60
 FUZZ_CASES ?= 100000
 soak: $(MOTO_STAMP)
 	SOAK_PEOPLE=$(SOAK_PEOPLE) SOAK_CHANGES=$(SOAK_CHANGES) $(WITH_MOTO) cargo test -p integration-tests --test it \
 	  faults::soak_the_full_scenario_under_faults -- --ignored --nocapture
+	$(WITH_MOTO) cargo bench -p integration-tests --bench load -- --rate $(LOAD_RATE) --seconds $(LOAD_SECONDS)
 
+# In the dev profile: its overflow checks turn an arithmetic overflow on hostile input into a finding.
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p ithub --test hostile_input -- --nocapture
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --test hostile_input -- --nocapture
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'

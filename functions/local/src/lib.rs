@@ -34,6 +34,8 @@ pub struct Stack {
     pub http: ithub::providers::Http,
     /// Where this process serves HTTP, for the webhook URLs the admin API gives out.
     pub public_url: Option<String>,
+    /// A sync step's time budget and lease, when shorter than the deployed ones (tests).
+    pub step_budget: Option<(Duration, Duration)>,
     functions: Functions,
 }
 
@@ -133,6 +135,7 @@ impl Stack {
             bus: Bus::new(aws_sdk_eventbridge::Client::new(aws), &deployed.bus),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(aws)).with_prefix(ithub::config::secret_prefix()),
             public_url: None,
+            step_budget: None,
             http: ithub::providers::Http::new(ithub::providers::Egress::LoopbackOnly),
             functions,
             deployed,
@@ -180,13 +183,17 @@ impl Stack {
     /// What carries sync runs out, step by step (in the worker function).
     pub fn syncer(&self) -> Syncer {
         let worker = &self.functions.worker;
-        Syncer::new(
+        let syncer = Syncer::new(
             worker.service(),
             worker.queue.clone(),
             worker.runs.clone(),
             worker.secrets.clone(),
             self.http.clone(),
-        )
+        );
+        match self.step_budget {
+            Some((budget, lease)) => syncer.with_budget(budget, lease),
+            None => syncer,
+        }
     }
 
     /// The routes API Gateway serves: the admin API and the webhook receiver.

@@ -3,6 +3,11 @@
 //! - `ithub-local bootstrap`: create the table, queues and bus (idempotent), print their names.
 //! - `ithub-local run`: bootstrap, start the sandbox HR system with a sample company, create a demo tenant with an
 //!   admin key and a connection to the sandbox, then serve every function until Ctrl-C.
+//! - `ithub-local serve`: bootstrap, then serve every function (API, webhooks, schedule, worker) for the tenants
+//!   and connections already there: what a restarted deployment does (the fault tests kill and restart it).
+//!
+//! `ITHUB_VISIBILITY_TIMEOUT_SECONDS` (queues this process creates), `ITHUB_STEP_SECONDS` and `ITHUB_LEASE_SECONDS`
+//! (a sync step's budget and its lease) shorten the deployed values for tests; unset, they are the template's.
 
 use chrono::Utc;
 use ithub::domain::{Actor, TenantId};
@@ -37,7 +42,14 @@ async fn main() {
     }
     let names = Names::prefixed(&setting("ITHUB_PREFIX", "ithub-local"));
     let command = std::env::args().nth(1).unwrap_or_else(|| "run".into());
-    let stack = Stack::bootstrap(&names, QueueSettings::default()).await.unwrap_or_else(|e| fail(e));
+    let mut queues = QueueSettings::default();
+    if let Some(secs) = number("ITHUB_VISIBILITY_TIMEOUT_SECONDS") {
+        queues.visibility_timeout_secs = secs as i32;
+    }
+    let mut stack = Stack::bootstrap(&names, queues).await.unwrap_or_else(|e| fail(e));
+    if let (Some(step), Some(lease)) = (number("ITHUB_STEP_SECONDS"), number("ITHUB_LEASE_SECONDS")) {
+        stack.step_budget = Some((Duration::from_secs(step), Duration::from_secs(lease)));
+    }
     match command.as_str() {
         "bootstrap" => {
             let d = &stack.deployed;
@@ -47,7 +59,31 @@ async fn main() {
             );
         }
         "run" => run(stack).await,
-        other => fail(format!("unknown command {other:?}; use `run` or `bootstrap`")),
+        "serve" => serve(stack).await,
+        other => fail(format!("unknown command {other:?}; use `run`, `serve` or `bootstrap`")),
+    }
+}
+
+fn number(name: &str) -> Option<u64> {
+    let raw = std::env::var(name).ok().filter(|v| !v.trim().is_empty())?;
+    Some(raw.trim().parse().unwrap_or_else(|_| fail(format!("{name} must be a whole number of seconds, got {raw:?}"))))
+}
+
+/// Every function, for what is already in the table: no tenant, connection or sandbox is made.
+async fn serve(mut stack: Stack) {
+    let api_addr = address("ITHUB_API_ADDR", "127.0.0.1:8080");
+    let poll_secs: u64 =
+        setting("ITHUB_POLL_SECONDS", "5").parse().unwrap_or_else(|_| fail("ITHUB_POLL_SECONDS must be a number"));
+    let listener = tokio::net::TcpListener::bind(api_addr)
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot listen on {api_addr}: {e}")));
+    let api_url = format!("http://{}", listener.local_addr().map_or(api_addr, |a| a));
+    stack.public_url = Some(api_url.clone());
+    tokio::spawn(stack.clone().schedule_poller(Duration::from_secs(poll_secs)));
+    tokio::spawn(stack.clone().feed_worker());
+    println!("IT Hub is serving at {api_url}");
+    if let Err(e) = axum::serve(listener, stack.router()).await {
+        fail(e);
     }
 }
 

@@ -46,10 +46,10 @@ pub enum Command {
     /// cause is fixed). Applying a change or a run step twice is a no-op, and owed events are published on the
     /// way, so a message redriven after it did half its work ends the same as one that never failed.
     Redrive {
-        /// The dead-letter queue's URL (the stack's `ChangeDeadLetterQueueUrl` or `RunDeadLetterQueueUrl`).
+        /// The dead-letter queue's URL (the stack's output `DeadLetterQueueUrl` or `RunDeadLetterQueueUrl`).
         #[arg(long)]
         from: String,
-        /// The queue its messages came from (`ChangeQueueUrl` or `RunQueueUrl`).
+        /// The queue its messages came from (the output `ChangeQueueUrl` or `RunQueueUrl`).
         #[arg(long)]
         to: String,
     },

@@ -192,24 +192,7 @@ async fn intake(deliveries: usize) {
     let acks: Vec<(u16, Duration)> = futures::stream::iter(1..=deliveries as u32)
         .map(|id| {
             let (http, url) = (http.clone(), url.clone());
-            async move {
-                let body = json!({ "type": "employee.updated", "timestamp": Utc::now().to_rfc3339(),
-                                   "data": { "companyId": "1", "employeeId": id.to_string(), "changedFields": ["jobTitle"] } })
-                .to_string();
-                let timestamp = Utc::now().timestamp().to_string();
-                let signature = fake_hr::sign(WORLD_SECRET, &body, &timestamp);
-                let sent = Instant::now();
-                let response = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-bamboohr-timestamp", timestamp)
-                    .header("x-bamboohr-signature", signature)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("the receiver answers");
-                (response.status().as_u16(), sent.elapsed())
-            }
+            async move { deliver_bamboo_update(&http, &url, id).await }
         })
         .buffer_unordered(16)
         .collect()

@@ -132,6 +132,28 @@ pub fn person(first: &str, last: &str, department: &str) -> serde_json::Value {
     })
 }
 
+/// Posts a BambooHR `employee.updated` delivery about `hr_id` to `url`, signed with [`WORLD_SECRET`]; returns the
+/// receiver's status (0 when it did not answer) and how long the answer took.
+pub async fn deliver_bamboo_update(http: &reqwest::Client, url: &str, hr_id: u32) -> (u16, std::time::Duration) {
+    let body = serde_json::json!({ "type": "employee.updated", "timestamp": Utc::now().to_rfc3339(),
+                       "data": { "companyId": "1", "employeeId": hr_id.to_string(), "changedFields": ["jobTitle"] } })
+    .to_string();
+    let timestamp = Utc::now().timestamp().to_string();
+    let signature = fake_hr::sign(WORLD_SECRET, &body, &timestamp);
+    let sent = std::time::Instant::now();
+    let status = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-bamboohr-timestamp", timestamp)
+        .header("x-bamboohr-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (status, sent.elapsed())
+}
+
 /// An authenticated GET to the admin API.
 pub async fn get_json(url: &str, key: &str) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new().get(url).bearer_auth(key).send().await.expect("admin API answers");

@@ -138,3 +138,89 @@ async fn a_redriven_dead_letter_applies_and_publishes_exactly_once() {
     let tasks = stack.store.list_tasks(&tenant_id, ithub::domain::TaskStatus::Open, None, 10, None).await.unwrap();
     assert_eq!(tasks.items.len(), 1, "one onboarding task");
 }
+
+/// `ithub-local serve` (every function in one process, as the local runner runs them) on `port`, for the stack
+/// named `prefix`, with short steps and a short visibility timeout; answers once its API does.
+async fn start_local(prefix: &str, port: u16) -> tokio::process::Child {
+    let exe = std::env::current_exe().expect("this test's path");
+    let binary = exe.parent().and_then(|deps| deps.parent()).expect("the target directory").join("ithub-local");
+    assert!(binary.exists(), "{} is missing: build it (cargo build -p local)", binary.display());
+    let child = tokio::process::Command::new(binary)
+        .arg("serve")
+        .env("ITHUB_PREFIX", prefix)
+        .env("ITHUB_API_ADDR", format!("127.0.0.1:{port}"))
+        .env("ITHUB_POLL_SECONDS", "1")
+        .env("ITHUB_VISIBILITY_TIMEOUT_SECONDS", "10")
+        .env("ITHUB_STEP_SECONDS", "2")
+        .env("ITHUB_LEASE_SECONDS", "5")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start ithub-local");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let health = format!("http://127.0.0.1:{port}/health");
+    while !reqwest::get(&health).await.is_ok_and(|r| r.status() == 200) {
+        assert!(std::time::Instant::now() < deadline, "ithub-local never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The local stack killed (SIGKILL) in the middle of an import and started again: the import resumes from its
+/// checkpoint once its lease has passed, and ends with everyone imported once, one import entry in the audit trail and
+/// nothing dead-lettered.
+#[tokio::test]
+async fn the_local_stack_killed_mid_import_resumes_and_imports_everyone_once() {
+    let prefix = format!("k{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let queues = QueueSettings { visibility_timeout_secs: 10, max_receive_count: 5 };
+    let stack = Stack::bootstrap(&ithub::resources::Names::prefixed(&prefix), queues).await.expect("bootstrap");
+    let (tenant_id, key) = tenant(&stack).await;
+    let people = 1_500;
+    let fake = fake_bamboo(fake_hr::generated_company(people)).await;
+    let connection = connect(&stack, &tenant_id, &fake, WORLD_SECRET).await;
+    let port = free_port();
+    let admin = Admin::new(&format!("http://127.0.0.1:{port}"), &key);
+
+    let mut first = start_local(&prefix, port).await;
+    let (status, run) = admin.post(&format!("/v1/connections/{}/sync", connection.id), serde_json::json!({})).await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    let read = || async { stack.store.get_run(&tenant_id, &connection.id, &run_id).await.unwrap().unwrap() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let at_kill = loop {
+        let run = read().await;
+        if run.counts.imported >= 100 {
+            break run;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import never got going: {run:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    first.kill().await.expect("SIGKILL");
+    assert!(!at_kill.status.is_finished(), "killed mid-import: {} of {people} imported", at_kill.counts.imported);
+
+    let _second = start_local(&prefix, port).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let run = read().await;
+        let employees = admin.all("/v1/employees").await;
+        if run.status == ithub::store::RunStatus::Succeeded && employees.len() == people as usize {
+            let ids: std::collections::BTreeSet<&str> =
+                employees.iter().map(|e| e["hr"]["hr_id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), people as usize, "each person once");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import never finished: {run:?}, {}", employees.len());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let imports = admin.all("/v1/audit").await.into_iter().filter(|e| e["action"] == "hr.import").count();
+    assert_eq!(imports, 1, "one import entry");
+    for dlq in [&stack.deployed.dead_letter_queue_url, &stack.deployed.run_dead_letter_queue_url] {
+        assert!(peek(&stack, dlq).await.is_empty(), "nothing dead-lettered");
+    }
+}
