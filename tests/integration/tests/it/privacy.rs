@@ -40,3 +40,40 @@ async fn audit_entries_keep_no_private_contact_details_and_expire_after_the_rete
     }
     assert!(audited >= trail.len(), "every audit entry was found ({audited})");
 }
+
+/// Admin keys and SCIM tokens are stored hashed: nothing in the table holds one as it was given out.
+#[tokio::test]
+async fn no_admin_key_or_scim_token_is_stored_as_given() {
+    let world = World::new(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let request = json!({"provider": "scim", "settings": {}, "credentials": {}});
+    let (status, created) = world.admin.post("/v1/connections", request).await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["scim_token"].as_str().expect("a SCIM token, shown once").to_owned();
+    let (status, _) = world.admin.get("/v1/employees").await;
+    assert_eq!(status, 200, "the key works");
+
+    let mut start = None;
+    let mut items = 0;
+    loop {
+        let page = world
+            .stack
+            .dynamodb
+            .scan()
+            .table_name(&world.stack.deployed.table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items.unwrap_or_default() {
+            items += 1;
+            let text = format!("{item:?}");
+            assert!(!text.contains(&world.admin.key), "an admin key is stored as given: {text}");
+            assert!(!text.contains(&token), "a SCIM token is stored as given: {text}");
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    assert!(items > 3, "the table was read ({items} items)");
+}
