@@ -1,5 +1,5 @@
-"""moto's server, with three fixes to its DynamoDB emulation: a transaction's rollback snapshot, a query's walk, and
-a transaction's idempotency token.
+"""moto's server, with four fixes to its DynamoDB emulation: a transaction's rollback snapshot, a query's walk,
+a transaction's idempotency token, and atomic writes.
 
 moto 5.1's `TransactWriteItems` deep-copies the whole table once per item in the transaction, to restore it
 if the transaction is cancelled. The cost grows with the table (seconds per transaction at 10,000 items, and
@@ -17,7 +17,8 @@ difference: a page that fills up returns a last evaluated key only when more ite
 exactly). Callers read until no key comes back, so both end the same.
 moto 5.1 ignores `TransactWriteItems`' `ClientRequestToken`. DynamoDB does not: a call repeated with the token
 of one that succeeded within the last ten minutes returns success and changes nothing (the token with other items is
-refused with `IdempotentParameterMismatchException`). The AWS SDK sets a token on every call and keeps it across its
+refused with `IdempotentParameterMismatchException`, and while the first is still being applied, a repeat gets
+`TransactionInProgressException`). The AWS SDK sets a token on every call and keeps it across its
 retries, so a transaction whose answer was lost (the fault-injection tests lose some on purpose) is retried safely
 against DynamoDB; here too, now.
 Everything else is moto's own code. With ITHUB_AWS_CALL_LOG set, each function's calls are recorded (see
@@ -185,17 +186,34 @@ def transact_write_items_once(self):
     items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
     now = time.monotonic()
     with _tokens_lock:
-        for old in [t for t, (_, at) in _tokens.items() if now - at > TOKEN_SECONDS]:
+        for old in [t for t, (_, at, _) in _tokens.items() if now - at > TOKEN_SECONDS]:
             del _tokens[old]
         seen = _tokens.get(token)
+        if seen is None:
+            _tokens[token] = (items, now, "in progress")
     if seen is not None:
         if seen[0] != items:
             raise IdempotentParameterMismatch()
+        if seen[2] == "in progress":
+            raise TransactionInProgress()
         return dynamo_json_dump({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
-    answer = _moto_transact_handler(self)
+    try:
+        answer = _moto_transact_handler(self)
+    except BaseException:
+        with _tokens_lock:
+            _tokens.pop(token, None)
+        raise
     with _tokens_lock:
-        _tokens[token] = (items, now)
+        _tokens[token] = (items, now, "done")
     return answer
+
+
+class TransactionInProgress(DynamodbException):
+    def __init__(self):
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
+            message="The transaction with the given request token is already in progress.",
+        )
 
 
 class IdempotentParameterMismatch(DynamodbException):
@@ -205,6 +223,26 @@ class IdempotentParameterMismatch(DynamodbException):
             message="The request uses the same client token as a previous, but non-identical request.",
         )
 
+
+# DynamoDB applies each write, and each transaction, atomically: a condition is checked and the write made with no
+# other write between them. moto's server answers requests on several threads and does not lock, so two concurrent
+# conditional writes on one item could both pass their check and one be lost (seen as a lost SCIM PATCH under load).
+# Every write here takes one lock.
+_write_lock = threading.RLock()
+
+
+def _locked(write):
+    def locked(*args, **kwargs):
+        with _write_lock:
+            return write(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+    if hasattr(models.DynamoDBBackend, _name):
+        setattr(models.DynamoDBBackend, _name, _locked(getattr(models.DynamoDBBackend, _name)))
+transact_write_items = _locked(transact_write_items)
 
 models.copy = _TablesNotCopied()
 responses.DynamoHandler.transact_write_items = transact_write_items_once

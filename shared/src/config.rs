@@ -24,7 +24,12 @@ pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
 /// How long audit entries are kept: [`AUDIT_RETENTION_DAYS`], or 400 days when it is unset or not a whole number
 /// of days from 1 to 36,500.
 pub fn audit_retention() -> chrono::Duration {
-    audit_retention_from(std::env::var(AUDIT_RETENTION_DAYS).ok().as_deref())
+    let raw = std::env::var(AUDIT_RETENTION_DAYS).ok();
+    let retention = audit_retention_from(raw.as_deref());
+    if raw.is_some_and(|r| audit_retention_from(Some(&r)).num_days().to_string() != r.trim()) {
+        tracing::warn!(days = retention.num_days(), "{AUDIT_RETENTION_DAYS} is not a number of days from 1 to 36500");
+    }
+    retention
 }
 
 fn audit_retention_from(raw: Option<&str>) -> chrono::Duration {

@@ -62,7 +62,7 @@ pub fn public_reason(message: &str) -> String {
         ("unknown variant ", "unknown value, "),
     ] {
         if let Some(start) = message.find(kind)
-            && let Some(at) = message[start..].find(", expected ")
+            && let Some(at) = message[start..].rfind(", expected ")
         {
             let expected = &message[start + at + 2..];
             return format!("{}{said}{expected}", &message[..start]);
@@ -132,6 +132,8 @@ mod tests {
         let reason = public_reason(&serde_json::from_str::<Kind>(r#"{"Bamboohr": 1}"#).unwrap_err().to_string());
         assert!(reason.contains("Bamboohr") || reason.contains("unit"), "{reason}");
         assert_eq!(public_reason("missing field `name`"), "missing field `name`");
+        let reason = public_reason(&sent(r#""a, expected SECRET""#).to_string());
+        assert!(!reason.contains("SECRET"), "{reason}");
     }
 
     #[test]

@@ -47,8 +47,10 @@ async fn main() {
         queues.visibility_timeout_secs = secs as i32;
     }
     let mut stack = Stack::bootstrap(&names, queues).await.unwrap_or_else(|e| fail(e));
-    if let (Some(step), Some(lease)) = (number("ITHUB_STEP_SECONDS"), number("ITHUB_LEASE_SECONDS")) {
-        stack.step_budget = Some((Duration::from_secs(step), Duration::from_secs(lease)));
+    match (number("ITHUB_STEP_SECONDS"), number("ITHUB_LEASE_SECONDS")) {
+        (Some(step), Some(lease)) => stack.step_budget = Some((Duration::from_secs(step), Duration::from_secs(lease))),
+        (None, None) => {}
+        _ => fail("ITHUB_STEP_SECONDS and ITHUB_LEASE_SECONDS go together: set both or neither"),
     }
     match command.as_str() {
         "bootstrap" => {

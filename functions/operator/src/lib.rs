@@ -71,8 +71,9 @@ pub enum OperatorError {
 
 /// Moves every message of the dead-letter queue `from` to `to`, keeping its body, attributes and (on FIFO queues)
 /// its message group, so one person's changes still apply in order; each is deleted from `from` only once `to` has
-/// it. A FIFO send is deduplicated on the dead letter's own message id, so a redrive interrupted between sending
-/// and deleting, then run again, does not queue the message twice. Returns how many messages were moved.
+/// it. Each send is new to FIFO deduplication (a message redriven, failed again and redriven within five minutes
+/// must not be dropped as a duplicate); a redrive interrupted between sending and deleting and run again queues
+/// that message twice, which the worker applies once. Returns how many messages were moved.
 pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str) -> Result<usize, OperatorError> {
     use aws_sdk_sqs::error::DisplayErrorContext;
     use aws_sdk_sqs::types::MessageSystemAttributeName;
@@ -85,6 +86,8 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str) -> Result<
             .queue_url(from)
             .max_number_of_messages(10)
             .visibility_timeout(60)
+            // A short poll can answer empty while messages remain: wait a moment before calling the queue empty.
+            .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_attribute_names("All")
             .send()
@@ -111,7 +114,8 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str) -> Result<
                     .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
                     .cloned()
                     .unwrap_or_else(|| id.clone());
-                send = send.message_group_id(group).message_deduplication_id(format!("redrive-{id}"));
+                let dedup = format!("redrive-{}", uuid::Uuid::new_v4().simple());
+                send = send.message_group_id(group).message_deduplication_id(dedup);
             }
             send.send().await.map_err(|e| failed(&e))?;
             sqs.delete_message().queue_url(from).receipt_handle(receipt).send().await.map_err(|e| failed(&e))?;

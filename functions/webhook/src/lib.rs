@@ -71,7 +71,7 @@ async fn receive(
         Ok(Some(connection)) if connection.provider.kind().capabilities().webhooks => connection,
         Ok(_) => return unknown_connection(),
         Err(error) => {
-            return unavailable("could not read the connection", &error);
+            return unavailable(&connection_id, "could not read the connection", &error);
         }
     };
     let now = Utc::now();
@@ -92,7 +92,7 @@ async fn receive(
     let verdict = match verdict {
         Ok(verdict) => verdict,
         Err(error) => {
-            return unavailable("could not read the connection's webhook secrets", &error);
+            return unavailable(&connection_id, "could not read the connection's webhook secrets", &error);
         }
     };
     let delivery = match verdict {
@@ -136,7 +136,7 @@ async fn receive(
             return answer;
         }
         Err(error) => {
-            return unavailable("could not record the delivery", &error);
+            return unavailable(&connection_id, "could not record the delivery", &error);
         }
     }
     let hints: Vec<Message> = delivery
@@ -168,7 +168,7 @@ async fn receive(
         })
         .collect();
     if let Err(error) = hooks.queue.send(&hints).await {
-        let answer = unavailable("could not queue the delivery; asking the sender to retry", &error);
+        let answer = unavailable(&connection_id, "could not queue the delivery; asking the sender to retry", &error);
         // Forget the claim so the sender's retry is not dropped as a duplicate.
         if let Err(error) = hooks.store.release_claim(&claim).await {
             tracing::error!(%error, "could not release the delivery claim");
@@ -198,7 +198,7 @@ async fn handshake(
         Ok(secret) if secret.webhook_secrets.iter().any(|s| s == token.expose()) => return verified(),
         Ok(_) => {}
         Err(error) => {
-            return unavailable("could not read the connection's secrets", &error);
+            return unavailable(connection_id, "could not read the connection's secrets", &error);
         }
     }
     // At most one confirmation call to the HR system per connection every few seconds, however many unsigned
@@ -208,13 +208,13 @@ async fn handshake(
         Ok(DeliveryClaim::Claimed) => {}
         Ok(_) => return not_verified(&WebhookError::BadSignature),
         Err(error) => {
-            return unavailable("could not record the handshake", &error);
+            return unavailable(connection_id, "could not record the handshake", &error);
         }
     }
     let confirmed = match hooks.secrets.connect(connection, hooks.http.clone(), &hooks.store).await {
         Ok(provider) => provider.confirm_subscription(token.expose()).await,
         Err(error) => {
-            return unavailable("could not read the connection's credentials", &error);
+            return unavailable(connection_id, "could not read the connection's credentials", &error);
         }
     };
     match confirmed {
@@ -224,7 +224,7 @@ async fn handshake(
             return not_verified(&WebhookError::BadSignature);
         }
         Err(error) => {
-            return unavailable("could not confirm a webhook subscription", &error);
+            return unavailable(connection_id, "could not confirm a webhook subscription", &error);
         }
     }
     let kept = hooks
@@ -238,7 +238,7 @@ async fn handshake(
         })
         .await;
     if let Err(error) = kept {
-        return unavailable("could not keep the confirmed verification token", &error);
+        return unavailable(connection_id, "could not keep the confirmed verification token", &error);
     }
     tracing::info!(%connection_id, "confirmed the webhook subscription");
     verified()
@@ -249,9 +249,9 @@ fn verified() -> Response {
 }
 
 /// What went wrong is logged under a new correlation id; the sender gets the id and no detail.
-fn unavailable(what: &str, error: &dyn std::fmt::Display) -> Response {
+fn unavailable(connection_id: &ConnectionId, what: &str, error: &dyn std::fmt::Display) -> Response {
     let correlation_id = uuid::Uuid::new_v4().simple().to_string();
-    tracing::error!(%correlation_id, %error, "{what}");
+    tracing::error!(%correlation_id, %connection_id, %error, "{what}");
     ithub::problem::problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily-unavailable",

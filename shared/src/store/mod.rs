@@ -64,8 +64,11 @@ pub(crate) fn dynamo<E: ProvideErrorMetadata + std::error::Error + 'static, R: s
 /// address), and this error reaches logs: only its kind is kept.
 pub(crate) fn corrupt(err: impl std::fmt::Display) -> StoreError {
     let message = err.to_string();
-    let kind = if message.starts_with("missing field") {
-        "a field is missing"
+    if message.starts_with("missing field `") {
+        return StoreError::Corrupt(message.split_inclusive('`').take(2).collect()); // the field's name only
+    }
+    let kind = if message.starts_with("unknown field") {
+        "a field is not one known"
     } else if message.starts_with("unknown variant") || message.starts_with("invalid value") {
         "a value is not one of those known"
     } else if message.starts_with("invalid type") {

@@ -47,5 +47,5 @@ pub use gusto::{FakeGusto, sample as gusto_sample, sign as gusto_sign};
 pub use hibob::{BobDelivery, FakeBob, sample as bob_sample, sign as bob_sign};
 pub use personio::{FakePersonio, sample as personio_sample};
 pub use rippling::{FakeRippling, sample as rippling_sample};
-pub use server::{Delivery, FakeBamboo, sign};
+pub use server::{Delivery, FakeBamboo, sign, sign_bytes};
 pub use workday::{FakeWorkday, sample as workday_sample};

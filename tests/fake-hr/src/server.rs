@@ -47,6 +47,8 @@ struct Company {
     faults: VecDeque<Fault>,
     deliveries: Vec<Delivery>,
     api_calls: u64,
+    /// API calls answered with an injected fault.
+    refused: u64,
     dataset_calls: u64,
 }
 
@@ -92,6 +94,7 @@ impl FakeBamboo {
                 faults: VecDeque::new(),
                 deliveries: Vec::new(),
                 api_calls: 0,
+                refused: 0,
                 dataset_calls: 0,
             })),
             base_url,
@@ -238,6 +241,11 @@ impl FakeBamboo {
         self.company().api_calls
     }
 
+    /// API calls refused by an injected fault so far.
+    pub fn refused_calls(&self) -> u64 {
+        self.company().refused
+    }
+
     /// Dataset pages served so far.
     pub fn dataset_calls(&self) -> u64 {
         self.company().dataset_calls
@@ -289,8 +297,13 @@ impl FakeBamboo {
 
 /// Hex HMAC-SHA256 of the body followed by the timestamp, keyed with the webhook's private key.
 pub fn sign(private_key: &str, body: &str, timestamp: &str) -> String {
+    sign_bytes(private_key, body.as_bytes(), timestamp)
+}
+
+/// [`sign`] over any bytes (a body that is not UTF-8, say).
+pub fn sign_bytes(private_key: &str, body: &[u8], timestamp: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(private_key.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body.as_bytes());
+    mac.update(body);
     mac.update(timestamp.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -337,6 +350,7 @@ fn refusal(fake: &Shared, headers: &HeaderMap) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
     if let Some(refused) = next_fault(&mut company.faults) {
+        company.refused += 1;
         return Some(refused);
     }
     let user = basic_user(headers).map(|(user, _)| user);

@@ -113,12 +113,15 @@ impl FaultProxy {
         let state = Arc::new(Mutex::new(State { plan: Plan::none(), rng: 1, turn: 0, tally: Tally::default() }));
         let forward = Forward {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("an HTTP client"),
+            http: reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("an HTTP client"),
             state: state.clone(),
         };
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await; // out of descriptors, say: let some close
+                    continue;
+                };
                 let forward = forward.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| forward.clone().call(request));

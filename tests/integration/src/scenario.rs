@@ -71,15 +71,17 @@ pub struct Outcome {
     pub hr: BTreeMap<String, Vec<String>>,
     pub aws: Tally,
     pub hr_calls: u64,
-    /// HR calls refused: every `hr_every`-th.
+    /// HR calls the fake refused with an injected fault.
     pub hr_faults: u64,
     /// Webhook deliveries the receiver did not take (answered other than 2xx); the poll reads those changes.
     pub webhooks_refused: usize,
     pub webhooks_sent: usize,
     /// Event publications beyond the first of each event (same `event_id`, at-least-once delivery).
     pub event_repeats: usize,
-    /// Messages found in the dead-letter queues at the end, and redriven.
+    /// Messages that reached a dead-letter queue and were redriven (`ithub-operator redrive`) as they came.
     pub dead_letters: usize,
+    /// Messages left in the dead-letter queues at the end, after every redrive: must be none.
+    pub dead_letters_left: usize,
     /// Runs that ended failed and were started again ("sync now" once more).
     pub runs_retried: u32,
     pub elapsed: Duration,
@@ -99,6 +101,8 @@ struct Run {
     tenant: ithub::domain::TenantId,
     deadline: Instant,
     runs_retried: u32,
+    /// Dead letters moved back to their queues so far.
+    redriven: usize,
 }
 
 impl Scenario {
@@ -132,13 +136,14 @@ impl Scenario {
             tenant: tenant_id.clone(),
             deadline: started + self.deadline,
             runs_retried: 0,
+            redriven: 0,
         };
 
         proxy.set(self.aws.clone());
         if self.hr_every > 0 {
             fake.inject(Fault::every(self.hr_every));
         }
-        let hr_calls_before = fake.api_calls();
+        let (hr_calls_before, hr_refused_before) = (fake.api_calls(), fake.refused_calls());
 
         // The first import, then the first quarter of the company set up.
         run.sync_now().await;
@@ -189,23 +194,11 @@ impl Scenario {
         }
         run.sync_now().await;
 
-        // What is left in the dead-letter queues is redriven, as the runbook says, and worked off.
-        let dead_letters = run.dead_letters().await;
-        if dead_letters > 0 {
-            proxy.set(Plan::none());
-            for (dlq, source) in [
-                (&stack.deployed.dead_letter_queue_url, &stack.deployed.queue_url),
-                (&stack.deployed.run_dead_letter_queue_url, &stack.deployed.run_queue_url),
-            ] {
-                operator::redrive(&stack.sqs, dlq, source).await.expect("redrive");
-            }
-            run.settle(None).await;
-        }
         proxy.set(Plan::none());
+        let dead_letters_left = run.dead_letters().await;
 
         let deliveries = fake.deliveries();
         let hr_calls = fake.api_calls() - hr_calls_before;
-        let every = u64::from(self.hr_every);
         let (snapshot, event_repeats) = run.snapshot(&tap).await;
         let mut hr = BTreeMap::new();
         for id in 1..=(self.people + script.hires) {
@@ -221,11 +214,12 @@ impl Scenario {
             hr,
             aws: proxy.tally(),
             hr_calls,
-            hr_faults: hr_calls.checked_div(every).unwrap_or(0),
+            hr_faults: fake.refused_calls() - hr_refused_before,
             webhooks_refused: deliveries.iter().filter(|d| !(200..300).contains(&d.status)).count(),
             webhooks_sent: deliveries.len(),
             event_repeats,
-            dead_letters,
+            dead_letters: run.redriven,
+            dead_letters_left,
             runs_retried: run.runs_retried,
             elapsed: started.elapsed(),
         }
@@ -264,7 +258,7 @@ impl Run {
 
     /// Works both queues (and the schedule's every-minute queue tick, which resumes stalled runs) until `run_id`
     /// has finished and nothing is left to receive; returns whether the run succeeded.
-    async fn settle(&self, run_id: Option<&str>) -> bool {
+    async fn settle(&mut self, run_id: Option<&str>) -> bool {
         let mut last_tick = Instant::now();
         loop {
             self.check_deadline("settle");
@@ -274,11 +268,16 @@ impl Run {
                     received += outcome.received;
                 }
             }
+            // The schedule's tick, which resumes a run whose step died (its lease passed): a step whose write was
+            // applied but whose answer was lost ends without carrying its run on, as a killed step would.
             if last_tick.elapsed() > Duration::from_secs(5) {
-                let _ = self.faulty.poll(Utc::now(), ithub::schedule::Tick::Queues).await;
+                let _ = self.faulty.poll(Utc::now(), ithub::schedule::Tick::All).await;
                 last_tick = Instant::now();
             }
             if received > 0 {
+                continue;
+            }
+            if self.redrive().await > 0 {
                 continue;
             }
             let finished = match run_id {
@@ -300,6 +299,22 @@ impl Run {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// What reached a dead-letter queue, redriven as the runbook says (`ithub-operator redrive`); how many.
+    async fn redrive(&mut self) -> usize {
+        if self.dead_letters().await == 0 {
+            return 0;
+        }
+        let mut moved = 0;
+        for (dlq, source) in [
+            (&self.stack.deployed.dead_letter_queue_url, &self.stack.deployed.queue_url),
+            (&self.stack.deployed.run_dead_letter_queue_url, &self.stack.deployed.run_queue_url),
+        ] {
+            moved += operator::redrive(&self.stack.sqs, dlq, source).await.expect("redrive");
+        }
+        self.redriven += moved;
+        moved
     }
 
     /// A run's status, read without faults.
@@ -327,14 +342,19 @@ impl Run {
             .queue_url(queue)
             .attribute_names(Name::ApproximateNumberOfMessages)
             .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(Name::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
             .expect("queue attributes from moto");
         let attributes = out.attributes.unwrap_or_default();
-        [Name::ApproximateNumberOfMessages, Name::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
-            .sum()
+        [
+            Name::ApproximateNumberOfMessages,
+            Name::ApproximateNumberOfMessagesNotVisible,
+            Name::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+        .sum()
     }
 
     async fn dead_letters(&self) -> usize {

@@ -29,6 +29,9 @@ fn assert_the_script_was_applied_once(label: &str, people: u32, script: Script, 
     assert_eq!(terminated.map(|(_, n)| n).sum::<u32>(), script.terminations, "{label}: a termination event each");
     let hired = snapshot.events.get(&("employee.hired".to_owned(), "1".to_owned()));
     assert_eq!(hired, Some(&1), "{label}: the first leaver's rehire event, once");
+    let imports = snapshot.audit.get("-").map_or(0, |actions| actions.iter().filter(|a| *a == "hr.import").count());
+    assert_eq!(imports, 1, "{label}: one import entry");
+    assert_eq!(outcome.dead_letters_left, 0, "{label}: nothing left dead-lettered ({} redriven)", outcome.dead_letters);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -59,16 +62,22 @@ async fn faults_change_nothing(people: u32, changes: u32, deadline: Duration) {
     assert_eq!(clean.snapshot.employees, faulted.snapshot.employees, "employees");
     assert_eq!(clean.snapshot.tasks, faulted.snapshot.tasks, "tasks");
     assert_eq!(clean.snapshot.licenses, faulted.snapshot.licenses, "licenses");
-    assert_eq!(clean.snapshot.audit, faulted.snapshot.audit, "audit entries");
+    // Entries on people; the connection's own (each "sync now", say) depend on how often an admin had to ask.
+    fn on_people(o: &Outcome) -> Vec<(&String, &Vec<String>)> {
+        o.snapshot.audit.iter().filter(|(who, _)| *who != "-").collect()
+    }
+    assert_eq!(on_people(&clean), on_people(&faulted), "audit entries");
     assert_eq!(clean.snapshot.events, faulted.snapshot.events, "events");
     eprintln!(
-        "under faults: {} AWS calls, {} faults; {} HR calls, {} refused; {} dead letters redriven; {} event repeats; {:?}",
+        "under faults: {} AWS calls, {} faults ({:?}); {} HR calls, {} refused; {} dead letters redriven; {} event repeats; {} runs retried; {:?}",
         faulted.aws.total_calls(),
         faulted.aws.total_faults(),
+        faulted.aws.faults,
         faulted.hr_calls,
         faulted.hr_faults,
         faulted.dead_letters,
         faulted.event_repeats,
+        faulted.runs_retried,
         faulted.elapsed
     );
 }
@@ -202,17 +211,18 @@ async fn the_local_stack_killed_mid_import_resumes_and_imports_everyone_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     first.kill().await.expect("SIGKILL");
-    assert!(!at_kill.status.is_finished(), "killed mid-import: {} of {people} imported", at_kill.counts.imported);
+    let after_kill = read().await;
+    assert!(!after_kill.status.is_finished(), "killed mid-import: {} of {people} imported", at_kill.counts.imported);
 
     let _second = start_local(&prefix, port).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
     loop {
         let run = read().await;
         let employees = admin.all("/v1/employees").await;
-        if run.status == ithub::store::RunStatus::Succeeded && employees.len() == people as usize {
+        if run.status == ithub::store::RunStatus::Succeeded && employees.len() >= people as usize {
             let ids: std::collections::BTreeSet<&str> =
                 employees.iter().map(|e| e["hr"]["hr_id"].as_str().unwrap()).collect();
-            assert_eq!(ids.len(), people as usize, "each person once");
+            assert_eq!((ids.len(), employees.len()), (people as usize, people as usize), "each person once");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the import never finished: {run:?}, {}", employees.len());
