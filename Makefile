@@ -140,7 +140,7 @@ bench: $(MOTO_STAMP)
 
 # The fault-injection scenario at full size (SOAK_PEOPLE people, SOAK_CHANGES changes; `make test` runs a short one),
 # then the load test (LOAD_RATE webhook deliveries a second for LOAD_SECONDS, admins reading meanwhile); and the
-# hostile-input property tests at FUZZ_CASES cases each. BENCHMARKS.md records a run of each.
+# hostile-input property tests, with the SCIM filter's and PATCH's, at FUZZ_CASES cases each. BENCHMARKS.md records a run of each.
 SOAK_PEOPLE ?= 2000
 SOAK_CHANGES ?= 200
 LOAD_RATE ?= 20
@@ -154,6 +154,7 @@ soak: $(MOTO_STAMP)
 # In the dev profile: its overflow checks turn an arithmetic overflow on hostile input into a finding.
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --test hostile_input -- --nocapture
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --lib -- scim::filter::tests scim::patch::tests
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'

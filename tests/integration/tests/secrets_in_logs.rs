@@ -1,6 +1,6 @@
 //! No secret and no personal data reaches a log line: every line logged while a connection is created, polled,
-//! sent webhooks (good and bad), rotated and refused by its HR system, and fed a record it cannot read, is captured
-//! at debug level and searched for the secrets and for the people's names, emails, phones and addresses; the run
+//! sent webhooks (good and bad), rotated and refused by its HR system, and fed a record it cannot read, then while
+//! a whole scenario runs under AWS and HR faults (the fault tests' short scenario), is captured at debug level and searched for the secrets and for the people's names, emails, phones and addresses; the run
 //! records the admin API serves are searched for the personal data too.
 
 use chrono::Utc;
@@ -93,6 +93,27 @@ async fn no_secret_or_personal_data_appears_in_any_log_line() {
     let refused = stack.store.get_run(&tenant, &connection_id, &run.run_id).await.unwrap().unwrap();
     assert!(refused.error.is_some(), "{refused:?}");
 
+    // A whole scenario on a company of its own (import, setup, hires, terminations, edits, rehires), with a tenth of
+    // the AWS calls and of the HR calls failing, so the retry and error paths log too.
+    let scenario = integration_tests::scenario::Scenario {
+        people: 40,
+        changes: 10,
+        aws: integration_tests::faults::Plan::mixed(0.1, 3),
+        hr_every: 10,
+        deadline: std::time::Duration::from_secs(900),
+    };
+    let outcome = scenario.run().await;
+    assert!(outcome.aws.total_faults() > 0 && outcome.hr_faults > 0, "faults were injected");
+    let mut company: Vec<(&str, String)> = Vec::new();
+    for (_, record) in fake_hr::generated_company(scenario.people) {
+        for (what, field) in
+            [("name", "lastName"), ("email", "email"), ("phone", "mobilePhone"), ("address", "addressLineOne")]
+        {
+            company.push((what, record[field].as_str().unwrap().to_owned()));
+        }
+    }
+    company.extend((0..scenario.script().hires).map(|n| ("email", format!("hire{n}@bigco.example"))));
+
     let (_, runs) = admin.get(&format!("/v1/connections/{id}/runs")).await;
     let runs = runs.to_string();
     assert!(runs.contains("\"2\""), "the unreadable record is on a run, by its HR id: {runs}");
@@ -121,6 +142,7 @@ async fn no_secret_or_personal_data_appears_in_any_log_line() {
     ]
     .into_iter()
     .chain(personal)
+    .chain(company.iter().map(|(what, value)| (*what, value.as_str())))
     {
         let leaks: Vec<&str> = logs.lines().filter(|line| line.contains(secret)).collect();
         assert!(leaks.is_empty(), "the {what} appears in {} log lines, e.g. {}", leaks.len(), leaks[0]);
