@@ -96,7 +96,6 @@ struct Run {
     faulty: Stack,
     admin: Admin,
     worker: worker::Worker,
-    connection: String,
     connection_id: ithub::domain::ConnectionId,
     tenant: ithub::domain::TenantId,
     deadline: Instant,
@@ -131,7 +130,6 @@ impl Scenario {
             faulty,
             admin: admin.clone(),
             worker,
-            connection: connection.id.to_string(),
             connection_id: connection.id.clone(),
             tenant: tenant_id.clone(),
             deadline: started + self.deadline,
@@ -235,7 +233,7 @@ impl Run {
     /// a run that fails (the HR system refused too often) is started again, as an admin would.
     async fn sync_now(&mut self) {
         loop {
-            let path = format!("/v1/connections/{}/sync", self.connection);
+            let path = format!("/v1/connections/{}/sync", self.connection_id);
             let (status, run) = self.admin.post(&path, json!({})).await;
             self.check_deadline("sync now");
             if status >= 500 {
