@@ -21,6 +21,9 @@ CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.14.1
 LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-zig-$(ZIG_VERSION)
 FUNCTIONS := webhook poller worker admin-api
+# The console's browser tests: Debian's chromium and chromedriver (installed when missing) and axe-core from npm.
+AXE_VERSION := 4.11.0
+BROWSER_STAMP := $(VENV)/.browser-axe-$(AXE_VERSION)
 # make deploy: the stack, its region and who is told of alarms (infra/samconfig.toml holds the rest).
 STACK ?= ithub
 REGION ?= eu-west-1
@@ -57,6 +60,17 @@ $(API_TOOLS_STAMP): $(MOTO_STAMP)
 	  'scim2-tester[httpx2]==$(SCIM_TESTER_VERSION)'
 	touch $@
 
+# Debian's chromium and chromium-driver when either is missing (as root, or through sudo), and axe-core into
+# .venv/browser. The browser tests find them at /usr/bin and through ITHUB_AXE_JS.
+$(BROWSER_STAMP):
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+	mkdir -p $(VENV)/browser
+	npm install --prefix $(VENV)/browser --no-save --no-audit --no-fund --loglevel=error 'axe-core@$(AXE_VERSION)'
+	touch $@
+
 # The API checks run first, each on a private local stack, so that the test runner's summary is the last thing
 # printed. cargo-nextest ships with the Rust machines; plain cargo test is the fallback. Every AWS call each
 # function makes is recorded in front of moto (infra/local/aws_calls.py); a call that infra/aws-calls.tsv, the
@@ -65,7 +79,8 @@ $(API_TOOLS_STAMP): $(MOTO_STAMP)
 AWS_CALLS := target/aws-calls.tsv
 AWS_CALLS_MODE ?= check
 test: export ITHUB_AWS_CALL_LOG := $(CURDIR)/$(AWS_CALLS)
-test: $(MOTO_STAMP) $(API_TOOLS_STAMP)
+test: export ITHUB_AXE_JS := $(CURDIR)/$(VENV)/browser/node_modules/axe-core/axe.min.js
+test: $(MOTO_STAMP) $(API_TOOLS_STAMP) $(BROWSER_STAMP)
 	cargo build --workspace --all-targets
 	rm -f $(AWS_CALLS)
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh

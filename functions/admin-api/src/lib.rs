@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod body;
 mod connections;
+pub mod console;
 mod employees;
 mod error;
 pub mod openapi;
@@ -53,7 +54,8 @@ pub fn router(state: AdminApi) -> axum::Router {
     let open = routes::serve_open();
     // SCIM clients authenticate with their connection's token, not an admin key.
     let scim = scim::router(state.clone());
-    open.merge(v1).with_state(state).nest_service("/scim/v2", scim)
+    let console = console::router(state.clone());
+    open.merge(v1).merge(console).with_state(state).nest_service("/scim/v2", scim)
 }
 
 async fn not_found() -> Response {

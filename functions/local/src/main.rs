@@ -160,6 +160,7 @@ async fn run(mut stack: Stack) {
 
     println!(
         "\nIT Hub is running (every function in this process, AWS APIs from moto).\n\n  \
+         console       {api_url}/console   (open it in a browser and sign in with the admin key below)\n  \
          admin API     {api_url}   (try: curl -H 'Authorization: Bearer {admin_key}' {api_url}/v1/employees)\n  \
          admin key     {admin_key}\n  \
          sandbox HR    {}   (hire: curl -X POST {}/sandbox/employees -H 'content-type: application/json' -d '{{\"firstName\":\"Nia\",\"lastName\":\"Okafor\"}}')\n  \

@@ -16,6 +16,7 @@
 //! | admin key   | `APIKEY#{sha256}` | `APIKEY`            | `T#{tenant}#APIKEYS`          | `APIKEY#{id}`   |
 //! | idempotency | `I#{key}`         | `IDEMPOTENCY`       |                               |                 |
 //! | lease       | `LEASE#{name}`    | `LEASE`             |                               |                 |
+//! | session     | `SESSION#{sha256}`| `SESSION`           |                               |                 |
 
 use crate::domain::{ConnectionId, EmployeeId, TaskId, TaskStatus, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +32,7 @@ pub const RUNS: &str = "R#";
 pub const API_KEY: &str = "APIKEY";
 pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 pub const LEASE: &str = "LEASE";
+pub const SESSION: &str = "SESSION";
 /// The GSI1 partition that lists every connection of every tenant, for the schedule.
 pub const ALL_CONNECTIONS: &str = "CONNECTION";
 
@@ -120,4 +122,9 @@ pub fn idempotency(key: &str) -> String {
 
 pub fn lease(name: &str) -> String {
     format!("{LEASE}#{name}")
+}
+
+/// A console session, by its token's hash.
+pub fn session(hash: &str) -> String {
+    format!("{SESSION}#{hash}")
 }

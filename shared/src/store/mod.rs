@@ -17,6 +17,7 @@ mod idempotency;
 pub mod keys;
 mod runs;
 mod scim;
+mod sessions;
 mod tasks;
 mod tenants;
 
@@ -29,6 +30,7 @@ pub use runs::{
     Checkpoint, PendingChange, Phase, RunCounts, RunMode, RunStatus, RunTrigger, SafeguardDecision, SyncRun,
 };
 pub use scim::{ScimLookup, ScimTokenOwner, ScimUser};
+pub use sessions::Session;
 pub use tasks::{License, StoredTask};
 pub use tenants::{ApiKeyRecord, KeyOwner};
 

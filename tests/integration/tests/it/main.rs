@@ -6,6 +6,7 @@ mod adp;
 mod api;
 mod bus;
 mod connections;
+mod console;
 mod credentials;
 mod employees;
 mod events;

@@ -1,0 +1,467 @@
+//! The web console in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which `make test`
+//! installs), driven over WebDriver: what an IT admin does, screen by screen, with axe-core run on every screen
+//! (no serious or critical finding allowed) and a screenshot of each saved into `docs/console/`. Then the
+//! session's properties over plain HTTP: cookie flags, CSRF, expiry, sign-out and revoked keys.
+
+use chrono::Utc;
+use integration_tests::{World, drain, person, serve, stack, tenant};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use thirtyfour::prelude::*;
+
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// chromedriver on a free port, and a headless Chromium session through it; both end with the test.
+struct Browser {
+    driver: WebDriver,
+    base: String,
+    _chromedriver: tokio::process::Child,
+    _profile: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Browser {
+    async fn start(base: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let chromedriver = tokio::process::Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver (Debian's chromium-driver; `make test` installs it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        while !http.get(format!("{url}/status")).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("ithub-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(&std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into())).unwrap();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            "--lang=en-GB",
+            &format!("--user-data-dir={}", profile.display()),
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        let driver = WebDriver::new(&url, caps).await.expect("a Chromium session");
+        Self { driver, base: base.to_owned(), _chromedriver: chromedriver, _profile: TempDir(profile) }
+    }
+
+    async fn go(&self, path: &str) {
+        self.driver.goto(format!("{}{path}", self.base)).await.expect("navigate");
+    }
+
+    async fn path(&self) -> String {
+        let url = self.driver.current_url().await.expect("url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The page's visible text; empty while a page is being replaced.
+    async fn text(&self) -> String {
+        match self.driver.find(By::Tag("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn css(&self, selector: &str) -> WebElement {
+        self.driver.find(By::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"))
+    }
+
+    async fn click(&self, selector: &str) {
+        self.css(selector).await.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    async fn button(&self, label: &str) {
+        let xpath = format!("//button[normalize-space(.)='{label}']");
+        let button = self.driver.find(By::XPath(&xpath)).await.unwrap_or_else(|e| panic!("button {label}: {e}"));
+        button.click().await.unwrap_or_else(|e| panic!("click {label}: {e}"));
+    }
+
+    async fn fill(&self, selector: &str, text: &str) {
+        let field = self.css(selector).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Waits until the page's text contains `what` (reloading with `reload`), up to the deadline.
+    async fn wait_for(&self, what: &str, reload: bool) {
+        let started = Instant::now();
+        loop {
+            let text = self.text().await;
+            if text.contains(what) {
+                return;
+            }
+            assert!(started.elapsed() < DEADLINE, "gave up waiting for {what:?} on {}:\n{text}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if reload {
+                self.driver.refresh().await.expect("reload");
+            }
+        }
+    }
+
+    /// axe-core on the screen as it is: no serious or critical finding. Then a screenshot of it, as
+    /// `docs/console/{name}.png`.
+    async fn check(&self, name: &str) {
+        eprintln!("checking {name} at {}", self.path().await);
+        let axe = std::env::var("ITHUB_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo().join(".venv/browser/node_modules/axe-core/axe.min.js"));
+        let source = std::fs::read_to_string(&axe)
+            .unwrap_or_else(|e| panic!("{}: {e} (`make test` installs axe-core)", axe.display()));
+        self.driver.execute(&source, vec![]).await.expect("load axe-core");
+        let script = "return axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations \
+            .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+            .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) })));";
+        let found = self.driver.execute(script, vec![]).await.expect("run axe-core");
+        let found = found.json().clone();
+        assert_eq!(found, json!([]), "{name} ({}): axe-core's serious or critical findings", self.path().await);
+        let dir = repo().join("docs/console");
+        std::fs::create_dir_all(&dir).expect("docs/console");
+        self.driver.screenshot(&dir.join(format!("{name}.png"))).await.expect("screenshot");
+    }
+}
+
+fn people(n: u32) -> Vec<(u32, Value)> {
+    let names = [
+        ("Ada", "Lovelace", "Engineering"),
+        ("Grace", "Hopper", "Engineering"),
+        ("Alan", "Turing", "Research"),
+        ("Katherine", "Johnson", "Research"),
+        ("Edsger", "Dijkstra", "Engineering"),
+        ("Barbara", "Liskov", "Engineering"),
+        ("Donald", "Knuth", "Research"),
+        ("Frances", "Allen", "Sales"),
+        ("Tim", "Berners-Lee", "Sales"),
+        ("Radia", "Perlman", "Operations"),
+    ];
+    (1..=n)
+        .map(|i| {
+            let (f, l, d) = names[(i as usize - 1) % names.len()];
+            (i, person(f, l, d))
+        })
+        .collect()
+}
+
+async fn licenses(world: &World) -> u64 {
+    world.admin.get("/v1/licenses").await.1["count"].as_u64().expect("a count")
+}
+
+/// The whole journey of the issue, in the browser: a wrong key refused; sign in; set up three people (licenses
+/// +3); a hire in HR and "Sync now" bring its onboarding task, performed and completed; Employee → Actions →
+/// Offboard opens the offboarding task; a held sync run approved; another tenant's ids are not found; sign out.
+#[tokio::test]
+async fn an_admin_works_through_the_console_in_a_real_browser() {
+    let world = World::new(people(10)).await;
+    world.sync().await;
+    let feeder = tokio::spawn(world.stack.clone().feed_worker());
+    let b = Browser::start(&world.api).await;
+
+    // Signed out, every page leads to sign-in; a wrong key is refused with a reason.
+    b.go("/console/employees").await;
+    assert!(b.path().await.starts_with("/console/sign-in"), "{}", b.path().await);
+    b.check("sign-in").await;
+    b.fill("#key", "ithub_not-a-real-key").await;
+    b.button("Sign in").await;
+    b.wait_for("That admin key is not valid", false).await;
+    assert!(b.path().await.starts_with("/console/sign-in"));
+
+    b.fill("#key", &world.admin.key).await;
+    b.button("Sign in").await;
+    b.wait_for("Set up selected", false).await;
+    assert_eq!(b.path().await, "/console/employees");
+    b.check("employees").await;
+    let cookies = b.driver.get_all_cookies().await.expect("cookies");
+    assert!(cookies.iter().all(|c| !c.value.contains(&world.admin.key)), "the key is not kept in the browser");
+    let script = b.driver.execute("return document.cookie", vec![]).await.expect("document.cookie");
+    assert_eq!(script.json(), &json!(""), "no cookie is readable by page scripts");
+
+    // Set up three people: the page says what it adds, and three licenses are in use.
+    assert_eq!(licenses(&world).await, 0);
+    let boxes = b.driver.find_all(By::Css("input[name=employee_id]")).await.unwrap();
+    assert_eq!(boxes.len(), 10, "everyone is active and not set up");
+    for checkbox in &boxes[..3] {
+        checkbox.click().await.unwrap();
+    }
+    b.wait_for("3 selected: setting them up adds 3 licenses", false).await;
+    b.button("Set up 3 people").await;
+    b.wait_for("Licenses in use: 0 → 3 (+3)", false).await;
+    b.check("setup-result").await;
+    assert_eq!(licenses(&world).await, 3);
+    b.go("/console/licenses").await;
+    assert_eq!(b.css("#license-count").await.text().await.unwrap(), "3");
+    b.check("licenses").await;
+
+    // A hire in HR; "Sync now" from the connection's page brings the onboarding task.
+    world
+        .fake
+        .hire(json!({"firstName": "Margaret", "lastName": "Hamilton", "department": "Engineering", "status": "Active"}))
+        .await;
+    b.go(&format!("/console/connections/{}", world.connection.id)).await;
+    b.check("connection").await;
+    b.button("Sync now").await;
+    b.wait_for("succeeded", false).await; // the run's page follows the run as it goes (htmx)
+    b.check("sync-run").await;
+    b.go("/console/tasks?kind=onboarding").await;
+    b.wait_for("Margaret Hamilton", true).await;
+    b.check("tasks").await;
+    b.driver.find(By::LinkText("Margaret Hamilton")).await.unwrap().click().await.unwrap();
+    b.wait_for("Checklist", false).await;
+    b.check("onboarding-task").await;
+    // Each item done (in place, by htmx), a note on the first.
+    let task_path = b.path().await;
+    let mut first = true;
+    loop {
+        let Ok(done) = b.driver.find(By::XPath("//button[normalize-space(.)='Done']")).await else { break };
+        if first {
+            let note = b.css("#task-work input[name=note]").await;
+            note.send_keys("Laptop shipped").await.unwrap();
+            first = false;
+        }
+        let before = b.driver.find_all(By::XPath("//button[normalize-space(.)='Done']")).await.unwrap().len();
+        done.click().await.unwrap();
+        let started = Instant::now();
+        while b.driver.find_all(By::XPath("//button[normalize-space(.)='Done']")).await.unwrap().len() >= before {
+            assert!(started.elapsed() < DEADLINE, "the item was not marked done");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(b.path().await, task_path, "items were ticked in place");
+    b.wait_for("Note: Laptop shipped", false).await;
+    b.click("#hub_access").await;
+    b.button("Complete task").await;
+    b.wait_for("IT Hub access: given", false).await;
+    assert_eq!(licenses(&world).await, 4, "hub access gives Margaret a license");
+
+    // Employee → Actions → Offboard, with a reason and a confirmation.
+    let ada = world.admin.employee_by_hr_id("1").await;
+    b.go(&format!("/console/employees/{}", ada["id"].as_str().unwrap())).await;
+    b.wait_for("These fields are managed in BambooHR", false).await;
+    b.check("employee").await;
+    b.css("details.actions summary").await.click().await.unwrap();
+    b.fill("#reason", "Left for a competitor today").await;
+    b.click("#confirm").await;
+    b.button("Offboard").await;
+    b.wait_for("Offboarding: Ada Lovelace", false).await;
+    b.check("offboarding-task").await;
+    assert_eq!(world.tasks_of("1", "offboarding").await.len(), 1, "one offboarding task");
+
+    // Six of eleven gone from HR: a full sync is held; the connection lists who would go; approved.
+    world.fake.vanish(&[5, 6, 7, 8, 9, 10]);
+    b.go(&format!("/console/connections/{}", world.connection.id)).await;
+    b.button("Full sync").await;
+    b.go(&format!("/console/connections/{}", world.connection.id)).await;
+    b.wait_for("Held: 6 people would be offboarded", true).await;
+    assert!(b.text().await.contains("Radia Perlman"), "who would go is listed");
+    b.check("held-run").await;
+    b.button("Approve: offboard them").await;
+    let started = Instant::now();
+    loop {
+        let gone = world.admin.employee_by_hr_id("10").await;
+        if gone["hr"]["status"] == "terminated" {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "the approved run did not apply: {gone}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // The other screens, each checked.
+    b.go("/console/connections").await;
+    b.check("connections").await;
+    b.go("/console/connections/new?provider=bamboohr").await;
+    b.check("new-connection").await;
+    b.go("/console/playbook").await;
+    b.check("playbook").await;
+    b.go("/console/audit").await;
+    b.wait_for("employee.offboard", false).await;
+    b.check("audit").await;
+
+    // Another tenant's employee and task: not found, as if they did not exist.
+    let other = World::new(people(2)).await;
+    other.sync().await;
+    other.set_up(&["1"]).await;
+    let (_, task) = other
+        .admin
+        .post(
+            &format!("/v1/employees/{}/offboard", other.admin.employee_by_hr_id("1").await["id"].as_str().unwrap()),
+            json!({"reason": "r"}),
+        )
+        .await;
+    for path in [
+        format!("/console/employees/{}", other.admin.employee_by_hr_id("2").await["id"].as_str().unwrap()),
+        format!("/console/tasks/{}", task["id"].as_str().unwrap()),
+        format!("/console/connections/{}", other.connection.id),
+    ] {
+        b.go(&path).await;
+        let text = b.text().await;
+        assert!(text.contains("Not found") && text.contains("No such"), "{path}: {text}");
+        assert!(!text.contains("Ada") && !text.contains("Grace"), "{path} shows nothing of the other tenant");
+    }
+
+    // Sign out: back to sign-in, and the pages need signing in again.
+    b.go("/console/employees").await;
+    b.button("Sign out").await;
+    b.wait_for("You are signed out", false).await;
+    b.go("/console/tasks").await;
+    assert!(b.path().await.starts_with("/console/sign-in"), "{}", b.path().await);
+
+    b.driver.clone().quit().await.expect("quit");
+    feeder.abort();
+}
+
+/// The console's session over plain HTTP: what the browser is given, and what is refused.
+#[tokio::test]
+async fn console_sessions_are_httponly_strict_csrf_checked_and_end() {
+    let stack = stack().await;
+    let (tenant_id, key) = tenant(&stack).await;
+    let base = serve(&stack).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in_cookie = |response: &reqwest::Response, name: &str| -> String {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_owned()
+    };
+    let value = |cookie: &str| cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+
+    // The sign-in form's token, double-submitted.
+    let page = http.get(format!("{base}/console/sign-in")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let form_cookie = sign_in_cookie(&page, "ithub_sign_in");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let token = value(&form_cookie);
+    let sign_in = |key: &str, csrf: &str, host: Option<&str>| {
+        let mut request = http
+            .post(format!("{base}/console/sign-in"))
+            .header("cookie", format!("ithub_sign_in={token}"))
+            .form(&[("key", key), ("csrf", csrf), ("next", "/console/tasks")]);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send()
+    };
+
+    // Without the form's token: refused, no session.
+    let refused = sign_in(&key, "forged", None).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("ithub_session")));
+    // A wrong key: 401, a reason, no session.
+    let wrong = sign_in("ithub_0000", &token, None).await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.text().await.unwrap().contains("That admin key is not valid"));
+
+    // The right key: a session cookie, HttpOnly and SameSite=Strict, not Secure on loopback; the key is not in it.
+    let signed_in = sign_in(&key, &token, None).await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/console/tasks", "back where the admin was going");
+    let session_cookie = sign_in_cookie(&signed_in, "ithub_session");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=28800"] {
+        assert!(session_cookie.contains(flag), "{flag} missing: {session_cookie}");
+    }
+    assert!(!session_cookie.contains("Secure"), "loopback is plain HTTP: {session_cookie}");
+    assert!(!session_cookie.contains(&key));
+    let session = value(&session_cookie);
+    // Reached by a real host name, the cookie is Secure.
+    let public = sign_in(&key, &token, Some("ithub.example.com")).await.unwrap();
+    assert!(sign_in_cookie(&public, "ithub_session").contains("Secure"));
+
+    let cookie = format!("ithub_session={session}");
+    let page = http.get(format!("{base}/console/employees")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf =
+        html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("a CSRF field").to_owned();
+
+    // A change without the session's CSRF token is refused and changes nothing; with it, it is made.
+    let playbook =
+        json!({"onboarding": [{"id": "badge", "kind": "access_group", "name": "Office badge"}], "offboarding": []});
+    let save = |csrf: Option<&str>| {
+        let mut form = vec![("playbook", playbook.to_string())];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf.to_owned()));
+        }
+        http.post(format!("{base}/console/playbook")).header("cookie", &cookie).form(&form).send()
+    };
+    assert_eq!(save(None).await.unwrap().status(), 403);
+    assert_eq!(save(Some("0".repeat(64).as_str())).await.unwrap().status(), 403);
+    let stored = stack.store.playbook(&tenant_id).await.unwrap();
+    assert!(stored.onboarding.iter().all(|i| i.id != "badge"), "nothing saved without the token");
+    assert_eq!(save(Some(&csrf)).await.unwrap().status(), 200);
+    let stored = stack.store.playbook(&tenant_id).await.unwrap();
+    assert!(stored.onboarding.iter().any(|i| i.id == "badge"), "saved with it");
+
+    // Sign-out ends the session on the server, not only in the browser.
+    let out = http
+        .post(format!("{base}/console/sign-out"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = http.get(format!("{base}/console/employees")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status(), 303);
+    assert!(after.headers()["location"].to_str().unwrap().starts_with("/console/sign-in"));
+
+    // An expired session, and a session whose key is revoked, lead back to sign-in.
+    let expired = ithub::store::Session {
+        tenant_id: tenant_id.clone(),
+        key_hash: ithub::apikey::hash(&key),
+        key_label: "test".into(),
+        csrf: "c".repeat(64),
+        created_at: Utc::now() - chrono::Duration::hours(9),
+        expires: Utc::now() - chrono::Duration::hours(1),
+    };
+    let token_hash = ithub::apikey::hash;
+    stack.store.put_session(&token_hash("expired-token"), &expired).await.unwrap();
+    let old =
+        http.get(format!("{base}/console/tasks")).header("cookie", "ithub_session=expired-token").send().await.unwrap();
+    assert_eq!(old.status(), 303);
+    assert!(old.headers()["location"].to_str().unwrap().contains("expired=1"));
+
+    let live =
+        ithub::store::Session { created_at: Utc::now(), expires: Utc::now() + chrono::Duration::hours(1), ..expired };
+    stack.store.put_session(&token_hash("live-token"), &live).await.unwrap();
+    let ok =
+        http.get(format!("{base}/console/tasks")).header("cookie", "ithub_session=live-token").send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let key_id: String = ithub::apikey::hash(&key).chars().take(12).collect();
+    assert!(stack.store.revoke_api_key(&tenant_id, &key_id, Utc::now()).await.unwrap());
+    let revoked =
+        http.get(format!("{base}/console/tasks")).header("cookie", "ithub_session=live-token").send().await.unwrap();
+    assert_eq!(revoked.status(), 303, "a revoked key ends its sessions");
+    drain(&stack).await;
+}
