@@ -158,7 +158,7 @@ bench: $(MOTO_STAMP)
 # hostile-input property tests, with the SCIM filter's and PATCH's, at FUZZ_CASES cases each. BENCHMARKS.md records a run of each.
 SOAK_PEOPLE ?= 2000
 SOAK_CHANGES ?= 200
-LOAD_RATE ?= 20
+LOAD_RATE ?= 5
 LOAD_SECONDS ?= 60
 FUZZ_CASES ?= 100000
 soak: $(MOTO_STAMP)

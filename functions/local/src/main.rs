@@ -118,7 +118,7 @@ async fn run(mut stack: Stack) {
     sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
 
     let mut env = format!(
-        "ITHUB_API_URL={api_url}\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",
+        "ITHUB_API_URL={api_url}\nITHUB_CONSOLE_URL={api_url}/console\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",
         sandbox.base_url(),
         connection.id
     );

@@ -37,6 +37,8 @@ impl Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let chromedriver = tokio::process::Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
             .arg(format!("--port={port}"))
+            // The admin is somewhere else than the server: times must be shown in their zone, not UTC.
+            .env("TZ", "Pacific/Auckland")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -265,6 +267,11 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     let ada = world.admin.employee_by_hr_id("1").await;
     b.go(&format!("/console/employees/{}", ada["id"].as_str().unwrap())).await;
     b.wait_for("These fields are managed in BambooHR", false).await;
+    let text = b.text().await;
+    assert!(text.contains("Times are shown in your time zone (Pacific/Auckland)"), "{text}");
+    let synced = b.css("#hr-help time").await;
+    let (shown, utc) = (synced.text().await.unwrap(), synced.attr("datetime").await.unwrap().unwrap());
+    assert!(!shown.contains("UTC") && !shown.is_empty(), "{shown} is in the admin's zone ({utc} in UTC)");
     b.check("employee").await;
     b.css("details.actions summary").await.click().await.unwrap();
     b.fill("#reason", "Left for a competitor today").await;
@@ -402,6 +409,7 @@ async fn console_sessions_are_httponly_strict_csrf_checked_and_end() {
     let page = http.get(format!("{base}/console/employees")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
+    assert!(html.contains("Connect your HR system"), "a tenant with no connection is told what to do first");
     let csrf =
         html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("a CSRF field").to_owned();
 

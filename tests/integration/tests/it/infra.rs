@@ -124,11 +124,11 @@ fn every_route_reaches_a_function_that_checks_its_caller() {
     assert_eq!(
         routes,
         [
-            "AdminApiFunction ANY /console/{proxy+}",         // a console session (tests/it/console.rs)
-            "AdminApiFunction ANY /scim/v2/{proxy+}",         // the connection's SCIM token
-            "AdminApiFunction ANY /v1/{proxy+}",              // an admin key (tests/it/keys.rs, behind_api_gateway_…)
-            "AdminApiFunction GET /console",                  // redirects to a page that needs a session
-            "AdminApiFunction GET /health",                   // open
+            "AdminApiFunction ANY /console/{proxy+}", // a console session (tests/it/console.rs)
+            "AdminApiFunction ANY /scim/v2/{proxy+}", // the connection's SCIM token
+            "AdminApiFunction ANY /v1/{proxy+}",      // an admin key (tests/it/keys.rs, behind_api_gateway_…)
+            "AdminApiFunction GET /console",          // redirects to a page that needs a session
+            "AdminApiFunction GET /health",           // open
             "WebhookFunction POST /webhooks/{connection_id}", // the HR system's signature
         ]
     );
