@@ -61,8 +61,19 @@ async fn receive(
     State(hooks): State<Webhooks>,
     Path(connection_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    // A body over the limit (or one that could not be read) gets a problem with a reason, as every refusal does.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let detail = format!("the delivery is larger than {MAX_BODY_BYTES} bytes");
+            return problem(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Delivery too large", detail);
+        }
+        Err(rejection) => {
+            return problem(rejection.status(), "bad-webhook-payload", "Delivery not readable", rejection.body_text());
+        }
+    };
     let Some(connection_id) = ConnectionId::parse(&connection_id) else {
         return unknown_connection();
     };

@@ -72,8 +72,9 @@ async fn the_webhook_refuses_oversized_and_broken_deliveries_and_queues_nothing(
     let mut huge = br#"{"type":"employee.updated","data":{"employeeId":""#.to_vec();
     huge.extend(std::iter::repeat_n(b'1', 300 * 1024));
     huge.extend(br#""}}"#);
-    let (status, _, answer) = send(&url, None, huge).await;
-    assert_eq!(status, 413, "{answer}");
+    let (status, content_type, answer) = send(&url, None, huge).await;
+    assert_eq!((status, content_type.as_str()), (413, "application/problem+json"), "{answer}");
+    assert!(answer["detail"].as_str().is_some_and(|d| d.contains("larger than 262144 bytes")), "{answer}");
 
     // Signed correctly, but not JSON, or nested past any sense: 400 with a reason.
     for body in [vec![0xff, 0xfe, 0x00, 0x7b], nested(10_000)] {
