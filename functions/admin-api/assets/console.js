@@ -29,5 +29,10 @@
     update();
   }
   document.addEventListener("DOMContentLoaded", function () { localTimes(document); setupSummary(); });
-  document.addEventListener("htmx:afterSettle", function (e) { localTimes(e.target); });
+  // After a checklist item changes in place, its buttons are new: the keyboard focus goes to the item itself.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    localTimes(e.target);
+    var updated = document.querySelector("[data-updated]");
+    if (updated) { updated.focus(); updated.removeAttribute("data-updated"); }
+  });
 })();

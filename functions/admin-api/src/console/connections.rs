@@ -1,7 +1,7 @@
 //! Connections: each HR system's status and runs, "Sync now", previews, held runs to approve or reject, adding a
 //! connection with the provider's own form, and rotating its webhook secret.
 
-use super::layout::{self, alert, badge, csrf, maybe_time, notice, time, words};
+use super::layout::{self, alert, badge, csrf, maybe_time, time, words};
 use super::{Admin, Failure, Page, see};
 use crate::AdminApi;
 use crate::connections::public_url;
@@ -18,6 +18,37 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// A form that shows a secret once (connecting, rotating) carries a one-time nonce: sent again (a reload, a
+/// double click), it is refused instead of making a second connection or a second rotation, which would retire the
+/// secret the HR system was just given.
+fn nonce() -> Markup {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    html! { input type="hidden" name="nonce" value=(hex::encode(bytes)); }
+}
+
+/// `true` the first time a nonce is sent (an hour's memory); `false` for a repeat.
+async fn first_time(api: &AdminApi, admin: &Admin, nonce: Option<&str>) -> Result<bool, Failure> {
+    let Some(nonce) = nonce.filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        return Err(
+            crate::ApiError::BadRequest("this form is missing its one-time token; reload the page".into()).into()
+        );
+    };
+    let key = format!("console:{}:{nonce}", admin.caller.tenant);
+    let claim = api.service.store.claim_delivery(&key, chrono::Duration::hours(1), Utc::now()).await?;
+    Ok(claim == ithub::store::DeliveryClaim::Claimed)
+}
+
+fn repeated(admin: &Admin, what: &str) -> Response {
+    let content = html! {
+        p.alert role="alert" { "This form was already sent: " (what) " once. Its secret was shown then and is not shown again; "
+            "if it was not copied, rotate the webhook secret on the connection's page." }
+        p { a href="/console/connections" { "Back to connections" } }
+    };
+    (StatusCode::CONFLICT, layout::page(admin, "/console/connections", "Already done", content)).into_response()
+}
 
 fn kind_of(raw: &str) -> Option<ProviderKind> {
     ProviderKind::ALL.iter().copied().find(|k| k.name() == raw)
@@ -190,6 +221,7 @@ fn provider_form(
     html! {
         form.card method="post" action="/console/connections" {
             (csrf(admin))
+            (nonce())
             input type="hidden" name="provider" value=(kind.name());
             fieldset { legend { "Where " (kind.display_name()) " is" } @for f in group("settings") { (render(f)) } @if group("settings").is_empty() { p.help { "Nothing to set." } } }
             fieldset { legend { "Credentials" } @for f in group("credentials") { (render(f)) } @if group("credentials").is_empty() { p.help { "None: IT Hub issues a token when the connection is made." } } }
@@ -294,6 +326,9 @@ pub async fn create(
     let Some(kind) = values.get("provider").and_then(|p| kind_of(p)) else {
         return Err(crate::ApiError::BadRequest("choose an HR system".into()).into());
     };
+    if !first_time(&api, &admin, values.get("nonce").map(String::as_str)).await? {
+        return Ok(repeated(&admin, "the connection was made"));
+    }
     let request = request_of(kind, &values);
     let refused = match serde_json::from_value::<NewConnection>(request) {
         Err(error) => (BTreeMap::new(), ithub::validation::public_reason(&error.to_string())),
@@ -354,11 +389,16 @@ fn run_path(run: &SyncRun) -> String {
     format!("/console/connections/{}/runs/{}", run.connection_id, run.run_id)
 }
 
-/// A run's progress: polled by htmx every two seconds until the run is finished or held.
-fn progress_fragment(run: &SyncRun) -> Markup {
+/// A run's progress, inside a live region that stays in place: the inside is polled by htmx every two seconds
+/// until the run is finished or held.
+fn progress(run: &SyncRun) -> Markup {
+    html! { div.progress role="status" aria-live="polite" { (progress_inner(run)) } }
+}
+
+fn progress_inner(run: &SyncRun) -> Markup {
     let finished = run.status.is_finished() || run.status == RunStatus::Held;
     html! {
-        div.progress id={ "run-" (run.run_id) } role="status"
+        div id={ "run-" (run.run_id) } data-status=(words(&run.status))
             hx-get=[(!finished).then(|| format!("{}/progress", run_path(run)))] hx-trigger=[(!finished).then_some("every 2s")] hx-swap="outerHTML" {
             p {
                 (badge(&run.status))
@@ -417,13 +457,18 @@ async fn detail_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, id: &st
     let c = api.service.connection(&admin.caller.acting(), id).await?;
     let kind = c.provider.kind();
     let runs = api.service.store.list_runs(&admin.caller.tenant, &c.id, 20, None).await?;
+    // Every held run, however many runs came after it.
     let mut held = Vec::new();
-    for run in runs.items.iter().filter(|r| r.status == RunStatus::Held) {
-        held.push(held_panel(api, admin, run).await?);
+    for run_id in &c.held_runs {
+        if let Some(run) = api.service.store.get_run(&admin.caller.tenant, &c.id, run_id).await?
+            && run.status == RunStatus::Held
+        {
+            held.push(held_panel(api, admin, &run).await?);
+        }
     }
     let base = public_url(api, headers);
     let content = html! {
-        (notice(message))
+        (alert(message))
         p.status { (status_line(&c)) " · " (c.active_people) " active people · last full sync " (maybe_time(c.last_full_at.as_ref())) }
         @for panel in &held { (panel) }
         section aria-labelledby="sync-heading" {
@@ -478,6 +523,7 @@ async fn detail_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, id: &st
             }
             form.card method="post" action={ "/console/connections/" (c.id) "/rotate" } {
                 (csrf(admin))
+                (nonce())
                 p.help { "Rotating makes a new webhook secret" @if kind.capabilities().push { " and SCIM token (the old token stops at once)" } "; the previous secret keeps working until the next rotation." }
                 button.secondary type="submit" { "Rotate the webhook secret" }
             }
@@ -512,7 +558,7 @@ pub async fn run(
     let content = html! {
         p { (words(&run.mode)) " · " (words(&run.trigger)) " · asked for " (time(&run.requested_at))
             @if let Some(ended) = &run.ended_at { " · ended " (time(ended)) } }
-        (progress_fragment(&run))
+        (progress(&run))
         @if let Some(held) = held { (held) }
         @if !run.samples.is_empty() {
             section aria-labelledby="samples-heading" {
@@ -534,12 +580,18 @@ pub async fn run(
     Ok(layout::page(&admin, "/console/connections", title, content))
 }
 
-pub async fn progress(
+/// The polled inside of a run's progress. Once the run has ended or is held, the page is reloaded instead, to show
+/// what only the whole page has (a held run's people and its Approve and Reject).
+pub async fn poll(
     State(api): State<AdminApi>,
     Extension(admin): Extension<Admin>,
     Path((id, run_id)): Path<(String, String)>,
-) -> Page {
-    Ok(progress_fragment(&find_run(&api, &admin, &id, &run_id).await?))
+) -> Result<Response, Failure> {
+    let run = find_run(&api, &admin, &id, &run_id).await?;
+    if run.status.is_finished() || run.status == RunStatus::Held {
+        return Ok(([("hx-refresh", "true")], progress_inner(&run)).into_response());
+    }
+    Ok(progress_inner(&run).into_response())
 }
 
 #[derive(Deserialize)]
@@ -593,12 +645,23 @@ pub async fn reject(
     decide(api, admin, id, run_id, false).await
 }
 
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
 pub async fn rotate(
     State(api): State<AdminApi>,
     Extension(admin): Extension<Admin>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Form(form): Form<RotateForm>,
 ) -> Result<Response, Failure> {
+    api.service.connection(&admin.caller.acting(), &id).await?;
+    if !first_time(&api, &admin, form.nonce.as_deref()).await? {
+        return Ok(repeated(&admin, "the secret was rotated"));
+    }
     let made = api.service.rotate_webhook_secret(&api.secrets, &admin.caller.acting(), &id).await?;
     Ok(created_page(&api, &admin, &headers, &made, true).into_response())
 }

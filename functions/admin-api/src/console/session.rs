@@ -72,7 +72,13 @@ pub struct SignInQuery {
 /// Only a console path is followed after signing in (no open redirect).
 fn next_path(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with("/console/") && !path.starts_with("/console//") && !path.contains('\\') => path,
+        Some(path)
+            if path.starts_with("/console/")
+                && !path.starts_with("/console//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            path
+        }
         _ => "/console/employees",
     }
 }
@@ -148,6 +154,12 @@ pub async fn sign_in(
         }
         Err(error) => return Failure::from(error).into_response(),
     };
+    // A session the browser already holds is ended: signing in always starts a new one.
+    if let Some(old) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
+        && let Err(error) = api.service.store.delete_session(&hash(&old)).await
+    {
+        return Failure::from(error).into_response();
+    }
     let token = random_token();
     let session = Session {
         tenant_id: owner.tenant,
@@ -230,6 +242,10 @@ pub async fn require(State(api): State<AdminApi>, jar: CookieJar, request: Reque
                 url::form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned())
             });
         if !sent.is_some_and(|sent| same(&sent, &session.csrf)) {
+            if super::htmx(&parts.headers) {
+                // htmx swaps no refusal: reload the page, with this session's token in its forms.
+                return (StatusCode::FORBIDDEN, [("hx-refresh", "true")]).into_response();
+            }
             let body = layout::error_body(
                 "That did not work",
                 "This form was not sent from this session's console (it may be from before you last signed in). \

@@ -82,8 +82,9 @@ pub async fn list(
     Ok(layout::page(&admin, "/console/tasks", "Tasks", content))
 }
 
-/// The checklist and the completion form: what htmx swaps after an item changes.
-fn work(admin: &Admin, t: &StoredTask, message: Option<&str>) -> Markup {
+/// The checklist and the completion form: what htmx swaps after an item changes. `updated` is the item just
+/// changed, which takes the keyboard focus after the swap (its button was replaced).
+fn work(admin: &Admin, t: &StoredTask, message: Option<&str>, updated: Option<&str>) -> Markup {
     let task = &t.task;
     let open = task.open_items();
     html! {
@@ -92,24 +93,28 @@ fn work(admin: &Admin, t: &StoredTask, message: Option<&str>) -> Markup {
             (alert(message))
             ol.checklist {
                 @for item in &task.items {
-                    li.item {
+                    @let name_id = format!("name-{}", item.id);
+                    li.item id={ "item-" (item.id) } tabindex="-1" data-updated=[(updated == Some(item.id.as_str())).then_some("true")] {
                         div {
-                            strong { (item.name) } " " (badge(&item.status))
+                            strong id=(name_id) { (item.name) } " " (badge(&item.status))
                             span.kind { " · " (words(&item.kind)) }
                             @if let Some(detail) = &item.detail { p.help { (detail) } }
-                            @if let Some(note) = &item.note { p.note { "Note: " (note) } }
+                            @if let Some(note) = item.note.as_deref().filter(|n| !n.is_empty()) { p.note { "Note: " (note) } }
                         }
                         @if task.is_open() {
-                            form method="post" action={ "/console/tasks/" (task.id) "/items/" (item.id) }
-                                hx-post={ "/console/tasks/" (task.id) "/items/" (item.id) } hx-target="#task-work" hx-swap="outerHTML" {
+                            @let action = format!("/console/tasks/{}/items/{}", task.id, item.id);
+                            form method="post" action=(action) hx-post=(action) hx-target="#task-work" hx-swap="outerHTML" {
                                 (csrf(admin))
                                 label for={ "note-" (item.id) } { "Note for " (item.name) }
-                                input id={ "note-" (item.id) } type="text" name="note" maxlength="1000" placeholder="Note (optional)" value=(item.note.as_deref().unwrap_or(""));
+                                input id={ "note-" (item.id) } type="text" name="note" maxlength="1000" placeholder="Note (optional)"
+                                    value=(item.note.as_deref().unwrap_or(""));
+                                // First, so that Enter in the note saves the note and leaves the status as it is.
+                                button.secondary id={ "save-" (item.id) } type="submit" name="status" value=(words(&item.status)) aria-describedby=(name_id) { "Save note" }
                                 @if item.status == ItemStatus::Open {
-                                    button type="submit" name="status" value="done" { "Done" }
-                                    button.secondary type="submit" name="status" value="skipped" { "Skip" }
+                                    button id={ "done-" (item.id) } type="submit" name="status" value="done" aria-describedby=(name_id) { "Done" }
+                                    button.secondary id={ "skip-" (item.id) } type="submit" name="status" value="skipped" aria-describedby=(name_id) { "Skip" }
                                 } @else {
-                                    button.secondary type="submit" name="status" value="open" { "Reopen" }
+                                    button.secondary id={ "reopen-" (item.id) } type="submit" name="status" value="open" aria-describedby=(name_id) { "Reopen" }
                                 }
                             }
                         }
@@ -158,7 +163,7 @@ async fn detail_page(api: &AdminApi, admin: &Admin, id: &str, message: Option<&s
             p { "Closed " (time(closed))
                 @if let Some(access) = task.hub_access { " · IT Hub access: " @if access { "given" } @else { "not given" } } }
         }
-        (work(admin, &t, message))
+        (work(admin, &t, message, None))
         p { a href={ "/console/tasks?kind=" (task.kind.as_str()) } { "Back to " (task.kind.as_str()) " tasks" } }
     };
     Ok(layout::page(admin, "/console/tasks", &title, content))
@@ -182,10 +187,11 @@ pub async fn item(
     Path((id, item)): Path<(String, String)>,
     Form(form): Form<ItemForm>,
 ) -> Result<Response, Failure> {
-    let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+    // An empty note clears it (the API keeps a note it is not sent).
+    let note = Some(form.note.trim().to_owned());
     let result = api.service.update_item(&admin.caller.acting(), &id, &item, form.status, note).await;
     match (result, htmx(&headers)) {
-        (Ok(task), true) => Ok(work(&admin, &task, None).into_response()),
+        (Ok(task), true) => Ok(work(&admin, &task, None, Some(&item)).into_response()),
         (Ok(_), false) => Ok(see(format!("/console/tasks/{id}"))),
         (Err(error), fragment) => {
             let failure = Failure::from(error);
@@ -194,8 +200,9 @@ pub async fn item(
             }
             let (status, message) = failure.message();
             if fragment {
+                // 200: htmx swaps only successful answers, and the refusal must be shown.
                 let task = api.service.task(&admin.caller.tenant, &id).await?;
-                return Ok((status, work(&admin, &task, Some(&message))).into_response());
+                return Ok(work(&admin, &task, Some(&message), Some(&item)).into_response());
             }
             Ok((status, detail_page(&api, &admin, &id, Some(&message)).await?).into_response())
         }

@@ -27,7 +27,11 @@ struct Browser {
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
+    /// Also ends any Chromium still using the profile: a test that fails before `quit` leaves its browser behind
+    /// when chromedriver is killed.
     fn drop(&mut self) {
+        let pattern = format!("user-data-dir={}", self.0.display());
+        let _ = std::process::Command::new("pkill").args(["-f", &pattern]).status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -130,6 +134,20 @@ impl Browser {
         }
     }
 
+    /// Waits until `done` holds, up to the deadline.
+    async fn wait_until<F: std::future::Future<Output = bool>>(&self, what: &str, done: impl Fn() -> F) {
+        let started = Instant::now();
+        while !done().await {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "gave up waiting for {what} on {}:\n{}",
+                self.path().await,
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// axe-core on the screen as it is: no serious or critical finding. Then a screenshot of it, as
     /// `docs/console/{name}.png`.
     async fn check(&self, name: &str) {
@@ -184,7 +202,7 @@ async fn licenses(world: &World) -> u64 {
 async fn an_admin_works_through_the_console_in_a_real_browser() {
     let world = World::new(people(10)).await;
     world.sync().await;
-    let feeder = tokio::spawn(world.stack.clone().feed_worker());
+    let mut feeder = tokio::spawn(world.stack.clone().feed_worker());
     let b = Browser::start(&world.api).await;
 
     // Signed out, every page leads to sign-in; a wrong key is refused with a reason.
@@ -222,15 +240,24 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     assert_eq!(b.css("#license-count").await.text().await.unwrap(), "3");
     b.check("licenses").await;
 
-    // A hire in HR; "Sync now" from the connection's page brings the onboarding task.
+    // A hire in HR; "Sync now" from the connection's page brings the onboarding task. The worker is held back
+    // until the run's page shows the run queued, so the page is seen following it to its end on its own.
     world
         .fake
         .hire(json!({"firstName": "Margaret", "lastName": "Hamilton", "department": "Engineering", "status": "Active"}))
         .await;
     b.go(&format!("/console/connections/{}", world.connection.id)).await;
     b.check("connection").await;
+    feeder.abort();
     b.button("Sync now").await;
-    b.wait_for("succeeded", false).await; // the run's page follows the run as it goes (htmx)
+    b.wait_until("the run's page", || async { b.path().await.contains("/runs/") }).await;
+    let polled = b.css("[hx-trigger='every 2s']").await;
+    assert_eq!(polled.attr("data-status").await.unwrap().as_deref(), Some("queued"));
+    feeder = tokio::spawn(world.stack.clone().feed_worker());
+    b.wait_until("the run to succeed on its page", || async {
+        b.driver.find(By::Css("[data-status='succeeded']")).await.is_ok()
+    })
+    .await;
     b.check("sync-run").await;
     b.go("/console/tasks?kind=onboarding").await;
     b.wait_for("Margaret Hamilton", true).await;
@@ -240,6 +267,7 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     b.check("onboarding-task").await;
     // Each item done (in place, by htmx), a note on the first.
     let task_path = b.path().await;
+    b.driver.execute("window.ithubMarker = 'before'", vec![]).await.unwrap();
     let mut first = true;
     loop {
         let Ok(done) = b.driver.find(By::XPath("//button[normalize-space(.)='Done']")).await else { break };
@@ -257,6 +285,8 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
         }
     }
     assert_eq!(b.path().await, task_path, "items were ticked in place");
+    let same_page = b.driver.execute("return window.ithubMarker === 'before'", vec![]).await.unwrap();
+    assert_eq!(same_page.json(), &json!(true), "ticked by htmx, without loading the page again");
     b.wait_for("Note: Laptop shipped", false).await;
     b.click("#hub_access").await;
     b.button("Complete task").await;
@@ -269,9 +299,12 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     b.wait_for("These fields are managed in BambooHR", false).await;
     let text = b.text().await;
     assert!(text.contains("Times are shown in your time zone (Pacific/Auckland)"), "{text}");
-    let synced = b.css("#hr-help time").await;
-    let (shown, utc) = (synced.text().await.unwrap(), synced.attr("datetime").await.unwrap().unwrap());
-    assert!(!shown.contains("UTC") && !shown.is_empty(), "{shown} is in the admin's zone ({utc} in UTC)");
+    let script = "const t = document.querySelector('#hr-help time'); const at = new Date(t.getAttribute('datetime')); \
+        const f = z => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: z }).format(at); \
+        return [t.textContent, f('Pacific/Auckland'), f('UTC')];";
+    let shown = b.driver.execute(script, vec![]).await.unwrap().json().clone();
+    assert_eq!(shown[0], shown[1], "the sync time is shown in Auckland's time: {shown}");
+    assert_ne!(shown[1], shown[2], "{shown}");
     b.check("employee").await;
     b.css("details.actions summary").await.click().await.unwrap();
     b.fill("#reason", "Left for a competitor today").await;
@@ -285,8 +318,11 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     world.fake.vanish(&[5, 6, 7, 8, 9, 10]);
     b.go(&format!("/console/connections/{}", world.connection.id)).await;
     b.button("Full sync").await;
+    // The run's page follows it, and shows who would go once it is held.
+    b.wait_until("the run's page", || async { b.path().await.contains("/runs/") }).await;
+    b.wait_for("Held: 6 people would be offboarded", false).await;
     b.go(&format!("/console/connections/{}", world.connection.id)).await;
-    b.wait_for("Held: 6 people would be offboarded", true).await;
+    b.wait_for("Held: 6 people would be offboarded", false).await;
     assert!(b.text().await.contains("Radia Perlman"), "who would go is listed");
     b.check("held-run").await;
     b.button("Approve: offboard them").await;
@@ -311,27 +347,48 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     b.wait_for("employee.offboard", false).await;
     b.check("audit").await;
 
-    // Another tenant's employee and task: not found, as if they did not exist.
-    let other = World::new(people(2)).await;
-    other.sync().await;
-    other.set_up(&["1"]).await;
-    let (_, task) = other
-        .admin
-        .post(
-            &format!("/v1/employees/{}/offboard", other.admin.employee_by_hr_id("1").await["id"].as_str().unwrap()),
-            json!({"reason": "r"}),
-        )
-        .await;
+    // Another tenant's employee, task and connection, on the same server and table: not found, as if they did
+    // not exist.
+    let (other, _) = tenant(&world.stack).await;
+    let other_fake = integration_tests::fake_bamboo(people(1)).await;
+    let other_connection = integration_tests::connect(&world.stack, &other, &other_fake, "other-secret").await;
+    let theirs =
+        integration_tests::observed(&other, &other_connection.id, integration_tests::record("1", "Theirs"), Utc::now());
+    world.stack.worker().apply(theirs.clone()).await.expect("their employee");
+    let acting =
+        ithub::service::Acting { tenant: other.clone(), actor: ithub::domain::Actor::Admin { key: "other".into() } };
+    let their_task =
+        world.stack.service().offboard(&acting, theirs.employee_id().as_str(), "leaving").await.expect("their task");
     for path in [
-        format!("/console/employees/{}", other.admin.employee_by_hr_id("2").await["id"].as_str().unwrap()),
-        format!("/console/tasks/{}", task["id"].as_str().unwrap()),
-        format!("/console/connections/{}", other.connection.id),
+        format!("/console/employees/{}", theirs.employee_id()),
+        format!("/console/tasks/{}", their_task.task.id),
+        format!("/console/connections/{}", other_connection.id),
+        format!("/console/audit?employee_id={}", theirs.employee_id()),
     ] {
         b.go(&path).await;
         let text = b.text().await;
-        assert!(text.contains("Not found") && text.contains("No such"), "{path}: {text}");
-        assert!(!text.contains("Ada") && !text.contains("Grace"), "{path} shows nothing of the other tenant");
+        assert!(!text.contains("Theirs"), "{path} shows nothing of the other tenant: {text}");
+        if !path.starts_with("/console/audit") {
+            assert!(text.contains("Not found") && text.contains("No such"), "{path}: {text}");
+        }
     }
+    // And their task cannot be changed from here.
+    let item = &their_task.task.items[0].id;
+    let changed = b
+        .driver
+        .execute(
+            &format!(
+                "return fetch('/console/tasks/{}/items/{item}', {{ method: 'POST', headers: {{ 'content-type': \
+                 'application/x-www-form-urlencoded' }}, body: 'status=done&csrf=' + document.querySelector('input[name=csrf]').value }}).then(r => r.status)",
+                their_task.task.id
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.json(), &json!(404));
+    let still = world.stack.service().task(&other, their_task.task.id.as_str()).await.unwrap();
+    assert!(still.task.items.iter().all(|i| i.status == ithub::domain::ItemStatus::Open), "their task is untouched");
 
     // Sign out: back to sign-in, and the pages need signing in again.
     b.go("/console/employees").await;
@@ -404,6 +461,38 @@ async fn console_sessions_are_httponly_strict_csrf_checked_and_end() {
     // Reached by a real host name, the cookie is Secure.
     let public = sign_in(&key, &token, Some("ithub.example.com")).await.unwrap();
     assert!(sign_in_cookie(&public, "ithub_session").contains("Secure"));
+    // Signing in again from a browser that holds a session ends that session: a planted token does not live on.
+    let planted = value(&sign_in_cookie(&public, "ithub_session"));
+    let again = http
+        .post(format!("{base}/console/sign-in"))
+        .header("cookie", format!("ithub_sign_in={token}; ithub_session={planted}"))
+        .form(&[("key", key.as_str()), ("csrf", token.as_str()), ("next", "/console/tasks")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 303);
+    let old = http
+        .get(format!("{base}/console/tasks"))
+        .header("cookie", format!("ithub_session={planted}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 303, "the earlier session ended");
+    // Only a console path is followed after signing in.
+    for next in ["https://evil.example/", "//evil.example/console/", "/console//evil.example", "/console/caf\u{e9}"] {
+        let answer = http
+            .post(format!("{base}/console/sign-in"))
+            .header("cookie", format!("ithub_sign_in={token}"))
+            .form(&[("key", key.as_str()), ("csrf", token.as_str()), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer.status().as_u16(), answer.headers()["location"].to_str().unwrap()),
+            (303, "/console/employees"),
+            "{next}"
+        );
+    }
 
     let cookie = format!("ithub_session={session}");
     let page = http.get(format!("{base}/console/employees")).header("cookie", &cookie).send().await.unwrap();
