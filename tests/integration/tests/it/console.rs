@@ -562,3 +562,126 @@ async fn console_sessions_are_httponly_strict_csrf_checked_and_end() {
     assert_eq!(revoked.status(), 303, "a revoked key ends its sessions");
     drain(&stack).await;
 }
+
+/// Signs in over plain HTTP; returns the session cookie header and the page's CSRF token.
+async fn http_session(http: &reqwest::Client, base: &str, key: &str) -> (String, String) {
+    let form = http.get(format!("{base}/console/sign-in")).send().await.unwrap();
+    let token = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("ithub_sign_in="))
+        .and_then(|c| c.split(';').next())
+        .expect("the sign-in form's cookie")
+        .to_owned();
+    let signed_in = http
+        .post(format!("{base}/console/sign-in"))
+        .header("cookie", format!("ithub_sign_in={token}"))
+        .form(&[("key", key), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("ithub_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session")
+        .to_owned();
+    let cookie = format!("ithub_session={session}");
+    let page = http.get(format!("{base}/console/licenses")).header("cookie", &cookie).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    (cookie, field(&html, "csrf"))
+}
+
+/// The value of the hidden input `name` in a page.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker).nth(1).and_then(|s| s.split('"').next()).unwrap_or_else(|| panic!("no {name} field")).to_owned()
+}
+
+/// Connecting an HR system with its own form: the form asks for the provider's fields (read from the API's
+/// schema), a bad field is named, the webhook URL and secret are shown once, and sending the form again (a
+/// reload) makes no second connection; rotation likewise.
+#[tokio::test]
+async fn connecting_through_the_console_shows_the_secret_once() {
+    let stack = stack().await;
+    let (tenant_id, key) = tenant(&stack).await;
+    let base = serve(&stack).await;
+    let fake = integration_tests::fake_bamboo(people(3)).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (cookie, csrf) = http_session(&http, &base, &key).await;
+    let get = |path: String| http.get(format!("{base}{path}")).header("cookie", &cookie).send();
+
+    // Each provider's own fields; ADP's certificate and key are multi-line.
+    let adp = get("/console/connections/new?provider=adp".into()).await.unwrap().text().await.unwrap();
+    for name in ["credentials.client_id", "credentials.client_secret", "settings.base_url"] {
+        assert!(adp.contains(&format!("name=\"{name}\"")), "ADP's form asks for {name}");
+    }
+    assert!(adp.contains("<textarea id=\"credentials-client_certificate\""), "a PEM is pasted into a text area");
+    let form = get("/console/connections/new?provider=bamboohr".into()).await.unwrap().text().await.unwrap();
+    assert!(form.contains("name=\"settings.company_domain\"") && form.contains("type=\"password\""), "{form}");
+
+    let request = fake.connection_request();
+    let submit = |domain: &str, nonce: &str| {
+        http.post(format!("{base}/console/connections"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("nonce", nonce),
+                ("provider", "bamboohr"),
+                ("settings.company_domain", domain),
+                ("settings.base_url", request["settings"]["base_url"].as_str().unwrap()),
+                ("credentials.api_key", request["credentials"]["api_key"].as_str().unwrap()),
+                ("schedule.poll_interval_minutes", "15"),
+            ])
+            .send()
+    };
+    // A bad field: named, nothing made, the secret not echoed.
+    let bad = submit("not a domain!", &field(&form, "nonce")).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("settings.company_domain") || page.contains("company_domain"), "{page}");
+    assert!(!page.contains(request["credentials"]["api_key"].as_str().unwrap()), "the credential is not sent back");
+    assert!(stack.store.page_connections(&tenant_id, 10, None).await.unwrap().items.is_empty());
+
+    // Made: the webhook URL and a secret, shown on this page only.
+    let nonce = field(&page, "nonce");
+    let made = submit(request["settings"]["company_domain"].as_str().unwrap(), &nonce).await.unwrap();
+    assert_eq!(made.status(), 200);
+    let page = made.text().await.unwrap();
+    let connections = stack.store.page_connections(&tenant_id, 10, None).await.unwrap().items;
+    assert_eq!(connections.len(), 1);
+    let connection = &connections[0];
+    assert_eq!(connection.poll_interval_secs, Some(15 * 60), "the schedule's field reached the connection");
+    assert!(page.contains(&format!("/webhooks/{}", connection.id)), "{page}");
+    let secrets = stack.secrets.get_fresh(&connection.secret_id).await.unwrap();
+    assert!(page.contains(&secrets.webhook_secrets[0]), "the secret is shown");
+    let detail = get(format!("/console/connections/{}", connection.id)).await.unwrap().text().await.unwrap();
+    assert!(!detail.contains(&secrets.webhook_secrets[0]), "and not again");
+
+    // The same form again (a reload): refused, still one connection.
+    let again = submit(request["settings"]["company_domain"].as_str().unwrap(), &nonce).await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(stack.store.page_connections(&tenant_id, 10, None).await.unwrap().items.len(), 1);
+
+    // Rotation: a new secret shown once; the same form again rotates nothing.
+    let rotate_nonce = field(&detail, "nonce");
+    let rotate = || {
+        http.post(format!("{base}/console/connections/{}/rotate", connection.id))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("nonce", rotate_nonce.as_str())])
+            .send()
+    };
+    let rotated = rotate().await.unwrap();
+    assert_eq!(rotated.status(), 200);
+    let after = stack.secrets.get_fresh(&connection.secret_id).await.unwrap().webhook_secrets;
+    assert_eq!(after.len(), 2, "the previous secret stays valid until the next rotation");
+    assert_eq!(after[1], secrets.webhook_secrets[0]);
+    assert!(rotated.text().await.unwrap().contains(&after[0]), "the new secret is shown");
+    assert_eq!(rotate().await.unwrap().status(), 409);
+    assert_eq!(stack.secrets.get_fresh(&connection.secret_id).await.unwrap().webhook_secrets, after, "rotated once");
+}
