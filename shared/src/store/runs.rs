@@ -291,9 +291,11 @@ fn expires(now: DateTime<Utc>) -> AttributeValue {
 }
 
 impl Store {
-    /// Records a new run.
+    /// Records a new run. Runs are history like the audit trail (a preview keeps a few names), and expire with it.
     pub async fn create_run(&self, tenant: &TenantId, run: &SyncRun) -> Result<(), StoreError> {
-        let item = Self::keyed(run, keys::tenant(tenant), run.key())?;
+        let mut item = Self::keyed(run, keys::tenant(tenant), run.key())?;
+        let expires = (run.requested_at + self.audit_retention).timestamp();
+        item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
         self.put(item, Some("attribute_not_exists(PK)"), Default::default()).await
     }
 
