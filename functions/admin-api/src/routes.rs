@@ -72,6 +72,9 @@ macro_rules! served {
     }};
 }
 
+/// The committed document, as served (and read by the console for each provider's connection form).
+pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
+
 /// The open routes' document.
 pub fn open() -> OpenApiRouter<AdminApi> {
     open_routes!(documented)
@@ -118,7 +121,7 @@ async fn health() -> impl IntoResponse {
     (status = 401, description = "Missing or invalid admin key", body = crate::responses::Problem, content_type = "application/problem+json")
 ))]
 async fn serve() -> impl IntoResponse {
-    ([(http::header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
+    ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 #[cfg(test)]

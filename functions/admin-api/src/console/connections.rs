@@ -130,7 +130,7 @@ struct Field {
 
 fn document() -> &'static Value {
     static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| serde_json::from_str(include_str!("../../openapi.json")).unwrap_or(Value::Null))
+    DOC.get_or_init(|| serde_json::from_str(crate::routes::OPENAPI).unwrap_or(Value::Null))
 }
 
 fn schema_name(kind: ProviderKind, part: &str) -> Option<String> {
