@@ -4,10 +4,10 @@
 use super::layout::{self, alert, badge, csrf, notice, time, words};
 use super::{Admin, Failure, Page, see};
 use crate::AdminApi;
+use axum::extract::Form;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::Form;
 use ithub::domain::{EmployeeId, HubStatus, TaskKind};
 use ithub::store::{EmployeeFilter, StoredEmployee};
 use maud::{Markup, html};
@@ -169,18 +169,15 @@ pub async fn list(
     Ok(layout::page(&admin, "/console/employees", "Employees", content))
 }
 
-#[derive(Deserialize)]
-pub struct SetupForm {
-    #[serde(default)]
-    employee_id: Vec<String>,
-}
-
 pub async fn setup(
     State(api): State<AdminApi>,
     Extension(admin): Extension<Admin>,
-    Form(form): Form<SetupForm>,
+    body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
-    if form.employee_id.is_empty() {
+    // One `employee_id` per ticked box: a repeated field, read straight from the form.
+    let ids: Vec<String> =
+        url::form_urlencoded::parse(&body).filter(|(k, _)| k == "employee_id").map(|(_, v)| v.into_owned()).collect();
+    if ids.is_empty() {
         let body = html! {
             (alert(Some("Nobody was selected. Tick the people to set up, then press “Set up selected”.")))
             p { a href="/console/employees?set_up=no" { "Back to the people not set up" } }
@@ -188,12 +185,12 @@ pub async fn setup(
         let page = layout::page(&admin, "/console/employees", "Set up employees", body);
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
-    if form.employee_id.len() > 100 {
+    if ids.len() > 100 {
         return Err(crate::ApiError::BadRequest("set up at most 100 people at a time".into()).into());
     }
     let tenant = &admin.caller.tenant;
     let (before, _) = api.service.store.page_licenses(tenant, 1, None).await?;
-    let outcome = api.service.setup(&admin.caller.acting(), &form.employee_id).await?;
+    let outcome = api.service.setup(&admin.caller.acting(), &ids).await?;
     let (after, _) = api.service.store.page_licenses(tenant, 1, None).await?;
     let added = after.saturating_sub(before);
     let body = html! {

@@ -4,13 +4,14 @@ use super::layout;
 use super::{Admin, Failure};
 use crate::{AdminApi, Caller};
 use axum::body::{Body, to_bytes};
+use axum::extract::Form;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
+use axum::response::AppendHeaders;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{Duration, Utc};
+use cookie::{Cookie, SameSite};
 use ithub::store::Session;
 use maud::html;
 use serde::Deserialize;
@@ -49,14 +50,40 @@ fn loopback(headers: &HeaderMap) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
-fn cookie(headers: &HeaderMap, name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
-    Cookie::build((name, value))
+/// A `Set-Cookie` value: the console's cookies are all HttpOnly, SameSite=Strict and scoped to `/console`.
+fn set_cookie(
+    headers: &HeaderMap,
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+) -> (header::HeaderName, String) {
+    let cookie = Cookie::build((name, value))
         .path("/console")
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(!loopback(headers))
-        .max_age(time::Duration::seconds(max_age.num_seconds()))
-        .build()
+        .max_age(cookie::time::Duration::seconds(max_age.num_seconds()))
+        .build();
+    (header::SET_COOKIE, cookie.to_string())
+}
+
+/// A `Set-Cookie` value that makes the browser forget a cookie.
+fn forget(name: &'static str) -> (header::HeaderName, String) {
+    let mut cookie = Cookie::build((name, "")).path("/console").build();
+    cookie.make_removal();
+    (header::SET_COOKIE, cookie.to_string())
+}
+
+/// A cookie the request carries.
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 #[derive(Deserialize)]
@@ -83,15 +110,9 @@ fn next_path(next: Option<&str>) -> &str {
     }
 }
 
-fn sign_in_form(
-    headers: &HeaderMap,
-    jar: CookieJar,
-    next: &str,
-    message: Option<&str>,
-    status: StatusCode,
-) -> Response {
+fn sign_in_form(headers: &HeaderMap, next: &str, message: Option<&str>, status: StatusCode) -> Response {
     let token = random_token();
-    let jar = jar.add(cookie(headers, SIGN_IN_COOKIE, token.clone(), Duration::hours(1)));
+    let cookie = set_cookie(headers, SIGN_IN_COOKIE, token.clone(), Duration::hours(1));
     let body = html! {
         h1 { "Sign in to IT Hub" }
         (layout::alert(message))
@@ -108,10 +129,10 @@ fn sign_in_form(
             button type="submit" { "Sign in" }
         }
     };
-    (status, jar, layout::bare("Sign in", body)).into_response()
+    (status, AppendHeaders([cookie]), layout::bare("Sign in", body)).into_response()
 }
 
-pub async fn sign_in_page(headers: HeaderMap, jar: CookieJar, Query(query): Query<SignInQuery>) -> Response {
+pub async fn sign_in_page(headers: HeaderMap, Query(query): Query<SignInQuery>) -> Response {
     let message = if query.signed_out.is_some() {
         Some("You are signed out.")
     } else if query.expired.is_some() {
@@ -119,7 +140,7 @@ pub async fn sign_in_page(headers: HeaderMap, jar: CookieJar, Query(query): Quer
     } else {
         None
     };
-    sign_in_form(&headers, jar, next_path(query.next.as_deref()), message, StatusCode::OK)
+    sign_in_form(&headers, next_path(query.next.as_deref()), message, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -130,17 +151,12 @@ pub struct SignIn {
     next: Option<String>,
 }
 
-pub async fn sign_in(
-    State(api): State<AdminApi>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form<SignIn>,
-) -> Response {
+pub async fn sign_in(State(api): State<AdminApi>, headers: HeaderMap, Form(form): Form<SignIn>) -> Response {
     let next = next_path(form.next.as_deref()).to_owned();
-    let expected = jar.get(SIGN_IN_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let expected = read_cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same(&expected, &form.csrf) {
         let message = Some("This sign-in form had expired; please enter your key again.");
-        return sign_in_form(&headers, jar, &next, message, StatusCode::FORBIDDEN);
+        return sign_in_form(&headers, &next, message, StatusCode::FORBIDDEN);
     }
     let key_hash = ithub::apikey::hash(form.key.trim());
     let now = Utc::now();
@@ -150,12 +166,12 @@ pub async fn sign_in(
             let message = Some(
                 "That admin key is not valid: it may be mistyped, revoked or expired. Ask your IT Hub operator for a key.",
             );
-            return sign_in_form(&headers, jar, &next, message, StatusCode::UNAUTHORIZED);
+            return sign_in_form(&headers, &next, message, StatusCode::UNAUTHORIZED);
         }
         Err(error) => return Failure::from(error).into_response(),
     };
     // A session the browser already holds is ended: signing in always starts a new one.
-    if let Some(old) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
+    if let Some(old) = read_cookie(&headers, SESSION_COOKIE)
         && let Err(error) = api.service.store.delete_session(&hash(&old)).await
     {
         return Failure::from(error).into_response();
@@ -172,23 +188,17 @@ pub async fn sign_in(
     if let Err(error) = api.service.store.put_session(&hash(&token), &session).await {
         return Failure::from(error).into_response();
     }
-    let jar = jar.remove(Cookie::build(SIGN_IN_COOKIE).path("/console")).add(cookie(
-        &headers,
-        SESSION_COOKIE,
-        token,
-        Duration::hours(SESSION_HOURS),
-    ));
-    (jar, Redirect::to(&next)).into_response()
+    let cookies = [forget(SIGN_IN_COOKIE), set_cookie(&headers, SESSION_COOKIE, token, Duration::hours(SESSION_HOURS))];
+    (AppendHeaders(cookies), Redirect::to(&next)).into_response()
 }
 
-pub async fn sign_out(State(api): State<AdminApi>, jar: CookieJar) -> Response {
-    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
+pub async fn sign_out(State(api): State<AdminApi>, headers: HeaderMap) -> Response {
+    if let Some(token) = read_cookie(&headers, SESSION_COOKIE)
         && let Err(error) = api.service.store.delete_session(&hash(&token)).await
     {
         return Failure::from(error).into_response();
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/console"));
-    (jar, Redirect::to("/console/sign-in?signed_out=1")).into_response()
+    (AppendHeaders([forget(SESSION_COOKIE)]), Redirect::to("/console/sign-in?signed_out=1")).into_response()
 }
 
 /// Where a request without a live session goes: the sign-in page, coming back here afterwards (htmx is told to
@@ -210,8 +220,8 @@ fn to_sign_in(request: &Request, expired: bool) -> Response {
 
 /// In front of every signed-in page: a live session whose key is still valid, and for anything but a read, the
 /// session's CSRF token in the form (or the `X-CSRF-Token` header). Puts the [`Admin`] on the request.
-pub async fn require(State(api): State<AdminApi>, jar: CookieJar, request: Request, next: Next) -> Response {
-    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+pub async fn require(State(api): State<AdminApi>, request: Request, next: Next) -> Response {
+    let Some(token) = read_cookie(request.headers(), SESSION_COOKIE) else {
         return to_sign_in(&request, false);
     };
     let now = Utc::now();

@@ -3,10 +3,10 @@
 use super::layout::{self, alert, badge, csrf, time, words};
 use super::{Admin, Failure, Page, htmx, see};
 use crate::AdminApi;
+use axum::extract::Form;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::Form;
 use ithub::domain::{ItemStatus, TaskKind, TaskStatus};
 use ithub::store::StoredTask;
 use maud::{Markup, html};

@@ -3,10 +3,10 @@
 use super::layout::{self, alert, csrf, notice, time, words};
 use super::{Admin, Failure, Page};
 use crate::AdminApi;
+use axum::extract::Form;
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::Form;
 use ithub::domain::{EmployeeId, Playbook};
 use maud::{Markup, html};
 use serde::Deserialize;
