@@ -186,7 +186,7 @@ MAX_ZIP_BYTES := 3145728
 package: $(LAMBDA_STAMP)
 	if [ "$(LAMBDA_ARCH)" = arm64 ]; then rustup target add aarch64-unknown-linux-gnu; fi
 	for f in $(FUNCTIONS); do \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --profile lambda-release --$(LAMBDA_ARCH) --output-format zip -p $$f; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --profile lambda-release --$(LAMBDA_ARCH) --output-format zip -p $$f --features lean-logs; \
 	done
 	@over=0; for f in $(FUNCTIONS); do \
 	  size=$$(stat -c %s target/lambda/$$f/bootstrap.zip); \
