@@ -178,7 +178,8 @@ $(LAMBDA_STAMP): $(MOTO_STAMP)
 # One build per function: built together, Cargo would unify the shared crate's features and link every AWS client
 # into every function. Built with the `lambda-release` profile (opt-level z, whole-program LTO, panic abort;
 # Cargo.toml). LAMBDA_ARCH=x86-64 builds x86_64 zips, to check sizes on a machine without the arm64 standard
-# library; the template's functions are arm64, so `make deploy` always builds arm64. Fails if a zip is over 3 MiB
+# library; the template's functions are arm64, so `make deploy` always builds arm64. Each is built with its
+# `lean-logs` feature: nothing below info is compiled in. Fails if a zip is over 3 MiB
 # (OVERSIZE=warn only says so: `make deploy` does not refuse to deploy over this project's own size goal).
 LAMBDA_ARCH ?= arm64
 OVERSIZE ?= fail
