@@ -5,7 +5,7 @@
 //! the caller with what the script asked for and with the same script run without faults.
 
 use crate::faults::{FaultProxy, Plan, Tally};
-use crate::{Admin, Stack, WORLD_SECRET, connect, fake_bamboo, peek, serve, stack_with, tap, tenant};
+use crate::{Admin, Stack, WORLD_SECRET, connect, fake_bamboo, serve, stack_with, take_all, tap, tenant};
 use chrono::{Duration as Days, Utc};
 use fake_hr::Fault;
 use ithub::resources::QueueSettings;
@@ -420,7 +420,7 @@ impl Run {
         }
         let mut seen = BTreeSet::new();
         let mut repeats = 0;
-        for body in peek(&self.stack, tap).await {
+        for body in take_all(&self.stack, tap).await {
             let event: Value = serde_json::from_str(&body).expect("an event is JSON");
             let id = event["detail"]["event_id"].as_str().unwrap_or_default().to_owned();
             if !seen.insert(id) {
