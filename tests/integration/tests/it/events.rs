@@ -8,6 +8,17 @@ use ithub::events::EventKind;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 /// The catalogue as `docs/events.md` holds it.
 fn catalogue() -> String {
     let mut doc = String::from(
@@ -25,7 +36,10 @@ fn catalogue() -> String {
         doc.push_str(&format!("| `{}` | {} |\n", kind.name(), kind.meaning()));
     }
     for (kind, schema) in &schemas {
-        let pretty = serde_json::to_string_pretty(schema).expect("a schema is JSON");
+        // Keys in order whatever serde_json's `preserve_order` (which a test dependency turns on) says.
+        let mut schema = serde_json::to_value(schema).expect("a schema is JSON");
+        sort_keys(&mut schema);
+        let pretty = serde_json::to_string_pretty(&schema).expect("a schema is JSON");
         doc.push_str(&format!("\n## `{}`\n\n{}\n\n```json\n{pretty}\n```\n", kind.name(), kind.meaning()));
     }
     doc
