@@ -61,10 +61,10 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let detail = self.to_string();
-        let (status, slug, title) = match &self {
+impl ApiError {
+    /// The status, the problem `type` slug and its title: one table for the API's answers and the console's pages.
+    pub fn describe(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid admin key"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::UnknownCursor => (StatusCode::NOT_FOUND, "unknown-cursor", "No such page"),
@@ -76,15 +76,21 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
             }
             ApiError::Conflict { slug, title, .. } => (StatusCode::CONFLICT, *slug, *title),
-            ApiError::Unavailable(error) => {
-                let correlation_id = uuid::Uuid::new_v4().simple().to_string();
-                tracing::error!(%correlation_id, %error, "a service behind the API failed");
-                let body =
-                    problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", "please retry")
-                        .value("correlation_id", &correlation_id);
-                return body.into_response();
-            }
-        };
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.describe();
+        if let ApiError::Unavailable(error) = &self {
+            let correlation_id = uuid::Uuid::new_v4().simple().to_string();
+            tracing::error!(%correlation_id, %error, "a service behind the API failed");
+            let body = problem(status, slug, title, "please retry").value("correlation_id", &correlation_id);
+            return body.into_response();
+        }
+        let detail = self.to_string();
         let mut body = problem(status, slug, title, detail);
         if let ApiError::InvalidFields(errors) = &self {
             body = body.value("errors", errors);

@@ -614,11 +614,7 @@ pub async fn sync(
     match api.service.request_sync(&api.runs, &admin.caller.acting(), &id, options).await {
         Ok((connection, run, _)) => Ok(see(format!("/console/connections/{}/runs/{}", connection.id, run.run_id))),
         Err(error) => {
-            let failure = Failure::from(error);
-            if let Failure::NotFound(_) = failure {
-                return Err(failure);
-            }
-            let (status, message) = failure.message();
+            let (status, message) = Failure::refusal(error)?;
             Ok((status, detail_page(&api, &admin, &headers, &id, Some(&message)).await?).into_response())
         }
     }

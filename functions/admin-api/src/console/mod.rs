@@ -127,7 +127,7 @@ impl From<ithub::store::StoreError> for Failure {
 impl Failure {
     /// The status and the sentence shown; a failure behind the console is logged under a correlation id, which
     /// the page gives for a support request.
-    fn explain(&self) -> (StatusCode, String) {
+    pub fn message(&self) -> (StatusCode, String) {
         match self {
             Failure::NotFound(what) => {
                 (StatusCode::NOT_FOUND, format!("No such {what} here. It may belong to another company, or be gone."))
@@ -141,35 +141,23 @@ impl Failure {
             Failure::Api(error @ ApiError::Conflict { title, .. }) => {
                 (StatusCode::CONFLICT, format!("{title}: {error}"))
             }
-            Failure::Api(error) => {
-                let status = error_status(error);
-                (status, error.to_string())
-            }
+            Failure::Api(error) => (error.describe().0, error.to_string()),
         }
     }
 
-    /// The message alone, for a form shown again with it.
-    pub fn message(&self) -> (StatusCode, String) {
-        self.explain()
-    }
-}
-
-fn error_status(error: &ApiError) -> StatusCode {
-    match error {
-        ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ApiError::NotFound(_) | ApiError::UnknownCursor => StatusCode::NOT_FOUND,
-        ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::Conflict { .. } => StatusCode::CONFLICT,
-        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::BadRequest(_) | ApiError::InvalidFields(_) => StatusCode::BAD_REQUEST,
+    /// A refused change, to show on its form's page again: its status and message. Something not found has no
+    /// page to show it on, and stays a failure.
+    pub fn refusal(error: impl Into<Failure>) -> Result<(StatusCode, String), Failure> {
+        match error.into() {
+            failure @ Failure::NotFound(_) => Err(failure),
+            failure => Ok(failure.message()),
+        }
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let (status, message) = self.explain();
+        let (status, message) = self.message();
         let title = if status == StatusCode::NOT_FOUND { "Not found" } else { "That did not work" };
         (status, layout::bare(title, layout::error_body(title, &message))).into_response()
     }

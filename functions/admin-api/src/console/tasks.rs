@@ -194,11 +194,7 @@ pub async fn item(
         (Ok(task), true) => Ok(work(&admin, &task, None, Some(&item)).into_response()),
         (Ok(_), false) => Ok(see(format!("/console/tasks/{id}"))),
         (Err(error), fragment) => {
-            let failure = Failure::from(error);
-            if let Failure::NotFound(_) = failure {
-                return Err(failure);
-            }
-            let (status, message) = failure.message();
+            let (status, message) = Failure::refusal(error)?;
             if fragment {
                 // 200: htmx swaps only successful answers, and the refusal must be shown.
                 let task = api.service.task(&admin.caller.tenant, &id).await?;
@@ -225,11 +221,7 @@ pub async fn complete(
     match api.service.complete_task(&admin.caller.acting(), &id, hub_access).await {
         Ok(_) => Ok(see(format!("/console/tasks/{id}"))),
         Err(error) => {
-            let failure = Failure::from(error);
-            if let Failure::NotFound(_) = failure {
-                return Err(failure);
-            }
-            let (status, message) = failure.message();
+            let (status, message) = Failure::refusal(error)?;
             Ok((status, detail_page(&api, &admin, &id, Some(&message)).await?).into_response())
         }
     }
