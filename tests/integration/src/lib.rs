@@ -105,6 +105,17 @@ pub async fn drain_with(stack: &Stack, worker: &worker::Worker) -> usize {
 /// Every message body on a queue, deleted as it is read: for a queue too long to read within a visibility timeout
 /// (with [`peek`], the first messages read would come back before the last were, and the reading would never end).
 pub async fn take_all(stack: &Stack, queue_url: &str) -> Vec<String> {
+    receive_all(stack, queue_url, 300, true).await
+}
+
+/// Every message body currently visible on a queue (they become visible again after the visibility timeout, 30 s:
+/// for a short queue).
+pub async fn peek(stack: &Stack, queue_url: &str) -> Vec<String> {
+    receive_all(stack, queue_url, 30, false).await
+}
+
+/// Receives until the queue answers empty, hiding each message for `visibility` seconds, deleting it if `delete`.
+async fn receive_all(stack: &Stack, queue_url: &str, visibility: i32, delete: bool) -> Vec<String> {
     let mut bodies = Vec::new();
     loop {
         let out = stack
@@ -112,7 +123,7 @@ pub async fn take_all(stack: &Stack, queue_url: &str) -> Vec<String> {
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
-            .visibility_timeout(300)
+            .visibility_timeout(visibility)
             .send()
             .await
             .expect("receive from moto");
@@ -120,39 +131,19 @@ pub async fn take_all(stack: &Stack, queue_url: &str) -> Vec<String> {
         if messages.is_empty() {
             return bodies;
         }
-        let mut delete = stack.sqs.delete_message_batch().queue_url(queue_url);
+        let mut batch = stack.sqs.delete_message_batch().queue_url(queue_url);
         for (n, message) in messages.into_iter().enumerate() {
             let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
                 .id(n.to_string())
                 .set_receipt_handle(message.receipt_handle)
                 .build()
                 .expect("a delete entry");
-            delete = delete.entries(entry);
+            batch = batch.entries(entry);
             bodies.extend(message.body);
         }
-        delete.send().await.expect("delete from moto");
-    }
-}
-
-/// Every message body currently visible on a queue (they become visible again after the visibility timeout, 30 s:
-/// for a short queue).
-pub async fn peek(stack: &Stack, queue_url: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let out = stack
-            .sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .send()
-            .await
-            .expect("receive from moto");
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
+        if delete {
+            batch.send().await.expect("delete from moto");
         }
-        bodies.extend(messages.into_iter().filter_map(|m| m.body));
     }
 }
 
