@@ -13,6 +13,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Another run took the connection since it was read: nothing was started.
+    #[error("another run of this connection started first")]
+    Busy,
 }
 
 /// A step message for `run` at `step`.
@@ -26,7 +29,9 @@ pub fn step_message(tenant: &TenantId, run: &SyncRun, step: u64) -> Message {
 }
 
 /// Records a queued run of `connection` and queues its first step. A connection whose first import has not
-/// finished always gets a full listing.
+/// finished always gets a full listing. A run that applies changes first takes the connection, as `connection`
+/// was read: if another run took it since, nothing is started ([`StartError::Busy`]), so one connection never has
+/// two runs going at once (the schedule's tick and an admin's "sync now" can both find it free).
 pub async fn start_run(
     store: &Store,
     runs: &Queue,
@@ -42,14 +47,51 @@ pub async fn start_run(
     let mode = if listed { RunMode::Full } else { mode };
     let now = Utc::now();
     let run = SyncRun::new(connection.tenant_id.clone(), connection.id.clone(), trigger, mode, dry_run, now);
-    store.create_run(&connection.tenant_id, &run).await?;
     if !dry_run {
-        // The connection is this run's from now on, so the next tick does not start another.
+        // The connection is this run's from now on, so no tick or admin starts another. Taken before the run is
+        // recorded: a run that could not take it never exists. (A crash between the two leaves a claim naming no
+        // run; it lapses after the lease and the connection is free again.)
         let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
-        store.claim_connection(&connection.tenant_id, &connection.id, &run.run_id, now, until).await?;
+        let seen = connection.running.as_deref();
+        if !store.take_connection(&connection.tenant_id, &connection.id, &run.run_id, seen, now, until).await? {
+            return Err(StartError::Busy);
+        }
     }
+    store.create_run(&connection.tenant_id, &run).await?;
     runs.send(&[step_message(&connection.tenant_id, &run, 0)]).await?;
     Ok(run)
+}
+
+/// The run holding `connection`, if it has not ended: queued, or running. (A held run has let go of it.)
+pub async fn current_run(store: &Store, connection: &Connection) -> Result<Option<SyncRun>, StoreError> {
+    let Some(run_id) = &connection.running else { return Ok(None) };
+    let run = store.get_run(&connection.tenant_id, &connection.id, run_id).await?;
+    Ok(run.filter(|run| matches!(run.status, RunStatus::Queued | RunStatus::Running)))
+}
+
+/// Whether nothing is carrying `run` on at `now`: no step holds it (its lease has passed) and no step message is
+/// on its way (it has no lease, the connection's claim has lapsed, and it waits for no `Retry-After`). That is a
+/// step that died holding it, or a message lost between a checkpoint and the sending of the next step.
+pub fn stalled(connection: &Connection, run: &SyncRun, now: DateTime<Utc>) -> bool {
+    match run.lease_until {
+        Some(until) => until <= now,
+        None => !connection.busy(now) && run.resumes_at.is_none_or(|at| at <= now),
+    }
+}
+
+/// Puts the step `run` is at back on the run queue if it has [`stalled`]; whether it did.
+pub async fn resume_if_stalled(
+    runs: &Queue,
+    connection: &Connection,
+    run: &SyncRun,
+    now: DateTime<Utc>,
+) -> Result<bool, QueueError> {
+    if !stalled(connection, run, now) {
+        return Ok(false);
+    }
+    tracing::info!(run_id = %run.run_id, step = run.checkpoint.step, "resuming a stalled run");
+    runs.send(&[step_message(&connection.tenant_id, run, run.checkpoint.step)]).await?;
+    Ok(true)
 }
 
 /// What one tick of the schedule did.
@@ -127,15 +169,16 @@ async fn start_if_due(
     connection: Connection,
     now: DateTime<Utc>,
 ) -> Result<Started, StartError> {
-    if !connection.provider.kind().capabilities().full_listing || connection.busy(now) {
+    if !connection.provider.kind().capabilities().full_listing {
         return Ok(Started::Nothing);
     }
-    if let Some(run_id) = &connection.running
-        && let Some(run) = store.get_run(&connection.tenant_id, &connection.id, run_id).await?
-        && matches!(run.status, RunStatus::Queued | RunStatus::Running)
-    {
-        runs.send(&[step_message(&connection.tenant_id, &run, run.checkpoint.step)]).await?;
-        return Ok(Started::Resumed);
+    // A run in progress is carried on, never replaced: resumed if nothing carries it, else left alone.
+    if let Some(run) = current_run(store, &connection).await? {
+        let resumed = resume_if_stalled(runs, &connection, &run, now).await?;
+        return Ok(if resumed { Started::Resumed } else { Started::Nothing });
+    }
+    if connection.busy(now) {
+        return Ok(Started::Nothing); // claimed by a run being started (or one recorded nowhere, until it lapses)
     }
     // An HR system without a change feed is polled only for its reconciliation: its webhooks are the real-time
     // path, and a full listing every few minutes would spend its rate limit.
@@ -145,6 +188,51 @@ async fn start_if_due(
         return Ok(Started::Nothing);
     }
     let mode = if full { RunMode::Full } else { RunMode::Incremental };
-    start_run(store, runs, &connection, RunTrigger::Schedule, mode, false).await?;
-    Ok(Started::New)
+    match start_run(store, runs, &connection, RunTrigger::Schedule, mode, false).await {
+        Ok(_) => Ok(Started::New),
+        Err(StartError::Busy) => Ok(Started::Nothing), // an admin's "sync now" took it first
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RunMode, RunTrigger};
+    use chrono::Duration;
+
+    fn connection(running_until: Option<DateTime<Utc>>) -> Connection {
+        let settings = serde_json::from_value(serde_json::json!({"provider": "hibob", "base_url": "https://hr.test"}));
+        let mut connection = Connection::new(TenantId::generate(), settings.expect("HiBob's settings"));
+        connection.running = running_until.map(|_| "run_1".to_owned());
+        connection.running_until = running_until;
+        connection
+    }
+
+    fn run(lease_until: Option<DateTime<Utc>>, resumes_at: Option<DateTime<Utc>>) -> SyncRun {
+        let c = connection(None);
+        let mut run = SyncRun::new(c.tenant_id, c.id, RunTrigger::Schedule, RunMode::Full, false, Utc::now());
+        run.status = RunStatus::Running;
+        (run.lease_until, run.resumes_at) = (lease_until, resumes_at);
+        run
+    }
+
+    #[test]
+    fn a_run_is_stalled_when_no_step_holds_it_and_no_message_is_on_its_way() {
+        let now = Utc::now();
+        let (past, future) = (Some(now - Duration::seconds(1)), Some(now + Duration::seconds(60)));
+        let claimed = connection(future);
+        let lapsed = connection(past);
+        // A step holds it: stalled once its lease passes, however long the connection's claim lasts.
+        assert!(!stalled(&claimed, &run(future, None), now));
+        assert!(stalled(&claimed, &run(past, None), now), "a step died holding it");
+        assert!(stalled(&lapsed, &run(past, None), now));
+        // Between steps (no lease): a message is on its way while the connection's claim lasts, or until a
+        // `Retry-After` is over.
+        assert!(!stalled(&claimed, &run(None, None), now));
+        assert!(stalled(&lapsed, &run(None, None), now), "its next step's message was lost");
+        assert!(!stalled(&lapsed, &run(None, future), now), "waiting out a Retry-After");
+        assert!(stalled(&lapsed, &run(None, past), now));
+        assert!(stalled(&connection(None), &run(None, None), now));
+    }
 }

@@ -150,28 +150,38 @@ impl Service {
         options: SyncOptions,
     ) -> Result<(Connection, crate::store::SyncRun, bool), ServiceError> {
         use crate::store::{RunMode, RunTrigger};
-        let connection = self.connection(acting, id).await?;
-        if !connection.provider.kind().capabilities().full_listing {
-            return Err(ServiceError::not_allowed(
-                "pushed-connection",
-                "This HR system pushes its changes",
-                "a SCIM connection is written to by its client; there is nothing for IT Hub to read",
-            ));
-        }
-        if !options.dry_run
-            && connection.busy(Utc::now())
-            && let Some(running) = &connection.running
-            && let Some(run) = self.store.get_run(&acting.tenant, &connection.id, running).await?
-        {
+        let mode = if options.full { RunMode::Full } else { RunMode::Incremental };
+        // Read afresh each attempt: a run the schedule started in between is the answer.
+        let (connection, run, started) = super::retry_on_conflict(|| async {
+            let connection = self.connection(acting, id).await?;
+            if !connection.provider.kind().capabilities().full_listing {
+                return Err(ServiceError::not_allowed(
+                    "pushed-connection",
+                    "This HR system pushes its changes",
+                    "a SCIM connection is written to by its client; there is nothing for IT Hub to read",
+                ));
+            }
+            if !options.dry_run
+                && let Some(run) = crate::schedule::current_run(&self.store, &connection).await?
+            {
+                // A run already in progress is the answer; asking for a sync also carries on one that stalled.
+                crate::schedule::resume_if_stalled(runs, &connection, &run, Utc::now()).await?;
+                return Ok((connection, run, false));
+            }
+            let run =
+                crate::schedule::start_run(&self.store, runs, &connection, RunTrigger::Manual, mode, options.dry_run)
+                    .await
+                    .map_err(|e| match e {
+                        crate::schedule::StartError::Store(e) => ServiceError::Store(e),
+                        crate::schedule::StartError::Queue(e) => ServiceError::Queue(e),
+                        crate::schedule::StartError::Busy => ServiceError::Store(crate::store::StoreError::Conflict),
+                    })?;
+            Ok((connection, run, true))
+        })
+        .await?;
+        if !started {
             return Ok((connection, run, false));
         }
-        let mode = if options.full { RunMode::Full } else { RunMode::Incremental };
-        let run = crate::schedule::start_run(&self.store, runs, &connection, RunTrigger::Manual, mode, options.dry_run)
-            .await
-            .map_err(|e| match e {
-                crate::schedule::StartError::Store(e) => ServiceError::Store(e),
-                crate::schedule::StartError::Queue(e) => ServiceError::Queue(e),
-            })?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::SyncRequested, subject, Utc::now());
         audit.after =
@@ -230,7 +240,7 @@ impl Service {
             // The run holds the connection again while it applies, so the schedule resumes it should its message
             // be lost.
             let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
-            self.store.claim_connection(&acting.tenant, &connection.id, &run.run_id, now, until).await?;
+            self.store.claim_connection(&acting.tenant, &connection.id, &run.run_id, until).await?;
             let step = crate::schedule::step_message(&acting.tenant, &run, run.checkpoint.step);
             runs.send(&[step]).await?;
         }

@@ -169,33 +169,62 @@ impl Store {
         super::page(out.items, out.last_evaluated_key.as_ref())
     }
 
-    /// Makes `run` the connection's one run until `until`, if no other run holds it. `false` when one does.
+    /// Takes the connection for a new `run` until `until`: only if no run holds it, or if the run that held it when
+    /// it was read (`seen`, which the caller found ended or never recorded) still does and its claim has lapsed.
+    /// `false` when another run has it: it is never taken from a run in progress.
+    pub async fn take_connection(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        run: &str,
+        seen: Option<&str>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let request = self.hold_connection(tenant, id, run, until);
+        let request = match seen {
+            Some(seen) => request
+                .condition_expression(
+                    "attribute_exists(PK) AND (attribute_not_exists(running) OR (running = :seen AND running_until < :now))",
+                )
+                .expression_attribute_values(":seen", s(seen))
+                .expression_attribute_values(":now", s(now.to_rfc3339())),
+            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(running)"),
+        };
+        applied(request.send().await.map(drop).map_err(dynamo))
+    }
+
+    /// Renews `run`'s hold on the connection until `until`, or takes it if no run holds it. `false` when another
+    /// run does.
     pub async fn claim_connection(
         &self,
         tenant: &TenantId,
         id: &ConnectionId,
         run: &str,
-        now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let claimed = self
-            .client
+        let request = self.hold_connection(tenant, id, run, until);
+        let request =
+            request.condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)");
+        applied(request.send().await.map(drop).map_err(dynamo))
+    }
+
+    /// The write that makes `run` hold the connection until `until`, without its condition.
+    fn hold_connection(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        run: &str,
+        until: DateTime<Utc>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(keys::tenant(tenant)))
             .key(SK, s(keys::connection(id)))
             .update_expression("SET running = :run, running_until = :until")
-            .condition_expression(
-                "attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run OR running_until < :now)",
-            )
             .expression_attribute_values(":run", s(run))
             .expression_attribute_values(":until", s(until.to_rfc3339()))
-            .expression_attribute_values(":now", s(now.to_rfc3339()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(dynamo);
-        applied(claimed)
     }
 
     /// Marks the schedule's start of a run, only if nobody else started one since `previous` was read.

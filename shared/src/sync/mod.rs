@@ -195,15 +195,20 @@ impl Syncer {
             return Ok(());
         };
         let now = Utc::now();
+        let (sent, at) = (message.step, run.checkpoint.step);
         if run.status.is_finished() || run.status == RunStatus::Held || run.lease_until.is_some_and(|t| t > now) {
-            return Ok(()); // done, waiting for an admin, or another step holds it
+            // Done, waiting for an admin, or another step holds it.
+            tracing::debug!(run_id = %run.run_id, sent, at, status = ?run.status, "run step skipped: not free");
+            return Ok(());
         }
         // A message for another step is a duplicate, unless a step died holding the run (its lease has passed):
         // then this redelivery resumes it from the last checkpoint.
         let abandoned = run.lease_until.is_some_and(|t| t <= now);
         if message.step != run.checkpoint.step && !abandoned {
+            tracing::debug!(run_id = %run.run_id, sent, at, "run step skipped: a duplicate");
             return Ok(());
         }
+        tracing::debug!(run_id = %run.run_id, sent, at, abandoned, phase = ?run.checkpoint.phase, "run step");
         if let Some(at) = run.resumes_at.filter(|at| *at > now) {
             // Delivered before a long `Retry-After` was over (a message can wait 15 minutes at most).
             let wait = (at - now).to_std().unwrap_or_default();
@@ -274,7 +279,7 @@ impl Syncer {
         if reading && !run.dry_run {
             let until = Utc::now() + self.lease;
             let key = run.run_id.clone();
-            if !self.store().claim_connection(&tenant, &connection.id, &key, Utc::now(), until).await? {
+            if !self.store().claim_connection(&tenant, &connection.id, &key, until).await? {
                 self.fail(run, "another run of this connection is in progress".into()).await?;
                 return Ok(Stop::Done);
             }

@@ -278,11 +278,7 @@ async fn the_schedule_resumes_a_run_whose_step_died() {
 
     // The step's message is lost: taken off the run queue and never handled.
     let queue = &stack.deployed.run_queue_url;
-    let taken = stack.sqs.receive_message().queue_url(queue).max_number_of_messages(10).send().await.unwrap();
-    let taken = taken.messages.unwrap_or_default();
-    assert_eq!(taken.len(), 1, "the run's first step");
-    let receipt = taken[0].receipt_handle.clone().unwrap();
-    stack.sqs.delete_message().queue_url(queue).receipt_handle(receipt).send().await.unwrap();
+    assert_eq!(take_all(&stack, queue).await.len(), 1, "the run's first step");
     drain(&stack).await;
     assert!(admin.get("/v1/employees").await.1["items"].as_array().unwrap().is_empty(), "nothing ran");
 
@@ -295,4 +291,66 @@ async fn the_schedule_resumes_a_run_whose_step_died() {
     let names: Vec<&str> =
         employees["items"].as_array().unwrap().iter().filter_map(|e| e["hr"]["first_name"].as_str()).collect();
     assert_eq!(names, ["Ada"], "{employees}");
+}
+
+/// One run per connection at a time, carried on rather than replaced: a run whose step died (its lease passed) is
+/// resumed by the next tick even while the connection's own claim lasts; the schedule, working from a read made
+/// before an admin's "sync now", starts no second run beside it; and neither the schedule nor "sync now" replaces
+/// it once the connection's claim has lapsed: they put its step back on the queue, and it finishes.
+#[tokio::test]
+async fn a_stalled_run_is_carried_on_never_run_beside_or_replaced() {
+    let stack = stack().await;
+    let (tenant_id, key) = tenant(&stack).await;
+    let admin = Admin::new(&serve(&stack).await, &key);
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let (_, created) = create(&admin, &fake).await;
+    let id = ithub::domain::ConnectionId::parse(created["id"].as_str().unwrap()).unwrap();
+    let stale = stack.store.get_connection(&tenant_id, &id).await.unwrap().unwrap();
+
+    let (status, queued) = admin.post(&format!("/v1/connections/{id}/sync"), json!({})).await;
+    assert_eq!((status, queued["started"].as_bool()), (202, Some(true)), "{queued}");
+    let run_id = queued["run_id"].as_str().unwrap().to_owned();
+    // The schedule's tick read the connection before the admin's run took it: it finds it taken and starts nothing.
+    let late = ithub::schedule::start_run(
+        &stack.store,
+        &stack.runs,
+        &stale,
+        ithub::store::RunTrigger::Schedule,
+        ithub::store::RunMode::Full,
+        false,
+    )
+    .await;
+    assert!(matches!(late, Err(ithub::schedule::StartError::Busy)), "{late:?}");
+    assert_eq!(runs(&admin, id.as_str()).await.len(), 1, "one run");
+
+    // Its step claimed it and died: the message gone, the run running with a lease that has passed.
+    let queue = &stack.deployed.run_queue_url;
+    assert_eq!(take_all(&stack, queue).await.len(), 1, "the run's first step");
+    let mut run = stack.store.get_run(&tenant_id, &id, &run_id).await.unwrap().unwrap();
+    run.status = ithub::store::RunStatus::Running;
+    run.lease_until = Some(Utc::now() - chrono::Duration::seconds(1));
+    assert!(stack.store.advance_run(&tenant_id, &mut run).await.unwrap());
+
+    // Now, while the connection's claim (set when the run started) still lasts: the run is resumed.
+    let tick = stack.poll(Utc::now(), ithub::schedule::Tick::All).await.unwrap();
+    assert_eq!((tick.started, tick.resumed), (0, 1), "resumed at once");
+    // Lost again (taken off the queue); later, the connection's claim has lapsed too: still that run, never a new one.
+    let resent = take_all(&stack, queue).await;
+    assert_eq!(resent.len(), 1, "its step, back on the queue");
+    assert!(resent[0].contains(&run_id), "{resent:?}");
+    let later = Utc::now() + chrono::Duration::seconds(i64::from(ithub::resources::RUN_LEASE_SECS) + 60);
+    let tick = stack.poll(later, ithub::schedule::Tick::All).await.unwrap();
+    assert_eq!((tick.started, tick.resumed), (0, 1), "resumed, not replaced");
+    take_all(&stack, queue).await;
+    let (status, again) = admin.post(&format!("/v1/connections/{id}/sync"), json!({"full": true})).await;
+    assert_eq!((status, again["started"].as_bool()), (202, Some(false)), "{again}");
+    assert_eq!(again["run_id"], run_id.as_str(), "sync now answers the run in progress");
+
+    // Nothing else is on the queue: only "sync now" can have put its step back for the worker to finish it.
+    drain(&stack).await;
+    let all = runs(&admin, id.as_str()).await;
+    assert_eq!(all.len(), 1, "one run in all: {all:?}");
+    assert_eq!(all[0]["status"], "succeeded", "{all:?}");
+    let (_, employees) = admin.get("/v1/employees").await;
+    assert_eq!(employees["items"].as_array().unwrap().len(), 1, "Ada, imported once: {employees}");
 }

@@ -150,10 +150,11 @@ async fn a_redriven_dead_letter_applies_and_publishes_exactly_once() {
 
 /// `ithub-local serve` (every function in one process, as the local runner runs them) on `port`, for the stack
 /// named `prefix`, with short steps and a short visibility timeout; answers once its API does.
-async fn start_local(prefix: &str, port: u16) -> tokio::process::Child {
+async fn start_local(prefix: &str, port: u16, log: &std::path::Path) -> tokio::process::Child {
     let exe = std::env::current_exe().expect("this test's path");
     let binary = exe.parent().and_then(|deps| deps.parent()).expect("the target directory").join("ithub-local");
     assert!(binary.exists(), "{} is missing: build it (cargo build -p local)", binary.display());
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("the local stack's log");
     let child = tokio::process::Command::new(binary)
         .arg("serve")
         .env("ITHUB_PREFIX", prefix)
@@ -162,9 +163,10 @@ async fn start_local(prefix: &str, port: u16) -> tokio::process::Child {
         .env("ITHUB_VISIBILITY_TIMEOUT_SECONDS", "10")
         .env("ITHUB_STEP_SECONDS", "2")
         .env("ITHUB_LEASE_SECONDS", "5")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .env("RUST_LOG", "info,ithub=debug")
+        .env("ITHUB_LOG_FORMAT", "text")
+        .stdout(log.try_clone().expect("the log, twice"))
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .expect("start ithub-local");
@@ -196,7 +198,9 @@ async fn the_local_stack_killed_mid_import_resumes_and_imports_everyone_once() {
     let port = free_port();
     let admin = Admin::new(&format!("http://127.0.0.1:{port}"), &key);
 
-    let mut first = start_local(&prefix, port).await;
+    // Both processes' logs, kept for a failure to show (the test's target directory; never personal data).
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{prefix}-local.log"));
+    let mut first = start_local(&prefix, port, &log).await;
     let (status, run) = admin.post(&format!("/v1/connections/{}/sync", connection.id), serde_json::json!({})).await;
     assert_eq!(status, 202, "{run}");
     let run_id = run["run_id"].as_str().unwrap().to_owned();
@@ -214,7 +218,7 @@ async fn the_local_stack_killed_mid_import_resumes_and_imports_everyone_once() {
     let after_kill = read().await;
     assert!(!after_kill.status.is_finished(), "killed mid-import: {} of {people} imported", at_kill.counts.imported);
 
-    let _second = start_local(&prefix, port).await;
+    let _second = start_local(&prefix, port, &log).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
     loop {
         let run = read().await;
@@ -225,11 +229,18 @@ async fn the_local_stack_killed_mid_import_resumes_and_imports_everyone_once() {
             assert_eq!((ids.len(), employees.len()), (people as usize, people as usize), "each person once");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the import never finished: {run:?}, {}", employees.len());
+        let late = std::time::Instant::now() >= deadline;
+        assert!(!late, "the import never finished: {run:?}, {} (log: {})", employees.len(), log.display());
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let imports = admin.all("/v1/audit").await.into_iter().filter(|e| e["action"] == "hr.import").count();
     assert_eq!(imports, 1, "one import entry");
+    // The restarted stack's schedule ticks every second: it carried this run on, and no run beside it did the
+    // import for it.
+    assert_eq!(read().await.counts.imported, u64::from(people), "this run imported everyone");
+    for other in admin.all(&format!("/v1/connections/{}/runs", connection.id)).await {
+        assert!(other["run_id"] == run_id.as_str() || other["counts"]["imported"] == 0, "another import: {other}");
+    }
     for dlq in [&stack.deployed.dead_letter_queue_url, &stack.deployed.run_dead_letter_queue_url] {
         assert!(peek(&stack, dlq).await.is_empty(), "nothing dead-lettered");
     }
