@@ -46,6 +46,19 @@ fn json() -> impl Strategy<Value = Value> {
         "associateOID",
         "workAssignments",
         "employment_status",
+        "Employee_ID",
+        "First_Name",
+        "Last_Name",
+        "Work_Email",
+        "Personal_Email",
+        "Phone",
+        "Hire_Date",
+        "Termination_Date",
+        "Active",
+        "On_Leave",
+        "Manager_ID",
+        "Department",
+        "Job_Title",
     ];
     let names = prop_oneof![prop::sample::select(NAMES).prop_map(str::to_owned), "[a-zA-Z_.]{1,12}"];
     let leaf = prop_oneof![
@@ -65,6 +78,147 @@ fn json() -> impl Strategy<Value = Value> {
                 .prop_map(|fields| Value::Object(fields.into_iter().collect())),
         ]
     })
+}
+
+/// Workday's element names, the ones its mapper looks for, with ids of the types it reads.
+const WORKDAY_NAMES: &[&str] = &[
+    "Response_Results",
+    "Total_Pages",
+    "Response_Data",
+    "Worker",
+    "Worker_Reference",
+    "ID",
+    "Worker_Data",
+    "Worker_ID",
+    "Personal_Data",
+    "Name_Data",
+    "Legal_Name_Data",
+    "Preferred_Name_Data",
+    "Name_Detail_Data",
+    "First_Name",
+    "Last_Name",
+    "Contact_Data",
+    "Email_Address_Data",
+    "Email_Address",
+    "Phone_Data",
+    "Formatted_Phone",
+    "Phone_Device_Type_Reference",
+    "Address_Data",
+    "Address_Line_Data",
+    "Municipality",
+    "Postal_Code",
+    "Country_Reference",
+    "Country_Region_Reference",
+    "Usage_Data",
+    "Type_Data",
+    "Type_Reference",
+    "Employment_Data",
+    "Worker_Status_Data",
+    "Active",
+    "Terminated",
+    "Hire_Date",
+    "Termination_Date",
+    "Leave_Status_Data",
+    "On_Leave",
+    "Worker_Job_Data",
+    "Position_Data",
+    "Position_Title",
+    "Business_Title",
+    "Job_Title",
+    "Primary_Job",
+    "Worker_Organization_Data",
+    "Organization_Data",
+    "Organization_Name",
+    "Organization_Type_Reference",
+    "Management_Chain_Data",
+    "Worker_Supervisory_Management_Chain_Data",
+    "Manager_Reference",
+];
+
+/// A Workday `Get_Workers` answer of any shape: elements named as Workday names them (or not), `wd:type` ids of
+/// the kinds the mapper reads, and any text, nested.
+fn workday_xml() -> impl Strategy<Value = String> {
+    let text = prop_oneof![
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}(-07:00)?",
+        "(0|1|true|false|WORK|HOME|Employee_ID|Cost_Center)",
+        "\\PC{0,24}".prop_map(|t| quick_escape(&t)),
+    ];
+    let name = prop_oneof![prop::sample::select(WORKDAY_NAMES).prop_map(str::to_owned), "[A-Za-z_]{1,12}"];
+    let kind = prop::option::of(prop::sample::select(
+        &["Employee_ID", "Contingent_Worker_ID", "WID", "Organization_Type_ID", "ISO_3166-1_Alpha-2_Code"][..],
+    ));
+    text.prop_recursive(6, 96, 8, move |inner| {
+        (name.clone(), kind.clone(), prop::collection::vec(inner, 0..6)).prop_map(|(name, kind, children)| {
+            let kind = kind.map(|k| format!(" wd:type=\"{k}\"")).unwrap_or_default();
+            format!("<wd:{name}{kind}>{}</wd:{name}>", children.concat())
+        })
+    })
+}
+
+/// One Workday worker as the mapper reads it, each section there or not, every value and attribute any text
+/// (dates and flags among them), and any subtree beside them: what the mapper itself does with odd values.
+fn workday_worker() -> impl Strategy<Value = String> {
+    const SECTIONS: &[&str] = &[
+        "<wd:Personal_Data><wd:Name_Data><wd:Legal_Name_Data><wd:Name_Detail_Data><wd:First_Name>§</wd:First_Name>\
+         <wd:Last_Name>§</wd:Last_Name></wd:Name_Detail_Data></wd:Legal_Name_Data><wd:Preferred_Name_Data>\
+         <wd:Name_Detail_Data><wd:First_Name>§</wd:First_Name></wd:Name_Detail_Data></wd:Preferred_Name_Data>\
+         </wd:Name_Data><wd:Contact_Data><wd:Email_Address_Data><wd:Email_Address>§</wd:Email_Address>\
+         <wd:Usage_Data><wd:Type_Data><wd:Type_Reference wd:Descriptor=\"§\"><wd:ID wd:type=\"Communication_Usage_Type_ID\">§</wd:ID>\
+         </wd:Type_Reference></wd:Type_Data></wd:Usage_Data></wd:Email_Address_Data>\
+         <wd:Phone_Data wd:Formatted_Phone=\"§\"><wd:Phone_Device_Type_Reference wd:Descriptor=\"§\"/>\
+         <wd:Phone_Number>§</wd:Phone_Number></wd:Phone_Data>\
+         <wd:Address_Data><wd:Address_Line_Data wd:Type=\"§\">§</wd:Address_Line_Data><wd:Municipality>§</wd:Municipality>\
+         <wd:Country_Region_Reference wd:Descriptor=\"§\"/><wd:Postal_Code>§</wd:Postal_Code>\
+         <wd:Country_Reference><wd:ID wd:type=\"ISO_3166-1_Alpha-2_Code\">§</wd:ID></wd:Country_Reference>\
+         <wd:Usage_Data><wd:Type_Data><wd:Type_Reference><wd:ID>§</wd:ID></wd:Type_Reference></wd:Type_Data></wd:Usage_Data>\
+         </wd:Address_Data></wd:Contact_Data></wd:Personal_Data>",
+        "<wd:Employment_Data><wd:Worker_Job_Data wd:Primary_Job=\"§\"><wd:Position_Data><wd:Business_Title>§</wd:Business_Title>\
+         <wd:Position_Title>§</wd:Position_Title></wd:Position_Data></wd:Worker_Job_Data><wd:Worker_Status_Data>\
+         <wd:Active>§</wd:Active><wd:Hire_Date>§</wd:Hire_Date><wd:Terminated>§</wd:Terminated>\
+         <wd:Termination_Date>§</wd:Termination_Date><wd:Leave_Status_Data><wd:On_Leave>§</wd:On_Leave>\
+         </wd:Leave_Status_Data></wd:Worker_Status_Data></wd:Employment_Data>",
+        "<wd:Organization_Data><wd:Worker_Organization_Data><wd:Organization_Data><wd:Organization_Name>§</wd:Organization_Name>\
+         <wd:Organization_Type_Reference><wd:ID wd:type=\"Organization_Type_ID\">§</wd:ID></wd:Organization_Type_Reference>\
+         </wd:Organization_Data></wd:Worker_Organization_Data></wd:Organization_Data>",
+        "<wd:Management_Chain_Data><wd:Worker_Supervisory_Management_Chain_Data><wd:Management_Chain_Data>\
+         <wd:Manager_Reference><wd:ID wd:type=\"§\">§</wd:ID></wd:Manager_Reference></wd:Management_Chain_Data>\
+         </wd:Worker_Supervisory_Management_Chain_Data></wd:Management_Chain_Data>",
+    ];
+    let value = prop_oneof![
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}(-07:00|Z)?",
+        "[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}",
+        "(0|1|true|false|WORK|HOME|Mobile|Cost_Center|Employee_ID|WID|ADDRESS_LINE_1|US)",
+        "\\PC{0,24}".prop_map(|t| quick_escape(&t)),
+    ];
+    (
+        prop::option::of("\\PC{0,12}".prop_map(|t| quick_escape(&t))),
+        prop::collection::vec(any::<bool>(), SECTIONS.len()),
+        prop::collection::vec(value, 48),
+        workday_xml(),
+    )
+        .prop_map(|(id, shown, mut values, junk)| {
+            let mut data = String::new();
+            for (section, shown) in SECTIONS.iter().zip(shown) {
+                if shown {
+                    for (n, part) in section.split('§').enumerate() {
+                        if n > 0 {
+                            data.push_str(&values.pop().unwrap_or_default());
+                        }
+                        data.push_str(part);
+                    }
+                }
+            }
+            let reference = id
+                .map(|id| {
+                    format!("<wd:Worker_Reference><wd:ID wd:type=\"Employee_ID\">{id}</wd:ID></wd:Worker_Reference>")
+                })
+                .unwrap_or_default();
+            format!("<wd:Worker>{reference}<wd:Worker_Data>{data}{junk}</wd:Worker_Data></wd:Worker>")
+        })
+}
+
+fn quick_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn today() -> NaiveDate {
@@ -150,6 +304,37 @@ proptest! {
             let _ = ithub::scim::user::to_employee("u1", &user, today);
         }
         let _ = ithub::scim::user::to_employee("u2", &record, today);
+    }
+
+    /// Whatever Workday answers: a `Get_Workers` page of any shape (inside its SOAP envelope, or bare, or not
+    /// XML at all) is mapped worker by worker or refused as malformed, and a report row of any shape is an employee
+    /// or a reason.
+    #[test]
+    fn workday_answers_of_any_shape_are_mapped_or_refused(
+        workers in prop::collection::vec(workday_worker(), 0..4),
+        tree in workday_xml(),
+        raw in "\\PC{0,64}",
+        row in json(),
+    ) {
+        let today = today();
+        let page = format!(
+            "<env:Envelope xmlns:env=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:wd=\"urn:com.workday/bsvc\">\
+             <env:Body><wd:Get_Workers_Response>{tree}<wd:Response_Data>{}</wd:Response_Data></wd:Get_Workers_Response>\
+             </env:Body></env:Envelope>",
+            workers.concat()
+        );
+        if let Ok((workers, _pages)) = providers::workday::parse_workers(&page, "Cost_Center", today) {
+            for worker in workers.into_iter().flatten() {
+                prop_assert!(!worker.hr_id.is_empty(), "a worker mapped without an id");
+            }
+        }
+        let _ = providers::workday::parse_workers(&tree, "Cost_Center", today);
+        let _ = providers::workday::parse_workers(&raw, "Cost_Center", today);
+        let row: HashMap<String, Value> = match row {
+            Value::Object(fields) => fields.into_iter().collect(),
+            other => HashMap::from([("Employee_ID".to_owned(), other)]),
+        };
+        let _ = providers::workday::from_report(&row, today);
     }
 
     /// A SCIM PATCH request of any shape, applied to any user: an answer or a SCIM error.

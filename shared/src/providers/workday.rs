@@ -388,7 +388,7 @@ fn date_of(node: Option<Node>, field: &str) -> Result<Option<NaiveDate>, String>
 }
 
 /// A `Get_Workers` answer: each worker as an employee (or why not) and the number of pages.
-fn parse_workers(
+pub fn parse_workers(
     xml: &str,
     department_type: &str,
     as_of: NaiveDate,
@@ -531,7 +531,7 @@ fn status_on(record: &Employee, today: NaiveDate) -> EmploymentStatus {
 }
 
 /// One RaaS row (columns named as the README asks) as an employee.
-fn from_report(row: &HashMap<String, Value>, today: NaiveDate) -> Result<Employee, String> {
+pub fn from_report(row: &HashMap<String, Value>, today: NaiveDate) -> Result<Employee, String> {
     let get = |column: &str| row.get(column).and_then(text);
     let hr_id = get("Employee_ID").ok_or("Employee_ID is missing")?;
     let date = |column: &str| leading_date(get(column).as_deref(), column);
