@@ -387,6 +387,34 @@ async fn a_long_retry_after_is_honoured_by_resuming_the_run_later() {
     }
 }
 
+/// A listing throttled part way (a 429 with `Retry-After` on its third page) waits and then resumes at that page:
+/// the two pages already read are not read again, and the listing ends complete (it finds who left).
+#[tokio::test]
+async fn a_listing_throttled_part_way_resumes_at_its_page() {
+    let world = World::new(fake_hr::generated_company(2_100)).await;
+    world.run(RunMode::Full, false).await;
+    world.fake.vanish(&[7]);
+    let before = world.fake.dataset_calls();
+    world.fake.inject(Fault { after: 2, retry_after: Some(12), ..Fault::status(429) });
+    let run = world.run(RunMode::Full, false).await;
+    assert_eq!((run.status, run.checkpoint.pages), (RunStatus::Running, 2), "waiting after two pages: {run:?}");
+    assert!(run.resumes_at.is_some(), "{run:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let done = loop {
+        drain(&world.stack).await;
+        let current = world.run_of(&run.run_id).await;
+        if current.status.is_finished() {
+            break current;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never resumed: {current:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!((done.status, done.counts.seen, done.counts.removed), (RunStatus::Succeeded, 2_099, 1), "{done:?}");
+    assert_eq!(status_of(&world, 7).await, "terminated", "the listing ended complete");
+    let calls = world.fake.dataset_calls() - before;
+    assert_eq!(calls, 4, "pages one and two once, page three throttled and then read");
+}
+
 #[tokio::test]
 async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
     let world = World::new(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
