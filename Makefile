@@ -169,7 +169,7 @@ soak: $(MOTO_STAMP)
 # In the dev profile: its overflow checks turn an arithmetic overflow on hostile input into a finding.
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --test hostile_input -- --nocapture
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --lib -- scim::filter::tests scim::patch::tests store::cursor::props
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --lib --features dynamodb -- scim::filter::tests scim::patch::tests store::cursor::props
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
