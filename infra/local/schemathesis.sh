@@ -13,7 +13,7 @@ open(sys.argv[3], "wb").write(urllib.request.urlopen(request).read())
 # Schemathesis 4 always checks response times (10 s unless told). How fast the API answers is measured by `make
 # bench`, not asserted here: a busy CI machine would fail a correct API. The limit is the request timeout, so only
 # a request that hangs fails.
-"$root/.venv/bin/schemathesis" run "$doc" --url "$ITHUB_API_URL" \
+"$root/.venv/bin/schemathesis" --config-file "$root/infra/local/schemathesis.toml" run "$doc" --url "$ITHUB_API_URL" \
   --header "Authorization: Bearer $ITHUB_ADMIN_KEY" \
   --checks "${SCHEMATHESIS_CHECKS:-all}" --mode all \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed "${SCHEMATHESIS_SEED:-4242}" --workers 1 --request-timeout 60 --max-response-time 60 --no-color "$@"
