@@ -171,7 +171,8 @@ impl Store {
 
     /// Takes the connection for a new `run` until `until`: only if no run holds it, or if the run that held it when
     /// it was read (`seen`, which the caller found ended or never recorded) still does and its claim has lapsed.
-    /// `false` when another run has it: it is never taken from a run in progress.
+    /// `false` when another run has it: it is never taken from a run in progress. Already `run`'s counts as taken
+    /// (run ids are new each time), so a retry of a write whose answer was lost does not find its own hold in the way.
     pub async fn take_connection(
         &self,
         tenant: &TenantId,
@@ -185,11 +186,11 @@ impl Store {
         let request = match seen {
             Some(seen) => request
                 .condition_expression(
-                    "attribute_exists(PK) AND (attribute_not_exists(running) OR (running = :seen AND running_until < :now))",
+                    "attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run OR (running = :seen AND running_until < :now))",
                 )
                 .expression_attribute_values(":seen", s(seen))
                 .expression_attribute_values(":now", s(now.to_rfc3339())),
-            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(running)"),
+            None => request.condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)"),
         };
         applied(request.send().await.map(drop).map_err(dynamo))
     }
