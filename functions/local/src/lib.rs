@@ -243,21 +243,54 @@ impl Stack {
         }
     }
 
-    /// Feeds the worker from both queues, as the two SQS triggers would.
+    /// Feeds the worker from both queues, as the two SQS triggers would, for as long as this future lives
+    /// (dropping it stops both loops).
     pub async fn feed_worker(self) {
-        let changes = tokio::spawn(self.clone().feed(self.deployed.queue_url.clone()));
-        let runs = self.deployed.run_queue_url.clone();
-        self.feed(runs).await;
-        changes.abort();
+        self.start_feeding().finished().await;
     }
 
-    async fn feed(self, queue_url: String) {
+    /// Starts feeding the worker from both queues; [`Feeding::stop`] stops it between receives.
+    pub fn start_feeding(&self) -> Feeding {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut loops = tokio::task::JoinSet::new();
+        for queue_url in [&self.deployed.queue_url, &self.deployed.run_queue_url] {
+            loops.spawn(self.clone().feed(queue_url.clone(), stopped.clone()));
+        }
+        Feeding { stop, loops }
+    }
+
+    async fn feed(self, queue_url: String, mut stopped: tokio::sync::watch::Receiver<bool>) {
         let worker = self.worker();
-        loop {
+        while !*stopped.borrow() {
             if let Err(error) = self.trigger_once(&worker, &queue_url, 1).await {
                 tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stopped.changed() => {}
+                }
             }
         }
+    }
+}
+
+/// The worker being fed from both queues (see [`Stack::start_feeding`]). Dropped, its loops are aborted
+/// wherever they are.
+pub struct Feeding {
+    stop: tokio::sync::watch::Sender<bool>,
+    loops: tokio::task::JoinSet<()>,
+}
+
+impl Feeding {
+    /// Stops feeding once each loop's receive under way has been answered and its messages worked, and returns
+    /// then. Aborting a loop instead can leave a receive the queue still answers (moto keeps a long poll going
+    /// after its caller has gone): the message it hands out is hidden for the visibility timeout with nobody to
+    /// work it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.finished().await;
+    }
+
+    async fn finished(mut self) {
+        while self.loops.join_next().await.is_some() {}
     }
 }

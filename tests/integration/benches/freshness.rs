@@ -144,7 +144,7 @@ async fn main() {
         let request = fake.request();
         let world = World::with(fake.clone(), request).await;
         world.sync().await;
-        let feeding = tokio::spawn(world.stack.clone().feed_worker());
+        let feeding = world.stack.start_feeding();
         let name = fake.name();
         if fake.push_to(&world.webhook_url()).await {
             rows.push(row(name, "webhook", freshness(&world, changes, 0).await));
@@ -165,7 +165,7 @@ async fn main() {
             rows.push(row(name, path, freshness(&world, changes, changes).await));
             polling.abort();
         }
-        feeding.abort();
+        feeding.stop().await;
         eprintln!("{name}: done");
     }
     println!("| provider | path | changes | p50 | p99 | max |\n| --- | --- | ---: | ---: | ---: | ---: |");
@@ -201,7 +201,7 @@ async fn intake(deliveries: usize) {
     let accepted = acks.iter().filter(|(status, _)| *status == 202).count();
     let mut latencies: Vec<Duration> = acks.iter().map(|(_, d)| *d).collect();
     latencies.sort();
-    let feeding = tokio::spawn(world.stack.clone().feed_worker());
+    let feeding = world.stack.start_feeding();
     let applied_by = Instant::now() + Duration::from_secs(600);
     let mut applied = 0;
     for id in 1..=deliveries as u32 {
@@ -217,7 +217,7 @@ async fn intake(deliveries: usize) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    feeding.abort();
+    feeding.stop().await;
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
         "\n| webhook intake (BambooHR, 16 concurrent senders) | figure |\n| --- | --- |\n\

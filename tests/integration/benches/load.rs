@@ -59,7 +59,7 @@ async fn main() {
     for id in 1..=people {
         world.fake.change(id, json!({ "jobInformationJobTitle": format!("Load {id}") })).await;
     }
-    let feeding = tokio::spawn(world.stack.clone().feed_worker());
+    let feeding = world.stack.start_feeding();
     eprintln!("sending {people} deliveries at {rate}/s");
 
     // Admins reading while the deliveries arrive.
@@ -115,7 +115,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let drained_in = started.elapsed();
-    feeding.abort();
+    feeding.stop().await;
 
     // Once each: one HR sync in the audit trail and one `employee.updated` event per person.
     let mut syncs: BTreeMap<String, u32> = BTreeMap::new();

@@ -202,7 +202,7 @@ async fn licenses(world: &World) -> u64 {
 async fn an_admin_works_through_the_console_in_a_real_browser() {
     let world = World::new(people(10)).await;
     world.sync().await;
-    let mut feeder = tokio::spawn(world.stack.clone().feed_worker());
+    let mut feeding = world.stack.start_feeding();
     let b = Browser::start(&world.api).await;
 
     // Signed out, every page leads to sign-in; a wrong key is refused with a reason.
@@ -248,12 +248,12 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
         .await;
     b.go(&format!("/console/connections/{}", world.connection.id)).await;
     b.check("connection").await;
-    feeder.abort();
+    feeding.stop().await;
     b.button("Sync now").await;
     b.wait_until("the run's page", || async { b.path().await.contains("/runs/") }).await;
     let polled = b.css("[hx-trigger='every 2s']").await;
     assert_eq!(polled.attr("data-status").await.unwrap().as_deref(), Some("queued"));
-    feeder = tokio::spawn(world.stack.clone().feed_worker());
+    feeding = world.stack.start_feeding();
     b.wait_until("the run to succeed on its page", || async {
         b.driver.find(By::Css("[data-status='succeeded']")).await.is_ok()
     })
@@ -398,7 +398,7 @@ async fn an_admin_works_through_the_console_in_a_real_browser() {
     assert!(b.path().await.starts_with("/console/sign-in"), "{}", b.path().await);
 
     b.driver.clone().quit().await.expect("quit");
-    feeder.abort();
+    feeding.stop().await;
 }
 
 /// The console's session over plain HTTP: what the browser is given, and what is refused.
