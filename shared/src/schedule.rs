@@ -52,8 +52,8 @@ pub async fn start_run(
         // recorded: a run that could not take it never exists. (A crash between the two leaves a claim naming no
         // run; it lapses after the lease and the connection is free again.)
         let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
-        let seen = connection.running.as_deref();
-        if !store.take_connection(&connection.tenant_id, &connection.id, &run.run_id, seen, now, until).await? {
+        let lapsed = connection.running.as_deref().map(|seen| (seen, now));
+        if !store.take_connection(&connection.tenant_id, &connection.id, &run.run_id, lapsed, until).await? {
             return Err(StartError::Busy);
         }
     }

@@ -169,22 +169,30 @@ impl Store {
         super::page(out.items, out.last_evaluated_key.as_ref())
     }
 
-    /// Takes the connection for a new `run` until `until`: only if no run holds it, or if the run that held it when
-    /// it was read (`seen`, which the caller found ended or never recorded) still does and its claim has lapsed.
-    /// `false` when another run has it: it is never taken from a run in progress. Already `run`'s counts as taken
-    /// (run ids are new each time), so a retry of a write whose answer was lost does not find its own hold in the way.
+    /// Makes `run` hold the connection until `until`: if no run holds it; if `run` already does (a renewal, and a
+    /// retry of a write whose answer was lost finds its own hold: run ids are new each time); or, given `lapsed`
+    /// `(seen, now)`, if the run that held it when it was read (`seen`, which the caller found ended or never
+    /// recorded) still does and its hold had lapsed by `now`. `false` when another run has it: it is never taken
+    /// from a run in progress.
     pub async fn take_connection(
         &self,
         tenant: &TenantId,
         id: &ConnectionId,
         run: &str,
-        seen: Option<&str>,
-        now: DateTime<Utc>,
+        lapsed: Option<(&str, DateTime<Utc>)>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let request = self.hold_connection(tenant, id, run, until);
-        let request = match seen {
-            Some(seen) => request
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::tenant(tenant)))
+            .key(SK, s(keys::connection(id)))
+            .update_expression("SET running = :run, running_until = :until")
+            .expression_attribute_values(":run", s(run))
+            .expression_attribute_values(":until", s(until.to_rfc3339()));
+        let request = match lapsed {
+            Some((seen, now)) => request
                 .condition_expression(
                     "attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run OR (running = :seen AND running_until < :now))",
                 )
@@ -204,28 +212,7 @@ impl Store {
         run: &str,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let request = self.hold_connection(tenant, id, run, until);
-        let request =
-            request.condition_expression("attribute_exists(PK) AND (attribute_not_exists(running) OR running = :run)");
-        applied(request.send().await.map(drop).map_err(dynamo))
-    }
-
-    /// The write that makes `run` hold the connection until `until`, without its condition.
-    fn hold_connection(
-        &self,
-        tenant: &TenantId,
-        id: &ConnectionId,
-        run: &str,
-        until: DateTime<Utc>,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(keys::tenant(tenant)))
-            .key(SK, s(keys::connection(id)))
-            .update_expression("SET running = :run, running_until = :until")
-            .expression_attribute_values(":run", s(run))
-            .expression_attribute_values(":until", s(until.to_rfc3339()))
+        self.take_connection(tenant, id, run, None, until).await
     }
 
     /// Marks the schedule's start of a run, only if nobody else started one since `previous` was read.

@@ -323,9 +323,9 @@ async fn a_stalled_run_is_carried_on_never_run_beside_or_replaced() {
     assert!(matches!(late, Err(ithub::schedule::StartError::Busy)), "{late:?}");
     // A retry of the winning start's own take (its answer lost, the SDK sending it again) finds its own hold, not a
     // refusal; any other run is refused.
-    let (now, until) = (Utc::now(), Utc::now() + chrono::Duration::seconds(60));
-    assert!(stack.store.take_connection(&tenant_id, &id, &run_id, None, now, until).await.unwrap(), "its own hold");
-    assert!(!stack.store.take_connection(&tenant_id, &id, "run_other", None, now, until).await.unwrap());
+    let until = Utc::now() + chrono::Duration::seconds(60);
+    assert!(stack.store.take_connection(&tenant_id, &id, &run_id, None, until).await.unwrap(), "its own hold");
+    assert!(!stack.store.take_connection(&tenant_id, &id, "run_other", None, until).await.unwrap());
     assert_eq!(runs(&admin, id.as_str()).await.len(), 1, "one run");
 
     // Its step claimed it and died: the message gone, the run running with a lease that has passed.
