@@ -71,7 +71,8 @@ impl super::Connector for Connector {
     }
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
-        Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), link.http))
+        let account = hex::encode(Sha256::digest(credentials.api_key.as_bytes()));
+        Box::new(BambooHr::new(settings, StaticToken::new(&credentials.api_key), link.http).for_account(&account))
     }
 
     fn verify_webhook(
@@ -90,16 +91,29 @@ pub struct BambooHr {
     key: Box<dyn TokenSource>,
     http: Http,
     retry: RetryPolicy,
+    /// The fields to read, learnt from the account on first use.
+    plan: std::sync::Mutex<Option<FieldPlan>>,
+    /// Names the account (its address and a hash of its key) in [`PLANS`], where the plans learnt in this
+    /// process are kept for [`PLAN_TTL`]: a run's steps and a webhook's reads do not each read the catalogue.
+    account: Option<String>,
 }
+
+/// Field plans learnt in this process, by account, and when.
+static PLANS: std::sync::Mutex<BTreeMap<String, (std::time::Instant, FieldPlan)>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// How long a learnt field plan is trusted before the catalogue is read again.
+const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Rows a Datasets v2 page holds at most (BambooHR's maximum).
 pub const PAGE_SIZE: u32 = 1000;
 
-/// The employee-dataset fields read for every person (the dataset's own names, not v1's).
-pub const FIELDS: [&str; 20] = [
-    "eeid",
-    "firstName",
-    "lastName",
+/// The employee-dataset fields a sync cannot do without (the dataset's own names, not v1's): who someone is, and
+/// when they start and leave. An account whose key may not read one of them cannot be synced.
+pub const REQUIRED_FIELDS: [&str; 6] = ["eeid", "firstName", "lastName", "status", "hireDate", "terminationDate"];
+
+/// Fields read where the account has them and the key may read them; otherwise left out, and said so.
+pub const OPTIONAL_FIELDS: [&str; 14] = [
     "email",
     "homeEmail",
     "mobilePhone",
@@ -113,11 +127,75 @@ pub const FIELDS: [&str; 20] = [
     "jobInformationDepartment",
     "supervisorEid",
     "jobInformationReportsTo",
-    "status",
     "employmentStatus",
-    "hireDate",
-    "terminationDate",
 ];
+
+/// The field the change list's people are filtered by, where the account's dataset has it.
+const LAST_CHANGED: &str = "lastChanged";
+
+/// Why an optional field is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skipped {
+    /// The account's employee dataset has no such field (`GET /api/v1_2/datasets/employee/fields`).
+    NotInDataset,
+    /// The key may not read it (BambooHR refused a request naming it).
+    NotReadable,
+}
+
+/// What this connection reads of the employee dataset: the fields the account has and the key may read, and
+/// whether changed people can be filtered by `lastChanged` (else they are read by the ids the change list names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPlan {
+    pub fields: Vec<&'static str>,
+    pub skipped: Vec<(&'static str, Skipped)>,
+    pub last_changed: bool,
+}
+
+impl FieldPlan {
+    /// The plan for an account whose dataset has `catalog`; a missing required field is named.
+    pub fn from_catalog(catalog: &std::collections::HashSet<String>) -> Result<Self, ProviderError> {
+        let missing: Vec<&str> = REQUIRED_FIELDS.into_iter().filter(|f| !catalog.contains(*f)).collect();
+        if !missing.is_empty() {
+            return Err(ProviderError::Setup(format!(
+                "the employee dataset has no {} field (required)",
+                missing.join(", ")
+            )));
+        }
+        let (present, absent): (Vec<&'static str>, Vec<&'static str>) =
+            OPTIONAL_FIELDS.into_iter().partition(|f| catalog.contains(*f));
+        Ok(Self {
+            fields: REQUIRED_FIELDS.into_iter().chain(present).collect(),
+            skipped: absent.into_iter().map(|f| (f, Skipped::NotInDataset)).collect(),
+            last_changed: catalog.contains(LAST_CHANGED),
+        })
+    }
+
+    /// Leaves out the fields BambooHR says the key may not read; `false` when it named none of this plan's
+    /// fields (nothing to leave out). A required one is an error naming it.
+    fn restrict(&mut self, refused: &[String]) -> Result<bool, ProviderError> {
+        let required: Vec<&str> =
+            REQUIRED_FIELDS.into_iter().filter(|f| refused.iter().any(|r| r == f)).collect();
+        if !required.is_empty() {
+            return Err(ProviderError::Setup(format!(
+                "the API key may not read the {} field (required)",
+                required.join(", ")
+            )));
+        }
+        let before = self.fields.len();
+        let (kept, dropped): (Vec<&'static str>, Vec<&'static str>) =
+            self.fields.iter().partition(|f| !refused.iter().any(|r| r == *f));
+        self.fields = kept;
+        self.skipped.extend(dropped.into_iter().map(|f| (f, Skipped::NotReadable)));
+        Ok(self.fields.len() < before)
+    }
+}
+
+/// Catalogue pages read at most: 50 of 1,000 fields, far beyond the 450-odd an account has.
+const MAX_CATALOG_PAGES: u32 = 50;
+
+/// People read by id per change page when `lastChanged` cannot be filtered by.
+const CHANGED_IDS_PER_PAGE: usize = 1000;
 
 impl BambooHr {
     pub fn new(settings: &Settings, key: impl TokenSource + 'static, http: Http) -> Self {
@@ -125,7 +203,21 @@ impl BambooHr {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("https://{}.bamboohr.com", settings.company_domain),
         };
-        Self { api: format!("{host}/api"), key: Box::new(key), http, retry: RetryPolicy::default() }
+        Self {
+            api: format!("{host}/api"),
+            key: Box::new(key),
+            http,
+            retry: RetryPolicy::default(),
+            plan: std::sync::Mutex::new(None),
+            account: None,
+        }
+    }
+
+    /// Shares learnt field plans with other connectors of this process reaching the same account (`account`
+    /// names the key, not the key itself).
+    pub fn for_account(mut self, account: &str) -> Self {
+        self.account = Some(format!("{} {account}", self.api));
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -154,13 +246,72 @@ impl BambooHr {
         Ok(response)
     }
 
-    /// One page of the employee dataset: rows matching `filter`, in `eeid` order so pages are stable.
+    /// The fields this connection reads: the account's employee-dataset catalogue, read once
+    /// (`GET /api/v1_2/datasets/employee/fields`, pages of 1,000).
+    pub async fn field_plan(&self) -> Result<FieldPlan, ProviderError> {
+        if let Some(plan) = self.cached_plan() {
+            return Ok(plan);
+        }
+        let mut catalog = std::collections::HashSet::new();
+        for page in 1..=MAX_CATALOG_PAGES {
+            let query = [("page", page.to_string()), ("page_size", "1000".to_owned())];
+            let response = self.call("v1_2/datasets/employee/fields", |r| r.query(&query), false).await?;
+            if response.status() == reqwest::StatusCode::FORBIDDEN {
+                return Err(ProviderError::Setup("the API key may not read the employee dataset's fields".into()));
+            }
+            let body: FieldCatalog = json(check(response).await?).await?;
+            catalog.extend(body.fields.into_iter().map(|f| f.name));
+            let last = body.pagination.as_ref().is_none_or(|p| {
+                p.next_page.as_deref().is_none_or(str::is_empty) || p.total_pages.is_some_and(|t| u64::from(page) >= t)
+            });
+            if last {
+                break;
+            }
+        }
+        let plan = FieldPlan::from_catalog(&catalog)?;
+        self.keep_plan(&plan);
+        Ok(plan)
+    }
+
+    fn cached_plan(&self) -> Option<FieldPlan> {
+        if let Some(plan) = self.plan.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Some(plan);
+        }
+        let account = self.account.as_ref()?;
+        let plans = PLANS.lock().unwrap_or_else(|p| p.into_inner());
+        let (learnt, plan) = plans.get(account)?;
+        (learnt.elapsed() < PLAN_TTL).then(|| plan.clone())
+    }
+
+    fn keep_plan(&self, plan: &FieldPlan) {
+        *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = Some(plan.clone());
+        if let Some(account) = &self.account {
+            let mut plans = PLANS.lock().unwrap_or_else(|p| p.into_inner());
+            plans.retain(|_, (learnt, _)| learnt.elapsed() < PLAN_TTL);
+            plans.insert(account.clone(), (std::time::Instant::now(), plan.clone()));
+        }
+    }
+
+    /// One page of the employee dataset: rows matching `filter`, in `eeid` order so pages are stable. A request
+    /// naming a field the key may not read is refused whole (403 naming the fields): those are left out of the
+    /// plan and the page asked for again.
     async fn dataset_page(&self, filter: &str, page: u32, today: NaiveDate) -> Result<RecordPage, ProviderError> {
-        let body = serde_json::json!({
-            "fields": FIELDS, "filter": filter, "orderBy": "eeid asc", "page": page, "pageSize": PAGE_SIZE,
-        });
-        let response = self.call("v2/datasets/employee/data", |r| r.json(&body), true).await?;
-        let data: Dataset = json(check(response).await?).await?;
+        let mut plan = self.field_plan().await?;
+        let data: Dataset = loop {
+            let body = serde_json::json!({
+                "fields": plan.fields, "filter": filter, "orderBy": "eeid asc", "page": page, "pageSize": PAGE_SIZE,
+            });
+            let response = self.call("v2/datasets/employee/data", |r| r.json(&body), true).await?;
+            if response.status() != reqwest::StatusCode::FORBIDDEN {
+                break json(check(response).await?).await?;
+            }
+            let refused: Problem = response.json().await.unwrap_or_default();
+            let refused: Vec<String> = refused.fields.into_keys().collect();
+            if !plan.restrict(&refused)? {
+                return Err(ProviderError::Setup("the API key may not read the employee dataset".into()));
+            }
+            self.keep_plan(&plan);
+        };
         let mut out = RecordPage::default();
         for (n, row) in data.data.into_iter().enumerate() {
             match row.fields.into_employee(today) {
@@ -171,6 +322,51 @@ impl BambooHr {
         out.next = data.links.and_then(|l| l.next).map(|_| (page + 1).to_string());
         Ok(out)
     }
+
+    /// Who changed since `since` (not deleted), in id order, and who was deleted; the change list is not paged.
+    async fn changed_since(&self, since: &str) -> Result<(Vec<String>, Vec<String>, Option<String>), ProviderError> {
+        let response = self.call("v1/employees/changed", |r| r.query(&[("since", since)]), false).await?;
+        let body: Changed = json(check(response).await?).await?;
+        let (deleted, changed): (Vec<_>, Vec<_>) =
+            body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
+        let mut changed: Vec<String> = changed.into_iter().map(|e| e.id).collect();
+        changed.sort_by(|a, b| id_order(a, b));
+        Ok((changed, deleted.into_iter().map(|e| e.id).collect(), body.latest))
+    }
+}
+
+/// BambooHR's ids are numbers written out: shorter first, then by text.
+fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// `GET /api/v1_2/datasets/employee/fields`'s answer.
+#[derive(Deserialize)]
+struct FieldCatalog {
+    #[serde(default)]
+    fields: Vec<CatalogField>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+struct CatalogField {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Pagination {
+    #[serde(default)]
+    total_pages: Option<u64>,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+/// A problem+json refusal; a 403 names the fields the key may not read in `fields`.
+#[derive(Default, Deserialize)]
+struct Problem {
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
 }
 
 /// `POST /api/v2/datasets/employee/data`'s answer.
@@ -207,13 +403,15 @@ struct ChangedEntry {
     action: String,
 }
 
-/// Where a change read stands between pages: the dataset page to read next, the `latest` the change list gave,
-/// and whether anyone changed at all.
+/// Where a change read stands between pages: the dataset page to read next (filtering by `lastChanged`), or
+/// the last id read (reading the change list's people by id), and the `latest` the change list gave.
 #[derive(Serialize, Deserialize)]
 struct ChangeToken {
     page: u32,
     #[serde(default)]
     latest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
 }
 
 /// Everyone employed or about to start: active records, and pre-hires (inactive until their hire date, which may
@@ -255,32 +453,49 @@ impl HrProvider for BambooHr {
         let since = parse_timestamp(state).ok_or_else(|| ProviderError::Malformed("stored change state".into()))?;
         let since = since.to_rfc3339_opts(SecondsFormat::Secs, true);
         let mut out = ChangePage::default();
-        let token = match page {
-            Some(raw) => serde_json::from_str::<ChangeToken>(raw)
-                .map_err(|_| ProviderError::Malformed("change page token".into()))?,
+        let plan = self.field_plan().await?;
+        let (token, listed) = match page {
+            Some(raw) => {
+                let token = serde_json::from_str::<ChangeToken>(raw)
+                    .map_err(|_| ProviderError::Malformed("change page token".into()))?;
+                (token, None)
+            }
             None => {
-                // Who changed and who was deleted, in one answer (the change list is not paged).
-                let response = self.call("v1/employees/changed", |r| r.query(&[("since", since.as_str())]), false);
-                let body: Changed = json(check(response.await?).await?).await?;
-                let (deleted, changed): (Vec<_>, Vec<_>) =
-                    body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
-                out.removed = deleted.into_iter().map(|e| e.id).collect();
-                let latest = body.latest;
+                let (changed, deleted, latest) = self.changed_since(&since).await?;
+                out.removed = deleted;
                 if changed.is_empty() {
                     out.state = latest.as_deref().and_then(|l| next_state(l, now)).or(Some(state.to_owned()));
                     return Ok(out);
                 }
-                ChangeToken { page: 1, latest }
+                (ChangeToken { page: 1, latest, after: None }, Some(changed))
             }
         };
-        // Their whole records, whatever their status now (a termination makes them inactive).
-        let filter = format!("lastChanged ge '{since}'");
-        out.page = self.dataset_page(&filter, token.page, now.date_naive()).await?;
-        match out.page.next.take() {
-            Some(_) => {
-                let next = ChangeToken { page: token.page + 1, latest: token.latest };
-                out.page.next = serde_json::to_string(&next).ok();
-            }
+        let next = if plan.last_changed {
+            // Their whole records, whatever their status now (a termination makes them inactive).
+            let filter = format!("lastChanged ge '{since}'");
+            out.page = self.dataset_page(&filter, token.page, now.date_naive()).await?;
+            out.page.next.take().map(|_| ChangeToken { page: token.page + 1, latest: token.latest.clone(), after: None })
+        } else {
+            // No `lastChanged` in this account's dataset: the people the change list names, by id, a page of them
+            // at a time (the list is read again for each later page, from after the last id read).
+            let changed = match listed {
+                Some(changed) => changed,
+                None => self.changed_since(&since).await?.0,
+            };
+            let after = token.after.as_deref();
+            let batch: Vec<String> = changed
+                .into_iter()
+                .filter(|id| after.is_none_or(|a| id_order(id, a).is_gt()))
+                .take(CHANGED_IDS_PER_PAGE + 1)
+                .collect();
+            let more = batch.len() > CHANGED_IDS_PER_PAGE;
+            let batch = batch.get(..CHANGED_IDS_PER_PAGE.min(batch.len())).unwrap_or_default();
+            out.page = self.fetch_many(batch).await?;
+            let last = batch.last().cloned();
+            more.then(|| ChangeToken { page: token.page + 1, latest: token.latest.clone(), after: last })
+        };
+        match next {
+            Some(next) => out.page.next = serde_json::to_string(&next).ok(),
             None => {
                 out.state = token.latest.as_deref().and_then(|l| next_state(l, now)).or(Some(state.to_owned()));
             }

@@ -117,6 +117,10 @@ pub enum ProviderError {
     CredentialMismatch,
     #[error("this deployment may not call {0}")]
     Egress(String),
+    /// The HR system answers, but its account lacks something a sync needs (a field the key may not read, say):
+    /// something an admin sets up in the HR system. Names what is missing, never a value.
+    #[error("the HR system's account is not set up for IT Hub: {0}")]
+    Setup(String),
 }
 
 /// A person on a listing page whose record could not be mapped: their HR id and why, never a value.

@@ -145,7 +145,12 @@ impl Refusal {
         match self {
             Self::Answer(response) => response,
             Self::Truncated => {
-                ([("content-type", "application/json")], r#"{"data":[{"fields":{"eeid":"1","firstN"#).into_response()
+                let mut response =
+                    ([("content-type", "application/json")], r#"{"data":[{"fields":{"eeid":"1","firstN"#)
+                        .into_response();
+                // Broken on purpose: the contract guard lets it through.
+                response.extensions_mut().insert(crate::contract::InjectedFault);
+                response
             }
             // Panicking in a handler makes hyper drop the connection without a response.
             Self::Drop => panic!("fault injection: drop the connection"),

@@ -8,10 +8,11 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::contract::{Contract, Contracted, Violations};
 use crate::faults::{Fault, Refusal, basic_user, next_fault};
 
 struct Person {
@@ -50,12 +51,17 @@ struct Company {
     /// API calls answered with an injected fault.
     refused: u64,
     dataset_calls: u64,
+    /// Fields of the catalogue this account's employee dataset does not have.
+    absent: BTreeSet<String>,
+    /// Fields the API key may not read: a dataset request naming one is refused whole (403).
+    restricted: BTreeSet<String>,
 }
 
 /// A running fake BambooHR on a loopback port.
 #[derive(Clone)]
 pub struct FakeBamboo {
     company: Arc<Mutex<Company>>,
+    violations: Violations,
     base_url: String,
     http: reqwest::Client,
 }
@@ -96,9 +102,12 @@ impl FakeBamboo {
                 api_calls: 0,
                 refused: 0,
                 dataset_calls: 0,
+                absent: BTreeSet::new(),
+                restricted: BTreeSet::new(),
             })),
             base_url,
             http: reqwest::Client::new(),
+            violations: Violations::default(),
         };
         let app = fake.router();
         tokio::spawn(async move {
@@ -127,16 +136,18 @@ impl FakeBamboo {
     }
 
     fn router(&self) -> Router {
-        Router::new()
+        let api = Router::new()
             .route("/api/v2/datasets/employee/data", post(dataset))
             .route("/api/v1/employees/changed", get(changed))
+            .route("/api/v1_2/datasets/employee/fields", get(catalog))
             .route("/sandbox/employees", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/employees/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/webhook", put(sandbox_webhook))
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        contract().enforce(api, self.violations.clone())
     }
 
     // --- sandbox operations, also callable in process --------------------------------------------------------
@@ -225,6 +236,14 @@ impl FakeBamboo {
     /// Sends the company's webhooks to `url`, signed with `private_key`.
     pub fn set_webhook(&self, url: &str, private_key: &str) {
         self.company().webhook = Some(Webhook { url: url.to_owned(), private_key: private_key.to_owned() });
+    }
+
+    /// Shapes the account: `absent` fields are not in its employee dataset, `restricted` ones the API key may not
+    /// read.
+    pub fn set_fields(&self, absent: &[&str], restricted: &[&str]) {
+        let mut company = self.company();
+        company.absent = absent.iter().map(|f| (*f).to_owned()).collect();
+        company.restricted = restricted.iter().map(|f| (*f).to_owned()).collect();
     }
 
     /// The next `fault.count` API calls answer `fault.status`.
@@ -380,6 +399,27 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
         return problem(StatusCode::BAD_REQUEST, "UE-1001", "this fake orders by eeid asc only");
     }
     let mut company = fake.company();
+    let unknown: Vec<&String> = request.fields.iter().filter(|f| !in_catalog(&company, f)).collect();
+    if let Some(field) = unknown.first() {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD", &format!("unknown field {field}"));
+    }
+    if let Some(filter) = &request.filter
+        && let Some(absent) = company.absent.iter().find(|f| filter.contains(f.as_str()))
+    {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FILTER", &format!("unknown field {absent}"));
+    }
+    let refused: Map<String, Value> = request
+        .fields
+        .iter()
+        .filter(|f| company.restricted.contains(*f))
+        .map(|f| (f.clone(), json!("You do not have access to this field")))
+        .collect();
+    if !refused.is_empty() {
+        let body = json!({ "type": "about:blank", "title": "Forbidden", "status": 403,
+                           "detail": "You do not have access to one or more fields", "fields": refused });
+        return (StatusCode::FORBIDDEN, [("content-type", "application/problem+json")], body.to_string())
+            .into_response();
+    }
     company.dataset_calls += 1;
     let size = request.page_size as usize;
     let skip = (request.page as usize - 1) * size;
@@ -393,11 +433,20 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
                 other => person.fields.get(other).cloned().unwrap_or(Value::Null),
             }
         };
+        // Every value a dataset answers is text (the description's `additionalProperties: {type: string}`): an
+        // empty field is "", not null.
+        let text = |name: &str| -> Value {
+            match row(name) {
+                Value::String(s) => Value::String(s),
+                Value::Null => json!(""),
+                other => json!(other.to_string()),
+            }
+        };
         if filter.as_ref().is_some_and(|f| !f.matches(&row)) {
             continue;
         }
         if total >= skip && rows.len() < size {
-            let fields: Map<String, Value> = request.fields.iter().map(|f| (f.clone(), row(f))).collect();
+            let fields: Map<String, Value> = request.fields.iter().map(|f| (f.clone(), text(f))).collect();
             rows.push(json!({ "fields": fields }));
         }
         total += 1;
@@ -409,6 +458,80 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
     }
     let meta = json!({ "page": request.page, "pageSize": size, "totalPages": total_pages, "totalItems": total });
     axum::Json(json!({ "data": rows, "links": links, "meta": meta })).into_response()
+}
+
+/// The employee dataset's fields this fake serves (a few of BambooHR's 450-odd): name, label, section.
+const CATALOG: &[(&str, &str, &str)] = &[
+    ("eeid", "Employee ID", "Personal"),
+    ("employeeNumber", "Employee #", "Personal"),
+    ("firstName", "First Name", "Personal"),
+    ("lastName", "Last Name", "Personal"),
+    ("email", "Work Email", "Contact"),
+    ("homeEmail", "Home Email", "Contact"),
+    ("mobilePhone", "Mobile Phone", "Contact"),
+    ("addressLineOne", "Address Line 1", "Address"),
+    ("addressLineTwo", "Address Line 2", "Address"),
+    ("city", "City", "Address"),
+    ("state", "State", "Address"),
+    ("zipcode", "ZIP", "Address"),
+    ("country", "Country", "Address"),
+    ("jobInformationJobTitle", "Job Information: Job Title", "Job"),
+    ("jobInformationDepartment", "Job Information: Department", "Job"),
+    ("jobInformationReportsTo", "Job Information: Reports To", "Job"),
+    ("supervisorEid", "Supervisor EID", "Job"),
+    ("status", "Status", "Personal"),
+    ("employmentStatus", "Employment Status", "Job"),
+    ("hireDate", "Hire Date", "Job"),
+    ("terminationDate", "Termination Date", "Job"),
+    ("lastChanged", "Last Changed", "Personal"),
+];
+
+fn in_catalog(company: &Company, field: &str) -> bool {
+    CATALOG.iter().any(|(name, _, _)| *name == field) && !company.absent.contains(field)
+}
+
+#[derive(Deserialize)]
+struct CatalogQuery {
+    #[serde(default = "first_page")]
+    page: u32,
+    #[serde(default = "catalog_page_size")]
+    page_size: u32,
+}
+
+fn catalog_page_size() -> u32 {
+    500
+}
+
+/// `GET /api/v1_2/datasets/employee/fields`: the account's field catalogue, `page_size` (at most 1000) to a page;
+/// out-of-range pages clamp to the last.
+async fn catalog(State(fake): State<Shared>, headers: HeaderMap, Query(query): Query<CatalogQuery>) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    if !(1..=1000).contains(&query.page_size) || query.page < 1 {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAGING", "page >= 1, page_size 1..1000");
+    }
+    let company = fake.company();
+    let fields: Vec<Value> = CATALOG
+        .iter()
+        .filter(|(name, _, _)| !company.absent.contains(*name))
+        .map(|(name, label, section)| {
+            json!({ "name": name, "label": label, "parentType": "page", "parentName": section,
+                    "entityName": section.to_lowercase() })
+        })
+        .collect();
+    let size = query.page_size as usize;
+    let pages = fields.len().div_ceil(size).max(1);
+    let page = (query.page as usize).min(pages);
+    let link = |p: usize| format!("{}/api/v1_2/datasets/employee/fields?page={p}&page_size={size}", fake.base_url);
+    let body = json!({
+        "pagination": { "total_records": fields.len(), "current_page": page, "total_pages": pages,
+                        "next_page": (page < pages).then(|| link(page + 1)),
+                        "prev_page": (page > 1).then(|| link(page - 1)) },
+        "name": "employee", "label": "Employee",
+        "fields": fields.into_iter().skip((page - 1) * size).take(size).collect::<Vec<_>>(),
+    });
+    axum::Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -617,4 +740,16 @@ async fn sandbox_stats(State(fake): State<Shared>) -> Response {
 async fn sandbox_faults(State(fake): State<Shared>, axum::Json(fault): axum::Json<Fault>) -> Response {
     fake.inject(fault);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// BambooHR's published description (`tests/contracts/bamboohr`).
+fn contract() -> &'static Contract {
+    static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+    CONTRACT.get_or_init(|| Contract::load("BambooHR", &["bamboohr/bamboohr-public.yaml"]))
+}
+
+impl Contracted for FakeBamboo {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
 }

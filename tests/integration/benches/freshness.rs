@@ -32,6 +32,18 @@ enum Fake {
     Adp(FakeAdp),
 }
 
+impl fake_hr::contract::Contracted for Fake {
+    fn violations(&self) -> Vec<String> {
+        match self {
+            Fake::Bamboo(f) => f.violations(),
+            Fake::Bob(f) => f.violations(),
+            Fake::Personio(f) => f.violations(),
+            Fake::Gusto(f) => f.violations(),
+            Fake::Adp(f) => f.violations(),
+        }
+    }
+}
+
 impl Fake {
     fn name(&self) -> &'static str {
         match self {

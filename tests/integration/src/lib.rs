@@ -8,6 +8,7 @@ pub mod scenario;
 
 use chrono::{DateTime, Utc};
 use fake_hr::FakeBamboo;
+pub use fake_hr::contract::Contracted;
 use ithub::domain::{ConnectionId, Employee, TenantId};
 use ithub::messages::{EmployeeObserved, Source};
 use ithub::providers::NewConnection;
@@ -290,13 +291,27 @@ impl Admin {
 /// The webhook secret of a [`World`]'s connection.
 pub const WORLD_SECRET: &str = "world-secret";
 
-pub struct World<F = FakeBamboo> {
+/// When a world ends, its fake must have seen no request, and given no answer, that breaks the vendor's published
+/// description (`fake_hr::contract`): a test whose run tolerated such an answer fails here.
+pub struct World<F: Contracted = FakeBamboo> {
     pub stack: Stack,
     pub tenant: TenantId,
     pub fake: F,
     pub connection: Connection,
     pub admin: Admin,
     pub api: String,
+}
+
+impl<F: Contracted> Drop for World<F> {
+    fn drop(&mut self) {
+        let violations = self.fake.violations();
+        if violations.is_empty() {
+            return;
+        }
+        let report = format!("the fake saw {} contract violations:\n{}", violations.len(), violations.join("\n"));
+        // A test that failed already says why; the violations are often the cause.
+        if std::thread::panicking() { eprintln!("{report}") } else { panic!("{report}") }
+    }
 }
 
 impl World {
@@ -307,7 +322,7 @@ impl World {
     }
 }
 
-impl<F> World<F> {
+impl<F: Contracted> World<F> {
     /// A world connected to any fake HR system by the admin's connection request for it.
     pub async fn with(fake: F, request: serde_json::Value) -> Self {
         Self::with_queues(fake, request, QueueSettings::default()).await

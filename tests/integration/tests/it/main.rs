@@ -4,6 +4,7 @@
 
 mod adp;
 mod api;
+mod bamboohr;
 mod bus;
 mod connections;
 mod console;
