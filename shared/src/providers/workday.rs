@@ -1,7 +1,13 @@
-//! Workday: an integration system user (ISU) over HTTP Basic. By default the SOAP `Get_Workers` operation of
-//! Human_Resources (`POST {host}/ccx/service/{tenant}/Human_Resources/{version}`): pages of 100 workers with
-//! `Page`/`Count`, every page of one listing pinned to the same `As_Of_Entry_DateTime` and `As_Of_Effective_Date`
-//! so the pages read one snapshot; changes by `Transaction_Log_Criteria_Data`, both windows Workday needs
+//! Workday: an integration system user (ISU) signing each SOAP request with a WS-Security `UsernameToken`
+//! (`user@tenant` and its password as text in the envelope's header; HTTP Basic for a RaaS report), or an API
+//! client registered for integrations, whose refresh token buys access tokens at the tenant's token endpoint
+//! (`{host}/ccx/oauth2/{tenant}/token`, the client by HTTP Basic), sent as `Authorization: Bearer` (on SOAP as
+//! on RaaS: third-party clients do so, Workday's own word on it was not found).
+//!
+//! By default the SOAP `Get_Workers` operation of Human_Resources
+//! (`POST {host}/ccx/service/{tenant}/Human_Resources/{version}`): pages of 100 workers with `Page`/`Count`, every
+//! page of one listing pinned to the same `As_Of_Entry_DateTime` and `As_Of_Effective_Date` so the pages read
+//! one snapshot; changes by `Transaction_Log_Criteria_Data`, both windows Workday needs
 //! (transactions *entered* since the state, then changes that *took effect* since it); one or a few workers by
 //! `Request_References`. A connection may instead name a RaaS report (Report-as-a-Service, JSON), which Workday
 //! answers whole, in one response. Workday pushes no signed webhooks, so a connection is polled.
@@ -17,7 +23,7 @@
 //!   `Phone`, `Job_Title`, `Department`, `Manager_ID`, `Hire_Date`, `Termination_Date`, `Active` and `On_Leave`
 //!   (`1`/`0`) — the aliases the README asks the report's author to give.
 
-use super::auth::{Secret, StaticToken, TokenSource};
+use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date;
@@ -77,16 +83,85 @@ pub struct Report {
     pub name: String,
 }
 
-/// The integration system user (`ISU_ithub@acme`) and its password; its security group must reach worker
-/// personal data, contact data, organisations and the management chain.
+/// How a connection signs in to Workday, told apart by its fields: an integration system user (the form stored
+/// before API clients were supported) or an API client's refresh token.
+#[derive(Clone, Serialize)]
+#[serde(untagged)]
+pub enum Credentials {
+    UsernameToken(IntegrationUser),
+    OAuth(ApiClient),
+}
+
+/// The integration system user (`ISU_ithub@acme`; a name without `@` gets the connection's tenant) and its
+/// password, sent as a WS-Security `UsernameToken`; its security group must reach worker personal data, contact
+/// data, organisations and the management chain.
 #[derive(Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WorkdayCredentials))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Credentials {
+pub struct IntegrationUser {
+    /// The integration system user, `ISU_ithub@acme` (`@` and the tenant added when left out).
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub username: String,
+    /// Its password.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
     pub password: String,
+}
+
+/// An API client registered for integrations, and a refresh token issued for it to a user with the same reach
+/// as an integration system user would need.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApiClient {
+    /// Instead of a user: the client ID of an API client registered for integrations.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
+    pub client_id: String,
+    /// Its client secret.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
+    pub client_secret: String,
+    /// A refresh token Workday issued for it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
+    pub refresh_token: String,
+}
+
+/// The fields only an API client has: any of them makes the credentials an API client's, so a mistake in one
+/// is reported against that form's fields.
+const API_CLIENT_FIELDS: [&str; 3] = ["client_id", "client_secret", "refresh_token"];
+
+impl<'de> Deserialize<'de> for Credentials {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let api_client = API_CLIENT_FIELDS.iter().any(|f| fields.contains_key(*f));
+        let fields = Value::Object(fields);
+        let read = if api_client {
+            ApiClient::deserialize(fields).map(Self::OAuth)
+        } else {
+            IntegrationUser::deserialize(fields).map(Self::UsernameToken)
+        };
+        read.map_err(serde::de::Error::custom)
+    }
+}
+
+/// Either form, each an object of its own fields only.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Credentials {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::OneOfBuilder;
+        let description = "An integration system user (`username`, `password`: a WS-Security UsernameToken), or an \
+            API client registered for integrations (`client_id`, `client_secret`, `refresh_token`: OAuth 2.0).";
+        OneOfBuilder::new()
+            .item(<IntegrationUser as utoipa::PartialSchema>::schema())
+            .item(<ApiClient as utoipa::PartialSchema>::schema())
+            .description(Some(description))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Credentials {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "WorkdayCredentials".into()
+    }
 }
 
 pub struct Connector;
@@ -116,10 +191,20 @@ impl super::Connector for Connector {
             errors.check(owner_ok, "settings.report.owner", "1-100 letters, digits or _ . @ -");
             errors.check(is_slug(&report.name, 100), "settings.report.name", "1-100 letters, digits, dashes or underscores");
         }
-        let user_ok = (1..=256).contains(&credentials.username.chars().count());
-        errors.check(user_ok, "credentials.username", "must be given (at most 256 characters)");
-        let password_ok = (1..=4096).contains(&credentials.password.chars().count());
-        errors.check(password_ok, "credentials.password", "must be given (at most 4096 characters)");
+        let fields = match credentials {
+            Credentials::UsernameToken(user) => {
+                vec![("credentials.username", &user.username, 256), ("credentials.password", &user.password, 4096)]
+            }
+            Credentials::OAuth(client) => vec![
+                ("credentials.client_id", &client.client_id, 256),
+                ("credentials.client_secret", &client.client_secret, 4096),
+                ("credentials.refresh_token", &client.refresh_token, 4096),
+            ],
+        };
+        for (field, value, max) in fields {
+            let reason = format!("must be given (at most {max} characters)");
+            errors.check((1..=max).contains(&value.chars().count()), field, &reason);
+        }
     }
 
     fn base_url(settings: &Settings) -> Option<&str> {
@@ -127,18 +212,31 @@ impl super::Connector for Connector {
     }
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
-        Box::new(Workday::new(settings, credentials, link.http))
+        Box::new(Workday::new(settings, credentials, link))
     }
 }
 
 pub struct Workday {
     host: String,
     settings: Settings,
-    user: String,
-    password: StaticToken,
+    sign_in: SignIn,
     http: Http,
     retry: RetryPolicy,
 }
+
+/// How each request proves who sends it.
+enum SignIn {
+    /// An integration system user: a WS-Security `UsernameToken` in each SOAP envelope (as `user@tenant`), HTTP
+    /// Basic on a RaaS report (the name as given).
+    UsernameToken { user: String, soap_user: String, password: Secret },
+    /// An API client's access token, bought with its refresh token: `Authorization: Bearer` on every request.
+    Bearer(RefreshingToken),
+}
+
+/// The OASIS WS-Security 1.0 namespace of the `Security` header, and the type of a password sent as text.
+pub const WSSE_NAMESPACE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+pub const PASSWORD_TEXT: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
 
 /// Workers asked for per `Get_Workers` page (Workday allows 1–999).
 pub const PAGE_SIZE: u32 = 100;
@@ -180,14 +278,66 @@ enum Ask<'a> {
 }
 
 impl Workday {
-    pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        Self {
-            host: settings.base_url.trim_end_matches('/').to_owned(),
-            settings: settings.clone(),
-            user: credentials.username.clone(),
-            password: StaticToken::new(&credentials.password),
-            http,
-            retry: RetryPolicy::default(),
+    pub fn new(settings: &Settings, credentials: &Credentials, link: super::Link) -> Self {
+        let host = settings.base_url.trim_end_matches('/').to_owned();
+        let sign_in = match credentials {
+            Credentials::UsernameToken(isu) => SignIn::UsernameToken {
+                user: isu.username.clone(),
+                soap_user: soap_user(&isu.username, &settings.tenant),
+                password: Secret::new(&isu.password),
+            },
+            Credentials::OAuth(client) => {
+                let endpoint = OAuthClient {
+                    url: format!("{host}/ccx/oauth2/{}/token", settings.tenant),
+                    client_id: client.client_id.clone(),
+                    client_secret: Secret::new(&client.client_secret),
+                    basic: true,
+                    refreshes: true,
+                    http: link.http.clone(),
+                };
+                // A refresh token Workday rotated since the credentials were given replaces theirs.
+                let refresh = link.refresh_token.clone().unwrap_or_else(|| Secret::new(&client.refresh_token));
+                SignIn::Bearer(RefreshingToken::new(Box::new(endpoint), Some(refresh), link.refresh_tokens.clone()))
+            }
+        };
+        Self { host, settings: settings.clone(), sign_in, http: link.http, retry: RetryPolicy::default() }
+    }
+
+    /// A request signed as the credentials say: a SOAP request (`soap`) gets the WS-Security header to put in its
+    /// envelope from the `build`er's third argument (empty with a bearer token), a report HTTP Basic. A bearer
+    /// token Workday refuses is replaced once.
+    async fn call(
+        &self,
+        url: &str,
+        soap: bool,
+        build: impl Fn(&reqwest::Client, &str, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let tokens = match &self.sign_in {
+            SignIn::UsernameToken { user, soap_user, password } => {
+                let header = if soap { security_header(soap_user, password) } else { String::new() };
+                return self
+                    .http
+                    .send(&self.retry, url, |client, url| {
+                        let request = build(client, url, &header);
+                        if soap { request } else { request.basic_auth(user, Some(password.expose())) }
+                    })
+                    .await;
+            }
+            SignIn::Bearer(tokens) => tokens,
+        };
+        let mut fresh = false;
+        loop {
+            let token = tokens.token().await?;
+            let response = self
+                .http
+                .send(&self.retry, url, |client, url| build(client, url, "").bearer_auth(token.expose()))
+                .await?;
+            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
+                tokens.invalidate().await;
+                fresh = true;
+                continue;
+            }
+            return Ok(response);
         }
     }
 
@@ -207,17 +357,13 @@ impl Workday {
         as_of: DateTime<Utc>,
     ) -> Result<(Vec<Result<Employee, RecordFailure>>, u32), ProviderError> {
         let url = format!("{}/ccx/service/{}/Human_Resources/{}", self.host, self.settings.tenant, self.version());
-        let body = request(&ask, self.version(), page, as_of);
-        let password: Secret = self.password.token().await?;
         let response = self
-            .http
-            .send(&self.retry, &url, |client, url| {
+            .call(&url, true, |client, url, header| {
                 client
                     .post(url)
-                    .basic_auth(&self.user, Some(password.expose()))
                     .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
                     .header("SOAPAction", "")
-                    .body(body.clone())
+                    .body(request(&ask, self.version(), page, as_of, header))
             })
             .await?;
         let bytes = check(response)
@@ -253,13 +399,7 @@ impl Workday {
             "{}/ccx/service/customreport2/{}/{}/{}",
             self.host, self.settings.tenant, report.owner, report.name
         );
-        let password: Secret = self.password.token().await?;
-        let response = self
-            .http
-            .send(&self.retry, &url, |client, url| {
-                client.get(url).query(&[("format", "json")]).basic_auth(&self.user, Some(password.expose()))
-            })
-            .await?;
+        let response = self.call(&url, false, |client, url, _| client.get(url).query(&[("format", "json")])).await?;
         #[derive(Deserialize)]
         struct Entries {
             #[serde(rename = "Report_Entry", default)]
@@ -284,8 +424,26 @@ fn malformed_token() -> ProviderError {
     ProviderError::Malformed("page token".into())
 }
 
-/// The SOAP envelope of a `Get_Workers_Request`; every value is escaped.
-fn request(ask: &Ask<'_>, version: &str, page: u32, as_of: DateTime<Utc>) -> String {
+/// The name a SOAP request signs in with: `user@tenant`, the connection's tenant added to a bare name.
+fn soap_user(username: &str, tenant: &str) -> String {
+    if username.contains('@') { username.to_owned() } else { format!("{username}@{tenant}") }
+}
+
+/// The WS-Security header signing a SOAP request as an integration system user: a `UsernameToken` with the
+/// password as text (both escaped). It holds the password: it goes into the request's body and nowhere else.
+fn security_header(user: &str, password: &Secret) -> String {
+    format!(
+        "<soapenv:Header><wsse:Security soapenv:mustUnderstand=\"1\" xmlns:wsse=\"{WSSE_NAMESPACE}\">\
+         <wsse:UsernameToken><wsse:Username>{}</wsse:Username><wsse:Password Type=\"{PASSWORD_TEXT}\">{}</wsse:Password>\
+         </wsse:UsernameToken></wsse:Security></soapenv:Header>",
+        escape(user),
+        escape(password.expose()),
+    )
+}
+
+/// The SOAP envelope of a `Get_Workers_Request` with `header` (a [`security_header`], or nothing); every value
+/// is escaped.
+fn request(ask: &Ask<'_>, version: &str, page: u32, as_of: DateTime<Utc>, header: &str) -> String {
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     let mut criteria = String::new();
     let mut references = String::new();
@@ -327,7 +485,7 @@ fn request(ask: &Ask<'_>, version: &str, page: u32, as_of: DateTime<Utc>) -> Str
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
          <soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:bsvc=\"urn:com.workday/bsvc\">\
-         <soapenv:Header/><soapenv:Body><bsvc:Get_Workers_Request bsvc:version=\"{version}\">{references}{criteria}\
+         {header}<soapenv:Body><bsvc:Get_Workers_Request bsvc:version=\"{version}\">{references}{criteria}\
          <bsvc:Response_Filter><bsvc:As_Of_Effective_Date>{effective}</bsvc:As_Of_Effective_Date>\
          <bsvc:As_Of_Entry_DateTime>{entry}</bsvc:As_Of_Entry_DateTime><bsvc:Page>{page}</bsvc:Page>\
          <bsvc:Count>{count}</bsvc:Count></bsvc:Response_Filter>\
@@ -769,17 +927,66 @@ mod tests {
     #[test]
     fn requests_pin_the_snapshot_and_escape_every_value() {
         let as_of = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
-        let all = request(&Ask::All, "v44.0", 2, as_of);
+        let all = request(&Ask::All, "v44.0", 2, as_of, "");
         assert!(all.contains("<bsvc:As_Of_Entry_DateTime>2026-06-01T12:00:00.000Z</bsvc:As_Of_Entry_DateTime>"));
         assert!(all.contains("<bsvc:Page>2</bsvc:Page><bsvc:Count>100</bsvc:Count>"));
         Document::parse(&all).expect("well-formed");
         let ids = ["<evil>&".to_owned()];
-        let asked = request(&Ask::Ids { kind: "Employee_ID", ids: &ids }, "v44.0", 1, as_of);
+        let asked = request(&Ask::Ids { kind: "Employee_ID", ids: &ids }, "v44.0", 1, as_of, "");
         assert!(asked.contains("&lt;evil&gt;&amp;"));
         Document::parse(&asked).expect("well-formed");
         let from = as_of - Duration::days(1);
-        let effective = request(&Ask::Changed { window: Window::Effective, from, through: as_of }, "v44.0", 1, as_of);
+        let effective = request(&Ask::Changed { window: Window::Effective, from, through: as_of }, "v44.0", 1, as_of, "");
         assert!(effective.contains("<bsvc:Effective_From>2026-05-31T12:00:00.000Z</bsvc:Effective_From>"));
+    }
+
+    #[test]
+    fn the_security_header_is_an_escaped_wss_username_token() {
+        let header = security_header("ISU_<ithub>@acme", &Secret::new("p<&ss]]>word"));
+        assert!(header.contains("p&lt;&amp;ss]]&gt;word"), "the password escaped");
+        let as_of = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().with_timezone(&Utc);
+        let envelope = request(&Ask::All, "v44.0", 1, as_of, &header);
+        let doc = Document::parse(&envelope).expect("well-formed");
+        let soap = "http://schemas.xmlsoap.org/soap/envelope/";
+        let security = doc.descendants().find(|n| n.has_tag_name((WSSE_NAMESPACE, "Security"))).expect("wsse:Security");
+        assert_eq!(security.parent().map(|p| p.tag_name()), Some(roxmltree::ExpandedName::from((soap, "Header"))));
+        let token = child(security, "UsernameToken").unwrap();
+        let (username, password) = (child(token, "Username").unwrap(), child(token, "Password").unwrap());
+        assert!(token.children().filter(|n| n.is_element()).all(|n| n.tag_name().namespace() == Some(WSSE_NAMESPACE)));
+        assert_eq!((username.text(), password.text()), (Some("ISU_<ithub>@acme"), Some("p<&ss]]>word")));
+        assert_eq!(password.attribute("Type"), Some(PASSWORD_TEXT));
+        assert!(PASSWORD_TEXT.ends_with("#PasswordText"));
+        assert_eq!(soap_user("ISU_ithub", "acme"), "ISU_ithub@acme", "a bare name gets the tenant");
+        assert_eq!(soap_user("ISU_ithub@acme", "other"), "ISU_ithub@acme");
+    }
+
+    #[test]
+    fn credentials_are_a_user_or_an_api_client_and_each_bad_field_is_named() {
+        use super::super::Connector as _;
+        let settings: Settings = serde_json::from_value(serde_json::json!({ "base_url": "https://wd2.example", "tenant": "acme" })).unwrap();
+        let read = |json: Value| serde_json::from_value::<Credentials>(json);
+        // The form stored before API clients: read as the integration system user, and written back the same.
+        let stored = serde_json::json!({ "username": "ISU_ithub@acme", "password": "pw" });
+        let user = read(stored.clone()).unwrap();
+        assert!(matches!(&user, Credentials::UsernameToken(u) if u.username == "ISU_ithub@acme"));
+        assert_eq!(serde_json::to_value(&user).unwrap(), stored);
+        let client = read(serde_json::json!({ "client_id": "c", "client_secret": "s", "refresh_token": "r" })).unwrap();
+        assert!(matches!(client, Credentials::OAuth(ref c) if c.refresh_token == "r"));
+        // A field of either form makes it that form, and what is missing or foreign is named.
+        let missing = read(serde_json::json!({ "client_id": "c", "client_secret": "s" })).err().unwrap().to_string();
+        assert!(missing.contains("refresh_token"), "{missing}");
+        let mixed = read(serde_json::json!({ "username": "u", "client_id": "c" })).err().unwrap().to_string();
+        assert!(mixed.contains("unknown field `username`"), "{mixed}");
+        let fields = |credentials: &Credentials| {
+            let mut errors = FieldErrors::default();
+            Connector::validate(&settings, credentials, &mut errors);
+            errors.into_result().err().unwrap_or_default().into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        let empty = read(serde_json::json!({ "client_id": "", "client_secret": "s", "refresh_token": "" })).unwrap();
+        assert_eq!(fields(&empty), ["credentials.client_id", "credentials.refresh_token"]);
+        let empty = read(serde_json::json!({ "username": "u", "password": "" })).unwrap();
+        assert_eq!(fields(&empty), ["credentials.password"]);
+        assert!(fields(&client).is_empty() && fields(&user).is_empty());
     }
 
     #[test]

@@ -1,4 +1,17 @@
-//! A fake Workday that follows the documented Web Services, with HTTP Basic for the integration system user:
+//! A fake Workday that follows the documented Web Services. Who may call:
+//!
+//! - an integration system user, by a WS-Security `UsernameToken` in the SOAP envelope's header
+//!   (`wsse:Security` in the OASIS WSS 1.0 namespace, `Username` as `user@tenant` for the tenant in the path,
+//!   `Password` as `#PasswordText`); HTTP Basic alone does not sign a SOAP request in. A request without a valid
+//!   token is answered as Workday answers bad credentials: a SOAP `Client.authenticationError` fault. A RaaS
+//!   report takes the same user by HTTP Basic.
+//! - once [`FakeWorkday::register_api_client`] is called, an API client registered for integrations: the fake
+//!   issues its id, secret and a refresh token; `POST /ccx/oauth2/{tenant}/token` (form
+//!   `grant_type=refresh_token&refresh_token=…`, the client by HTTP Basic) → `{access_token, token_type,
+//!   expires_in}` (the refresh token does not rotate); `Authorization: Bearer` with a token it issued and that
+//!   has not expired then signs in a SOAP request or a report.
+//!
+//! What it serves:
 //!
 //! - `POST /ccx/service/{tenant}/Human_Resources/{version}`, a SOAP `Get_Workers_Request`:
 //!   `Request_References/Worker_Reference/ID[@type=Employee_ID|Contingent_Worker_ID|WID]` (with
@@ -18,6 +31,23 @@
 //! `hire_date`, `contingent`), `PATCH /sandbox/workers/{id}`, `POST /sandbox/workers/{id}/terminate`
 //! (`{"date"}`), `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}` (a
 //! rescinded hire: gone from answers as of now), `POST /sandbox/faults`, `GET /sandbox/stats`.
+//!
+//! Read against the only WSDL at hand, Human_Resources v26.1 (the connector asks for v44.0 by default; the
+//! schema was walked from `Get_Workers_Response` and `Get_Workers_Request` along each path, types resolved): of
+//! what the connector reads, only `Employment_Data/Position_Data` is missing, the older place of the job that it
+//! reads when a worker has no `Worker_Job_Data`. Everything else is there, `Worker_Job_Data/@Primary_Job`
+//! included (so not new in v30, as the fact sheet has it): `Response_Results/Total_Pages`,
+//! `Worker_Reference/ID/@type`, `Worker_ID`, `Name_Data/{Legal,Preferred}_Name_Data/Name_Detail_Data/
+//! {First,Last}_Name`, `Contact_Data/{Email_Address_Data/Email_Address, Phone_Data/{@Formatted_Phone,
+//! Phone_Number, Phone_Device_Type_Reference/@Descriptor}, Address_Data/{Address_Line_Data/@Type,
+//! Municipality, Country_Region_Reference/@Descriptor, Postal_Code, Country_Reference/ID}}` with
+//! `Usage_Data/Type_Data/Type_Reference/{@Descriptor, ID}`, `Worker_Job_Data/Position_Data/{Business_Title,
+//! Position_Title}`, `Worker_Status_Data/{Active, Hire_Date, Terminated, Termination_Date,
+//! Leave_Status_Data/On_Leave}`, `Worker_Organization_Data/Organization_Data/{Organization_Name,
+//! Organization_Type_Reference/ID/@type}`, `Management_Chain_Data/Worker_Supervisory_Management_Chain_Data/
+//! Management_Chain_Data/Manager_Reference/ID`; and in the request, `Request_References/@Skip_Non_Existing_
+//! Instances`, the transaction log's four window bounds, `Response_Filter`'s four fields and the
+//! `Response_Group` flags. Id types and descriptors are values, which the schema does not fix.
 
 use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
 use axum::Router;
@@ -28,6 +58,7 @@ use axum::routing::{get, patch, post};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -67,7 +98,20 @@ struct Company {
     faults: VecDeque<Fault>,
     api_calls: u64,
     pages: u64,
+    api_client: Option<ApiClient>,
 }
+
+/// An API client registered for integrations, what the fake issued for it, and the access tokens it granted.
+struct ApiClient {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    tokens: HashMap<String, DateTime<Utc>>,
+    grants: u64,
+}
+
+/// How long an access token the fake grants lasts.
+const TOKEN_LIFETIME_SECS: i64 = 3600;
 
 #[derive(Clone)]
 pub struct FakeWorkday {
@@ -99,6 +143,7 @@ impl FakeWorkday {
                 faults: VecDeque::new(),
                 api_calls: 0,
                 pages: 0,
+                api_client: None,
             })),
             base_url,
         };
@@ -109,6 +154,7 @@ impl FakeWorkday {
         let app = Router::new()
             .route("/ccx/service/{tenant}/Human_Resources/{version}", post(get_workers))
             .route("/ccx/service/customreport2/{tenant}/{owner}/{report}", get(report))
+            .route("/ccx/oauth2/{tenant}/token", post(token))
             .route("/sandbox/workers", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/workers/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
@@ -136,6 +182,45 @@ impl FakeWorkday {
         }
         json!({ "provider": "workday", "settings": settings,
                 "credentials": { "username": company.user, "password": company.password } })
+    }
+
+    /// Registers an API client for integrations and issues a refresh token for it, as a Workday admin would:
+    /// the credentials (`client_id`, `client_secret`, `refresh_token`) to connect IT Hub with.
+    pub fn register_api_client(&self) -> Value {
+        let mut company = self.company();
+        let seed = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let issued = |kind: &str| format!("{kind}-{}", hex::encode(Sha256::digest(format!("{kind}:{seed}"))));
+        let client = ApiClient {
+            client_id: issued("client"),
+            client_secret: issued("secret"),
+            refresh_token: issued("refresh"),
+            tokens: HashMap::new(),
+            grants: 0,
+        };
+        let credentials = json!({ "client_id": client.client_id, "client_secret": client.client_secret,
+                                  "refresh_token": client.refresh_token });
+        company.api_client = Some(client);
+        credentials
+    }
+
+    /// What an admin sends to connect IT Hub to this fake with a registered API client (OAuth 2.0).
+    pub fn oauth_connection_request(&self) -> Value {
+        let mut request = self.connection_request(false);
+        request["credentials"] = self.register_api_client();
+        request
+    }
+
+    /// Access tokens granted so far.
+    pub fn token_grants(&self) -> u64 {
+        self.company().api_client.as_ref().map_or(0, |c| c.grants)
+    }
+
+    /// Every access token granted so far expires now.
+    pub fn expire_tokens(&self) {
+        let now = Utc::now();
+        if let Some(client) = self.company().api_client.as_mut() {
+            client.tokens.values_mut().for_each(|until| *until = now);
+        }
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
@@ -392,14 +477,50 @@ fn fault(status: StatusCode, code: &str, message: &str) -> Response {
     (status, [("content-type", "text/xml; charset=utf-8")], body).into_response()
 }
 
-fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str) -> Option<Refusal> {
+/// A `UsernameToken` from a SOAP envelope's `Header/wsse:Security`: the user name and the password, when the
+/// password is sent as text (a digest, or anything else, signs nobody in).
+fn username_token(xml: &str) -> Option<(String, String)> {
+    const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+    const WSSE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+    const PASSWORD_TEXT: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
+    fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, ns: &str, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+        node.children().find(|n| n.is_element() && n.has_tag_name((ns, name)))
+    }
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let header = child(doc.root_element(), SOAP, "Header")?;
+    let token = child(child(header, WSSE, "Security")?, WSSE, "UsernameToken")?;
+    let password = child(token, WSSE, "Password")?;
+    if password.attribute("Type").is_some_and(|t| t != PASSWORD_TEXT) {
+        return None;
+    }
+    let username = child(token, WSSE, "Username")?.text()?.trim().to_owned();
+    Some((username, password.text().unwrap_or_default().to_owned()))
+}
+
+/// How a request signs in: a SOAP request by the `UsernameToken` in its envelope (`soap`), a report by HTTP
+/// Basic; either by a bearer token the fake granted.
+fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str, soap: Option<&str>) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
     if let Some(refused) = next_fault(&mut company.faults) {
         return Some(refused);
     }
-    let user_ok = basic_user(headers).is_some_and(|(u, p)| u == company.user && p == company.password);
-    if !user_ok || tenant != company.tenant {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let now = Utc::now();
+    let bearer_ok = bearer
+        .zip(company.api_client.as_ref())
+        .and_then(|(token, client)| client.tokens.get(token))
+        .is_some_and(|until| *until > now);
+    let user_ok = match soap {
+        Some(body) => username_token(body).is_some_and(|(user, password)| {
+            user.rsplit_once('@').is_some_and(|(_, t)| t == tenant)
+                && user == company.user
+                && password == company.password
+        }),
+        None => basic_user(headers).is_some_and(|(u, p)| u == company.user && p == company.password),
+    };
+    if !(user_ok || bearer_ok) || tenant != company.tenant {
         return Some(Refusal::Answer(fault(
             StatusCode::UNAUTHORIZED,
             "Client.authenticationError",
@@ -407,6 +528,42 @@ fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str) -> Option<Refu
         )));
     }
     None
+}
+
+/// The token endpoint of API clients registered for integrations: the refresh-token grant, the client by
+/// HTTP Basic.
+async fn token(
+    State(fake): State<FakeWorkday>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let fault = next_fault(&mut fake.company().faults);
+    if let Some(refused) = fault {
+        return refused.into_response().await;
+    }
+    let error = |status: StatusCode, error: &str| (status, axum::Json(json!({ "error": error }))).into_response();
+    let mut company = fake.company();
+    let tenant_ok = tenant == company.tenant;
+    let Some(client) = company.api_client.as_mut().filter(|_| tenant_ok) else {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    if !basic_user(&headers).is_some_and(|(id, secret)| id == client.client_id && secret == client.client_secret) {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    if form.get("refresh_token") != Some(&client.refresh_token) {
+        return error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    client.grants += 1;
+    let seed =
+        format!("{}:{}:{}", client.client_id, client.grants, Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let access = hex::encode(Sha256::digest(seed));
+    client.tokens.insert(access.clone(), Utc::now() + chrono::Duration::seconds(TOKEN_LIFETIME_SECS));
+    axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECS }))
+        .into_response()
 }
 
 /// The parts of a `Get_Workers_Request` the fake reads.
@@ -471,7 +628,7 @@ async fn get_workers(
     Path((tenant, _version)): Path<(String, String)>,
     body: String,
 ) -> Response {
-    if let Some(refused) = refusal(&fake, &headers, &tenant) {
+    if let Some(refused) = refusal(&fake, &headers, &tenant, Some(&body)) {
         return refused.into_response().await;
     }
     let asked = match read_request(&body) {
@@ -546,7 +703,7 @@ async fn report(
     Path((tenant, _owner, _report)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = refusal(&fake, &headers, &tenant) {
+    if let Some(refused) = refusal(&fake, &headers, &tenant, None) {
         return refused.into_response().await;
     }
     if query.get("format").map(String::as_str) != Some("json") {

@@ -182,7 +182,12 @@ fn form_fields(kind: ProviderKind) -> Vec<Field> {
     let mut fields = Vec::new();
     for part in ["settings", "credentials", "schedule"] {
         if let Some(name) = schema_name(kind, part) {
-            fields_of(part, &schemas[name.as_str()], true, &mut fields);
+            let schema = &schemas[name.as_str()];
+            // Credentials of several forms (`oneOf`): every form's fields, none required on its own.
+            match schema["oneOf"].as_array() {
+                Some(forms) => forms.iter().for_each(|form| fields_of(part, form, false, &mut fields)),
+                None => fields_of(part, schema, true, &mut fields),
+            }
         }
     }
     fields

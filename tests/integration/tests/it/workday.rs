@@ -1,13 +1,15 @@
 //! Workday end to end, over real HTTP against the fake Workday: `Get_Workers` (SOAP) pages pinned to one
 //! snapshot, the first import, hires, changes, terminations and a rehire found by the transaction-log poll,
 //! people who vanish removed by the reconciliation (held beyond the safeguard), the RaaS report as the
-//! alternative, and throttling and server faults survived.
+//! alternative, and throttling and server faults survived. Sign-in as Workday's web services take it: the
+//! integration system user's WS-Security `UsernameToken` in the SOAP header (HTTP Basic alone is refused), or
+//! an API client's bearer token, bought with a refresh token the fake issued.
 
 use chrono::{Duration, Utc};
 use fake_hr::{FakeWorkday, Fault};
 use integration_tests::*;
-use ithub::providers::workday::{Credentials, Settings, Workday};
-use ithub::providers::{Egress, HrProvider, Http};
+use ithub::providers::workday::{Credentials, IntegrationUser, Settings, Workday};
+use ithub::providers::{Egress, HrProvider, Http, Link};
 use ithub::store::{RunMode, RunStatus};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -110,8 +112,8 @@ async fn pages_pinned_to_one_entry_time_read_one_snapshot() {
     let fake = fake(company(250)).await;
     let before: HashSet<String> = fake.ids().into_iter().collect();
     let settings: Settings = serde_json::from_value(fake.connection_request(false)["settings"].clone()).unwrap();
-    let credentials = Credentials { username: "ISU_ithub@acme".into(), password: "isu-password-1".into() };
-    let workday = Workday::new(&settings, &credentials, Http::new(Egress::LoopbackOnly));
+    let isu = IntegrationUser { username: "ISU_ithub@acme".into(), password: "isu-password-1".into() };
+    let workday = Workday::new(&settings, &Credentials::UsernameToken(isu), Link::new(Http::new(Egress::LoopbackOnly)));
     let today = Utc::now().date_naive();
 
     let first = workday.list_page(None, today).await.unwrap();
@@ -195,4 +197,95 @@ async fn a_raas_report_is_the_alternative_reading() {
     let full = world.run(RunMode::Full, false).await;
     assert_eq!(full.status, RunStatus::Succeeded, "{full:?}");
     assert_eq!(world.tasks_of(&ids[0], "offboarding").await.len(), 1);
+}
+
+/// A `Get_Workers` request for page one, with `header` in the envelope.
+fn get_workers(header: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope \
+         xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:bsvc=\"urn:com.workday/bsvc\">{header}\
+         <soapenv:Body><bsvc:Get_Workers_Request bsvc:version=\"v44.0\"><bsvc:Response_Filter><bsvc:Page>1</bsvc:Page>\
+         <bsvc:As_Of_Entry_DateTime>{}</bsvc:As_Of_Entry_DateTime></bsvc:Response_Filter></bsvc:Get_Workers_Request>\
+         </soapenv:Body></soapenv:Envelope>",
+        Utc::now().to_rfc3339()
+    )
+}
+
+fn username_token(user: &str, password: &str, kind: &str) -> String {
+    format!(
+        "<soapenv:Header><wsse:Security \
+         xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\">\
+         <wsse:UsernameToken><wsse:Username>{user}</wsse:Username><wsse:Password \
+         Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#{kind}\">{password}\
+         </wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>"
+    )
+}
+
+#[tokio::test]
+async fn soap_requests_sign_in_by_username_token_and_http_basic_alone_is_refused() {
+    let fake = fake(company(2)).await;
+    let url = format!("{}/ccx/service/acme/Human_Resources/v44.0", fake.base_url());
+    let client = reqwest::Client::new();
+    let send = |request: reqwest::RequestBuilder, body: String| async move {
+        let response = request.header("content-type", "text/xml; charset=utf-8").body(body).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    // What IT Hub sent before: the right user and password by HTTP Basic, and an empty SOAP header.
+    let (status, body) =
+        send(client.post(&url).basic_auth("ISU_ithub@acme", Some("isu-password-1")), get_workers("<soapenv:Header/>"))
+            .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("<faultcode>SOAP-ENV:Client.authenticationError</faultcode>"), "a SOAP fault: {body}");
+    assert!(!body.contains("Get_Workers_Response"));
+
+    // The same user in a UsernameToken is let in; a wrong password, another tenant, a digest or a bearer token
+    // Workday never issued is not.
+    let (status, body) =
+        send(client.post(&url), get_workers(&username_token("ISU_ithub@acme", "isu-password-1", "PasswordText"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<wd:Total_Results>2</wd:Total_Results>"), "{body}");
+    for header in [
+        username_token("ISU_ithub@acme", "isu-password-2", "PasswordText"),
+        username_token("ISU_ithub@globex", "isu-password-1", "PasswordText"),
+        username_token("ISU_ithub@acme", "isu-password-1", "PasswordDigest"),
+    ] {
+        let (status, body) = send(client.post(&url), get_workers(&header)).await;
+        assert_eq!(status, 401, "{header}: {body}");
+    }
+    let (status, _) = send(client.post(&url).bearer_auth("made-up"), get_workers("")).await;
+    assert_eq!(status, 401);
+
+    // IT Hub's own connector signs in and reads both workers.
+    let settings: Settings = serde_json::from_value(fake.connection_request(false)["settings"].clone()).unwrap();
+    let isu = IntegrationUser { username: "ISU_ithub@acme".into(), password: "isu-password-1".into() };
+    let workday = Workday::new(&settings, &Credentials::UsernameToken(isu), Link::new(Http::new(Egress::LoopbackOnly)));
+    assert_eq!(workday.list_page(None, Utc::now().date_naive()).await.unwrap().records.len(), 2);
+}
+
+#[tokio::test]
+async fn a_tenant_connected_by_an_api_client_syncs_with_the_bearer_tokens_workday_issues() {
+    let fake = fake(vec![
+        person("Ada", "Lovelace", "Engineering", "2020-01-06"),
+        person("Bo", "Chen", "Finance", "2021-02-01"),
+    ])
+    .await;
+    let request = fake.oauth_connection_request();
+    assert!(request["credentials"]["refresh_token"].as_str().is_some_and(|t| !t.is_empty()), "issued by the fake");
+    let world = World::with(fake, request).await;
+
+    world.sync().await;
+    let run = world.runs().await.remove(0);
+    assert_eq!((run.status, run.counts.imported), (RunStatus::Succeeded, 2), "{run:?}");
+    let ids = world.fake.ids();
+    assert_eq!(world.admin.employee_by_hr_id(&ids[0]).await["hr"]["work_email"], "ada@acme.example");
+    assert_eq!(world.fake.token_grants(), 1, "one access token for the whole import");
+
+    // The access token lapses: Workday refuses it, a new one is bought with the refresh token, and the poll
+    // finds the hire.
+    world.fake.expire_tokens();
+    let nia = world.fake.hire(person("Nia", "Okafor", "IT", &day(0)));
+    let run = world.run(RunMode::Incremental, false).await;
+    assert_eq!((run.status, run.counts.hired), (RunStatus::Succeeded, 1), "{run:?}");
+    assert_eq!(world.admin.employee_by_hr_id(&nia).await["hr"]["first_name"], "Nia");
+    assert_eq!(world.fake.token_grants(), 2);
 }
