@@ -13,7 +13,9 @@
 //! - `occurred_at` has sub-second precision, so the body (hashed as the delivery key, there being no event id)
 //!   differs between two events about one person;
 //! - a webhook's `payload` names the person as `person.id` (employment events), `person_id`, or `id` (person
-//!   events).
+//!   events);
+//! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
+//!   without a `Bearer ` before it (Personio adds no prefix of its own).
 
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
@@ -456,9 +458,12 @@ pub fn verify_webhook(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::MissingHeader("authorization"))?;
-    // Compared as digests, so the time taken says nothing about how much of a token matched.
-    let digest = Sha256::digest(sent.as_bytes());
-    if !secrets.iter().any(|secret| !secret.is_empty() && Sha256::digest(secret.as_bytes()) == digest) {
+    // The token is what the admin typed into Personio: the secret, or `Bearer ` and the secret (Personio adds
+    // no prefix). Compared as digests, so the time taken says nothing about how much of a token matched.
+    let typed = std::iter::once(sent).chain(sent.strip_prefix("Bearer "));
+    let digests: Vec<_> = typed.map(|token| Sha256::digest(token.as_bytes())).collect();
+    let matches = |secret: &String| !secret.is_empty() && digests.contains(&Sha256::digest(secret.as_bytes()));
+    if !secrets.iter().any(matches) {
         return Err(WebhookError::BadSignature);
     }
     let event: Event = serde_json::from_slice(body)
@@ -507,6 +512,17 @@ mod tests {
         assert_eq!(verify_webhook(&secrets, &authorized("Bearer olde"), body), Err(WebhookError::BadSignature));
         assert_eq!(verify_webhook(&[], &authorized(""), body), Err(WebhookError::MissingHeader("authorization")));
         assert_eq!(verify_webhook(&[String::new()], &authorized("x"), body), Err(WebhookError::BadSignature));
+    }
+
+    #[test]
+    fn the_token_may_be_typed_into_personio_with_a_bearer_before_it() {
+        let body = br#"{"event_name":"person.updated","payload":{"id":"5005"}}"#;
+        let secrets = vec!["whsec_abc".to_owned()];
+        assert_eq!(verify_webhook(&secrets, &authorized("whsec_abc"), body).unwrap().hr_ids, vec!["5005"]);
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer whsec_abc"), body).unwrap().hr_ids, vec!["5005"]);
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer whsec_abd"), body), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer "), body), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&secrets, &authorized("bearer whsec_abc"), body), Err(WebhookError::BadSignature));
     }
 
     #[test]

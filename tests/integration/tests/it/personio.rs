@@ -1,7 +1,7 @@
 //! Personio end to end, over real HTTP against the fake Personio (API v2): the first import through persons
 //! and employments, then hires, changes, terminations and a rehire pushed as token-authenticated webhooks that
-//! carry only ids (the person is re-read), the `updated_at` change feed, expiring access tokens, refused
-//! forgeries and replays, and throttling and server errors survived.
+//! carry only ids (the person is re-read), the `updated_at` change feed, the webhook token the admin types into
+//! Personio, expiring access tokens, refused forgeries and replays, and throttling and server errors survived.
 
 use chrono::{Duration, Utc};
 use fake_hr::{FakePersonio, Fault};
@@ -114,6 +114,30 @@ async fn the_change_feed_reads_people_updated_since_the_last_run() {
     let run = world.run(RunMode::Incremental, false).await;
     assert_eq!((run.mode, run.status, run.counts.updated), (RunMode::Incremental, RunStatus::Succeeded, 1), "{run:?}");
     assert_eq!(world.admin.employee_by_hr_id(&ada).await["hr"]["last_name"], "King");
+}
+
+#[tokio::test]
+async fn the_webhook_secret_it_hub_shows_is_the_token_the_admin_types_into_personio() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    // Connected through the API, as an admin would: IT Hub shows the webhook URL and its secret once, and the
+    // admin types the secret into the token of a Personio webhook (`auth_type: TOKEN`). Personio adds no prefix,
+    // so some put `Bearer ` before it themselves.
+    let (status, created) = world.admin.post("/v1/connections", world.fake.connection_request()).await;
+    assert_eq!(status, 201, "{created}");
+    // (The URL shown names the public host; the test's routes are served on a loopback port.)
+    let url = format!("{}/webhooks/{}", world.api, created["id"].as_str().expect("an id"));
+    assert!(created["webhook_url"].as_str().is_some_and(|u| u.ends_with(&url[world.api.len()..])), "{created}");
+    let secret = created["webhook_secret"].as_str().expect("a webhook secret").to_owned();
+    for token in [secret.clone(), format!("Bearer {secret}")] {
+        world.fake.set_webhook(&url, &token);
+        let before = world.fake.deliveries().len();
+        world.fake.hire(json!({ "first_name": "Nia", "last_name": "Okafor" })).await;
+        let sent = world.fake.deliveries();
+        assert!(sent.len() > before && sent[before..].iter().all(|(_, s)| *s == 202), "{token:?}: {sent:?}");
+    }
+    let (body, _) = world.fake.deliveries().pop().unwrap();
+    assert_eq!(world.fake.post(&url, &format!("Bearer {secret}x"), body.clone()).await, 401);
+    assert_eq!(world.fake.post(&url, &format!("Basic {secret}"), body).await, 401);
 }
 
 #[tokio::test]
