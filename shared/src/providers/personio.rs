@@ -2,18 +2,25 @@
 //! of 50 (`GET /v2/persons`), each person's current employment from `GET /v2/persons/{id}/employments` (v2
 //! keeps status, position, supervisor, dates and org units there and offers them per person only, so a page of
 //! 50 costs 51 requests, a bounded number at a time), department names from the org units; changes by the
-//! `updated_at.gt` filter; webhooks authenticated by the static token Personio sends verbatim in
-//! `Authorization` (no signature, identifiers only: the person is re-read).
+//! `updated_at.gt` filter; people asked for by id up to 50 to a request (the `id` filter takes a comma-separated
+//! list); webhooks authenticated by the static token Personio sends verbatim in `Authorization` (no signature,
+//! identifiers only: the person is re-read).
 //!
 //! Assumptions where the fact sheet marks a fact unverified or tenant-dependent, each followed by the fake:
-//! - the `updated_at.gt` filter takes a date; the state is kept a day behind (the fact sheet's advice), and an
-//!   employment change that does not touch its person is caught by the webhook or the daily reconciliation;
-//! - a department's name is `GET /v2/org-units/{id}`'s `name`;
+//! - the `updated_at.gt` filter takes a date-time, as Personio's published description has it (a client once
+//!   found it wanting a date; a state stored as a date is still read, as that day's start); an employment
+//!   change that does not touch its person is caught by the webhook or the daily reconciliation;
+//! - a department's name is `GET /v2/org-units/{id}?type=department`'s `name` (this endpoint is not in the
+//!   published description we hold; Personio's reference page makes `type` required, `department` or `team`);
+//!   a unit Personio will not show (credentials without access to org units, say) leaves the department as it
+//!   was, and the person is listed among the run's failures so the next run reads them again;
 //! - personal email, phone and home address are custom attributes whose ids the connection's settings name;
 //! - `occurred_at` has sub-second precision, so the body (hashed as the delivery key, there being no event id)
 //!   differs between two events about one person;
 //! - a webhook's `payload` names the person as `person.id` (employment events), `person_id`, or `id` (person
-//!   events).
+//!   events);
+//! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
+//!   without a `Bearer ` before it (Personio adds no prefix of its own).
 
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
@@ -26,7 +33,7 @@ use super::{
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -122,7 +129,16 @@ pub struct Personio {
     token: RefreshingToken,
     http: Http,
     retry: RetryPolicy,
-    departments: Mutex<HashMap<String, Option<String>>>,
+    departments: Mutex<HashMap<String, Department>>,
+}
+
+/// What asking Personio for a department's org unit found.
+#[derive(Clone)]
+enum Department {
+    /// Its name (`None`: Personio does not know the unit, or it has no name).
+    Named(Option<String>),
+    /// Personio would not show it: why, never a value. The person's department is left as it was.
+    Unresolved(String),
 }
 
 /// Persons a v2 page holds at most.
@@ -191,8 +207,16 @@ impl Personio {
         Ok(out)
     }
 
-    /// Reads each person's current employment and maps them.
+    /// Reads each person's current employment and maps them. A department Personio will not show leaves the
+    /// person's department as it was, and the person is listed as a failure beside their record (the run says
+    /// so, and the next reads them again).
     async fn records(&self, persons: Vec<Person>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
+        let mut out = RecordPage::default();
+        let (persons, odd): (Vec<Person>, Vec<Person>) = persons.into_iter().partition(|p| plain_id(&p.id));
+        for person in odd {
+            let hr_id = if person.id.is_empty() { "page (a person without an id)".to_owned() } else { person.id };
+            out.failures.push(RecordFailure { hr_id, reason: "an id that is not a Personio person id".into() });
+        }
         let employments: Vec<(Person, Option<Employment>)> = stream::iter(persons)
             .map(|person| async move {
                 let path = format!("v2/persons/{}/employments", person.id);
@@ -202,33 +226,80 @@ impl Personio {
             .buffered(EMPLOYMENTS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let mut out = RecordPage::default();
         for (person, employment) in employments {
             let department = match employment.as_ref().and_then(Employment::department_id) {
                 Some(id) => self.department(&id).await?,
-                None => None,
+                None => Department::Named(None),
             };
-            match into_employee(&self.settings, person, employment, department, today) {
-                Ok(employee) => out.records.push(employee),
+            let (name, unresolved) = match department {
+                Department::Named(name) => (name, None),
+                Department::Unresolved(reason) => (None, Some(reason)),
+            };
+            let hr_id = person.id.clone();
+            match into_employee(&self.settings, person, employment, name, today) {
+                Ok(mut employee) => {
+                    if let Some(reason) = unresolved {
+                        employee.withheld.push("department".to_owned());
+                        out.failures.push(RecordFailure { hr_id, reason });
+                    }
+                    out.records.push(employee)
+                }
                 Err(failure) => out.failures.push(failure),
             }
         }
         Ok(out)
     }
 
-    /// A department's name, read once per connection use; `None` when Personio does not know the unit.
-    async fn department(&self, id: &str) -> Result<Option<String>, ProviderError> {
-        if let Some(name) = self.departments.lock().await.get(id) {
-            return Ok(name.clone());
+    /// A department's org unit, read once per connection use. Personio's answer that it does not know the unit
+    /// clears the department; one refusing to show it (a 4xx other than 401 and 429, or an unreadable body)
+    /// leaves it unresolved; anything passing (throttling, a server or network error) fails the page, to be
+    /// read again.
+    async fn department(&self, id: &str) -> Result<Department, ProviderError> {
+        if let Some(known) = self.departments.lock().await.get(id) {
+            return Ok(known.clone());
         }
-        let name = match self.get::<OrgUnit>(&format!("v2/org-units/{id}"), &[]).await {
-            Ok(unit) => unit.name,
-            Err(ProviderError::Status { status: 404, .. }) => None,
-            Err(error) => return Err(error),
+        let found = if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            Department::Unresolved("the department's org unit id is not a number".into())
+        } else {
+            let query = [("type", ORG_UNIT_TYPE.to_owned())];
+            match self.get::<OrgUnit>(&format!("v2/org-units/{id}"), &query).await {
+                Ok(unit) => Department::Named(plain(unit.name)),
+                Err(ProviderError::Status { status: 404, .. }) => Department::Named(None),
+                Err(error) if refused(&error) => {
+                    Department::Unresolved(format!("department (org unit {id}) not read: {error}"))
+                }
+                Err(error) => return Err(error),
+            }
         };
-        self.departments.lock().await.insert(id.to_owned(), name.clone());
-        Ok(name)
+        if let Department::Unresolved(reason) = &found {
+            tracing::warn!(org_unit = id, reason = reason.as_str(), "a department was left unresolved");
+        }
+        self.departments.lock().await.insert(id.to_owned(), found.clone());
+        Ok(found)
     }
+}
+
+/// Personio refused to show something, and asking again will not change that: a 4xx other than 401 (the token,
+/// replaced once already) and 429, or a body that is not what was asked for.
+fn refused(error: &ProviderError) -> bool {
+    match error {
+        ProviderError::Status { status, .. } => (400..500).contains(status) && *status != 429,
+        ProviderError::Unauthorized(status) => *status == 403,
+        ProviderError::Malformed(_) => true,
+        _ => false,
+    }
+}
+
+/// The org unit type a department is asked for as (`type` is required; Personio's units are departments or
+/// teams).
+const ORG_UNIT_TYPE: &str = "department";
+
+/// Personio's person ids are digits (letters, dashes and underscores allowed); anything else names nobody and
+/// must not reach a path or the comma-separated `id` filter.
+fn plain_id(hr_id: &str) -> bool {
+    !hr_id.is_empty()
+        && hr_id.len() <= 64
+        && hr_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The `cursor` parameter of a `next.href`.
@@ -391,11 +462,36 @@ pub fn into_employee(
     })
 }
 
-/// A change state is a date: persons updated after it are read. Kept a day behind the run's start, since the
-/// filter reads dates.
-fn state_for(now: DateTime<Utc>) -> String {
-    (now.date_naive() - chrono::Duration::days(1)).to_string()
+/// How far a change state is kept behind the time the read that issues it began: Personio's clock may differ
+/// from ours, and its `updated_at` has whole seconds. People read twice compare unchanged.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A change state: a time (RFC 3339, as the `updated_at.gt` filter takes it), the skew allowance before `began`.
+fn state_for(began: DateTime<Utc>) -> String {
+    (began - CLOCK_SKEW).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+/// A stored change state as a time: RFC 3339, or a date (the state kept while the filter was sent as a date),
+/// read as that day's start.
+fn since_state(state: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(state) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(state, "%Y-%m-%d").ok()?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+/// Where a change read stands: Personio's cursor, and when the read began (the next state is taken from then,
+/// so a change made while later pages are read is read again next time).
+#[derive(Serialize, Deserialize)]
+struct ChangeToken {
+    cursor: String,
+    began: DateTime<Utc>,
+}
+
+/// Ids asked for in one request: a page holds 50, so 50 ids come back on one page (the description sets no
+/// other bound on the list).
+const IDS_PER_REQUEST: usize = PAGE_SIZE as usize;
 
 #[async_trait]
 impl HrProvider for Personio {
@@ -418,27 +514,61 @@ impl HrProvider for Personio {
         page: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChangePage, ProviderError> {
-        let since = NaiveDate::parse_from_str(state, "%Y-%m-%d")
-            .map_err(|_| ProviderError::Malformed("stored change state".into()))?;
-        let filter = [("updated_at.gt", since.to_string())];
-        let records = self.persons_page(&filter, page, now.date_naive()).await?;
-        let state = records.next.is_none().then(|| state_for(now));
+        let since = since_state(state).ok_or_else(|| ProviderError::Malformed("stored change state".into()))?;
+        let (cursor, began) = match page {
+            None => (None, now),
+            Some(raw) => match serde_json::from_str::<ChangeToken>(raw) {
+                Ok(token) => (Some(token.cursor), token.began),
+                // A bare cursor, from a read begun before pages carried their start: a day's allowance.
+                Err(_) => (Some(raw.to_owned()), now - chrono::Duration::days(1)),
+            },
+        };
+        let filter = [("updated_at.gt", since.to_rfc3339_opts(SecondsFormat::Secs, true))];
+        let mut records = self.persons_page(&filter, cursor.as_deref(), now.date_naive()).await?;
+        let state = records.next.is_none().then(|| state_for(began));
+        records.next = match records.next.take() {
+            Some(cursor) => Some(
+                serde_json::to_string(&ChangeToken { cursor, began })
+                    .map_err(|_| ProviderError::Malformed("change page token".into()))?,
+            ),
+            None => None,
+        };
         Ok(ChangePage { page: records, removed: Vec::new(), state })
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
-        super::only_record(self.fetch_many(&[hr_id.to_owned()]).await?)
+        let page = self.fetch_many(&[hr_id.to_owned()]).await?;
+        // A record read whole but for a department Personio would not show is still the person's record.
+        if let Some(record) = page.records.into_iter().find(|r| r.hr_id == hr_id) {
+            return Ok(Some(record));
+        }
+        match page.failures.into_iter().next() {
+            Some(failure) => Err(ProviderError::Malformed(failure.reason)),
+            None => Ok(None),
+        }
     }
 
     async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {
         let today = Utc::now().date_naive();
+        let mut ids: Vec<&str> = hr_ids.iter().map(String::as_str).filter(|id| plain_id(id)).collect();
+        ids.sort_unstable();
+        ids.dedup();
         let mut out = RecordPage::default();
-        // The persons filter takes one id; each is a request (a sweep confirms few people, a webhook one).
-        for hr_id in hr_ids.iter().filter(|id| !id.is_empty() && id.len() <= 64) {
-            let page: Page<Person> = self.get("v2/persons", &[("id", hr_id.clone())]).await?;
-            let found = self.records(page.data, today).await?;
-            out.records.extend(found.records);
-            out.failures.extend(found.failures);
+        // The persons filter takes a comma-separated list of ids: a request per 50 people, not per person.
+        for chunk in ids.chunks(IDS_PER_REQUEST) {
+            let filter = [("id", chunk.join(","))];
+            let mut cursor: Option<String> = None;
+            // 50 ids fit one page; a further page is followed while pages bring someone.
+            for _ in 0..chunk.len() {
+                let page = self.persons_page(&filter, cursor.as_deref(), today).await?;
+                let brought = !page.records.is_empty() || !page.failures.is_empty();
+                out.records.extend(page.records);
+                out.failures.extend(page.failures);
+                match page.next {
+                    Some(next) if brought => cursor = Some(next),
+                    _ => break,
+                }
+            }
         }
         Ok(out)
     }
@@ -456,9 +586,12 @@ pub fn verify_webhook(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::MissingHeader("authorization"))?;
-    // Compared as digests, so the time taken says nothing about how much of a token matched.
-    let digest = Sha256::digest(sent.as_bytes());
-    if !secrets.iter().any(|secret| !secret.is_empty() && Sha256::digest(secret.as_bytes()) == digest) {
+    // The token is what the admin typed into Personio: the secret, or `Bearer ` and the secret (Personio adds
+    // no prefix). Compared as digests, so the time taken says nothing about how much of a token matched.
+    let typed = std::iter::once(sent).chain(sent.strip_prefix("Bearer "));
+    let digests: Vec<_> = typed.map(|token| Sha256::digest(token.as_bytes())).collect();
+    let matches = |secret: &String| !secret.is_empty() && digests.contains(&Sha256::digest(secret.as_bytes()));
+    if !secrets.iter().any(matches) {
         return Err(WebhookError::BadSignature);
     }
     let event: Event = serde_json::from_slice(body)
@@ -507,6 +640,48 @@ mod tests {
         assert_eq!(verify_webhook(&secrets, &authorized("Bearer olde"), body), Err(WebhookError::BadSignature));
         assert_eq!(verify_webhook(&[], &authorized(""), body), Err(WebhookError::MissingHeader("authorization")));
         assert_eq!(verify_webhook(&[String::new()], &authorized("x"), body), Err(WebhookError::BadSignature));
+    }
+
+    #[test]
+    fn the_token_may_be_typed_into_personio_with_a_bearer_before_it() {
+        let body = br#"{"event_name":"person.updated","payload":{"id":"5005"}}"#;
+        let secrets = vec!["whsec_abc".to_owned()];
+        assert_eq!(verify_webhook(&secrets, &authorized("whsec_abc"), body).unwrap().hr_ids, vec!["5005"]);
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer whsec_abc"), body).unwrap().hr_ids, vec!["5005"]);
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer whsec_abd"), body), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&secrets, &authorized("Bearer "), body), Err(WebhookError::BadSignature));
+        assert_eq!(verify_webhook(&secrets, &authorized("bearer whsec_abc"), body), Err(WebhookError::BadSignature));
+    }
+
+    #[test]
+    fn changes_are_asked_for_since_a_time_and_a_stored_date_reads_as_its_day() {
+        let began = DateTime::parse_from_rfc3339("2026-03-02T10:00:30.250Z").unwrap().with_timezone(&Utc);
+        let state = state_for(began);
+        assert_eq!(state, "2026-03-02T09:59:30Z", "a date-time, the skew allowance before the read began");
+        assert_eq!(since_state(&state), Some(began - CLOCK_SKEW - chrono::Duration::milliseconds(250)));
+        let midnight = DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(since_state("2026-03-01"), Some(midnight), "a state kept as a date before");
+        assert_eq!(since_state("2026-03-01T01:00:00+01:00"), Some(midnight));
+        for bad in ["", "yesterday", "2026-13-01", "2026-03-01T25:00:00Z"] {
+            assert_eq!(since_state(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_plain_ids_reach_a_path_or_the_id_list() {
+        assert!(plain_id("5005") && plain_id("a-1_B"));
+        for odd in ["", "5,6", "5/employments", "5?x=1", "5 6", &"9".repeat(65)] {
+            assert!(!plain_id(odd), "{odd}");
+        }
+    }
+
+    #[test]
+    fn a_department_is_refused_by_a_lasting_answer_not_a_passing_one() {
+        let status = |status| ProviderError::Status { status, detail: String::new() };
+        assert!(refused(&status(400)) && refused(&status(422)) && refused(&ProviderError::Unauthorized(403)));
+        assert!(refused(&ProviderError::Malformed("x".into())));
+        assert!(!refused(&status(429)) && !refused(&status(500)) && !refused(&status(503)));
+        assert!(!refused(&ProviderError::Unauthorized(401)) && !refused(&ProviderError::Transport("x".into())));
     }
 
     #[test]

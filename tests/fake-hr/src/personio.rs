@@ -2,11 +2,15 @@
 //!
 //! - `POST /v2/auth/token` (form: `grant_type=client_credentials`, `client_id`, `client_secret`) →
 //!   `{access_token, token_type, expires_in, scope}`; tokens expire after the fake's token lifetime (401 after)
-//! - `GET /v2/persons` (`limit` 1–50, default 10; `cursor`; filters `id`, `status` (`ACTIVE` spans active, leave
-//!   and onboarding), `updated_at.gt` (a date or a time)) → `{"_data": [...], "_meta": {"links": {"next":
-//!   {"href": …}}}}`, no `next` on the last page
+//! - `GET /v2/persons` (`limit` 1–50, default 10; `cursor`; filters `id` (one or more ids, comma-separated),
+//!   `status` (`ACTIVE` spans active, leave and onboarding), `updated_at.gt` (a date-time, RFC 3339)) →
+//!   `{"_data": [...], "_meta": {"links": {"next": {"href": …}}}}`, no `next` on the last page
 //! - `GET /v2/persons/{id}/employments` (newest first, same envelope)
-//! - `GET /v2/org-units/{id}` → `{id, type, name}`
+//! - `GET /v2/org-units/{id}?type=department|team` → `{id, type, name}` (not in the published description we
+//!   hold: Personio's reference page for it makes `type` required)
+//!
+//! Refusals have the error shape of Personio's common components: `{personio_trace_id, timestamp, errors:
+//! [{title, detail, type}]}` (`application/problem+json` for a 400).
 //!
 //! Webhooks: `{company_id, event_name, occurred_at, payload}` with identifiers only, the configured token sent
 //! verbatim in `Authorization`. Events: `person.created|updated|deleted`, `employment.created|updated`.
@@ -15,8 +19,9 @@
 //! `title`, `department`, `start_date`, `supervisor_id`, `personal_email`, `phone`, `address`),
 //! `PATCH /sandbox/persons/{id}`, `POST /sandbox/persons/{id}/terminate` (`{"date"}`),
 //! `POST /sandbox/persons/{id}/rehire` (`{"start_date"}`: a new employment), `DELETE /sandbox/persons/{id}`,
-//! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats`. Personal email,
-//! phone and address are the custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
+//! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats` (`api_calls`,
+//! `requests` per endpoint: `persons`, `employments`, `org_units`). Personal email, phone and address are the
+//! custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
 use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
@@ -27,7 +32,7 @@ use axum::routing::{get, patch, post, put};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -54,6 +59,10 @@ struct Company {
     webhook: Option<(String, String)>,
     faults: VecDeque<Fault>,
     api_calls: u64,
+    /// Requests per endpoint (`persons`, `employments`, `org_units`).
+    requests: BTreeMap<&'static str, u64>,
+    /// What org-unit lookups are answered with instead of the unit (403: credentials without access to them).
+    org_units_refused: Option<u16>,
     token_grants: u64,
     deliveries: Vec<(String, u16)>,
 }
@@ -86,6 +95,8 @@ impl FakePersonio {
                 webhook: None,
                 faults: VecDeque::new(),
                 api_calls: 0,
+                requests: BTreeMap::new(),
+                org_units_refused: None,
                 token_grants: 0,
                 deliveries: Vec::new(),
             })),
@@ -143,6 +154,17 @@ impl FakePersonio {
     pub fn expire_tokens(&self) {
         let now = Utc::now();
         self.company().tokens.values_mut().for_each(|until| *until = now);
+    }
+
+    /// Requests so far to one endpoint: `persons`, `employments` or `org_units`.
+    pub fn requests(&self, endpoint: &str) -> u64 {
+        self.company().requests.get(endpoint).copied().unwrap_or_default()
+    }
+
+    /// Org-unit lookups answer `status` from now on (403: the API credentials were not given access to org
+    /// units), or the unit again with `None`.
+    pub fn refuse_org_units(&self, status: Option<u16>) {
+        self.company().org_units_refused = status;
     }
 
     pub fn token_grants(&self) -> u64 {
@@ -371,18 +393,18 @@ impl Company {
     }
 }
 
-fn refusal(fake: &FakePersonio, headers: &HeaderMap) -> Option<Refusal> {
+fn refusal(fake: &FakePersonio, headers: &HeaderMap, endpoint: &'static str) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
+    *company.requests.entry(endpoint).or_default() += 1;
     if let Some(refused) = next_fault(&mut company.faults) {
         return Some(refused);
     }
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let valid = bearer.and_then(|t| company.tokens.get(t)).is_some_and(|until| *until > Utc::now());
     (!valid).then(|| {
-        let body =
-            json!({ "errors": [{ "title": "Unauthorized", "detail": "The access token is invalid or expired" }] });
-        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+        let detail = "The access token is invalid or expired.";
+        Refusal::Answer(error(StatusCode::UNAUTHORIZED, "Unauthorized", detail, "common.unauthorized"))
     })
 }
 
@@ -409,16 +431,39 @@ async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<Ha
     .into_response()
 }
 
-fn bad_request(detail: &str) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({ "errors": [{ "title": "Bad Request", "detail": detail }] })))
-        .into_response()
+/// An error in the shape of Personio's common components (`ErrorResponse`): a trace id the fake makes up, the
+/// time, and one error with a title, a detail and a link naming its code.
+fn error(status: StatusCode, title: &str, detail: &str, code: &str) -> Response {
+    let body = json!({
+        "personio_trace_id": trace_id(),
+        "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "errors": [{ "title": title, "detail": detail,
+                     "type": format!("https://developer.personio.de/reference/errors#{code}") }],
+    });
+    let kind = if status == StatusCode::BAD_REQUEST { "application/problem+json" } else { "application/json" };
+    (status, [(axum::http::header::CONTENT_TYPE, kind)], body.to_string()).into_response()
 }
 
-/// A date (`2026-01-31`, the whole day) or a time.
-fn after(raw: &str) -> Option<DateTime<Utc>> {
-    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return day.succ_opt()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::Duration::nanoseconds(1));
-    }
+/// A trace id of the fake's making, different for each error.
+fn trace_id() -> String {
+    use sha2::{Digest, Sha256};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hex = hex::encode(&Sha256::digest(n.to_be_bytes())[..12]);
+    format!("{}-{}-{}", &hex[..6], &hex[6..14], &hex[14..])
+}
+
+fn bad_request(detail: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "Bad request", detail, "common.bad_request")
+}
+
+fn not_found() -> Response {
+    let detail = "The requested resource was not found. The resource could have been deleted or never existed.";
+    error(StatusCode::NOT_FOUND, "Resource not found", detail, "common.requested_resource_not_found")
+}
+
+/// A date-time filter's value: RFC 3339 only (the description's `format: date-time`; a date is refused).
+fn date_time(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc))
 }
 
@@ -427,7 +472,7 @@ async fn persons(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = refusal(&fake, &headers) {
+    if let Some(refused) = refusal(&fake, &headers, "persons") {
         return refused.into_response().await;
     }
     let limit: usize = match query.get("limit").map(|l| l.parse()) {
@@ -440,16 +485,18 @@ async fn persons(
         Some(Some(n)) => n,
         Some(None) => return bad_request("invalid cursor"),
     };
-    let updated_after = match query.get("updated_at.gt").map(|v| after(v)) {
+    let updated_after = match query.get("updated_at.gt").map(|v| date_time(v)) {
         None => None,
         Some(Some(t)) => Some(t),
-        Some(None) => return bad_request("updated_at.gt must be a date"),
+        Some(None) => return bad_request("updated_at.gt must be a date-time (RFC 3339)."),
     };
+    // One or more ids, comma-separated.
+    let ids: Option<HashSet<&str>> = query.get("id").map(|ids| ids.split(',').map(str::trim).collect());
     let company = fake.company();
     let matching: Vec<&Person> = company
         .people
         .values()
-        .filter(|p| query.get("id").is_none_or(|id| p.record["id"] == id.as_str()))
+        .filter(|p| ids.as_ref().is_none_or(|ids| p.record["id"].as_str().is_some_and(|id| ids.contains(id))))
         .filter(|p| query.get("status").is_none_or(|s| p.record["status"] == s.as_str()))
         .filter(|p| updated_after.is_none_or(|t| p.updated_at > t))
         .collect();
@@ -468,25 +515,44 @@ async fn persons(
 }
 
 async fn employments(State(fake): State<FakePersonio>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Some(refused) = refusal(&fake, &headers) {
+    if let Some(refused) = refusal(&fake, &headers, "employments") {
         return refused.into_response().await;
     }
     let company = fake.company();
     match id.parse().ok().and_then(|n: u64| company.people.get(&n)) {
         Some(person) => axum::Json(json!({ "_data": person.employments, "_meta": { "links": {} } })).into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "errors": [{ "title": "Not Found" }] }))).into_response(),
+        None => not_found(),
     }
 }
 
-async fn org_unit(State(fake): State<FakePersonio>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Some(refused) = refusal(&fake, &headers) {
+/// `GET /v2/org-units/{id}`: not in the published description we hold (persons, employments, auth and common
+/// components only). It follows Personio's reference page for the endpoint: `type` is a required query
+/// parameter naming the unit's type, department or team (its example asks `type=department`); without it, or
+/// with another, the request is refused. The fake's units are all departments: asked as a team, none is found.
+async fn org_unit(
+    State(fake): State<FakePersonio>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = refusal(&fake, &headers, "org_units") {
         return refused.into_response().await;
     }
+    let kind = match query.get("type").map(|t| t.to_ascii_lowercase()) {
+        Some(kind) if kind == "department" || kind == "team" => kind,
+        Some(_) => return bad_request("type must be department or team."),
+        None => return bad_request("type is required."),
+    };
     let company = fake.company();
+    if let Some(status) = company.org_units_refused {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        let detail = "The API credentials do not give access to this resource.";
+        return error(status, status.canonical_reason().unwrap_or("Forbidden"), detail, "common.forbidden");
+    }
     let index = id.parse::<usize>().ok().and_then(|n| n.checked_sub(281_521));
-    match index.and_then(|i| company.departments.get(i)) {
+    match index.and_then(|i| company.departments.get(i)).filter(|_| kind == "department") {
         Some(name) => axum::Json(json!({ "id": id, "type": "department", "name": name })).into_response(),
-        None => (StatusCode::NOT_FOUND, axum::Json(json!({ "errors": [{ "title": "Not Found" }] }))).into_response(),
+        None => not_found(),
     }
 }
 
@@ -553,7 +619,7 @@ async fn sandbox_faults(State(fake): State<FakePersonio>, axum::Json(fault): axu
 
 async fn sandbox_stats(State(fake): State<FakePersonio>) -> Response {
     let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "token_grants": company.token_grants,
-                       "headcount": company.people.len() }))
+    axum::Json(json!({ "api_calls": company.api_calls, "requests": company.requests,
+                       "token_grants": company.token_grants, "headcount": company.people.len() }))
     .into_response()
 }

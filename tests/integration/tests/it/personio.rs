@@ -1,7 +1,8 @@
 //! Personio end to end, over real HTTP against the fake Personio (API v2): the first import through persons
 //! and employments, then hires, changes, terminations and a rehire pushed as token-authenticated webhooks that
-//! carry only ids (the person is re-read), the `updated_at` change feed, expiring access tokens, refused
-//! forgeries and replays, and throttling and server errors survived.
+//! carry only ids (the person is re-read), the `updated_at` change feed (asked with a date-time), departments
+//! Personio will not show, people asked for by id fifty to a request, the webhook token the admin types into
+//! Personio, expiring access tokens, refused forgeries and replays, and throttling and server errors survived.
 
 use chrono::{Duration, Utc};
 use fake_hr::{FakePersonio, Fault};
@@ -114,6 +115,95 @@ async fn the_change_feed_reads_people_updated_since_the_last_run() {
     let run = world.run(RunMode::Incremental, false).await;
     assert_eq!((run.mode, run.status, run.counts.updated), (RunMode::Incremental, RunStatus::Succeeded, 1), "{run:?}");
     assert_eq!(world.admin.employee_by_hr_id(&ada).await["hr"]["last_name"], "King");
+    // The feed asks Personio with a date-time, as its description requires (the fake refuses a date with a 400);
+    // the state kept for the next run is one.
+    let state = world.stored_connection().await.cursor.expect("a change state");
+    assert!(chrono::DateTime::parse_from_rfc3339(&state).is_ok(), "{state}");
+}
+
+#[tokio::test]
+async fn a_department_personio_will_not_show_leaves_the_person_synced_and_the_run_says_so() {
+    let world = world(vec![
+        person("Ada", "Lovelace", "Engineering", "2020-01-06"),
+        person("Bo", "Chen", "Finance", "2021-02-01"),
+    ])
+    .await;
+    let ids = world.fake.ids();
+    // API credentials without access to org units: Personio answers each lookup 403.
+    world.fake.refuse_org_units(Some(403));
+    world.sync().await;
+    let run = world.runs().await.remove(0);
+    assert_eq!((run.status, run.counts.imported, run.counts.failed), (RunStatus::Succeeded, 2, 2), "{run:?}");
+    let mut named: Vec<&str> = run.failures.iter().map(|f| f.hr_id.as_str()).collect();
+    named.sort();
+    assert_eq!(named, vec![ids[0].as_str(), ids[1].as_str()], "{:?}", run.failures);
+    assert!(run.failures.iter().all(|f| f.reason.contains("department") && f.reason.contains("403")), "{run:?}");
+    let ada = world.admin.employee_by_hr_id(&ids[0]).await;
+    assert!(ada["hr"]["department"].is_null(), "left unresolved: {ada}");
+    assert_eq!((ada["hr"]["title"].as_str(), ada["hr"]["last_name"].as_str()), (Some("Engineer"), Some("Lovelace")));
+
+    // Access granted: the next run reads the two again by id, in one request, and fills their departments in.
+    world.fake.refuse_org_units(None);
+    let persons = world.fake.requests("persons");
+    let next = world.run(RunMode::Incremental, false).await;
+    assert_eq!((next.status, next.counts.failed), (RunStatus::Succeeded, 0), "{next:?}");
+    assert_eq!(world.admin.employee_by_hr_id(&ids[0]).await["hr"]["department"], "Engineering");
+    assert_eq!(world.admin.employee_by_hr_id(&ids[1]).await["hr"]["department"], "Finance");
+    assert_eq!(world.fake.requests("persons") - persons, 2, "the two re-read together, then the change feed's page");
+
+    // Refused again: a webhook still applies the person's change, and their department stays as it was.
+    world.fake.refuse_org_units(Some(403));
+    world.fake.set_webhook(&world.webhook_url(), TOKEN);
+    world.fake.change(&ids[0], json!({ "last_name": "King" })).await;
+    drain(&world.stack).await;
+    let ada = world.admin.employee_by_hr_id(&ids[0]).await;
+    assert_eq!(
+        (ada["hr"]["last_name"].as_str(), ada["hr"]["department"].as_str()),
+        (Some("King"), Some("Engineering"))
+    );
+}
+
+#[tokio::test]
+async fn people_asked_for_by_id_are_read_fifty_to_a_request() {
+    let people = (0..60).map(|n| person(&format!("P{n}"), "Test", "Engineering", "2020-01-06")).collect();
+    let world = world(people).await;
+    let provider = world.stack.secrets.connect(&world.connection, world.stack.http.clone(), &world.stack.store);
+    let provider = provider.await.expect("connect");
+    let mut ids = world.fake.ids();
+    ids.push("999999".to_owned()); // someone Personio does not have
+    ids.push(format!("{},{}", ids[0], ids[1])); // not an id: never reaches the comma-separated filter
+    let persons = world.fake.requests("persons");
+    let page = provider.fetch_many(&ids).await.expect("read by id");
+    assert_eq!((page.records.len(), page.failures.len()), (60, 0), "{:?}", page.failures);
+    assert_eq!(world.fake.requests("persons") - persons, 2, "61 ids in requests of 50, not a request each");
+
+    let persons = world.fake.requests("persons");
+    let one = provider.fetch(&ids[7]).await.expect("read one").expect("found");
+    assert_eq!((one.first_name.as_str(), world.fake.requests("persons") - persons), ("P7", 1));
+}
+
+#[tokio::test]
+async fn the_webhook_secret_it_hub_shows_is_the_token_the_admin_types_into_personio() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    // Connected through the API, as an admin would: IT Hub shows the webhook URL and its secret once, and the
+    // admin types the secret into the token of a Personio webhook (`auth_type: TOKEN`). Personio adds no prefix,
+    // so some put `Bearer ` before it themselves.
+    let (status, created) = world.admin.post("/v1/connections", world.fake.connection_request()).await;
+    assert_eq!(status, 201, "{created}");
+    // (The URL shown names the public host; the test's routes are served on a loopback port.)
+    let url = format!("{}/webhooks/{}", world.api, created["id"].as_str().expect("an id"));
+    assert!(created["webhook_url"].as_str().is_some_and(|u| u.ends_with(&url[world.api.len()..])), "{created}");
+    let secret = created["webhook_secret"].as_str().expect("a webhook secret").to_owned();
+    for token in [secret.clone(), format!("Bearer {secret}")] {
+        world.fake.set_webhook(&url, &token);
+        let before = world.fake.deliveries().len();
+        world.fake.hire(json!({ "first_name": "Nia", "last_name": "Okafor" })).await;
+        let sent = world.fake.deliveries();
+        assert!(sent.len() > before && sent[before..].iter().all(|(_, s)| *s == 202), "{token:?}: {sent:?}");
+    }
+    let (body, _) = world.fake.deliveries().pop().unwrap();
+    assert_eq!(world.fake.post(&url, &format!("Bearer {secret}x"), body.clone()).await, 401);
+    assert_eq!(world.fake.post(&url, &format!("Basic {secret}"), body).await, 401);
 }
 
 #[tokio::test]
