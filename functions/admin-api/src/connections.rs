@@ -1,5 +1,6 @@
 //! HR connections: create, list, read, delete, rotate the webhook secret, sync now and the runs. Credentials and
-//! webhook secrets live in Secrets Manager and are write-only here: the webhook secret is shown once, when made.
+//! webhook secrets live in Secrets Manager and are write-only here: a webhook secret IT Hub makes is shown once,
+//! when made; one the HR system issues (HiBob's) is pasted and never shown back.
 
 use crate::body::{Body, Params};
 use crate::responses::{ChangeProblems, ListProblems, Page, ReadProblems};
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ithub::domain::{ConnectionId, RunId, Schedule};
 use ithub::providers::{NewConnection, ProviderKind, ProviderSettings};
-use ithub::service::{CreatedConnection, SyncOptions};
+use ithub::service::{CreatedConnection, SyncOptions, WebhookSecretRotation};
 use ithub::store::{Connection, RunMode, RunStatus, SyncRun};
 use serde::Serialize;
 
@@ -52,8 +53,11 @@ pub struct ConnectionView {
 pub struct ConnectionCreated {
     #[serde(flatten)]
     pub connection: ConnectionView,
-    /// Give this to the HR system to sign its webhooks with. It is not shown again.
-    pub webhook_secret: String,
+    /// Give this to the HR system to sign its webhooks with. It is not shown again. Absent for an HR system that
+    /// issues the webhook secret itself (HiBob): paste the one it shows instead, with the credentials or by
+    /// rotating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
     /// A SCIM connection's bearer token, for the SCIM client's `Authorization: Bearer` header. It is not shown
     /// again; rotating the connection's secret issues a new one and the old one stops working at once.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,19 +163,22 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Makes a new webhook secret. The previous one keeps working until the next rotation, so the HR system can be
-/// switched over without losing deliveries.
-#[utoipa::path(post, path = "/v1/connections/{id}/rotate-webhook-secret", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
-    (status = 200, description = "The new webhook secret, shown this once", body = ConnectionCreated),
-    ReadProblems
+/// Makes a new webhook secret, shown this once; for an HR system that issues the secret itself (HiBob), keeps the
+/// one pasted in `webhook_secret` instead, never shown back. The previous one keeps working until the next
+/// rotation, so the HR system can be switched over without losing deliveries.
+#[utoipa::path(post, path = "/v1/connections/{id}/rotate-webhook-secret", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), request_body(content = Option<WebhookSecretRotation>, description = "Optional (absent, `null` or `{}` makes a new secret); the HR system's own secret where it issues one"), responses(
+    (status = 200, description = "The connection, with the new webhook secret if IT Hub made it (shown this once)", body = ConnectionCreated),
+    ChangeProblems
 ))]
 pub async fn rotate(
     State(api): State<AdminApi>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    body: Option<Body<WebhookSecretRotation>>,
 ) -> Result<Json<ConnectionCreated>, ApiError> {
-    let made = api.service.rotate_webhook_secret(&api.secrets, &caller.acting(), &id).await?;
+    let rotation = body.map(|Body(r)| r).unwrap_or_default();
+    let made = api.service.rotate_webhook_secret(&api.secrets, &caller.acting(), &id, rotation).await?;
     Ok(Json(created(&api, &headers, made)))
 }
 

@@ -111,7 +111,8 @@ async fn run(mut stack: Stack) {
     let acting = Acting { tenant: tenant.clone(), actor: Actor::Admin { key: "make run".into() } };
     let made = stack.service().create_connection(&stack.secrets, stack.http.egress(), &acting, request).await;
     let made = made.unwrap_or_else(|e| fail(format!("cannot connect the sandbox: {e}")));
-    let (connection, webhook_secret) = (made.connection, made.webhook_secret);
+    // BambooHR's webhook secret is IT Hub's own, made with the connection.
+    let (connection, webhook_secret) = (made.connection, made.webhook_secret.unwrap_or_default());
     // The address actually bound: `ITHUB_API_ADDR` may ask for port 0 (any free port), as the API tests do.
     let api_url = format!("http://{}", listener.local_addr().map_or(api_addr, |a| a));
     stack.public_url = Some(api_url.clone());

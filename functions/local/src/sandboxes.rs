@@ -28,7 +28,20 @@ pub async fn start(
                 .await
                 .map_err(cannot)?;
             let made = connect(fake.connection_request()).await?;
-            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &made.webhook_secret);
+            // Bob issues the webhook secret as its webhook is added (once the runner serves, to answer its
+            // connection test); the admin pastes it into IT Hub.
+            let webhook = format!("{api_url}/webhooks/{}", made.connection.id);
+            let (bob, service, secrets, acting) =
+                (fake.clone(), stack.service(), stack.secrets.clone(), acting.clone());
+            tokio::spawn(async move {
+                let established = bob.configure_webhook(&webhook).await;
+                let rotation = ithub::service::WebhookSecretRotation { webhook_secret: bob.webhook_secret() };
+                let pasted = service.rotate_webhook_secret(&secrets, &acting, made.connection.id.as_str(), rotation);
+                match pasted.await {
+                    Ok(_) => tracing::info!(established, "the Bob sandbox's webhook secret is pasted"),
+                    Err(error) => tracing::error!(%error, "could not paste the Bob sandbox's webhook secret"),
+                }
+            });
             let url = fake.base_url().to_owned();
             let command = hire(&format!("{url}/sandbox/employees"), r#"{"firstName":"Nia","surname":"Okafor"}"#);
             Ok((url, command))
@@ -40,7 +53,8 @@ pub async fn start(
                 .map_err(cannot)?;
             let made = connect(fake.connection_request()).await?;
             // Personio sends the webhook's token verbatim: the connection's webhook secret is that token.
-            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &made.webhook_secret);
+            let secret = made.webhook_secret.unwrap_or_default();
+            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &secret);
             let url = fake.base_url().to_owned();
             let command = hire(&format!("{url}/sandbox/persons"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
             Ok((url, command))

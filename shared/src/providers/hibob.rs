@@ -3,6 +3,12 @@
 //! `root.id` filter); no change feed (webhooks are the real-time path, and a scheduled run is a full
 //! reconciliation); webhooks signed `Bob-Signature`, Base64 HMAC-SHA512 over the raw body, with no timestamp.
 //!
+//! Bob issues the webhook secret: its admin copies it from Settings → Integrations → Webhooks and pastes it into IT
+//! Hub, as `credentials.webhook_secret` when connecting or by rotating the connection's webhook secret later (the
+//! webhook URL is the connection's, so the secret usually comes after the connection). Bob's connection test
+//! (`Ping test`, then `{"text":"Ping test"}`) is sent as the webhook is added, before the admin can have pasted the
+//! secret that signs it: it is acknowledged whatever its signature, as it names nobody and queues nothing.
+//!
 //! Assumptions where the fact sheet marks a fact unverified, each followed by the fake:
 //! - lifecycle statuses come in `internal.lifecycleStatus` as Bob shows them, compared case-insensitively
 //!   (`hired`, `employed`, `garden leave`, `terminated`, `leave`, `parental leave`, custom leave types);
@@ -10,7 +16,8 @@
 //! - the home address is `address.line1`, `address.line2`, `address.city`, `address.state`,
 //!   `address.postCode`, `address.country`;
 //! - the department named list answers `{"values": [{"id", "value", "children": [...]}]}`;
-//! - the connection ping (`Ping test`) is signed like any delivery.
+//! - each webhook configuration (re-)issues the secret; a pasted one replaces the previous, which stays valid
+//!   until the next paste for deliveries already signed with it.
 
 use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
@@ -49,7 +56,7 @@ pub struct Settings {
 }
 
 /// A Bob service user (Settings → Integrations → Service users), given read access to the people fields IT
-/// Hub syncs and to the lifecycle category.
+/// Hub syncs and to the lifecycle category; optionally the secret Bob shows for its webhooks.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = HiBobCredentials))]
 #[serde(deny_unknown_fields)]
@@ -58,6 +65,12 @@ pub struct Credentials {
     pub service_user_id: String,
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
     pub service_user_token: String,
+    /// The secret Bob shows in Settings → Integrations → Webhooks, which signs its deliveries. Write-only: kept
+    /// as the connection's webhook secret and never shown. It can be pasted later by rotating the connection's
+    /// webhook secret (Bob's webhook needs the connection's URL first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$"))]
+    pub webhook_secret: Option<String>,
 }
 
 pub struct Connector;
@@ -75,6 +88,8 @@ impl super::Connector for Connector {
         errors.check(id_ok, "credentials.service_user_id", "must be given (at most 256 characters)");
         let token_ok = (1..=4096).contains(&credentials.service_user_token.chars().count());
         errors.check(token_ok, "credentials.service_user_token", "must be given (at most 4096 characters)");
+        let secret_ok = credentials.webhook_secret.as_deref().is_none_or(super::pasted_secret_ok);
+        errors.check(secret_ok, "credentials.webhook_secret", super::PASTED_SECRET_RULE);
     }
 
     fn base_url(settings: &Settings) -> Option<&str> {
@@ -83,6 +98,12 @@ impl super::Connector for Connector {
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
         Box::new(HiBob::new(settings, credentials, link.http))
+    }
+
+    const VENDOR_ISSUES_WEBHOOK_SECRET: bool = true;
+
+    fn take_webhook_secret(credentials: &mut Credentials) -> Option<String> {
+        credentials.webhook_secret.take()
     }
 
     fn verify_webhook(
@@ -393,13 +414,26 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Checks `Bob-Signature` against each secret in constant time, then reads which employee the event is about.
-/// Bob's connection ping (`Ping test`, or `{"text":"Ping test"}`) is a verified delivery that names nobody.
+/// Bob's connection test: the plain text `Ping test`, or `{"text":"Ping test"}` when that failed.
+fn is_ping(body: &[u8]) -> bool {
+    body.trim_ascii() == b"Ping test"
+        || serde_json::from_slice::<Value>(body)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| o.len() == 1) && v["text"] == "Ping test")
+}
+
+/// Bob's connection ping (`Ping test`, or `{"text":"Ping test"}`) is acknowledged as a delivery that names
+/// nobody, signed or not: it comes as the webhook is added, before its secret can be in IT Hub, and carries
+/// nothing. Anything else must carry a `Bob-Signature` made with one of `secrets` (checked in constant time);
+/// then which employee the event is about is read.
 pub fn verify_webhook(
     secrets: &[String],
     headers: &::http::HeaderMap,
     body: &[u8],
 ) -> Result<WebhookDelivery, WebhookError> {
+    let delivery_key = hex::encode(Sha256::digest(body));
+    if is_ping(body) {
+        return Ok(WebhookDelivery { delivery_key, hr_ids: Vec::new(), removed: Vec::new() });
+    }
     let signature = headers
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -418,16 +452,8 @@ pub fn verify_webhook(
     if !signed {
         return Err(WebhookError::BadSignature);
     }
-    let delivery_key = hex::encode(Sha256::digest(body));
-    let ping = |v: &Value| v.get("text").and_then(Value::as_str) == Some("Ping test");
-    if body.trim_ascii() == b"Ping test" {
-        return Ok(WebhookDelivery { delivery_key, hr_ids: Vec::new(), removed: Vec::new() });
-    }
     let payload: Value =
         serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload("expected a JSON event".into()))?;
-    if ping(&payload) {
-        return Ok(WebhookDelivery { delivery_key, hr_ids: Vec::new(), removed: Vec::new() });
-    }
     let kind = payload.get("type").and_then(Value::as_str).unwrap_or_default();
     // v2: `data.employeeId`; v1: `employee.id`.
     let id = payload
@@ -481,14 +507,19 @@ mod tests {
     }
 
     #[test]
-    fn a_signed_ping_names_nobody_and_deletions_are_removals() {
+    fn a_ping_names_nobody_signed_or_not_and_deletions_are_removals() {
         let secrets = vec!["k".to_owned()];
-        for ping in ["Ping test", r#"{"text":"Ping test"}"#] {
-            let d = verify_webhook(&secrets, &signed(&sign("k", ping.as_bytes())), ping.as_bytes()).unwrap();
-            assert!(d.hr_ids.is_empty(), "{ping}");
+        for ping in ["Ping test", r#"{"text":"Ping test"}"#, "Ping test\n"] {
+            for headers in [signed(&sign("k", ping.as_bytes())), signed(&sign("other", ping.as_bytes())), HeaderMap::new()] {
+                let d = verify_webhook(&secrets, &headers, ping.as_bytes()).unwrap();
+                assert!(d.hr_ids.is_empty() && d.removed.is_empty(), "{ping}");
+            }
+            let none_yet = verify_webhook(&[], &HeaderMap::new(), ping.as_bytes()).unwrap();
+            assert!(none_yet.hr_ids.is_empty(), "before any secret is pasted");
         }
-        let unsigned = verify_webhook(&secrets, &signed(&sign("other", b"Ping test")), b"Ping test");
-        assert_eq!(unsigned, Err(WebhookError::BadSignature), "a ping is signed like anything else");
+        // Only the ping itself: an event that also says "Ping test" is an event, and must be signed.
+        let more = br#"{"text":"Ping test","type":"employee.deleted","data":{"employeeId":"77"}}"#;
+        assert_eq!(verify_webhook(&secrets, &signed(&sign("other", more)), more), Err(WebhookError::BadSignature));
         let deleted = br#"{"type":"employee.deleted","version":"v2","data":{"employeeId":"77"}}"#;
         let d = verify_webhook(&secrets, &signed(&sign("k", deleted)), deleted).unwrap();
         assert_eq!((d.hr_ids, d.removed), (vec!["77".to_owned()], vec!["77".to_owned()]));

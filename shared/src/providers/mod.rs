@@ -66,6 +66,16 @@ pub trait Connector {
 
     fn connect(settings: &Self::Settings, credentials: &Self::Credentials, link: Link) -> Box<dyn HrProvider>;
 
+    /// Whether the HR system issues the webhook secret (its admin copies it from the HR system's settings and
+    /// pastes it into IT Hub) rather than IT Hub making one for the admin to give the HR system.
+    const VENDOR_ISSUES_WEBHOOK_SECRET: bool = false;
+
+    /// Takes a pasted webhook secret out of the credentials an admin sent, to be kept as the connection's webhook
+    /// secret (not as a credential). Only a connector whose HR system issues the secret has one.
+    fn take_webhook_secret(_credentials: &mut Self::Credentials) -> Option<String> {
+        None
+    }
+
     /// Verifies a delivery and reads the employees it names; an HR system that sends no webhooks keeps this
     /// refusal.
     fn verify_webhook(
@@ -258,6 +268,16 @@ pub(crate) fn only_record(mut page: RecordPage) -> Result<Option<Employee>, Prov
     }
     Ok(page.records.pop())
 }
+
+/// Whether a webhook secret an admin pasted (from an HR system that issues it) is one IT Hub keeps: 1 to 4096
+/// characters, none of them blank or control characters at either end (a copy-and-paste slip).
+pub fn pasted_secret_ok(secret: &str) -> bool {
+    (1..=4096).contains(&secret.chars().count()) && secret.trim() == secret
+}
+
+/// What [`pasted_secret_ok`] asks, as a field error says it.
+pub const PASTED_SECRET_RULE: &str = "must be the secret as the HR system shows it (1 to 4096 characters, no \
+    spaces at either end)";
 
 /// How far a signed timestamp may be from our clock (Stripe, Standard Webhooks and Svix all use 5 minutes).
 pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;

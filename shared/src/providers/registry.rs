@@ -33,6 +33,12 @@ macro_rules! registry {
                 match self { $(Self::$variant => <$module::Connector as Connector>::CAPABILITIES),+ }
             }
 
+            /// Whether the HR system issues the connection's webhook secret, which the admin pastes (on creating
+            /// the connection, or by rotating its secret), rather than IT Hub making one.
+            pub fn vendor_issues_webhook_secret(self) -> bool {
+                match self { $(Self::$variant => <$module::Connector as Connector>::VENDOR_ISSUES_WEBHOOK_SECRET),+ }
+            }
+
             /// Verifies a webhook delivery against any of the connection's current secrets (two are valid during a
             /// rotation) and reads the employees it names.
             pub fn verify_webhook(
@@ -100,6 +106,13 @@ macro_rules! registry {
         #[serde(tag = "provider", rename_all = "lowercase")]
         pub enum Credentials {
             $($variant($module::Credentials)),+
+        }
+
+        impl Credentials {
+            /// Takes out the webhook secret an admin pasted with the credentials, if the provider has one.
+            pub fn take_webhook_secret(&mut self) -> Option<String> {
+                match self { $(Self::$variant(c) => <$module::Connector as Connector>::take_webhook_secret(c)),+ }
+            }
         }
 
         /// What an admin sends to connect an HR system: the provider, its settings and credentials, and the

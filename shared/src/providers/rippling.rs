@@ -1,9 +1,28 @@
 //! Rippling (the current REST API, `https://rest.ripplingapis.com`): a company API key as a bearer token;
-//! `GET /workers` with `expand=user,department`, read in cursor pages by following `next_link` as given; changes by
-//! the `updated_at` filter, ordered by `updated_at`; one worker by `GET /workers/{id}`. Fields the token may not
-//! read come back listed in `__meta.redacted_fields`: each is withheld, so what IT Hub holds for it stays as it
-//! was instead of being cleared. Rippling's webhooks are for App Shop partner apps only, form-encoded, unsigned
-//! and about five minutes late, so a Rippling connection is polled.
+//! `GET /workers/` with `expand=user,department`, read in cursor pages by following `next_link` as given; changes by
+//! the `updated_at` filter, ordered by `updated_at`; one worker by `GET /workers/{id}/`. Users and departments are
+//! read only through `expand`, never at `/users/` or `/departments/`. Fields the token may not read come back
+//! listed in `__meta.redacted_fields`: each is withheld, so what IT Hub holds for it stays as it was instead of
+//! being cleared. Rippling's webhooks are for App Shop partner apps only, form-encoded, unsigned and about five
+//! minutes late, so a Rippling connection is polled.
+//!
+//! The paths, with their trailing slash, are the ones Rippling's current API description names; the evidence:
+//! - the description as of April 2026 ("Rippling Platform API" 1.0.0, the Tier 2 spec, in the third-party copy
+//!   `rippling.json` of rocketsciencegg/rippling-typescript-sdk, commit 10102ef) names `/workers/`,
+//!   `/workers/{id}/`, `/users/`, `/users/{id}/`, `/departments/`, `/departments/{id}/`, `/work-locations/` and
+//!   `/work-locations/{id}/`, every one of its 115 paths ending in a slash;
+//! - the earlier description in the same repository (the Tier 1 spec, commit 9b53131, February 2026) and the
+//!   `rippling-api` crate generated from a 2024 one name them without the slash;
+//! - production clients call the bare form and are served (Pipedream's `rippling.app.mjs`: `/workers`,
+//!   `/users/{id}`; ConductorOne's baton-rippling `urls.go`: `/workers`, `/users`, `/work-locations`, though its
+//!   later `endpoints.go` asks for one work location at `/work-locations/{id}/`; PostHog's Rippling source:
+//!   `/workers`, `/users`, `/departments`), and so do clients built on the slash-form SDK;
+//! - how the bare form is served (directly, or by a redirect to the slash form as frameworks that append slashes
+//!   do) is not documented, nor shown by any `next_link` from a live answer (the ones in client tests are made up
+//!   both ways).
+//!
+//! So IT Hub asks for the form the vendor documents today, which works whichever way the other form is served and
+//! costs no redirect's extra request against the rate limit; the fake serves that form and redirects the bare one.
 //!
 //! Assumptions where the fact sheet marks a fact unverified, each followed by the fake:
 //! - `filter=updated_at ge '<RFC 3339 time>'` reads workers changed since that time (only `eq` appears in
@@ -123,7 +142,7 @@ impl Rippling {
                 let mut query =
                     vec![("limit", PAGE_SIZE.to_string()), ("expand", EXPAND.to_owned()), ("order_by", order_by.into())];
                 query.extend(filter.map(|f| ("filter", f)));
-                self.get(&format!("{}/workers", self.api), &query).await?
+                self.get(&format!("{}/workers/", self.api), &query).await?
             }
         };
         let page: Page = json(check(response).await?).await?;
@@ -402,7 +421,7 @@ impl HrProvider for Rippling {
         if !plain_id(hr_id) {
             return Ok(None);
         }
-        let url = format!("{}/workers/{hr_id}", self.api);
+        let url = format!("{}/workers/{hr_id}/", self.api);
         let response = self.get(&url, &[("expand", EXPAND.to_owned())]).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);

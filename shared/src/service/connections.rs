@@ -1,5 +1,7 @@
 //! Connecting HR systems: create, delete, rotate the webhook secret. Credentials and webhook secrets go to
-//! Secrets Manager, never to DynamoDB; each change is audited.
+//! Secrets Manager, never to DynamoDB; each change is audited. IT Hub makes a connection's webhook secret, unless
+//! its HR system issues it ([`crate::providers::ProviderKind::vendor_issues_webhook_secret`]): then the admin
+//! pastes the one the HR system shows, with the credentials or by rotating.
 
 use super::{Acting, Service, ServiceError};
 use crate::domain::ConnectionId;
@@ -8,11 +10,11 @@ use crate::secrets::{ConnectionSecret, Secrets};
 use crate::store::{AuditAction, AuditEntry, Commit, Connection, ConnectionChange, Subject};
 use chrono::Utc;
 
-/// A connection just made (or whose webhook secret was just rotated), with the webhook secret: the only time it
-/// is shown.
+/// A connection just made (or whose webhook secret was just rotated), with the webhook secret IT Hub made: the
+/// only time it is shown. `None` when the HR system issues the secret (the admin has it already).
 pub struct CreatedConnection {
     pub connection: Connection,
-    pub webhook_secret: String,
+    pub webhook_secret: Option<String>,
     /// A pushed (SCIM) connection's bearer token, issued with it and on every rotation.
     pub scim_token: Option<String>,
 }
@@ -20,6 +22,41 @@ pub struct CreatedConnection {
 /// A fresh webhook signing secret.
 fn webhook_secret() -> String {
     format!("whsec_{}", &crate::apikey::generate().0[crate::apikey::PREFIX.len()..])
+}
+
+/// What an admin sends to rotate a connection's webhook secret: nothing for IT Hub to make a new one, or, for an HR
+/// system that issues the secret, the one it shows now. No `Debug`: it holds the secret.
+#[derive(Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSecretRotation {
+    /// The webhook secret the HR system shows (only for an HR system that issues it, such as HiBob), pasted as
+    /// shown. Write-only: it is never shown back.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$")
+    )]
+    pub webhook_secret: Option<String>,
+}
+
+/// The secret a rotation keeps newest: a pasted one where the HR system issues it, else one IT Hub makes.
+fn rotated_secret(kind: crate::providers::ProviderKind, pasted: Option<String>) -> Result<String, ServiceError> {
+    let field = |reason: String| {
+        ServiceError::InvalidFields(vec![crate::validation::FieldError { field: "webhook_secret".into(), reason }])
+    };
+    match (kind.vendor_issues_webhook_secret(), pasted) {
+        (true, Some(secret)) if crate::providers::pasted_secret_ok(&secret) => Ok(secret),
+        (true, Some(_)) => Err(field(crate::providers::PASTED_SECRET_RULE.into())),
+        (true, None) => Err(field(format!(
+            "{} issues this connection's webhook secret: paste the one it shows for its webhooks",
+            kind.display_name()
+        ))),
+        (false, None) => Ok(webhook_secret()),
+        (false, Some(_)) => {
+            Err(field(format!("IT Hub makes the webhook secret for {}: send no webhook_secret", kind.display_name())))
+        }
+    }
 }
 
 impl Service {
@@ -38,16 +75,18 @@ impl Service {
         acting: &Acting,
         new: NewConnection,
     ) -> Result<CreatedConnection, ServiceError> {
-        let (settings, credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
+        let (settings, mut credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
         let mut connection = Connection::new(acting.tenant.clone(), settings);
         connection.secret_id = secrets.secret_id(&acting.tenant, &connection.id);
         connection.poll_interval_secs = schedule.poll_interval_secs();
         connection.full_interval_secs = schedule.full_sync_interval_hours.map(|h| u64::from(h) * 3600);
         connection.safeguard_percent = schedule.safeguard_percent;
         connection.safeguard_minimum = schedule.safeguard_minimum;
-        let webhook_secret = webhook_secret();
-        let secret =
-            ConnectionSecret { credentials, webhook_secrets: vec![webhook_secret.clone()], refresh_token: None };
+        // An HR system that issues the secret: the one pasted with the credentials, if any yet; else IT Hub's own.
+        let pasted = credentials.take_webhook_secret();
+        let webhook_secret = (!connection.provider.kind().vendor_issues_webhook_secret()).then(webhook_secret);
+        let webhook_secrets = webhook_secret.iter().cloned().chain(pasted).collect();
+        let secret = ConnectionSecret { credentials, webhook_secrets, refresh_token: None };
         secrets.create(&connection.secret_id, &secret).await?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::ConnectionCreated, subject, Utc::now());
@@ -97,19 +136,23 @@ impl Service {
         Ok(())
     }
 
-    /// Makes a new webhook secret. The previous one keeps working until the next rotation, so the HR system can
-    /// be switched over without losing deliveries.
+    /// Makes a new webhook secret, or keeps the one pasted from an HR system that issues it. The previous one
+    /// keeps working until the next rotation, so the HR system can be switched over without losing deliveries.
     pub async fn rotate_webhook_secret(
         &self,
         secrets: &Secrets,
         acting: &Acting,
         id: &str,
+        rotation: WebhookSecretRotation,
     ) -> Result<CreatedConnection, ServiceError> {
         let mut connection = self.connection(acting, id).await?;
-        let webhook_secret = webhook_secret();
-        let newest = webhook_secret.clone();
+        let kind = connection.provider.kind();
+        let newest = rotated_secret(kind, rotation.webhook_secret)?;
+        let webhook_secret = (!kind.vendor_issues_webhook_secret()).then(|| newest.clone());
         secrets
             .update(&self.store, &connection.secret_id, move |stored| {
+                // The same secret pasted again is not a rotation: the previous one stays valid.
+                stored.webhook_secrets.retain(|s| *s != newest);
                 stored.webhook_secrets.insert(0, newest);
                 stored.webhook_secrets.truncate(2);
             })
@@ -245,5 +288,29 @@ impl Service {
             runs.send(&[step]).await?;
         }
         Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ProviderKind;
+
+    fn refused_field(result: Result<String, ServiceError>) -> String {
+        match result {
+            Err(ServiceError::InvalidFields(errors)) => errors.iter().map(|e| e.field.clone()).collect(),
+            _ => panic!("expected a refused field"),
+        }
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_pasted_secret_where_the_hr_system_issues_it_and_makes_one_elsewhere() {
+        assert_eq!(rotated_secret(ProviderKind::HiBob, Some("from-bob".into())).ok().as_deref(), Some("from-bob"));
+        assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, None)), "webhook_secret");
+        assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, Some(" padded".into()))), "webhook_secret");
+        assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, Some(String::new()))), "webhook_secret");
+        let made = rotated_secret(ProviderKind::BambooHr, None).ok().unwrap_or_default();
+        assert!(made.starts_with("whsec_"), "IT Hub makes BambooHR's");
+        assert_eq!(refused_field(rotated_secret(ProviderKind::BambooHr, Some("x".into()))), "webhook_secret");
     }
 }

@@ -20,7 +20,7 @@ use crate::validation::FieldError;
 use std::future::Future;
 
 #[cfg(feature = "secrets")]
-pub use connections::{CreatedConnection, SyncOptions};
+pub use connections::{CreatedConnection, SyncOptions, WebhookSecretRotation};
 pub use employees::{Refusal, SetupOutcome};
 pub use observe::Applied;
 pub use scim::{MAX_COUNT as SCIM_MAX_COUNT, ScimFailure, ScimPage, etag as scim_etag, render as scim_render};

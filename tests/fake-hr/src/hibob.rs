@@ -8,11 +8,19 @@
 //!
 //! with HTTP Basic auth (service-user id and token). It sends v2 webhooks (`employee.created`,
 //! `employee.updated`, `employee.left`, `table.entry.created` for a rehire's lifecycle entry, `employee.deleted`)
-//! signed `Bob-Signature` (Base64 HMAC-SHA512 of the body), and the connection ping `Ping test`.
+//! signed `Bob-Signature` (Base64 HMAC-SHA512 of the body) with the secret Bob issues.
+//!
+//! Adding the webhook (`configure_webhook`, or the sandbox's `PUT /sandbox/webhook`) is what Bob's Settings →
+//! Integrations → Webhooks does: Bob issues a new random secret, shown on that page (`webhook_secret`, or
+//! `GET /sandbox/webhook`), and validates the listener with its connection test: the string `Ping test`, then, if
+//! that was not answered 2xx, `{"text":"Ping test"}`; if neither is, the webhook is not established and nothing is
+//! sent to it. (Whether Bob signs the ping is not documented; the fake signs it with the new secret, which the
+//! listener cannot have yet.)
 //!
 //! Sandbox controls, without auth: `GET|POST /sandbox/employees` (list, hire), `PATCH /sandbox/employees/{id}`,
 //! `POST /sandbox/employees/{id}/terminate` (`{"date"}`), `POST /sandbox/employees/{id}/rehire`
-//! (`{"startDate"}`), `DELETE /sandbox/employees/{id}`, `PUT /sandbox/webhook` (`{"url", "secret"}`),
+//! (`{"startDate"}`), `DELETE /sandbox/employees/{id}`, `PUT /sandbox/webhook` (`{"url"}`, answering
+//! `{"url", "secret", "established", "pings"}`), `GET /sandbox/webhook` (the same),
 //! `POST /sandbox/faults`, `GET /sandbox/stats`. A hire takes flat fields: `firstName`, `surname`, `email`,
 //! `title`, `department` (a name), `startDate`, `privateEmail`, `mobilePhone`, `line1`, `city`, `postCode`,
 //! `country`, `managerId`.
@@ -48,10 +56,22 @@ struct Bob {
     people: BTreeMap<String, Value>,
     departments: Vec<(String, String)>,
     next_id: u64,
-    webhook: Option<(String, String)>,
+    webhook: Option<Webhook>,
     faults: VecDeque<Fault>,
     deliveries: Vec<BobDelivery>,
     api_calls: u64,
+}
+
+/// The webhook as Bob's settings page shows it.
+#[derive(Debug, Clone)]
+struct Webhook {
+    url: String,
+    /// Issued by Bob when the webhook is added.
+    secret: String,
+    /// Whether the listener answered the connection test; Bob sends nothing to a webhook that is not.
+    established: bool,
+    /// The statuses the connection test was answered with, in order.
+    pings: Vec<u16>,
 }
 
 #[derive(Clone)]
@@ -94,7 +114,7 @@ impl FakeBob {
             .route("/sandbox/employees/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/employees/{id}/rehire", post(sandbox_rehire))
-            .route("/sandbox/webhook", put(sandbox_webhook))
+            .route("/sandbox/webhook", put(sandbox_webhook).get(sandbox_webhook_page))
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
             .with_state(fake.clone());
@@ -202,8 +222,32 @@ impl FakeBob {
         true
     }
 
-    pub fn set_webhook(&self, url: &str, secret: &str) {
-        self.bob().webhook = Some((url.to_owned(), secret.to_owned()));
+    /// Adds the webhook as an admin does in Bob's settings: Bob issues a new secret and sends its connection test
+    /// to `url` (the plain `Ping test`, then the JSON one if that failed); returns whether the listener answered
+    /// it, which establishes the webhook.
+    pub async fn configure_webhook(&self, url: &str) -> bool {
+        let secret = new_secret();
+        let mut pings = Vec::new();
+        for body in ["Ping test", r#"{"text":"Ping test"}"#] {
+            let status = self.post(url, body.to_owned(), sign(&secret, body.as_bytes())).await;
+            pings.push(status);
+            if (200..300).contains(&status) {
+                break;
+            }
+        }
+        let established = pings.last().is_some_and(|s| (200..300).contains(s));
+        self.bob().webhook = Some(Webhook { url: url.to_owned(), secret, established, pings });
+        established
+    }
+
+    /// The webhook secret Bob shows in its settings, once a webhook is added.
+    pub fn webhook_secret(&self) -> Option<String> {
+        self.bob().webhook.as_ref().map(|w| w.secret.clone())
+    }
+
+    /// The statuses the last connection test was answered with.
+    pub fn pings(&self) -> Vec<u16> {
+        self.bob().webhook.as_ref().map(|w| w.pings.clone()).unwrap_or_default()
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -228,16 +272,17 @@ impl FakeBob {
         self.bob().people.keys().cloned().collect()
     }
 
-    /// Sends Bob's connection test (`Ping test`), signed; returns the receiver's status.
+    /// Sends Bob's connection test again (`Ping test`, signed with the webhook's secret), as its settings page's
+    /// test button does; returns the receiver's status (0 with no webhook).
     pub async fn ping(&self) -> u16 {
-        let Some((url, secret)) = self.bob().webhook.clone() else {
+        let Some(webhook) = self.bob().webhook.clone() else {
             return 0;
         };
-        self.post(&url, "Ping test".into(), sign(&secret, b"Ping test")).await
+        self.post(&webhook.url, "Ping test".into(), sign(&webhook.secret, b"Ping test")).await
     }
 
     async fn notify(&self, kind: &str, id: &str, mut data: Value) {
-        let Some((url, secret)) = self.bob().webhook.clone() else {
+        let Some(Webhook { url, secret, established: true, .. }) = self.bob().webhook.clone() else {
             return;
         };
         data["employeeId"] = json!(id);
@@ -274,6 +319,18 @@ pub fn sample(today: NaiveDate) -> Vec<Value> {
                     "title": p.title, "department": p.department, "startDate": p.start.to_string(), "city": p.city })
         })
         .collect()
+}
+
+/// A new webhook secret: 32 random bytes (from the standard library's randomly keyed hasher), Base64.
+fn new_secret() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = Vec::with_capacity(32);
+    for _ in 0..4 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128);
+        bytes.extend_from_slice(&hasher.finish().to_le_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Base64 HMAC-SHA512 of the body, keyed with the webhook's secret.
@@ -526,12 +583,26 @@ async fn sandbox_rehire(
 #[derive(Deserialize)]
 struct WebhookTarget {
     url: String,
-    secret: String,
+}
+
+/// The webhook as Bob's settings page shows it, secret included.
+fn webhook_page(fake: &FakeBob) -> Response {
+    match fake.bob().webhook.clone() {
+        Some(w) => {
+            axum::Json(json!({ "url": w.url, "secret": w.secret, "established": w.established, "pings": w.pings }))
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn sandbox_webhook(State(fake): State<FakeBob>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
-    fake.set_webhook(&target.url, &target.secret);
-    StatusCode::NO_CONTENT.into_response()
+    fake.configure_webhook(&target.url).await;
+    webhook_page(&fake)
+}
+
+async fn sandbox_webhook_page(State(fake): State<FakeBob>) -> Response {
+    webhook_page(&fake)
 }
 
 async fn sandbox_faults(State(fake): State<FakeBob>, axum::Json(fault): axum::Json<Fault>) -> Response {

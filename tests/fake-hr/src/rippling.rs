@@ -1,11 +1,16 @@
 //! A fake Rippling (the current REST API) that follows the documented API:
 //!
-//! - `GET /workers` with `Authorization: Bearer <API key>`: `limit` (1–100, default 50), `cursor`, `expand`
+//! - `GET /workers/` with `Authorization: Bearer <API key>`: `limit` (1–100, default 50), `cursor`, `expand`
 //!   (`user`, `department`), `order_by` (`id`, `updated_at`), `filter` (`status eq '…'`, `work_email eq '…'`,
 //!   `updated_at gt|ge '…'`) → `{"__meta": {"redacted_fields": [{"name", "reason"}]}, "results": [...],
-//!   "next_link": "<absolute URL carrying the cursor and the query>" | null}`. Cursors are keyset positions, so a
-//!   worker written during a listing never shifts the pages.
-//! - `GET /workers/{id}` (same `expand`), 404 for someone Rippling no longer has.
+//!   "next_link": "<absolute URL of /workers/ carrying the cursor and the query>" | null}`. Cursors are keyset
+//!   positions, so a worker written during a listing never shifts the pages.
+//! - `GET /workers/{id}/` (same `expand`), 404 for someone Rippling no longer has.
+//! - The paths are the ones the current API description names, with their trailing slash. The same path without
+//!   it is answered `301 Moved Permanently` to the slash form, query kept, before any auth check (as a framework
+//!   that appends slashes does; that the live API serves the bare form at all is seen in production clients that
+//!   call it, whether directly or by a redirect is not documented). Redirects are counted (`redirects` in the
+//!   stats), so a test sees a client that calls the undocumented form.
 //!
 //! Workers keep `status` (`ACTIVE`, `PRE_HIRE` before a future start, `TERMINATED` from the last day on),
 //! `start_date`, `end_date`, `termination_details`; names, phones and addresses sit on the expanded `user`.
@@ -45,8 +50,10 @@ struct Company {
     redactions: Vec<String>,
     faults: VecDeque<Fault>,
     api_calls: u64,
-    /// Pages of the listing served (`GET /workers`).
+    /// Pages of the listing served (`GET /workers/`).
     pages: u64,
+    /// Requests for a path without its trailing slash, answered with a redirect to it.
+    redirects: u64,
 }
 
 #[derive(Clone)]
@@ -73,6 +80,7 @@ impl FakeRippling {
                 faults: VecDeque::new(),
                 api_calls: 0,
                 pages: 0,
+                redirects: 0,
             })),
             base_url,
         };
@@ -81,8 +89,10 @@ impl FakeRippling {
             fake.add(flat, seeded);
         }
         let app = Router::new()
-            .route("/workers", get(workers))
-            .route("/workers/{id}", get(worker))
+            .route("/workers/", get(workers))
+            .route("/workers/{id}/", get(worker))
+            .route("/workers", get(to_slash))
+            .route("/workers/{id}", get(to_slash))
             .route("/sandbox/workers", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/workers/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
@@ -126,6 +136,11 @@ impl FakeRippling {
     /// Listing pages served so far.
     pub fn pages_served(&self) -> u64 {
         self.company().pages
+    }
+
+    /// Requests answered with a redirect to the path's documented (trailing-slash) form so far.
+    pub fn redirects_served(&self) -> u64 {
+        self.company().redirects
     }
 
     /// Worker fields hidden from every answer from now on (`title`, `user.phone_numbers`, …).
@@ -391,7 +406,7 @@ async fn workers(
     let rest: Vec<&(String, &Worker)> = matching.iter().filter(|(k, _)| after.as_ref().is_none_or(|a| k > a)).collect();
     let results: Vec<Value> = rest.iter().take(limit).map(|(_, w)| company.render(w, &expand)).collect();
     let next_link = (rest.len() > limit).then(|| {
-        let mut url = reqwest::Url::parse(&format!("{}/workers", fake.base_url)).expect("a URL");
+        let mut url = reqwest::Url::parse(&format!("{}/workers/", fake.base_url)).expect("a URL");
         {
             let mut pairs = url.query_pairs_mut();
             pairs.append_pair("limit", &limit.to_string());
@@ -405,6 +420,14 @@ async fn workers(
         url.to_string()
     });
     axum::Json(json!({ "__meta": company.meta(), "results": results, "next_link": next_link })).into_response()
+}
+
+/// A documented path asked for without its trailing slash: redirected to the slash form, query kept.
+async fn to_slash(State(fake): State<FakeRippling>, uri: axum::http::Uri) -> Response {
+    fake.company().redirects += 1;
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let location = format!("{}/{query}", uri.path());
+    (StatusCode::MOVED_PERMANENTLY, [(axum::http::header::LOCATION, location)]).into_response()
 }
 
 async fn worker(
@@ -486,6 +509,7 @@ async fn sandbox_faults(State(fake): State<FakeRippling>, axum::Json(fault): axu
 
 async fn sandbox_stats(State(fake): State<FakeRippling>) -> Response {
     let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "headcount": company.workers.len() }))
-        .into_response()
+    axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "redirects": company.redirects,
+                     "headcount": company.workers.len() }))
+    .into_response()
 }

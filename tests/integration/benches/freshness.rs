@@ -69,7 +69,10 @@ impl Fake {
     async fn push_to(&self, url: &str) -> bool {
         match self {
             Self::Bamboo(f) => f.set_webhook(url, WORLD_SECRET),
-            Self::Bob(f) => f.set_webhook(url, WORLD_SECRET),
+            // Bob issues the secret as the webhook is added; `paste_issued_secret` gives it to IT Hub.
+            Self::Bob(f) => {
+                f.configure_webhook(url).await;
+            }
             Self::Personio(f) => f.set_webhook(url, WORLD_SECRET),
             Self::Gusto(f) => {
                 f.subscribe(url).await;
@@ -77,6 +80,23 @@ impl Fake {
             Self::Adp(_) => return false,
         }
         true
+    }
+
+    /// Pastes the webhook secret the HR system issued (Bob's) into the world's connection, as an admin does.
+    async fn paste_issued_secret(&self, world: &World<Arc<Fake>>) {
+        if let Self::Bob(f) = self {
+            let path = format!("/v1/connections/{}/rotate-webhook-secret", world.connection.id);
+            let secret = f.webhook_secret().expect("Bob issued a secret");
+            let (status, answer) = world.admin.post(&path, json!({ "webhook_secret": secret })).await;
+            assert_eq!(status, 200, "{answer}");
+            // The receiver reads secrets again at most every few seconds: wait until a signed event naming nobody
+            // is refused as unreadable (400), not unverified (401), so no measured delivery meets the old copy.
+            let probe = r#"{"type":"company.updated","version":"v2","data":{}}"#.to_owned();
+            while f.post(&world.webhook_url(), probe.clone(), fake_hr::bob_sign(&secret, probe.as_bytes())).await != 400
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     }
 
     /// Hires someone starting today; returns their HR id.
@@ -159,6 +179,7 @@ async fn main() {
         let feeding = world.stack.start_feeding();
         let name = fake.name();
         if fake.push_to(&world.webhook_url()).await {
+            fake.paste_issued_secret(&world).await;
             rows.push(row(name, "webhook", freshness(&world, changes, 0).await));
             fake.push_to(NOWHERE).await;
         }

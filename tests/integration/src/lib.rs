@@ -337,6 +337,20 @@ impl<F: Contracted> World<F> {
         Self { admin: Admin::new(&api, &key), stack, tenant, fake, connection, api }
     }
 
+    /// A world whose connection an admin made through the API with `request`, holding exactly the webhook secret
+    /// the API kept (for an HR system that issues it, whatever was pasted, if anything): no test-made secret.
+    pub async fn through_api(fake: F, request: serde_json::Value, queues: QueueSettings) -> Self {
+        let stack = stack_with(queues).await;
+        let (tenant, key) = tenant(&stack).await;
+        let api = serve(&stack).await;
+        let admin = Admin::new(&api, &key);
+        let (status, made) = admin.post("/v1/connections", request).await;
+        assert_eq!(status, 201, "{made}");
+        let id = ConnectionId::parse(made["id"].as_str().expect("an id")).expect("a connection id");
+        let connection = stack.store.get_connection(&tenant, &id).await.expect("read").expect("the connection");
+        Self { admin, stack, tenant, fake, connection, api }
+    }
+
     /// The connection's webhook URL.
     pub fn webhook_url(&self) -> String {
         format!("{}/webhooks/{}", self.api, self.connection.id)

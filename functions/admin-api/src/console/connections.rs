@@ -315,7 +315,7 @@ fn created_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, made: &Creat
             } @else {
                 dt { "Webhook URL" } dd { code { (webhook_url) } }
             }
-            dt { "Webhook secret" } dd { code.secret { (made.webhook_secret) } }
+            @if let Some(secret) = &made.webhook_secret { dt { "Webhook secret" } dd { code.secret { (secret) } } }
         }
         p { a.button href={ "/console/connections/" (made.connection.id) } { "Go to the connection" } }
     };
@@ -663,6 +663,7 @@ pub async fn rotate(
     if !first_time(&api, &admin, form.nonce.as_deref()).await? {
         return Ok(repeated(&admin, "the secret was rotated"));
     }
-    let made = api.service.rotate_webhook_secret(&api.secrets, &admin.caller.acting(), &id).await?;
+    let rotation = ithub::service::WebhookSecretRotation::default();
+    let made = api.service.rotate_webhook_secret(&api.secrets, &admin.caller.acting(), &id, rotation).await?;
     Ok(created_page(&api, &admin, &headers, &made, true).into_response())
 }

@@ -1,6 +1,8 @@
 //! HiBob end to end, over real HTTP against the fake Bob: the first import through `people/search`, then
 //! hires, changes, terminations and a rehire pushed as signed webhooks, refused forgeries and replays, and
-//! throttling and server errors survived.
+//! throttling and server errors survived. Connections are made through the admin API, and their webhook secret is
+//! the one Bob issues, read from the fake's settings page and pasted: Bob's connection test is answered before
+//! it is, and changes nothing.
 
 use chrono::{Duration, Utc};
 use fake_hr::{FakeBob, Fault};
@@ -27,7 +29,49 @@ async fn bob(people: Vec<Value>) -> FakeBob {
 async fn world(people: Vec<Value>) -> World<FakeBob> {
     let fake = bob(people).await;
     let request = fake.connection_request();
-    World::with(fake, request).await
+    World::through_api(fake, request, QueueSettings::default()).await
+}
+
+/// The secret Bob's Settings → Integrations → Webhooks page shows.
+async fn bobs_secret(world: &World<FakeBob>) -> String {
+    let page: Value =
+        reqwest::get(format!("{}/sandbox/webhook", world.fake.base_url())).await.unwrap().json().await.unwrap();
+    page["secret"].as_str().expect("Bob shows the secret").to_owned()
+}
+
+/// Pastes `secret` as the connection's webhook secret, as an admin does; returns the API's answer.
+async fn paste(world: &World<FakeBob>, secret: &str) -> (u16, Value) {
+    let path = format!("/v1/connections/{}/rotate-webhook-secret", world.connection.id);
+    world.admin.post(&path, json!({ "webhook_secret": secret })).await
+}
+
+/// Waits until the webhook receiver verifies deliveries signed with `secret` (it reads a connection's secrets again
+/// at most every few seconds, so one pasted a moment ago may not be seen yet; Bob retries what is refused). The
+/// probe is a signed event that names nobody: refused as unreadable (400) once verified, unverified (401) before,
+/// and never queued.
+async fn until_verified(world: &World<FakeBob>, secret: &str) {
+    let probe = r#"{"companyId":636192,"type":"company.updated","version":"v2","data":{}}"#.to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status =
+            world.fake.post(&world.webhook_url(), probe.clone(), fake_hr::bob_sign(secret, probe.as_bytes())).await;
+        if status == 400 {
+            return;
+        }
+        assert_eq!(status, 401, "the probe is refused as unverified or unreadable, nothing else");
+        assert!(std::time::Instant::now() < deadline, "the pasted secret was never used");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Adds IT Hub's webhook in Bob (its connection test answered), then pastes the secret Bob issued for it.
+async fn connect_webhook(world: &World<FakeBob>) -> String {
+    assert!(world.fake.configure_webhook(&world.webhook_url()).await, "Bob's connection test was answered");
+    let secret = bobs_secret(world).await;
+    let (status, answer) = paste(world, &secret).await;
+    assert_eq!(status, 200, "{answer}");
+    until_verified(world, &secret).await;
+    secret
 }
 
 #[tokio::test]
@@ -57,8 +101,8 @@ async fn a_bob_company_imports_and_its_webhooks_drive_the_lifecycle() {
     assert_eq!((onboarding.len(), onboarding[0]["due_date"].as_str()), (1, Some(day(10).as_str())));
     world.set_up(&[ada.as_str(), bo.as_str()]).await;
 
-    // Bob's connection test, then a hire pushed as a webhook: onboarding with no poll.
-    world.fake.set_webhook(&world.webhook_url(), WORLD_SECRET);
+    // Bob's webhook added and its secret pasted, then a hire pushed as a webhook: onboarding with no poll.
+    connect_webhook(&world).await;
     assert_eq!(world.fake.ping().await, 200, "a signed ping is acknowledged");
     let nia = world.fake.hire(json!({ "firstName": "Nia", "surname": "Okafor", "department": "IT" })).await;
     assert_eq!(world.fake.deliveries().last().unwrap().status, 202);
@@ -107,7 +151,7 @@ async fn forged_and_replayed_bob_deliveries_are_refused_and_queue_nothing() {
     let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
     world.sync().await;
     let url = world.webhook_url();
-    world.fake.set_webhook(&url, WORLD_SECRET);
+    connect_webhook(&world).await;
     let id = world.fake.ids()[0].clone();
     world.fake.change(&id, json!({ "title": "CTO" })).await;
     let delivery = world.fake.deliveries().pop().unwrap();
@@ -131,7 +175,7 @@ async fn throttling_and_server_errors_from_bob_lose_nothing() {
     let fake = bob(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
     let request = fake.connection_request();
     let queues = QueueSettings { visibility_timeout_secs: 1, ..QueueSettings::default() };
-    let world = World::with_queues(fake, request, queues).await;
+    let world = World::through_api(fake, request, queues).await;
     // The first import meets a 429 with Retry-After, which is waited out in place.
     world.fake.inject(Fault { retry_after: Some(1), ..Fault::status(429) });
     world.sync().await;
@@ -139,7 +183,7 @@ async fn throttling_and_server_errors_from_bob_lose_nothing() {
     assert_eq!(world.admin.all("/v1/employees").await.len(), 1);
 
     // A webhook's re-read meets a 500: the change is retried from the queue and applied once.
-    world.fake.set_webhook(&world.webhook_url(), WORLD_SECRET);
+    connect_webhook(&world).await;
     world.fake.inject(Fault { count: 2, ..Fault::status(500) });
     let nia = world.fake.hire(json!({ "firstName": "Nia", "surname": "Okafor" })).await;
     world
@@ -150,4 +194,92 @@ async fn throttling_and_server_errors_from_bob_lose_nothing() {
         .await;
     assert_eq!(world.fake.faults_left(), 0, "both 500s were served");
     assert_eq!(world.tasks_of(&nia, "onboarding").await.len(), 1, "one task, however many attempts");
+}
+
+#[tokio::test]
+async fn bobs_connection_test_is_answered_before_and_after_the_secret_is_pasted_and_changes_nothing() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    world.sync().await;
+    let before = (world.admin.all("/v1/employees").await, world.runs().await.len());
+
+    // Bob tests the listener as the webhook is added, before its secret can be in IT Hub: the plain `Ping test`
+    // is answered 200 at once, so the webhook is established.
+    assert!(world.fake.configure_webhook(&world.webhook_url()).await);
+    assert_eq!(world.fake.pings(), vec![200], "the first ping, with no secret pasted yet");
+    let secret = bobs_secret(&world).await;
+    assert_eq!(paste(&world, &secret).await.0, 200);
+    until_verified(&world, &secret).await;
+    // Tested again from Bob's settings, and the JSON form Bob falls back to: answered, signed or not.
+    assert_eq!(world.fake.ping().await, 200);
+    let url = world.webhook_url();
+    let json_ping = r#"{"text":"Ping test"}"#.to_owned();
+    assert_eq!(world.fake.post(&url, json_ping.clone(), fake_hr::bob_sign(&secret, json_ping.as_bytes())).await, 200);
+    assert_eq!(world.fake.post(&url, json_ping, String::new()).await, 200);
+
+    // Nothing queued, no run, nobody changed.
+    assert!(peek(&world.stack, &world.stack.deployed.queue_url).await.is_empty(), "no change queued");
+    assert!(peek(&world.stack, &world.stack.deployed.run_queue_url).await.is_empty(), "no run step queued");
+    assert_eq!(drain(&world.stack).await, 0);
+    assert_eq!((world.admin.all("/v1/employees").await, world.runs().await.len()), before);
+}
+
+#[tokio::test]
+async fn the_secret_bob_issues_is_pasted_never_shown_back_and_rotated_keeping_the_previous() {
+    let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
+    world.sync().await;
+    let id = world.connection.id.to_string();
+    let stored = || async { world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap().webhook_secrets };
+    assert!(stored().await.is_empty(), "IT Hub made no secret of its own for Bob to be given");
+
+    // Rotating without the secret Bob shows is refused, naming the field.
+    let (status, problem) = world.admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem.to_string().contains("webhook_secret"), "{problem}");
+
+    // The webhook added in Bob; its secret pasted: kept, never shown back, and Bob's deliveries are accepted.
+    let first = connect_webhook(&world).await;
+    assert_eq!(stored().await, vec![first.clone()]);
+    let (status, answer) = paste(&world, &first).await;
+    assert_eq!(status, 200);
+    assert!(!answer.to_string().contains(&first), "the pasted secret is not in the answer");
+    assert!(answer.get("webhook_secret").is_none(), "{answer}");
+    let (_, shown) = world.admin.get(&format!("/v1/connections/{id}")).await;
+    assert!(!shown.to_string().contains(&first), "nor in the connection");
+    let ada = world.fake.ids()[0].clone();
+    world.fake.change(&ada, json!({ "title": "CTO" })).await;
+    assert_eq!(world.fake.deliveries().last().unwrap().status, 202);
+
+    // Bob's webhook re-added: a new secret, refused until pasted; then both are valid until the next paste.
+    assert!(world.fake.configure_webhook(&world.webhook_url()).await);
+    let second = bobs_secret(&world).await;
+    assert_ne!(second, first);
+    world.fake.change(&ada, json!({ "title": "CEO" })).await;
+    assert_eq!(world.fake.deliveries().last().unwrap().status, 401, "not pasted yet");
+    assert_eq!(paste(&world, &second).await.0, 200);
+    assert_eq!(stored().await, vec![second.clone(), first.clone()]);
+    until_verified(&world, &second).await;
+    let late = r#"{"companyId":636192,"type":"employee.updated","version":"v2","data":{"employeeId":"LATE"}}"#;
+    let late = late.replace("LATE", &ada);
+    let status = world.fake.post(&world.webhook_url(), late.clone(), fake_hr::bob_sign(&first, late.as_bytes())).await;
+    assert_eq!(status, 202, "a delivery signed with the previous secret during the rotation");
+    assert!(world.fake.configure_webhook(&world.webhook_url()).await);
+    let third = bobs_secret(&world).await;
+    assert_eq!(paste(&world, &third).await.0, 200);
+    assert_eq!(stored().await, vec![third, second], "the first no longer signs anything");
+
+    // A second connection made with Bob's secret pasted among the credentials keeps it as its webhook secret.
+    let mut request = world.fake.connection_request();
+    request["credentials"]["webhook_secret"] = json!(bobs_secret(&world).await);
+    let (status, made) = world.admin.post("/v1/connections", request.clone()).await;
+    assert_eq!(status, 201, "{made}");
+    assert!(made.get("webhook_secret").is_none() && !made.to_string().contains(&bobs_secret(&world).await));
+    let made_id = ithub::domain::ConnectionId::parse(made["id"].as_str().unwrap()).unwrap();
+    let other = world.stack.store.get_connection(&world.tenant, &made_id).await.unwrap().unwrap();
+    let kept = world.stack.secrets.get_fresh(&other.secret_id).await.unwrap();
+    assert_eq!(kept.webhook_secrets, vec![bobs_secret(&world).await]);
+    // Blank or padded secrets are refused, naming the field.
+    request["credentials"]["webhook_secret"] = json!(" padded ");
+    let (status, problem) = world.admin.post("/v1/connections", request).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem.to_string().contains("credentials.webhook_secret"), "{problem}");
 }

@@ -84,6 +84,25 @@ async fn a_rippling_company_imports_and_the_poll_drives_the_lifecycle() {
 }
 
 #[tokio::test]
+async fn rippling_is_read_at_the_paths_its_api_description_names_with_no_redirect_followed() {
+    // Two pages of listing, a poll, and a reconciliation that asks for a vanished worker by id.
+    let world = world(company(150)).await;
+    world.sync().await;
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 150);
+    let nia = world.fake.hire(person("Nia", "Okafor", "IT", &day(0)));
+    let poll = world.run(RunMode::Incremental, false).await;
+    assert_eq!((poll.status, poll.counts.hired), (RunStatus::Succeeded, 1), "{poll:?}");
+    let gone = world.fake.ids()[0].clone();
+    world.fake.delete(&gone);
+    let full = world.run(RunMode::Full, false).await;
+    assert_eq!((full.status, full.counts.removed), (RunStatus::Succeeded, 1), "{full:?}");
+    assert_eq!(world.admin.employee_by_hr_id(&nia).await["hr"]["department"], "IT");
+    // Every request went to `/workers/` or `/workers/{id}/` itself: none paid a redirect's extra round trip
+    // against Rippling's rate limit.
+    assert_eq!(world.fake.redirects_served(), 0, "requests for a path without its trailing slash");
+}
+
+#[tokio::test]
 async fn people_gone_from_rippling_are_removed_by_the_reconciliation_within_the_safeguard() {
     let world = world(company(250)).await;
     world.sync().await;
