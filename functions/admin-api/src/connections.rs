@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ithub::domain::{ConnectionId, RunId, Schedule};
 use ithub::providers::{NewConnection, ProviderKind, ProviderSettings};
-use ithub::service::{CreatedConnection, SyncOptions, WebhookSecretRotation};
+use ithub::service::{ConnectionCheck, CreatedConnection, SyncOptions, WebhookSecretRotation};
 use ithub::store::{Connection, RunMode, RunStatus, SyncRun};
 use serde::Serialize;
 
@@ -62,6 +62,10 @@ pub struct ConnectionCreated {
     /// again; rotating the connection's secret issues a new one and the old one stops working at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scim_token: Option<String>,
+    /// On creating: the connection check's report (as `POST /v1/connections/{id}/check` answers it), which also
+    /// registers IT Hub's webhook where the HR system lets IT Hub do that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<ConnectionCheck>,
 }
 
 pub(crate) fn public_url(api: &AdminApi, headers: &HeaderMap) -> String {
@@ -75,7 +79,7 @@ pub(crate) fn public_url(api: &AdminApi, headers: &HeaderMap) -> String {
 fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
     let kind = c.provider.kind();
     ConnectionView {
-        webhook_url: format!("{}/webhooks/{}", public_url(api, headers), c.id),
+        webhook_url: webhook_url(api, headers, &c.id),
         scim_url: kind.capabilities().push.then(|| format!("{}/scim/v2", public_url(api, headers))),
         id: c.id.to_string(),
         provider: kind,
@@ -101,7 +105,13 @@ fn created(api: &AdminApi, headers: &HeaderMap, made: CreatedConnection) -> Conn
         connection: view(api, headers, made.connection),
         webhook_secret: made.webhook_secret,
         scim_token: made.scim_token,
+        check: None,
     }
+}
+
+/// Where the connection's HR system delivers its webhooks.
+pub(crate) fn webhook_url(api: &AdminApi, headers: &HeaderMap, id: &ConnectionId) -> String {
+    format!("{}/webhooks/{id}", public_url(api, headers))
 }
 
 #[utoipa::path(post, path = "/v1/connections", tag = "connections", request_body = NewConnection, responses(
@@ -114,9 +124,36 @@ pub async fn create(
     headers: HeaderMap,
     Body(new): Body<NewConnection>,
 ) -> Result<Response, ApiError> {
-    let made = api.service.create_connection(&api.secrets, api.egress, &caller.acting(), new).await?;
+    let acting = caller.acting();
+    let made = api.service.create_connection(&api.secrets, api.egress, &acting, new).await?;
     let location = format!("/v1/connections/{}", made.connection.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created(&api, &headers, made))).into_response())
+    let id = made.connection.id.clone();
+    let mut answer = created(&api, &headers, made);
+    // The connection is made whatever the check finds: its report says what to put right.
+    let http = ithub::providers::Http::new(api.egress);
+    let hook = webhook_url(&api, &headers, &id);
+    answer.check = Some(api.service.check_connection(&api.secrets, &http, &acting, id.as_str(), &hook).await?);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(answer)).into_response())
+}
+
+/// Checks the connection: every call a sync and the webhooks will make (signing in, the fields the key may
+/// read, the first page, one person by id, the webhook), a report per step with a clear reason when one fails,
+/// never a value. Where the HR system lets IT Hub register its webhook (BambooHR) and none is registered or
+/// pasted yet, the check registers it.
+#[utoipa::path(post, path = "/v1/connections/{id}/check", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
+    (status = 200, description = "The report, step by step (`ok` when none failed)", body = ConnectionCheck),
+    ChangeProblems
+))]
+pub async fn check(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionCheck>, ApiError> {
+    let connection = api.service.connection(&caller.acting(), &id).await?;
+    let http = ithub::providers::Http::new(api.egress);
+    let hook = webhook_url(&api, &headers, &connection.id);
+    Ok(Json(api.service.check_connection(&api.secrets, &http, &caller.acting(), &id, &hook).await?))
 }
 
 #[utoipa::path(get, path = "/v1/connections", tag = "connections", params(PageParams), responses(
@@ -159,7 +196,8 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    api.service.delete_connection(&api.secrets, &caller.acting(), &id).await?;
+    let http = ithub::providers::Http::new(api.egress);
+    api.service.delete_connection(&api.secrets, &http, &caller.acting(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,7 +216,10 @@ pub async fn rotate(
     body: Option<Body<WebhookSecretRotation>>,
 ) -> Result<Json<ConnectionCreated>, ApiError> {
     let rotation = body.map(|Body(r)| r).unwrap_or_default();
-    let made = api.service.rotate_webhook_secret(&api.secrets, &caller.acting(), &id, rotation).await?;
+    let http = ithub::providers::Http::new(api.egress);
+    let connection = api.service.connection(&caller.acting(), &id).await?;
+    let hook = webhook_url(&api, &headers, &connection.id);
+    let made = api.service.rotate_webhook_secret(&api.secrets, &http, &caller.acting(), &id, rotation, &hook).await?;
     Ok(Json(created(&api, &headers, made)))
 }
 

@@ -29,6 +29,10 @@ pub enum ApiError {
     /// The request is well formed but the object's state does not allow it; `slug` names the case.
     #[error("{detail}")]
     Conflict { slug: &'static str, title: &'static str, detail: String },
+    /// The HR system refused or failed a call the request needed (registering a webhook): the reason names no
+    /// value.
+    #[error("{0}")]
+    HrSystem(String),
     /// Something behind the API failed; the detail is logged, never answered.
     #[error("temporarily unavailable")]
     Unavailable(String),
@@ -56,6 +60,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(why) => Self::BadRequest(why),
             ServiceError::InvalidFields(errors) => Self::InvalidFields(errors),
             ServiceError::Store(error) => error.into(),
+            ServiceError::Provider(error) => Self::HrSystem(error.to_string()),
             other => Self::Unavailable(other.to_string()),
         }
     }
@@ -76,6 +81,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
             }
             ApiError::Conflict { slug, title, .. } => (StatusCode::CONFLICT, *slug, *title),
+            ApiError::HrSystem(_) => (StatusCode::BAD_GATEWAY, "hr-system", "The HR system refused or failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable"),
         }
     }

@@ -30,6 +30,7 @@ macro_rules! v1_routes {
             (connections::list, connections::create),
             (connections::get, connections::delete),
             (connections::rotate),
+            (connections::check),
             (connections::sync),
             (connections::runs),
             (connections::run),

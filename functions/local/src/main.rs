@@ -111,12 +111,20 @@ async fn run(mut stack: Stack) {
     let acting = Acting { tenant: tenant.clone(), actor: Actor::Admin { key: "make run".into() } };
     let made = stack.service().create_connection(&stack.secrets, stack.http.egress(), &acting, request).await;
     let made = made.unwrap_or_else(|e| fail(format!("cannot connect the sandbox: {e}")));
-    // BambooHR's webhook secret is IT Hub's own, made with the connection.
-    let (connection, webhook_secret) = (made.connection, made.webhook_secret.unwrap_or_default());
+    let connection = made.connection;
     // The address actually bound: `ITHUB_API_ADDR` may ask for port 0 (any free port), as the API tests do.
     let api_url = format!("http://{}", listener.local_addr().map_or(api_addr, |a| a));
     stack.public_url = Some(api_url.clone());
-    sandbox.set_webhook(&format!("{api_url}/webhooks/{}", connection.id), &webhook_secret);
+    // The connection check, as the console runs it on connecting: it registers IT Hub's webhook with BambooHR,
+    // which issues the key IT Hub keeps.
+    let webhook_url = format!("{api_url}/webhooks/{}", connection.id);
+    let service = stack.service();
+    let check = service.check_connection(&stack.secrets, &stack.http, &acting, connection.id.as_str(), &webhook_url);
+    match check.await {
+        Ok(check) if check.ok => tracing::info!("the sandbox connection's check passed; its webhook is registered"),
+        Ok(check) => tracing::warn!(steps = ?check.steps, "the sandbox connection's check found problems"),
+        Err(error) => tracing::error!(%error, "could not check the sandbox connection"),
+    }
 
     let mut env = format!(
         "ITHUB_API_URL={api_url}\nITHUB_CONSOLE_URL={api_url}/console\nITHUB_ADMIN_KEY={admin_key}\nITHUB_SANDBOX_URL={}\nITHUB_TENANT_ID={tenant}\nITHUB_CONNECTION_ID={}\n",

@@ -31,12 +31,13 @@ pub async fn start(
             // Bob issues the webhook secret as its webhook is added (once the runner serves, to answer its
             // connection test); the admin pastes it into IT Hub.
             let webhook = format!("{api_url}/webhooks/{}", made.connection.id);
-            let (bob, service, secrets, acting) =
-                (fake.clone(), stack.service(), stack.secrets.clone(), acting.clone());
+            let (bob, service, secrets, acting, http) =
+                (fake.clone(), stack.service(), stack.secrets.clone(), acting.clone(), stack.http.clone());
             tokio::spawn(async move {
                 let established = bob.configure_webhook(&webhook).await;
                 let rotation = ithub::service::WebhookSecretRotation { webhook_secret: bob.webhook_secret() };
-                let pasted = service.rotate_webhook_secret(&secrets, &acting, made.connection.id.as_str(), rotation);
+                let id = made.connection.id.as_str();
+                let pasted = service.rotate_webhook_secret(&secrets, &http, &acting, id, rotation, &webhook);
                 match pasted.await {
                     Ok(_) => tracing::info!(established, "the Bob sandbox's webhook secret is pasted"),
                     Err(error) => tracing::error!(%error, "could not paste the Bob sandbox's webhook secret"),

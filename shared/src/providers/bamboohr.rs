@@ -46,6 +46,12 @@ pub struct Settings {
 pub struct Credentials {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096))]
     pub api_key: String,
+    /// For a global webhook set up in BambooHR (Settings → Webhooks), the private key BambooHR generated for it.
+    /// Leave it out and IT Hub registers a permissioned webhook itself and keeps the key BambooHR issues for it.
+    /// Write-only: kept as the connection's webhook secret and never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$"))]
+    pub webhook_secret: Option<String>,
 }
 
 /// The BambooHR connector.
@@ -64,6 +70,16 @@ impl super::Connector for Connector {
         errors.check(domain_ok, "settings.company_domain", "1-100 letters, digits, dashes or underscores");
         let key_ok = (1..=4096).contains(&credentials.api_key.chars().count());
         errors.check(key_ok, "credentials.api_key", "must be given (at most 4096 characters)");
+        let secret_ok = credentials.webhook_secret.as_deref().is_none_or(super::pasted_secret_ok);
+        errors.check(secret_ok, "credentials.webhook_secret", super::PASTED_SECRET_RULE);
+    }
+
+    // BambooHR issues every webhook's key: IT Hub keeps the one its registration is answered with, or the one an
+    // admin pastes for a global webhook.
+    const VENDOR_ISSUES_WEBHOOK_SECRET: bool = true;
+
+    fn take_webhook_secret(credentials: &mut Credentials) -> Option<String> {
+        credentials.webhook_secret.take()
     }
 
     fn base_url(settings: &Settings) -> Option<&str> {
@@ -227,16 +243,16 @@ impl BambooHr {
 
     async fn call(
         &self,
+        method: reqwest::Method,
         path: &str,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-        post: bool,
     ) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
         let key = self.key.token().await?;
         let response = self
             .http
             .send(&self.retry, &url, |client, url| {
-                let request = if post { client.post(url) } else { client.get(url) };
+                let request = client.request(method.clone(), url);
                 build(request.basic_auth(key.expose(), Some("x")).header(reqwest::header::ACCEPT, "application/json"))
             })
             .await?;
@@ -255,7 +271,7 @@ impl BambooHr {
         let mut catalog = std::collections::HashSet::new();
         for page in 1..=MAX_CATALOG_PAGES {
             let query = [("page", page.to_string()), ("page_size", "1000".to_owned())];
-            let response = self.call("v1_2/datasets/employee/fields", |r| r.query(&query), false).await?;
+            let response = self.call(reqwest::Method::GET, "v1_2/datasets/employee/fields", |r| r.query(&query)).await?;
             if response.status() == reqwest::StatusCode::FORBIDDEN {
                 return Err(ProviderError::Setup("the API key may not read the employee dataset's fields".into()));
             }
@@ -301,7 +317,7 @@ impl BambooHr {
             let body = serde_json::json!({
                 "fields": plan.fields, "filter": filter, "orderBy": "eeid asc", "page": page, "pageSize": PAGE_SIZE,
             });
-            let response = self.call("v2/datasets/employee/data", |r| r.json(&body), true).await?;
+            let response = self.call(reqwest::Method::POST, "v2/datasets/employee/data", |r| r.json(&body)).await?;
             if response.status() != reqwest::StatusCode::FORBIDDEN {
                 break json(check(response).await?).await?;
             }
@@ -325,7 +341,7 @@ impl BambooHr {
 
     /// Who changed since `since` (not deleted), in id order, and who was deleted; the change list is not paged.
     async fn changed_since(&self, since: &str) -> Result<(Vec<String>, Vec<String>, Option<String>), ProviderError> {
-        let response = self.call("v1/employees/changed", |r| r.query(&[("since", since)]), false).await?;
+        let response = self.call(reqwest::Method::GET, "v1/employees/changed", |r| r.query(&[("since", since)])).await?;
         let body: Changed = json(check(response).await?).await?;
         let (deleted, changed): (Vec<_>, Vec<_>) =
             body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
@@ -338,6 +354,15 @@ impl BambooHr {
 /// BambooHR's ids are numbers written out: shorter first, then by text.
 fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// `POST /api/v1/webhooks`'s answer (the id is a string in the description; a number is read too).
+#[derive(Deserialize)]
+struct MadeWebhook {
+    #[serde(default)]
+    id: Value,
+    #[serde(default, rename = "privateKey")]
+    private_key: Option<String>,
 }
 
 /// `GET /api/v1_2/datasets/employee/fields`'s answer.
@@ -501,6 +526,70 @@ impl HrProvider for BambooHr {
             }
         }
         Ok(out)
+    }
+
+    /// A permissioned webhook (`POST /api/v1/webhooks`): event-based (`employee.created|updated|deleted`), JSON,
+    /// monitoring the fields a sync reads; BambooHR answers its `privateKey` once, in this answer.
+    async fn register_webhook(&self, url: &str) -> Result<Option<super::RegisteredWebhook>, ProviderError> {
+        let plan = self.field_plan().await?;
+        let monitored: Vec<&str> = plan.fields.iter().copied().filter(|f| *f != "eeid").collect();
+        let body = serde_json::json!({
+            "name": "IT Hub", "url": url, "format": "json",
+            "events": ["employee.created", "employee.updated", "employee.deleted"],
+            "monitorFields": monitored, "postFields": {}, "includeCompanyDomain": false,
+        });
+        let response = self.call(reqwest::Method::POST, "v1/webhooks", |r| r.json(&body)).await?;
+        if response.status() == reqwest::StatusCode::FORBIDDEN {
+            return Err(ProviderError::Setup("the API key may not make webhooks (or read the fields monitored)".into()));
+        }
+        let made: MadeWebhook = json(check(response).await?).await?;
+        let id = super::json_text(&made.id).ok_or_else(|| ProviderError::Malformed("the webhook has no id".into()))?;
+        let key = made.private_key.filter(|k| !k.is_empty());
+        let key = key.ok_or_else(|| ProviderError::Malformed("the webhook's privateKey is missing".into()))?;
+        Ok(Some(super::RegisteredWebhook { id, signing_key: super::auth::Secret::new(key) }))
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<(), ProviderError> {
+        if !plain_id(id) {
+            return Err(ProviderError::Malformed("stored webhook id".into()));
+        }
+        let response = self.call(reqwest::Method::DELETE, &format!("v1/webhooks/{id}"), |r| r).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        check(response).await.map(|_| ())
+    }
+
+    /// The field list first (what the account has), then the shared reads; the fields step says which optional
+    /// fields are left out, once the reads have found any the key may not read.
+    async fn check(&self, today: NaiveDate) -> Vec<super::CheckStep> {
+        use super::{CheckOutcome, CheckStep};
+        if let Err(error) = self.field_plan().await {
+            return vec![
+                CheckStep::new("fields", CheckOutcome::Failed, error.to_string()),
+                CheckStep::new("list", CheckOutcome::Skipped, "the field list could not be used"),
+            ];
+        }
+        let reads = super::check_reads(self, today).await;
+        let plan = self.cached_plan();
+        let fields = match plan {
+            Some(plan) if plan.skipped.is_empty() => {
+                CheckStep::new("fields", CheckOutcome::Passed, format!("all {} fields a sync reads", plan.fields.len()))
+            }
+            Some(plan) => {
+                let skipped: Vec<String> = plan
+                    .skipped
+                    .iter()
+                    .map(|(f, why)| match why {
+                        Skipped::NotInDataset => format!("{f} (not in the employee dataset)"),
+                        Skipped::NotReadable => format!("{f} (the API key may not read it)"),
+                    })
+                    .collect();
+                CheckStep::new("fields", CheckOutcome::Warning, format!("left out: {}", skipped.join(", ")))
+            }
+            None => CheckStep::new("fields", CheckOutcome::Failed, "the field list was not read"),
+        };
+        std::iter::once(fields).chain(reads).collect()
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {
@@ -798,8 +887,8 @@ mod tests {
     #[cfg(feature = "secrets")]
     #[test]
     fn a_connection_secret_never_shows_its_key_in_debug_output() {
-        let credentials = super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into() });
-        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()], refresh_token: None };
+        let credentials = super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into(), webhook_secret: None });
+        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()], refresh_token: None, registered_webhook: None };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("api-key-123") && !shown.contains("whsec-9"), "{shown}");
     }

@@ -191,6 +191,24 @@ pub trait HrProvider: Send + Sync {
         Ok(false)
     }
 
+    /// Registers IT Hub's webhook (deliveries to `url`) with the HR system, where IT Hub does that itself
+    /// (BambooHR's permissioned webhooks): the webhook's id and the signing key the HR system issued for it. `None`
+    /// where an admin sets webhooks up in the HR system.
+    async fn register_webhook(&self, _url: &str) -> Result<Option<RegisteredWebhook>, ProviderError> {
+        Ok(None)
+    }
+
+    /// Deletes a webhook [`HrProvider::register_webhook`] made; one the HR system no longer has is deleted already.
+    async fn delete_webhook(&self, _id: &str) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Tries what a sync will do, step by step: read the first page of the listing (signing in), then one person
+    /// of it by id. Connectors with more to try (BambooHR's field list) add their steps.
+    async fn check(&self, today: NaiveDate) -> Vec<CheckStep> {
+        check_reads(self, today).await
+    }
+
     /// The current records of a few employees (those the HR system still has); a connector that can ask for
     /// several at once overrides this one-request-each default.
     async fn fetch_many(&self, hr_ids: &[String]) -> Result<RecordPage, ProviderError> {
@@ -207,6 +225,80 @@ pub trait HrProvider: Send + Sync {
         }
         Ok(page)
     }
+}
+
+/// A webhook IT Hub registered with the HR system: its id there, and the key the HR system signs its deliveries
+/// with (issued once, in the answer to the registration). No `Debug`: it holds the key.
+pub struct RegisteredWebhook {
+    pub id: String,
+    pub signing_key: auth::Secret,
+}
+
+/// How one step of a connection check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    Passed,
+    /// It works, with something the admin should know (a field left out, say).
+    Warning,
+    Failed,
+    /// Not tried: an earlier step failed, or the HR system has nothing of the kind.
+    Skipped,
+}
+
+/// One step of a connection check: what IT Hub tried and how it went. `detail` says what was found or why it
+/// failed; it never quotes a value the HR system sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckStep {
+    /// `fields`, `list`, `one_person`, `webhook`.
+    pub step: String,
+    pub outcome: CheckOutcome,
+    pub detail: String,
+}
+
+impl CheckStep {
+    pub fn new(step: &str, outcome: CheckOutcome, detail: impl Into<String>) -> Self {
+        Self { step: step.to_owned(), outcome, detail: detail.into() }
+    }
+}
+
+/// The reading steps every connector with a listing shares: the first page, then its first person by id.
+pub async fn check_reads<P: HrProvider + ?Sized>(provider: &P, today: NaiveDate) -> Vec<CheckStep> {
+    use CheckOutcome::{Failed, Passed, Skipped};
+    if !provider.kind().capabilities().full_listing {
+        return vec![CheckStep::new("list", Skipped, "this HR system pushes its records to IT Hub")];
+    }
+    let page = match provider.list_page(None, today).await {
+        Ok(page) => page,
+        Err(error) => {
+            return vec![
+                CheckStep::new("list", Failed, format!("reading the first page of people failed: {error}")),
+                CheckStep::new("one_person", Skipped, "no page was read"),
+            ];
+        }
+    };
+    let more = if page.next.is_some() { " (more pages follow)" } else { "" };
+    let unreadable = match page.failures.len() {
+        0 => String::new(),
+        n => format!("; {n} could not be read"),
+    };
+    let mut steps = vec![CheckStep::new(
+        "list",
+        Passed,
+        format!("the first page has {} people{more}{unreadable}", page.records.len()),
+    )];
+    let Some(first) = page.records.first() else {
+        steps.push(CheckStep::new("one_person", Skipped, "the first page is empty"));
+        return steps;
+    };
+    steps.push(match provider.fetch(&first.hr_id).await {
+        Ok(Some(_)) => CheckStep::new("one_person", Passed, "the first person was read again by id"),
+        Ok(None) => CheckStep::new("one_person", Failed, "the first person listed could not be found by id"),
+        Err(error) => CheckStep::new("one_person", Failed, format!("reading one person by id failed: {error}")),
+    });
+    steps
 }
 
 /// Why a webhook delivery was refused. Every variant answers 4xx; none queues anything.

@@ -86,7 +86,7 @@ impl Service {
         let pasted = credentials.take_webhook_secret();
         let webhook_secret = (!connection.provider.kind().vendor_issues_webhook_secret()).then(webhook_secret);
         let webhook_secrets = webhook_secret.iter().cloned().chain(pasted).collect();
-        let secret = ConnectionSecret { credentials, webhook_secrets, refresh_token: None };
+        let secret = ConnectionSecret { credentials, webhook_secrets, refresh_token: None, registered_webhook: None };
         secrets.create(&connection.secret_id, &secret).await?;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::ConnectionCreated, subject, Utc::now());
@@ -110,8 +110,16 @@ impl Service {
 
     /// Stops syncing from this HR system; its employees, tasks and history stay. Its secret is deleted after
     /// Secrets Manager's recovery window.
-    pub async fn delete_connection(&self, secrets: &Secrets, acting: &Acting, id: &str) -> Result<(), ServiceError> {
+    /// A webhook IT Hub registered with the HR system is deleted there (through `http`) first.
+    pub async fn delete_connection(
+        &self,
+        secrets: &Secrets,
+        http: &crate::providers::Http,
+        acting: &Acting,
+        id: &str,
+    ) -> Result<(), ServiceError> {
         let connection = self.connection(acting, id).await?;
+        self.delete_registered_webhook(secrets, http, &connection).await;
         let subject = Subject::Connection(connection.id.clone());
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::ConnectionDeleted, subject, Utc::now());
         audit.before = serde_json::to_value(&connection.provider).ok();
@@ -138,15 +146,27 @@ impl Service {
 
     /// Makes a new webhook secret, or keeps the one pasted from an HR system that issues it. The previous one
     /// keeps working until the next rotation, so the HR system can be switched over without losing deliveries.
+    /// Where IT Hub registered the connection's webhook with the HR system (and nothing is pasted), a new
+    /// registration replaces it (through `http`, delivering to `webhook_url`): its key, which the HR system
+    /// issues, becomes the newest.
     pub async fn rotate_webhook_secret(
         &self,
         secrets: &Secrets,
+        http: &crate::providers::Http,
         acting: &Acting,
         id: &str,
         rotation: WebhookSecretRotation,
+        webhook_url: &str,
     ) -> Result<CreatedConnection, ServiceError> {
         let mut connection = self.connection(acting, id).await?;
         let kind = connection.provider.kind();
+        if rotation.webhook_secret.is_none()
+            && kind.vendor_issues_webhook_secret()
+            && self.reregister_webhook(secrets, http, acting, &connection, webhook_url).await?.is_some()
+        {
+            let scim_token = self.scim_token_if_pushed(&mut connection).await?;
+            return Ok(CreatedConnection { connection, webhook_secret: None, scim_token });
+        }
         let newest = rotated_secret(kind, rotation.webhook_secret)?;
         let webhook_secret = (!kind.vendor_issues_webhook_secret()).then(|| newest.clone());
         secrets

@@ -11,6 +11,8 @@ mod observe;
 pub(crate) mod plan;
 mod playbooks;
 mod scim;
+#[cfg(feature = "secrets")]
+mod setup;
 mod tasks;
 
 use crate::bus::Bus;
@@ -24,6 +26,8 @@ pub use connections::{CreatedConnection, SyncOptions, WebhookSecretRotation};
 pub use employees::{Refusal, SetupOutcome};
 pub use observe::Applied;
 pub use scim::{MAX_COUNT as SCIM_MAX_COUNT, ScimFailure, ScimPage, etag as scim_etag, render as scim_render};
+#[cfg(feature = "secrets")]
+pub use setup::ConnectionCheck;
 
 /// Conditional writes one change may lose in a row before it gives up.
 pub const ATTEMPTS: usize = 5;
@@ -46,6 +50,9 @@ pub enum ServiceError {
     #[cfg(feature = "secrets")]
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
+    /// The HR system refused or failed a call the change needed (registering a webhook, say).
+    #[error("the HR system: {0}")]
+    Provider(#[from] crate::providers::ProviderError),
     #[error("the change is stored; publishing its events failed: {0}")]
     Publish(#[from] crate::bus::BusError),
     #[cfg(feature = "sqs")]

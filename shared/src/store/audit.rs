@@ -44,6 +44,9 @@ pub enum AuditAction {
     ConnectionDeleted,
     #[serde(rename = "connection.webhook_secret_rotated")]
     WebhookSecretRotated,
+    /// IT Hub registered its webhook with the HR system, which issued the key kept as the webhook secret.
+    #[serde(rename = "connection.webhook_registered")]
+    WebhookRegistered,
     #[serde(rename = "connection.sync_requested")]
     SyncRequested,
 }

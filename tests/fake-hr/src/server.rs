@@ -31,10 +31,17 @@ pub struct Delivery {
     pub status: u16,
 }
 
+/// A webhook of the company: the global one (Account Settings, `id` 0) or a permissioned one made through the API.
 #[derive(Clone)]
 struct Webhook {
+    id: u32,
     url: String,
     private_key: String,
+    /// Fields whose change fires `employee.updated` (a permissioned webhook's `monitorFields`); the global webhook
+    /// monitors every field.
+    monitored: Option<Vec<String>>,
+    events: Vec<String>,
+    created: DateTime<Utc>,
 }
 
 struct Company {
@@ -44,7 +51,9 @@ struct Company {
     /// People deleted from the company, and when: `employees/changed` reports them as `Deleted`.
     deleted: BTreeMap<u32, DateTime<Utc>>,
     next_id: u32,
-    webhook: Option<Webhook>,
+    /// The global webhook (at most one) and the permissioned ones.
+    webhooks: Vec<Webhook>,
+    next_webhook: u32,
     faults: VecDeque<Fault>,
     deliveries: Vec<Delivery>,
     api_calls: u64,
@@ -96,7 +105,8 @@ impl FakeBamboo {
                 people,
                 deleted: BTreeMap::new(),
                 next_id,
-                webhook: None,
+                webhooks: Vec::new(),
+                next_webhook: 1,
                 faults: VecDeque::new(),
                 deliveries: Vec::new(),
                 api_calls: 0,
@@ -140,6 +150,8 @@ impl FakeBamboo {
             .route("/api/v2/datasets/employee/data", post(dataset))
             .route("/api/v1/employees/changed", get(changed))
             .route("/api/v1_2/datasets/employee/fields", get(catalog))
+            .route("/api/v1/webhooks", get(list_webhooks).post(create_webhook))
+            .route("/api/v1/webhooks/{id}", axum::routing::delete(delete_webhook))
             .route("/sandbox/employees", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/employees/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
@@ -233,9 +245,36 @@ impl FakeBamboo {
         self.change(id, fields).await
     }
 
-    /// Sends the company's webhooks to `url`, signed with `private_key`.
-    pub fn set_webhook(&self, url: &str, private_key: &str) {
-        self.company().webhook = Some(Webhook { url: url.to_owned(), private_key: private_key.to_owned() });
+    /// Sets up the global webhook (Account Settings → Webhooks) to send to `url`, and generates its private key
+    /// as BambooHR's "Private Key → Generate" does: the key is BambooHR's, shown to the admin to paste into IT Hub.
+    pub fn set_webhook(&self, url: &str) -> String {
+        let private_key = issue_key(url);
+        let mut company = self.company();
+        company.webhooks.retain(|w| w.id != 0);
+        let events = ["employee.created", "employee.updated", "employee.deleted"].map(String::from).to_vec();
+        let webhook = Webhook {
+            id: 0,
+            url: url.to_owned(),
+            private_key: private_key.clone(),
+            monitored: None,
+            events,
+            created: Utc::now(),
+        };
+        company.webhooks.push(webhook);
+        private_key
+    }
+
+    /// The permissioned webhooks made through the API: id, URL and monitored fields.
+    pub fn registered_webhooks(&self) -> Vec<(u32, String, Vec<String>)> {
+        let company = self.company();
+        let made = company.webhooks.iter().filter(|w| w.id != 0);
+        made.map(|w| (w.id, w.url.clone(), w.monitored.clone().unwrap_or_default())).collect()
+    }
+
+    /// The private key of the webhook sending to `url`, as BambooHR issued it (for tests that sign a delivery
+    /// of their own as BambooHR would).
+    pub fn webhook_key(&self, url: &str) -> Option<String> {
+        self.company().webhooks.iter().find(|w| w.url == url).map(|w| w.private_key.clone())
     }
 
     /// Shapes the account: `absent` fields are not in its employee dataset, `restricted` ones the API key may not
@@ -280,22 +319,37 @@ impl FakeBamboo {
         self.company().people.get(&id).map(|p| Value::Object(p.fields.clone()))
     }
 
-    /// Signs and sends an event-based webhook, if one is registered; waits for the answer.
+    /// Signs and sends an event-based webhook to every webhook that takes the event (an update only where a
+    /// monitored field changed), each signed with its own key; waits for the answers.
     async fn notify(&self, event: &str, id: u32, changed: &[&str]) {
-        let Some(webhook) = self.company().webhook.clone() else {
-            return;
-        };
-        let body = json!({
-            "type": event,
-            "timestamp": Utc::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
-            "data": { "companyId": "1", "employeeId": id.to_string(), "changedFields": changed },
-        })
-        .to_string();
-        let timestamp = Utc::now().timestamp().to_string();
-        let signature = sign(&webhook.private_key, &body, &timestamp);
-        let delivery = Delivery { url: webhook.url, body, timestamp, signature, status: 0 };
-        let status = self.send(&delivery).await;
-        self.company().deliveries.push(Delivery { status, ..delivery });
+        let changed: Vec<String> = dataset_fields(changed.iter().map(|f| ((*f).to_owned(), Value::Null)).collect())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let webhooks: Vec<Webhook> = self
+            .company()
+            .webhooks
+            .iter()
+            .filter(|w| w.events.iter().any(|e| e == event))
+            .filter(|w| {
+                event != "employee.updated"
+                    || w.monitored.as_ref().is_none_or(|m| m.iter().any(|f| changed.contains(f)))
+            })
+            .cloned()
+            .collect();
+        for webhook in webhooks {
+            let body = json!({
+                "type": event,
+                "timestamp": Utc::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
+                "data": { "companyId": "1", "employeeId": id.to_string(), "changedFields": changed },
+            })
+            .to_string();
+            let timestamp = Utc::now().timestamp().to_string();
+            let signature = sign(&webhook.private_key, &body, &timestamp);
+            let delivery = Delivery { url: webhook.url, body, timestamp, signature, status: 0 };
+            let status = self.send(&delivery).await;
+            self.company().deliveries.push(Delivery { status, ..delivery });
+        }
     }
 
     /// Sends a delivery (a recorded one, to test redelivery); returns the receiver's status, or 0.
@@ -718,15 +772,130 @@ async fn sandbox_terminate(
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct WebhookTarget {
     url: String,
-    private_key: String,
 }
 
+/// `PUT /sandbox/webhook` (`{"url": …}`): sets up the global webhook; answers the private key BambooHR generated.
 async fn sandbox_webhook(State(fake): State<Shared>, axum::Json(target): axum::Json<WebhookTarget>) -> Response {
-    fake.set_webhook(&target.url, &target.private_key);
-    StatusCode::NO_CONTENT.into_response()
+    let private_key = fake.set_webhook(&target.url);
+    axum::Json(json!({ "privateKey": private_key })).into_response()
+}
+
+/// A private key as BambooHR issues one: 32 random-looking bytes, hex.
+fn issue_key(seed: &str) -> String {
+    static ISSUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    hex::encode(<Sha256 as sha2::Digest>::digest(format!("{seed} {n} {nanos} {:p}", &ISSUED)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewWebhook {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    monitor_fields: Option<Vec<String>>,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+}
+
+fn webhook_error(status: StatusCode, errors: &[String]) -> Response {
+    let errors: Vec<Value> = errors.iter().map(|e| json!({ "error": e })).collect();
+    (status, axum::Json(json!({ "errors": errors }))).into_response()
+}
+
+/// `POST /api/v1/webhooks`: a permissioned webhook. `format` is required, `url` must be https (this fake also
+/// takes http to a loopback address: tests have no certificates), update events need `monitorFields`, and a
+/// monitored field the key may not read is refused (403). The answer carries the `privateKey`, once.
+async fn create_webhook(State(fake): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let Ok(new) = serde_json::from_slice::<NewWebhook>(&body) else {
+        return webhook_error(StatusCode::BAD_REQUEST, &["Invalid request body".into()]);
+    };
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"].iter().any(|p| new.url.starts_with(p));
+    if !new.url.starts_with("https://") && !loopback {
+        return webhook_error(StatusCode::BAD_REQUEST, &["The URL must begin with https://".into()]);
+    }
+    let Some(format) = new.format.filter(|f| f == "json" || f == "form-encoded") else {
+        return webhook_error(StatusCode::BAD_REQUEST, &["format is required: json or form-encoded".into()]);
+    };
+    let events = new.events.unwrap_or_else(|| {
+        ["employee_with_fields.updated", "employee_with_fields.deleted", "employee_with_fields.created"]
+            .map(String::from)
+            .to_vec()
+    });
+    let monitored = new.monitor_fields.unwrap_or_default();
+    if events.iter().any(|e| e.ends_with(".updated")) && monitored.is_empty() {
+        return webhook_error(StatusCode::BAD_REQUEST, &["monitorFields is required for update events".into()]);
+    }
+    let mut company = fake.company();
+    let refused: Vec<String> = monitored
+        .iter()
+        .filter(|f| company.restricted.contains(*f) || !in_catalog(&company, f))
+        .map(|f| format!("You do not have access to the field: {f}"))
+        .collect();
+    if !refused.is_empty() {
+        return webhook_error(StatusCode::FORBIDDEN, &refused);
+    }
+    let id = company.next_webhook;
+    company.next_webhook += 1;
+    let private_key = issue_key(&new.url);
+    let created = Utc::now();
+    let webhook = Webhook {
+        id,
+        url: new.url.clone(),
+        private_key: private_key.clone(),
+        monitored: Some(monitored.clone()),
+        events: events.clone(),
+        created,
+    };
+    company.webhooks.push(webhook);
+    let answer = json!({
+        "id": id.to_string(), "name": new.name, "created": created.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "lastSent": null, "monitorFields": monitored, "postFields": {}, "url": new.url, "format": format,
+        "privateKey": private_key, "includeCompanyDomain": false, "events": events,
+    });
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+/// `GET /api/v1/webhooks`: the permissioned webhooks.
+async fn list_webhooks(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let company = fake.company();
+    let webhooks: Vec<Value> = company
+        .webhooks
+        .iter()
+        .filter(|w| w.id != 0)
+        .map(|w| {
+            json!({ "id": w.id.to_string(), "name": "IT Hub", "url": w.url, "lastSent": null,
+                    "created": w.created.format("%Y-%m-%d %H:%M:%S").to_string() })
+        })
+        .collect();
+    axum::Json(json!({ "webhooks": webhooks })).into_response()
+}
+
+/// `DELETE /api/v1/webhooks/{id}`: 200 with a plain-text confirmation, or 404.
+async fn delete_webhook(State(fake): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(refused) = refusal(&fake, &headers) {
+        return refused.into_response().await;
+    }
+    let mut company = fake.company();
+    let before = company.webhooks.len();
+    company.webhooks.retain(|w| w.id == 0 || w.id.to_string() != id);
+    if company.webhooks.len() == before {
+        return webhook_error(StatusCode::NOT_FOUND, &[format!("No webhook was found with ID: {id}.")]);
+    }
+    (StatusCode::OK, [("content-type", "text/plain")], "Web hook has been deleted.").into_response()
 }
 
 /// What the fake has answered so far, for benchmarks that run it in another process.

@@ -68,7 +68,10 @@ impl Fake {
     /// Points the HR system's pushes at `url` (or nowhere); `false` when it has no push.
     async fn push_to(&self, url: &str) -> bool {
         match self {
-            Self::Bamboo(f) => f.set_webhook(url, WORLD_SECRET),
+            // BambooHR generates the global webhook's key; `paste_issued_secret` gives it to IT Hub.
+            Self::Bamboo(f) => {
+                f.set_webhook(url);
+            }
             // Bob issues the secret as the webhook is added; `paste_issued_secret` gives it to IT Hub.
             Self::Bob(f) => {
                 f.configure_webhook(url).await;
@@ -84,6 +87,12 @@ impl Fake {
 
     /// Pastes the webhook secret the HR system issued (Bob's) into the world's connection, as an admin does.
     async fn paste_issued_secret(&self, world: &World<Arc<Fake>>) {
+        if let Self::Bamboo(f) = self {
+            let key = f.webhook_key(&world.webhook_url()).expect("BambooHR generated a key");
+            let mut secrets = world.stack.secrets.get_fresh(&world.connection.secret_id).await.expect("secrets");
+            secrets.webhook_secrets.insert(0, key);
+            world.stack.secrets.put(&world.connection.secret_id, &secrets).await.expect("paste the key");
+        }
         if let Self::Bob(f) = self {
             let path = format!("/v1/connections/{}/rotate-webhook-secret", world.connection.id);
             let secret = f.webhook_secret().expect("Bob issued a secret");

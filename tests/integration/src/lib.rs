@@ -72,11 +72,25 @@ pub async fn connect_with(stack: &Stack, tenant: &TenantId, request: serde_json:
     made.connection
 }
 
+/// Sets up the fake BambooHR's global webhook to deliver to `url` and pastes the private key BambooHR generated
+/// for it into the connection, as an admin would (the key is BambooHR's, never the test's); the connection's
+/// other webhook secrets stay valid beside it. Returns the key.
+pub async fn paste_bamboo_webhook(stack: &Stack, connection: &Connection, fake: &FakeBamboo, url: &str) -> String {
+    let key = fake.set_webhook(url);
+    let mut secrets = stack.secrets.get_fresh(&connection.secret_id).await.expect("the connection's secrets");
+    secrets.webhook_secrets.insert(0, key.clone());
+    stack.secrets.put(&connection.secret_id, &secrets).await.expect("store the pasted key");
+    key
+}
+
 /// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.
 pub async fn serve(stack: &Stack) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let router = stack.router();
+    // The API names its own address in webhook URLs (and registers them with HR systems that let it).
+    let mut served = stack.clone();
+    served.public_url.get_or_insert_with(|| url.clone());
+    let router = served.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     url
 }
@@ -315,6 +329,11 @@ impl<F: Contracted> Drop for World<F> {
 }
 
 impl World {
+    /// Points the fake BambooHR's global webhook at this world's webhook URL, its key pasted into the connection.
+    pub async fn paste_webhook(&self) -> String {
+        paste_bamboo_webhook(&self.stack, &self.connection, &self.fake, &self.webhook_url()).await
+    }
+
     pub async fn new(people: Vec<(u32, serde_json::Value)>) -> Self {
         let fake = fake_bamboo(people).await;
         let request = fake.connection_request();

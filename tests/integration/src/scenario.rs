@@ -5,7 +5,9 @@
 //! the caller with what the script asked for and with the same script run without faults.
 
 use crate::faults::{FaultProxy, Plan, Tally};
-use crate::{Admin, Stack, WORLD_SECRET, connect, fake_bamboo, serve, stack_with, take_all, tap, tenant};
+use crate::{
+    Admin, Stack, WORLD_SECRET, connect, fake_bamboo, paste_bamboo_webhook, serve, stack_with, take_all, tap, tenant,
+};
 use chrono::{Duration as Days, Utc};
 use fake_hr::Fault;
 use ithub::resources::QueueSettings;
@@ -121,7 +123,7 @@ impl Scenario {
         let api = serve(&faulty).await;
         faulty.public_url = Some(api.clone());
         let admin = Admin::new(&api, &key);
-        fake.set_webhook(&format!("{api}/webhooks/{}", connection.id), WORLD_SECRET);
+        paste_bamboo_webhook(&stack, &connection, &fake, &format!("{api}/webhooks/{}", connection.id)).await;
         // Steps of a few seconds with a short lease: a step whose answer was lost is resumed within seconds.
         let syncer = faulty.syncer().with_budget(Duration::from_secs(3), Duration::from_secs(10));
         let worker = faulty.worker_with(syncer);

@@ -48,14 +48,18 @@ async fn no_secret_or_personal_data_appears_in_any_log_line() {
     let (status, created) = admin.post("/v1/connections", fake.connection_request()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap().to_owned();
-    let first = created["webhook_secret"].as_str().unwrap().to_owned();
-    fake.set_webhook(&format!("{api}/webhooks/{id}"), &first);
+    // Connecting registered IT Hub's webhook with BambooHR, which issued its key.
+    assert_eq!(fake.registered_webhooks().len(), 1, "{created}");
+    let first = fake.webhook_key(&format!("{api}/webhooks/{id}")).expect("the key BambooHR issued");
     stack.poll(Utc::now(), ithub::schedule::Tick::All).await.unwrap();
     drain(&stack).await;
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     drain(&stack).await;
-    let (_, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
-    let second = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    let (status, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    // Rotating registered a new webhook, whose key BambooHR issued.
+    let second = fake.webhook_key(&format!("{api}/webhooks/{id}")).expect("the new key");
+    assert_ne!(first, second);
     // A forged delivery and a refused credential, so the error paths log too.
     let body = r#"{"type":"employee.updated","data":{"employeeId":"1"}}"#;
     let ts = Utc::now().timestamp().to_string();
@@ -73,8 +77,12 @@ async fn no_secret_or_personal_data_appears_in_any_log_line() {
     let credentials =
         serde_json::from_value(serde_json::json!({"provider": "bamboohr", "api_key": "wrong-credential-7f3a"}))
             .unwrap();
-    let wrong =
-        ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![second.clone()], refresh_token: None };
+    let wrong = ithub::secrets::ConnectionSecret {
+        credentials,
+        webhook_secrets: vec![second.clone()],
+        refresh_token: None,
+        registered_webhook: None,
+    };
     stack.secrets.put(&connection.secret_id, &wrong).await.unwrap();
     // The worker's instance has the good credential cached; a new one reads the wrong one.
     let stack = stack.new_instances();

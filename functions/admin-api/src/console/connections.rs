@@ -296,7 +296,43 @@ fn insert(node: &mut Map<String, Value>, path: &[&str], value: Value) {
     }
 }
 
-fn created_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, made: &CreatedConnection, rotated: bool) -> Markup {
+/// A connection check's report, step by step.
+fn check_report(check: &ithub::service::ConnectionCheck) -> Markup {
+    use ithub::providers::CheckOutcome;
+    html! {
+        section.check aria-labelledby="check-heading" {
+            h2 #check-heading { "Connection check" }
+            p role="status" { @if check.ok { "Every call a sync makes works." } @else { "Something a sync needs does not work yet: see below." } " Checked " (time(&check.checked_at)) "." }
+            table {
+                caption.visually-hidden { "The connection check, step by step" }
+                thead { tr { th scope="col" { "Step" } th scope="col" { "Result" } th scope="col" { "What was found" } } }
+                tbody {
+                    @for step in &check.steps {
+                        tr data-step=(step.step) {
+                            th scope="row" { (step.step.replace('_', " ")) }
+                            td { @match step.outcome {
+                                CheckOutcome::Passed => span.badge.ok { "passed" },
+                                CheckOutcome::Warning => span.badge.warn { "warning" },
+                                CheckOutcome::Failed => span.badge.bad { "failed" },
+                                CheckOutcome::Skipped => span.badge { "skipped" },
+                            } }
+                            td { (step.detail) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn created_page(
+    api: &AdminApi,
+    admin: &Admin,
+    headers: &HeaderMap,
+    made: &CreatedConnection,
+    rotated: bool,
+    check: Option<&ithub::service::ConnectionCheck>,
+) -> Markup {
     let kind = made.connection.provider.kind();
     let base = public_url(api, headers);
     let webhook_url = format!("{base}/webhooks/{}", made.connection.id);
@@ -317,6 +353,7 @@ fn created_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, made: &Creat
             }
             @if let Some(secret) = &made.webhook_secret { dt { "Webhook secret" } dd { code.secret { (secret) } } }
         }
+        @if let Some(check) = check { (check_report(check)) }
         p { a.button href={ "/console/connections/" (made.connection.id) } { "Go to the connection" } }
     };
     layout::page(admin, "/console/connections", title, content)
@@ -351,7 +388,13 @@ pub async fn create(
                         )
                         .await;
                 }
-                return Ok(created_page(&api, &admin, &headers, &made, false).into_response());
+                let http = ithub::providers::Http::new(api.egress);
+                let hook = crate::connections::webhook_url(&api, &headers, &made.connection.id);
+                let acting = admin.caller.acting();
+                let check =
+                    api.service.check_connection(&api.secrets, &http, &acting, made.connection.id.as_str(), &hook);
+                let check = check.await.ok();
+                return Ok(created_page(&api, &admin, &headers, &made, false, check.as_ref()).into_response());
             }
             Err(ithub::service::ServiceError::InvalidFields(errors)) => {
                 let by_field = errors.iter().map(|e| (e.field.clone(), e.reason.clone())).collect();
@@ -526,10 +569,21 @@ async fn detail_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, id: &st
                 dt { "Connection" } dd { code { (c.id) } }
                 dt { "Connected" } dd { (time(&c.created_at)) }
             }
+            form.card method="post" action={ "/console/connections/" (c.id) "/check" } {
+                (csrf(admin))
+                p.help { "Tries every call a sync and the webhooks make, and says what works" @if kind.vendor_issues_webhook_secret() { " (where " (kind.display_name()) " lets IT Hub, it registers the webhook)" } "." }
+                button.secondary type="submit" { "Check connection" }
+            }
             form.card method="post" action={ "/console/connections/" (c.id) "/rotate" } {
                 (csrf(admin))
                 (nonce())
-                p.help { "Rotating makes a new webhook secret" @if kind.capabilities().push { " and SCIM token (the old token stops at once)" } "; the previous secret keeps working until the next rotation." }
+                @if kind.vendor_issues_webhook_secret() {
+                    p.help { (kind.display_name()) " issues the webhook secret. Paste the one it shows; the previous one keeps working until the next rotation." " Where IT Hub registered the webhook itself, leave it empty: IT Hub registers a new one and keeps the key " (kind.display_name()) " issues for it." }
+                    label for="webhook_secret" { "Webhook secret from " (kind.display_name()) }
+                    input #webhook_secret type="password" name="webhook_secret" autocomplete="off";
+                } @else {
+                    p.help { "Rotating makes a new webhook secret" @if kind.capabilities().push { " and SCIM token (the old token stops at once)" } "; the previous secret keeps working until the next rotation." }
+                }
                 button.secondary type="submit" { "Rotate the webhook secret" }
             }
         }
@@ -650,6 +704,9 @@ pub async fn reject(
 pub struct RotateForm {
     #[serde(default)]
     nonce: Option<String>,
+    /// The secret an HR system that issues it shows (empty: none pasted).
+    #[serde(default)]
+    webhook_secret: Option<String>,
 }
 
 pub async fn rotate(
@@ -663,7 +720,32 @@ pub async fn rotate(
     if !first_time(&api, &admin, form.nonce.as_deref()).await? {
         return Ok(repeated(&admin, "the secret was rotated"));
     }
-    let rotation = ithub::service::WebhookSecretRotation::default();
-    let made = api.service.rotate_webhook_secret(&api.secrets, &admin.caller.acting(), &id, rotation).await?;
-    Ok(created_page(&api, &admin, &headers, &made, true).into_response())
+    let rotation =
+        ithub::service::WebhookSecretRotation { webhook_secret: form.webhook_secret.filter(|s| !s.is_empty()) };
+    let http = ithub::providers::Http::new(api.egress);
+    let connection = api.service.connection(&admin.caller.acting(), &id).await?;
+    let hook = crate::connections::webhook_url(&api, &headers, &connection.id);
+    let made =
+        api.service.rotate_webhook_secret(&api.secrets, &http, &admin.caller.acting(), &id, rotation, &hook).await?;
+    Ok(created_page(&api, &admin, &headers, &made, true, None).into_response())
+}
+
+/// "Check connection": the connection check's report on a page of its own.
+pub async fn check(
+    State(api): State<AdminApi>,
+    Extension(admin): Extension<Admin>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let connection = api.service.connection(&admin.caller.acting(), &id).await?;
+    let http = ithub::providers::Http::new(api.egress);
+    let hook = crate::connections::webhook_url(&api, &headers, &connection.id);
+    let check = api.service.check_connection(&api.secrets, &http, &admin.caller.acting(), &id, &hook).await?;
+    let kind = connection.provider.kind();
+    let content = html! {
+        (check_report(&check))
+        p { a.button href={ "/console/connections/" (connection.id) } { "Back to the connection" } }
+    };
+    let title = format!("{} connection check", kind.display_name());
+    Ok(layout::page(&admin, "/console/connections", &title, content).into_response())
 }

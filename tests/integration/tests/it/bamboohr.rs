@@ -58,3 +58,100 @@ async fn a_field_a_sync_cannot_do_without_fails_the_run_naming_it() {
     assert!(error.contains("terminationDate") && error.contains("has no"), "{error}");
     assert!(world.admin.all("/v1/employees").await.is_empty(), "nobody imported from a half-read account");
 }
+
+/// The steps of a check, by name: (outcome, detail).
+fn steps(check: &serde_json::Value) -> std::collections::BTreeMap<String, (String, String)> {
+    let steps = check["steps"].as_array().cloned().unwrap_or_default();
+    steps
+        .iter()
+        .map(|s| {
+            let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+            (text("step"), (text("outcome"), text("detail")))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn connecting_registers_a_webhook_with_the_key_bamboohr_issues_and_rotating_and_deleting_follow_it() {
+    let fake = fake_bamboo(fake_hr::sample_company(Utc::now().date_naive())).await;
+    let request = fake.connection_request();
+    let world = World::through_api(fake, request, Default::default()).await;
+    // Connecting ran the check, which registered a permissioned webhook: BambooHR issued its key, IT Hub kept it.
+    let registered = world.fake.registered_webhooks();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    let (first_id, url, monitored) = registered[0].clone();
+    assert_eq!(url, world.webhook_url());
+    assert!(monitored.contains(&"jobInformationJobTitle".to_owned()) && !monitored.contains(&"eeid".to_owned()));
+    let (_, check) = world.admin.post(&format!("/v1/connections/{}/check", world.connection.id), json!({})).await;
+    assert_eq!(check["ok"], true, "{check}");
+    let found = steps(&check);
+    for step in ["fields", "list", "one_person", "webhook"] {
+        assert_eq!(found[step].0, "passed", "{step}: {check}");
+    }
+    assert!(found["webhook"].1.contains(&format!("webhook {first_id}")), "{check}");
+    assert_eq!(world.fake.registered_webhooks().len(), 1, "a second check registers nothing more");
+
+    // A change in BambooHR is delivered, signed with the key BambooHR issued, and applied.
+    world.run(RunMode::Full, false).await;
+    world.fake.change(3, json!({ "jobTitle": "Staff Engineer" })).await;
+    let deliveries = world.fake.deliveries();
+    assert_eq!(deliveries.last().map(|d| d.status), Some(202), "{deliveries:?}");
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id("3").await["hr"]["title"], "Staff Engineer");
+
+    // Rotating registers a new webhook (a new key from BambooHR) and deletes the old one.
+    let path = format!("/v1/connections/{}/rotate-webhook-secret", world.connection.id);
+    let (status, rotated) = world.admin.post(&path, json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    assert!(rotated.get("webhook_secret").is_none(), "BambooHR's key is never shown: {rotated}");
+    let now = world.fake.registered_webhooks();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0].0, first_id, "a new webhook replaced the old");
+    world.fake.change(4, json!({ "jobTitle": "Principal Engineer" })).await;
+    // The receiver reads the connection's secrets again at most every few seconds: BambooHR retries a refused
+    // delivery, as it does, until the new key verifies it.
+    let delivery = world.fake.deliveries().last().cloned().expect("a delivery");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut status = delivery.status;
+    while status != 202 {
+        assert!(std::time::Instant::now() < deadline, "the new key never verified: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        status = world.fake.send(&delivery).await;
+    }
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id("4").await["hr"]["title"], "Principal Engineer");
+
+    // Deleting the connection deletes its webhook in BambooHR.
+    let (status, _) = world.admin.delete(&format!("/v1/connections/{}", world.connection.id)).await;
+    assert_eq!(status, 204);
+    assert!(world.fake.registered_webhooks().is_empty());
+}
+
+#[tokio::test]
+async fn the_check_names_what_fails_and_why() {
+    let fake = fake_bamboo(fake_hr::sample_company(Utc::now().date_naive())).await;
+    fake.set_fields(&["homeEmail"], &["hireDate"]);
+    let request = fake.connection_request();
+    let world = World::through_api(fake, request, Default::default()).await;
+    let (status, check) = world.admin.post(&format!("/v1/connections/{}/check", world.connection.id), json!({})).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["ok"], false, "{check}");
+    let found = steps(&check);
+    assert_eq!(found["list"].0, "failed", "{check}");
+    assert!(found["list"].1.contains("hireDate"), "the field the key may not read is named: {check}");
+    assert_eq!(found["one_person"].0, "skipped", "{check}");
+    assert_eq!(found["fields"].0, "warning", "{check}");
+    assert!(found["fields"].1.contains("homeEmail (not in the employee dataset)"), "{check}");
+
+    // A wrong key: the reads fail with the reason, never a value.
+    let fake = fake_bamboo(fake_hr::sample_company(Utc::now().date_naive())).await;
+    let mut request = fake.connection_request();
+    request["credentials"]["api_key"] = json!("not-the-key");
+    let world = World::through_api(fake, request, Default::default()).await;
+    let (_, check) = world.admin.post(&format!("/v1/connections/{}/check", world.connection.id), json!({})).await;
+    let found = steps(&check);
+    assert_eq!(found["fields"].0, "failed", "{check}");
+    assert!(found["fields"].1.contains("refused our credentials"), "{check}");
+    assert_eq!(found["webhook"].0, "failed", "no webhook can be registered with a refused key: {check}");
+    assert!(!check.to_string().contains("not-the-key"));
+}

@@ -63,7 +63,12 @@ async fn two_processes_refreshing_at_once_never_spend_the_same_refresh_token() {
 
     let secret_id = format!("ithub/test/{}", uuid::Uuid::new_v4().simple());
     let credentials = serde_json::from_value(serde_json::json!({"provider": "bamboohr", "api_key": "k"})).unwrap();
-    let stored = ConnectionSecret { credentials, webhook_secrets: vec![], refresh_token: Some("refresh-0".into()) };
+    let stored = ConnectionSecret {
+        credentials,
+        webhook_secrets: vec![],
+        refresh_token: Some("refresh-0".into()),
+        registered_webhook: None,
+    };
     stack.secrets.create(&secret_id, &stored).await.unwrap();
 
     // Two processes: each its own token source and lease holder, both starting from the stored token.

@@ -201,7 +201,7 @@ async fn manual_offboarding_then_the_hr_termination_leaves_exactly_one_task() {
     assert_eq!((status, problem["type"].as_str()), (409, Some("urn:ithub:problem:not-allowed")));
 
     // HR catches up a day later, through the webhook and the poll both.
-    world.fake.set_webhook(&format!("{}/webhooks/{}", world.api, world.connection.id), "world-secret");
+    world.paste_webhook().await;
     world.fake.terminate(6, Utc::now().date_naive()).await;
     world.sync().await;
     let tasks = tasks_of(&world, &id, "kind=offboarding").await;

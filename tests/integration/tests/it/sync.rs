@@ -294,7 +294,7 @@ async fn an_empty_first_listing_imports_nothing_and_is_tried_again() {
 async fn a_webhook_for_someone_the_hr_system_deleted_ends_in_a_removal() {
     let world = World::new(fake_hr::generated_company(5)).await;
     world.run(RunMode::Full, false).await;
-    world.fake.set_webhook(&format!("{}/webhooks/{}", world.api, world.connection.id), "world-secret");
+    world.paste_webhook().await;
     assert!(world.fake.delete(4).await);
     assert_eq!(world.fake.deliveries().last().map(|d| d.status), Some(202));
     drain(&world.stack).await;
@@ -419,7 +419,12 @@ async fn a_listing_throttled_part_way_resumes_at_its_page() {
 async fn a_wrong_api_key_fails_the_run_with_a_clear_error() {
     let world = World::new(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let credentials = serde_json::from_value(json!({"provider": "bamboohr", "api_key": "not-the-key"})).unwrap();
-    let wrong = ithub::secrets::ConnectionSecret { credentials, webhook_secrets: vec![], refresh_token: None };
+    let wrong = ithub::secrets::ConnectionSecret {
+        credentials,
+        webhook_secrets: vec![],
+        refresh_token: None,
+        registered_webhook: None,
+    };
     world.stack.secrets.put(&world.connection.secret_id, &wrong).await.unwrap();
     let run = world.run(RunMode::Full, false).await;
     assert_eq!(run.status, RunStatus::Failed);

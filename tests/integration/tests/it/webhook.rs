@@ -23,7 +23,7 @@ async fn a_signed_webhook_makes_a_change_visible_without_a_poll() {
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let connection = connect(&stack, &tenant, &fake, SECRET).await;
     let api = serve(&stack).await;
-    fake.set_webhook(&format!("{api}/webhooks/{}", connection.id), SECRET);
+    paste_bamboo_webhook(&stack, &connection, &fake, &format!("{api}/webhooks/{}", connection.id)).await;
 
     let id = fake.hire(json!({"firstName": "Nia", "lastName": "Okafor", "department": "IT"})).await;
     let deliveries = fake.deliveries();
@@ -98,7 +98,7 @@ async fn the_same_delivery_twice_queues_one_change() {
     let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
     let connection = connect(&stack, &tenant, &fake, SECRET).await;
     let api = serve(&stack).await;
-    fake.set_webhook(&format!("{api}/webhooks/{}", connection.id), SECRET);
+    paste_bamboo_webhook(&stack, &connection, &fake, &format!("{api}/webhooks/{}", connection.id)).await;
 
     fake.change(1, json!({"jobTitle": "Countess"})).await;
     let delivery = fake.deliveries().pop().unwrap();

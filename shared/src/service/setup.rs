@@ -1,0 +1,178 @@
+//! A connection set up with its HR system the way that vendor does it: the connection check (every call a sync
+//! and the webhooks will make, step by step), and the webhook IT Hub registers itself where the HR system lets it
+//! (BambooHR's permissioned webhooks, whose signing key the HR system issues once, in its answer): registered by
+//! the check, replaced by a rotation, deleted with the connection.
+
+use super::{Acting, Service, ServiceError};
+use crate::domain::ConnectionId;
+use crate::providers::{CheckOutcome, CheckStep, HrProvider, Http, RegisteredWebhook};
+use crate::secrets::Secrets;
+use crate::store::{AuditAction, AuditEntry, Commit, Connection, ConnectionChange, Subject};
+use chrono::{DateTime, Utc};
+
+/// How long a check may take in all: well inside API Gateway's 29 s.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// What a connection check found: a step per call, each passed, failed (with the reason, never a value), or
+/// skipped.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionCheck {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub connection_id: ConnectionId,
+    pub checked_at: DateTime<Utc>,
+    /// No step failed.
+    pub ok: bool,
+    pub steps: Vec<CheckStep>,
+}
+
+impl Service {
+    /// Checks a connection: the reads a sync makes (signing in, the fields the key may read, a page, one person),
+    /// then its webhook, registering IT Hub's with the HR system where IT Hub does that and has none yet.
+    /// `webhook_url` is where the HR system is to deliver.
+    pub async fn check_connection(
+        &self,
+        secrets: &Secrets,
+        http: &Http,
+        acting: &Acting,
+        id: &str,
+        webhook_url: &str,
+    ) -> Result<ConnectionCheck, ServiceError> {
+        let connection = self.connection(acting, id).await?;
+        let provider = secrets.connect(&connection, http.clone(), &self.store).await?;
+        let checked_at = Utc::now();
+        let mut steps = match tokio::time::timeout(CHECK_TIMEOUT, provider.check(checked_at.date_naive())).await {
+            Ok(steps) => steps,
+            Err(_) => vec![CheckStep::new(
+                "list",
+                CheckOutcome::Failed,
+                format!("the HR system did not answer within {} s", CHECK_TIMEOUT.as_secs()),
+            )],
+        };
+        steps.push(self.webhook_step(secrets, provider.as_ref(), acting, &connection, webhook_url).await?);
+        let ok = steps.iter().all(|s| s.outcome != CheckOutcome::Failed);
+        Ok(ConnectionCheck { connection_id: connection.id, checked_at, ok, steps })
+    }
+
+    /// The webhook part of a check. Where the HR system issues the key: a key already kept passes; else IT Hub
+    /// registers its webhook if the HR system lets it, and otherwise the admin is asked to paste the key.
+    async fn webhook_step(
+        &self,
+        secrets: &Secrets,
+        provider: &dyn HrProvider,
+        acting: &Acting,
+        connection: &Connection,
+        webhook_url: &str,
+    ) -> Result<CheckStep, ServiceError> {
+        let kind = connection.provider.kind();
+        let name = kind.display_name();
+        let capabilities = kind.capabilities();
+        if !capabilities.webhooks {
+            let why = if capabilities.push { "it pushes its records" } else { "it is read on a schedule" };
+            return Ok(CheckStep::new("webhook", CheckOutcome::Skipped, format!("{name} sends no webhooks: {why}")));
+        }
+        if !kind.vendor_issues_webhook_secret() {
+            let detail = format!("give {name} the webhook URL and the secret IT Hub showed when it was connected");
+            return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
+        }
+        let stored = secrets.get_fresh(&connection.secret_id).await?;
+        if let Some(id) = &stored.registered_webhook {
+            let detail = format!("IT Hub's webhook is registered with {name} (webhook {id})");
+            return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
+        }
+        if !stored.webhook_secrets.is_empty() {
+            let detail = format!("the webhook secret {name} issued is kept");
+            return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
+        }
+        match provider.register_webhook(webhook_url).await {
+            Ok(Some(made)) => {
+                let id = made.id.clone();
+                self.keep_registered(secrets, provider, acting, connection, made).await?;
+                let detail = format!("IT Hub registered its webhook with {name} (webhook {id}) and keeps its key");
+                Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail))
+            }
+            Ok(None) => {
+                let detail =
+                    format!("paste the webhook secret {name} shows (rotate the connection's webhook secret with it)");
+                Ok(CheckStep::new("webhook", CheckOutcome::Warning, detail))
+            }
+            Err(error) => {
+                Ok(CheckStep::new("webhook", CheckOutcome::Failed, format!("registering the webhook failed: {error}")))
+            }
+        }
+    }
+
+    /// Keeps a registered webhook's key first among the connection's webhook secrets (the one before stays valid
+    /// for deliveries already on their way) and its id, audited.
+    async fn keep_registered(
+        &self,
+        secrets: &Secrets,
+        provider: &dyn HrProvider,
+        acting: &Acting,
+        connection: &Connection,
+        made: RegisteredWebhook,
+    ) -> Result<(), ServiceError> {
+        let key = made.signing_key.expose().to_owned();
+        let id = made.id.clone();
+        let stored = secrets
+            .update(&self.store, &connection.secret_id, move |stored| {
+                stored.webhook_secrets.retain(|s| *s != key);
+                stored.webhook_secrets.insert(0, key);
+                stored.webhook_secrets.truncate(2);
+                stored.registered_webhook = Some(id);
+            })
+            .await;
+        if let Err(error) = stored {
+            // Kept nowhere, the webhook would deliver what nobody can verify: take it back.
+            if let Err(error) = provider.delete_webhook(&made.id).await {
+                tracing::error!(%error, connection_id = %connection.id, "could not delete a webhook whose key was not kept");
+            }
+            return Err(error.into());
+        }
+        let subject = Subject::Connection(connection.id.clone());
+        let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::WebhookRegistered, subject, Utc::now());
+        audit.after = Some(serde_json::json!({ "webhook_id": made.id }));
+        let mut commit = Commit::new(acting.tenant.clone(), audit);
+        commit.connection = Some(ConnectionChange::Touch);
+        self.store.commit(&commit).await?;
+        Ok(())
+    }
+
+    /// For a connection with a webhook IT Hub registered: a new registration (whose key the HR system issues)
+    /// replaces it, the old key kept valid until the next rotation and the old webhook deleted. `None` when the
+    /// connection has no registered webhook.
+    pub(super) async fn reregister_webhook(
+        &self,
+        secrets: &Secrets,
+        http: &Http,
+        acting: &Acting,
+        connection: &Connection,
+        webhook_url: &str,
+    ) -> Result<Option<()>, ServiceError> {
+        let stored = secrets.get_fresh(&connection.secret_id).await?;
+        let Some(old) = stored.registered_webhook else { return Ok(None) };
+        let provider = secrets.connect(connection, http.clone(), &self.store).await?;
+        let Some(made) = provider.register_webhook(webhook_url).await? else { return Ok(None) };
+        self.keep_registered(secrets, provider.as_ref(), acting, connection, made).await?;
+        if let Err(error) = provider.delete_webhook(&old).await {
+            tracing::error!(%error, connection_id = %connection.id, "could not delete the webhook a rotation replaced");
+        }
+        Ok(Some(()))
+    }
+
+    /// On deleting a connection: deletes the webhook IT Hub registered for it, if any.
+    pub(super) async fn delete_registered_webhook(&self, secrets: &Secrets, http: &Http, connection: &Connection) {
+        let Ok(stored) = secrets.get_fresh(&connection.secret_id).await else { return };
+        let Some(id) = stored.registered_webhook else { return };
+        let provider = match secrets.connect(connection, http.clone(), &self.store).await {
+            Ok(provider) => provider,
+            Err(error) => {
+                tracing::error!(%error, connection_id = %connection.id, "could not reach the HR system to delete its webhook");
+                return;
+            }
+        };
+        if let Err(error) = provider.delete_webhook(&id).await {
+            tracing::error!(%error, connection_id = %connection.id, "could not delete the webhook IT Hub registered");
+        }
+    }
+}
