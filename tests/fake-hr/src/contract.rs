@@ -390,10 +390,12 @@ impl Contract {
                 root.insert(part.into(), value.clone());
             }
         }
+        let mut root = Value::Object(root);
+        encode_refs(&mut root);
         let validator = jsonschema::options()
             .with_draft(doc.draft)
             .should_validate_formats(true)
-            .build(&Value::Object(root))
+            .build(&root)
             .unwrap_or_else(|e| panic!("{}: a schema of the description does not compile: {e}", self.name));
         let validator = Arc::new(validator);
         cache.insert((document, key.to_owned()), validator.clone());
@@ -638,6 +640,32 @@ fn make_nullable_explicit(value: &mut Value) {
     }
 }
 
+/// Every `$ref` as a valid URI reference: OpenAPI documents write path templates into their pointers as they are
+/// (`#/paths/~1v2~1persons~1{person_id}/...`), and a URI's fragment takes `{`, `}` and the like only
+/// percent-encoded, as JSON pointers in URIs are (RFC 6901, section 6).
+fn encode_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(reference) if key == "$ref" => {
+                        let fits = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&b);
+                        if !reference.bytes().all(fits) {
+                            *reference = reference
+                                .bytes()
+                                .map(|b| if fits(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+                                .collect();
+                        }
+                    }
+                    _ => encode_refs(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(encode_refs),
+        _ => {}
+    }
+}
+
 /// Loads a contract once per process.
 pub fn once(cell: &'static OnceLock<Contract>, load: impl FnOnce() -> Contract) -> &'static Contract {
     cell.get_or_init(load)
@@ -728,6 +756,23 @@ mod tests {
         let problems =
             contract.check_response(&op.unwrap(), StatusCode::OK, &json_headers(), person.to_string().as_bytes());
         assert_eq!(problems, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_ref_naming_a_path_template_resolves() {
+        // Personio's Employment takes its `_meta` from `#/paths/~1v2~1persons~1{person_id}~1employments/...`: braces
+        // a URI takes only percent-encoded.
+        let contract = Contract::load("Personio", &["personio/employment-contract-v2.json"]);
+        let op = contract
+            .check_request(&Method::GET, "/v2/persons/5001/employments/e-1", None, &HeaderMap::new(), b"")
+            .unwrap();
+        let employment = json!({ "id": "e-1", "_meta": { "links": {} } });
+        let answer = employment.to_string();
+        let problems = contract.check_response(&op.unwrap(), StatusCode::OK, &json_headers(), answer.as_bytes());
+        assert_eq!(problems, Vec::<String>::new());
+        let mut reference = json!({ "$ref": "#/paths/~1a~1{id} b" });
+        encode_refs(&mut reference);
+        assert_eq!(reference, json!({ "$ref": "#/paths/~1a~1%7Bid%7D%20b" }));
     }
 
     #[test]
