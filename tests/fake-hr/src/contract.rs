@@ -17,6 +17,8 @@
 //!
 //! Where a vendor's description lacks an operation the connector needs (Personio's org units, say), the fake names
 //! it with [`Contract::undescribed`], with the reason, and the test follows the vendor's documentation page instead.
+//! Where a description contradicts itself (a schema its own examples fail), [`Contract::amend`] corrects that schema,
+//! with the reason; the vendor folder's README lists each correction.
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -63,6 +65,8 @@ impl<T: Contracted> Contracted for Arc<T> {
 }
 
 struct Document {
+    /// Its path under `tests/contracts/`.
+    file: String,
     /// The document with its schemas made JSON Schema (see the module's notes).
     doc: Value,
     draft: jsonschema::Draft,
@@ -88,6 +92,8 @@ pub struct Contract {
     name: String,
     documents: Vec<Document>,
     undescribed: Vec<(Vec<Segment>, &'static str)>,
+    /// Corrections made to the documents, where and why (see [`Contract::amend`]).
+    amended: Vec<(String, &'static str)>,
     validators: Mutex<HashMap<(usize, String), Arc<jsonschema::Validator>>>,
 }
 
@@ -118,16 +124,39 @@ impl Contract {
                 } else {
                     serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
                 };
-                Document::new(raw)
+                Document::new(file, raw)
             })
             .collect();
-        Self { name: name.to_owned(), documents, undescribed: Vec::new(), validators: Mutex::default() }
+        Self {
+            name: name.to_owned(),
+            documents,
+            undescribed: Vec::new(),
+            amended: Vec::new(),
+            validators: Mutex::default(),
+        }
     }
 
     /// An operation the vendor documents on a page but not in this description: requests to paths matching
     /// `template` (`/v2/org-units/{id}`) pass unchecked. `reason` says where the fake's behaviour comes from.
     pub fn undescribed(mut self, template: &str, reason: &'static str) -> Self {
         self.undescribed.push((parse_template(template), reason));
+        self
+    }
+
+    /// A correction to a schema of `file`'s document where the description contradicts itself (its own examples
+    /// fail it) or the vendor's documentation: `change` is applied to the value at `pointer` (a JSON pointer, to a
+    /// schema as the module's notes make it, `nullable` already a `null` type) before anything is checked.
+    /// `reason` says what is wrong and where the correction comes from. Panics when the document or the pointer is
+    /// not there: the correction no longer fits the vendored description.
+    pub fn amend(mut self, file: &str, pointer: &str, reason: &'static str, change: impl FnOnce(&mut Value)) -> Self {
+        let target = self
+            .documents
+            .iter_mut()
+            .find(|d| d.file == file)
+            .and_then(|d| d.doc.pointer_mut(pointer))
+            .unwrap_or_else(|| panic!("{}: no {pointer} in {file} to amend", self.name));
+        change(target);
+        self.amended.push((format!("{file}#{pointer}"), reason));
         self
     }
 
@@ -351,17 +380,22 @@ impl Contract {
             return validator.clone();
         }
         let doc = &self.documents[document];
-        // The schema beside the document's components, so that its `$ref`s resolve as they do in the document.
+        // The schema beside the document's components and paths, so that its `$ref`s resolve as they do in the
+        // document (a `$ref` may point anywhere in it: Personio's reach into other operations' schemas).
         let mut root = Map::new();
         root.insert("$ref".into(), json!("#/x-target"));
         root.insert("x-target".into(), schema());
-        if let Some(components) = doc.doc.get("components") {
-            root.insert("components".into(), components.clone());
+        for part in ["components", "paths"] {
+            if let Some(value) = doc.doc.get(part) {
+                root.insert(part.into(), value.clone());
+            }
         }
+        let mut root = Value::Object(root);
+        encode_refs(&mut root);
         let validator = jsonschema::options()
             .with_draft(doc.draft)
             .should_validate_formats(true)
-            .build(&Value::Object(root))
+            .build(&root)
             .unwrap_or_else(|e| panic!("{}: a schema of the description does not compile: {e}", self.name));
         let validator = Arc::new(validator);
         cache.insert((document, key.to_owned()), validator.clone());
@@ -370,7 +404,7 @@ impl Contract {
 }
 
 impl Document {
-    fn new(mut raw: Value) -> Self {
+    fn new(file: &str, mut raw: Value) -> Self {
         let openapi = raw.get("openapi").and_then(Value::as_str).unwrap_or("3.0").to_owned();
         let draft = if openapi.starts_with("3.0") {
             make_nullable_explicit(&mut raw);
@@ -405,7 +439,7 @@ impl Document {
                 }
             }
         }
-        Self { doc: raw, draft, operations }
+        Self { file: file.to_owned(), doc: raw, draft, operations }
     }
 
     /// Follows a `$ref` (to this document) until a value that is not one.
@@ -606,6 +640,32 @@ fn make_nullable_explicit(value: &mut Value) {
     }
 }
 
+/// Every `$ref` as a valid URI reference: OpenAPI documents write path templates into their pointers as they are
+/// (`#/paths/~1v2~1persons~1{person_id}/...`), and a URI's fragment takes `{`, `}` and the like only
+/// percent-encoded, as JSON pointers in URIs are (RFC 6901, section 6).
+fn encode_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(reference) if key == "$ref" => {
+                        let fits = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&b);
+                        if !reference.bytes().all(fits) {
+                            *reference = reference
+                                .bytes()
+                                .map(|b| if fits(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+                                .collect();
+                        }
+                    }
+                    _ => encode_refs(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(encode_refs),
+        _ => {}
+    }
+}
+
 /// Loads a contract once per process.
 pub fn once(cell: &'static OnceLock<Contract>, load: impl FnOnce() -> Contract) -> &'static Contract {
     cell.get_or_init(load)
@@ -684,6 +744,74 @@ mod tests {
         assert!(!contract.check_response(&op, StatusCode::OK, &json_headers(), wrong.as_bytes()).is_empty());
         assert!(contract.check_response(&op, StatusCode::TOO_MANY_REQUESTS, &json_headers(), b"").is_empty());
         assert!(!contract.check_response(&op, StatusCode::IM_A_TEAPOT, &json_headers(), b"").is_empty());
+    }
+
+    #[test]
+    fn a_ref_into_another_operation_resolves() {
+        // Personio's Person schema takes its `_meta` from the list operation's answer (`#/paths/~1v2~1persons/...`).
+        let contract = Contract::load("Personio", &["personio/persons-service-api-v2.json"]);
+        let op = contract.check_request(&Method::GET, "/v2/persons/5001", None, &HeaderMap::new(), b"").unwrap();
+        let person = json!({ "id": "5001", "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+                             "_meta": { "links": { "self": { "href": "https://api.personio.de/v2/persons/5001" } } } });
+        let problems =
+            contract.check_response(&op.unwrap(), StatusCode::OK, &json_headers(), person.to_string().as_bytes());
+        assert_eq!(problems, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_ref_naming_a_path_template_resolves() {
+        // Personio's Employment takes its `_meta` from `#/paths/~1v2~1persons~1{person_id}~1employments/...`: braces
+        // a URI takes only percent-encoded.
+        let contract = Contract::load("Personio", &["personio/employment-contract-v2.json"]);
+        let op = contract
+            .check_request(&Method::GET, "/v2/persons/5001/employments/e-1", None, &HeaderMap::new(), b"")
+            .unwrap();
+        let employment = json!({ "id": "e-1", "_meta": { "links": {} } });
+        let answer = employment.to_string();
+        let problems = contract.check_response(&op.unwrap(), StatusCode::OK, &json_headers(), answer.as_bytes());
+        assert_eq!(problems, Vec::<String>::new());
+        let mut reference = json!({ "$ref": "#/paths/~1a~1{id} b" });
+        encode_refs(&mut reference);
+        assert_eq!(reference, json!({ "$ref": "#/paths/~1a~1%7Bid%7D%20b" }));
+    }
+
+    #[test]
+    fn an_amended_schema_is_checked_as_amended() {
+        let schema = "/paths/~1api~1v1~1employees~1changed/get/responses/200/content/application~1json/schema";
+        let contract = Contract::load("BambooHR", &["bamboohr/bamboohr-public.yaml"]).amend(
+            "bamboohr/bamboohr-public.yaml",
+            &format!("{schema}/properties/employees"),
+            "a test's correction",
+            |employees| *employees = json!({ "type": "string" }),
+        );
+        let op = contract
+            .check_request(
+                &Method::GET,
+                "/api/v1/employees/changed",
+                Some("since=2026-01-01T00:00:00Z"),
+                &HeaderMap::new(),
+                b"",
+            )
+            .unwrap()
+            .unwrap();
+        let answer = json!({ "latest": "2026-01-01T00:00:00Z", "employees": "none" }).to_string();
+        assert_eq!(
+            contract.check_response(&op, StatusCode::OK, &json_headers(), answer.as_bytes()),
+            Vec::<String>::new()
+        );
+        let unamended = bamboo().check_response(&op, StatusCode::OK, &json_headers(), answer.as_bytes());
+        assert!(!unamended.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "no /components/schemas/Nothing")]
+    fn an_amendment_that_no_longer_fits_the_description_is_refused() {
+        let _ = Contract::load("BambooHR", &["bamboohr/bamboohr-public.yaml"]).amend(
+            "bamboohr/bamboohr-public.yaml",
+            "/components/schemas/Nothing",
+            "a stale correction",
+            |_| {},
+        );
     }
 
     #[test]

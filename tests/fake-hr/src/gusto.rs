@@ -11,6 +11,11 @@
 //!   up to 100, `sort_order`): a bare array of thin events
 //! - `PUT /v1/webhook_subscriptions/{uuid}/verify` (system token; `{"verification_token"}`)
 //!
+//! Held to Gusto's published description (`tests/contracts/gusto`, see [`crate::contract`]): an employee's `title`
+//! and `current_home_address` are absent rather than null, the address only with `include=current_home_address`;
+//! refusals are Gusto's `{"errors": [{error_key, category, message}]}` (404 for another company or an unknown
+//! subscription, 422 for an unknown `starting_after_uuid` or a wrong verification token).
+//!
 //! Webhooks: registering a URL posts `{"verification_token": …}` to it (unsigned); once the subscription is
 //! verified, events go out signed `X-Gusto-Signature` (hex HMAC-SHA256 of the body keyed with the token).
 //!
@@ -20,6 +25,7 @@
 //! worked), `POST /sandbox/employees/{uuid}/rehire` (`{"date"}`), `DELETE /sandbox/employees/{uuid}`,
 //! `PUT /sandbox/webhook` (`{"url"}`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
+use crate::contract::{Contract, Contracted, Violations};
 use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -67,6 +73,7 @@ struct Company {
 #[derive(Clone)]
 pub struct FakeGusto {
     company: Arc<Mutex<Company>>,
+    violations: Violations,
     base_url: String,
     http: reqwest::Client,
 }
@@ -101,13 +108,22 @@ impl FakeGusto {
                 api_calls: 0,
                 deliveries: Vec::new(),
             })),
+            violations: Violations::default(),
             base_url,
             http: reqwest::Client::new(),
         };
         for person in people {
             fake.add(person, false);
         }
-        let app = Router::new()
+        let app = fake.router();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(fake)
+    }
+
+    fn router(&self) -> Router {
+        let api = Router::new()
             .route("/oauth/token", post(token))
             .route("/v1/companies/{company}/employees", get(employees))
             .route("/v1/events", get(events))
@@ -119,11 +135,8 @@ impl FakeGusto {
             .route("/sandbox/webhook", put(sandbox_webhook))
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
-            .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(fake)
+            .with_state(self.clone());
+        contract().enforce(api, self.violations.clone())
     }
 
     pub fn base_url(&self) -> &str {
@@ -197,13 +210,13 @@ impl FakeGusto {
         let uuid = format!("bcfc9744-0ab3-4ef3-ab0d-{:012}", company.next);
         company.next += 1;
         let today = Utc::now().date_naive().to_string();
+        // Gusto's Employee: `title` and `current_home_address` are never null (absent until there is one).
         let mut row = json!({
-            "uuid": uuid, "company_uuid": COMPANY_UUID, "first_name": null, "last_name": null,
+            "uuid": uuid, "company_uuid": COMPANY_UUID, "first_name": "", "last_name": "",
             "preferred_first_name": null, "email": null, "work_email": null, "phone": null, "manager_uuid": null,
-            "department": null, "title": null, "hired_at": today, "onboarded": true,
+            "department": null, "hired_at": today, "onboarded": true,
             "onboarding_status": "onboarding_completed", "terminated": false, "terminations": [],
             "current_employment_status": "full_time", "historical": false, "version": "v1",
-            "current_home_address": null,
         });
         apply(&mut row, fields);
         company.employees.insert(uuid.clone(), row);
@@ -377,11 +390,19 @@ fn apply(row: &mut Value, fields: Value) {
     for (name, value) in fields {
         match name.as_str() {
             "street_1" | "street_2" | "city" | "state" | "zip" | "country" => {
-                if row["current_home_address"].is_null() {
+                if row.get("current_home_address").is_none_or(Value::is_null) {
                     row["current_home_address"] = json!({ "active": true });
                 }
                 row["current_home_address"][&name] = value;
             }
+            // Never null in Gusto's Employee: an unset title is no title, and both names are always there (a
+            // null one leaves the name as it was).
+            "title" if value.is_null() => {
+                if let Some(row) = row.as_object_mut() {
+                    row.remove("title");
+                }
+            }
+            "first_name" | "last_name" if value.is_null() => {}
             "hired_at" => {
                 let ahead = value.as_str().is_some_and(|d| d > Utc::now().date_naive().to_string().as_str());
                 row["onboarded"] = json!(!ahead);
@@ -408,6 +429,13 @@ fn refusal(fake: &FakeGusto, headers: &HeaderMap, scope: Scope) -> Option<Refusa
             json!({ "errors": [{ "error_key": "base", "category": "invalid_token", "message": "Unauthorized" }] });
         Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
     })
+}
+
+/// An error as Gusto's description gives them (Not-Found-Error-Object, Unprocessable-Entity-Error-Object): a list
+/// of `{error_key, category, message}`.
+fn gusto_error(status: StatusCode, key: &str, category: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "error_key": key, "category": category, "message": message }] });
+    (status, axum::Json(body)).into_response()
 }
 
 async fn token(State(fake): State<FakeGusto>, axum::Json(request): axum::Json<HashMap<String, String>>) -> Response {
@@ -459,26 +487,33 @@ async fn employees(
         return refused.into_response().await;
     }
     if company_uuid != COMPANY_UUID {
-        return (StatusCode::FORBIDDEN, axum::Json(json!({ "errors": [{ "message": "not this token's company" }] })))
-            .into_response();
+        // The token's company is the only one it can see: any other is not found (the description lists 404).
+        return gusto_error(StatusCode::NOT_FOUND, "request", "not_found", "The requested resource was not found.");
     }
     let company = fake.company();
     let wanted: Option<Vec<&str>> = query.get("uuids").map(|u| u.split(',').collect());
-    let rows: Vec<&Value> = company
+    // The home address only when asked for with `include=current_home_address`.
+    let address = query.get("include").is_some_and(|i| i.split(',').any(|i| i == "current_home_address"));
+    let rows: Vec<Value> = company
         .employees
         .iter()
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| w.contains(&k.as_str())))
-        .map(|(_, v)| v)
+        .map(|(_, v)| {
+            let mut row = v.clone();
+            if let Some(row) = row.as_object_mut().filter(|_| !address) {
+                row.remove("current_home_address");
+            }
+            row
+        })
         .collect();
     let paged = query.contains_key("page") || query.contains_key("per");
     if !paged {
-        let all: Vec<Value> = rows.into_iter().cloned().collect();
-        return axum::Json(all).into_response();
+        return axum::Json(rows).into_response();
     }
     let per: usize = query.get("per").and_then(|p| p.parse().ok()).unwrap_or(25).clamp(1, 100);
     let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let total_pages = rows.len().div_ceil(per).max(1);
-    let body: Vec<Value> = rows.iter().skip((page - 1) * per).take(per).map(|v| (*v).clone()).collect();
+    let body: Vec<Value> = rows.iter().skip((page - 1) * per).take(per).cloned().collect();
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();
     for (name, value) in
@@ -517,7 +552,15 @@ async fn events(
     let start = match query.get("starting_after_uuid") {
         Some(after) => match matching.iter().position(|e| e["uuid"] == after.as_str()) {
             Some(index) => index + 1,
-            None => return (StatusCode::UNPROCESSABLE_ENTITY, "unknown starting_after_uuid").into_response(),
+            None => {
+                let message = "No event with this uuid.";
+                return gusto_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "starting_after_uuid",
+                    "invalid_attribute_value",
+                    message,
+                );
+            }
         },
         None => 0,
     };
@@ -540,12 +583,16 @@ async fn verify(
         return refused.into_response().await;
     }
     let mut company = fake.company();
-    if uuid != SUBSCRIPTION_UUID || body.verification_token != company.verification_token {
-        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({ "errors": [{ "message": "invalid token" }] })))
-            .into_response();
+    // The subscription exists once a URL is registered (creating it names one).
+    let Some(url) = company.webhook.clone().filter(|_| uuid == SUBSCRIPTION_UUID) else {
+        return gusto_error(StatusCode::NOT_FOUND, "request", "not_found", "The requested resource was not found.");
+    };
+    if body.verification_token != company.verification_token {
+        let message = "The verification token is not this subscription's.";
+        return gusto_error(StatusCode::UNPROCESSABLE_ENTITY, "verification_token", "invalid_attribute_value", message);
     }
     company.verified = true;
-    axum::Json(json!({ "uuid": uuid, "url": company.webhook, "status": "verified",
+    axum::Json(json!({ "uuid": uuid, "url": url, "status": "verified",
                        "subscription_types": ["Employee"] }))
     .into_response()
 }
@@ -556,8 +603,11 @@ async fn sandbox_list(State(fake): State<FakeGusto>) -> Response {
 }
 
 async fn sandbox_hire(State(fake): State<FakeGusto>, axum::Json(fields): axum::Json<Value>) -> Response {
-    if fields.get("first_name").and_then(Value::as_str).is_none() {
-        return (StatusCode::BAD_REQUEST, "send a JSON object with at least first_name").into_response();
+    // Gusto's own employee creation requires both names.
+    if fields.get("first_name").and_then(Value::as_str).is_none()
+        || fields.get("last_name").and_then(Value::as_str).is_none()
+    {
+        return (StatusCode::BAD_REQUEST, "send a JSON object with at least first_name and last_name").into_response();
     }
     let uuid = fake.hire(fields).await;
     (StatusCode::CREATED, axum::Json(json!({ "uuid": uuid }))).into_response()
@@ -613,4 +663,132 @@ async fn sandbox_stats(State(fake): State<FakeGusto>) -> Response {
     axum::Json(json!({ "api_calls": company.api_calls, "refresh_grants": company.grants,
                        "headcount": company.employees.len(), "verified": company.verified }))
     .into_response()
+}
+
+/// Gusto's published description (`tests/contracts/gusto`).
+fn contract() -> &'static Contract {
+    static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+    CONTRACT.get_or_init(|| {
+        Contract::load("Gusto", &[GUSTO_OPENAPI]).amend(
+            GUSTO_OPENAPI,
+            "/components/schemas/Authentication",
+            "POST /oauth/token answers `Authentication`, a `oneOf` of Create-Token-Authentication and \
+             Refresh-Token-Authentication, which is Create-Token-Authentication with `refresh_token` and `scope` \
+             added (allOf, no additionalProperties): every token matches both, the schema's own two x-examples \
+             included, so `oneOf` refuses them all. Read as `anyOf`: either form",
+            one_of_as_any_of,
+        )
+    })
+}
+
+/// The vendored description's file (under `tests/contracts/`).
+const GUSTO_OPENAPI: &str = "gusto/gusto-openapi.yaml";
+
+fn one_of_as_any_of(schema: &mut Value) {
+    if let Some(schema) = schema.as_object_mut()
+        && let Some(branches) = schema.remove("oneOf")
+    {
+        schema.insert("anyOf".into(), branches);
+    }
+}
+
+impl Contracted for FakeGusto {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fake() -> FakeGusto {
+        let people = vec![json!({ "first_name": "Ada", "last_name": "Lovelace", "city": "London" })];
+        FakeGusto::start("127.0.0.1:0".parse().unwrap(), "client", "secret", "refresh-0", people).await.unwrap()
+    }
+
+    async fn token(fake: &FakeGusto, grant: Value) -> reqwest::Response {
+        let mut body = json!({ "client_id": "client", "client_secret": "secret" });
+        body.as_object_mut().unwrap().extend(grant.as_object().unwrap().clone());
+        fake.http.post(format!("{}/oauth/token", fake.base_url)).json(&body).send().await.unwrap()
+    }
+
+    async fn bearer(fake: &FakeGusto, grant: Value) -> String {
+        let answer: Value = token(fake, grant).await.json().await.unwrap();
+        answer["access_token"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn both_token_answers_hold_to_the_description() {
+        let fake = fake().await;
+        // The published schema takes neither (its `oneOf` branches overlap); the amended one takes both.
+        let refreshed = token(&fake, json!({ "grant_type": "refresh_token", "refresh_token": "refresh-0" })).await;
+        assert_eq!(refreshed.status(), StatusCode::OK);
+        let system = token(&fake, json!({ "grant_type": "system_access" })).await;
+        assert_eq!(system.status(), StatusCode::OK);
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn employees_are_listed_as_described_with_the_address_only_when_included() {
+        let fake = fake().await;
+        let bearer = bearer(&fake, json!({ "grant_type": "refresh_token", "refresh_token": "refresh-0" })).await;
+        let url = format!("{}/v1/companies/{COMPANY_UUID}/employees", fake.base_url);
+        let plain: Value = fake.http.get(&url).bearer_auth(&bearer).send().await.unwrap().json().await.unwrap();
+        assert!(plain[0].get("current_home_address").is_none(), "{plain}");
+        assert!(plain[0].get("title").is_none(), "no title is no `title`, never null: {plain}");
+        let included: Value = fake
+            .http
+            .get(&url)
+            .query(&[("include", "current_home_address")])
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(included[0]["current_home_address"]["city"], "London");
+        // Another company is not found, as listed for the operation.
+        let other = format!("{}/v1/companies/00000000-0000-4000-8000-000000000000/employees", fake.base_url);
+        let answer = fake.http.get(&other).bearer_auth(&bearer).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn refusals_of_the_feed_and_the_verification_have_gustos_error_shape() {
+        let fake = fake().await;
+        let bearer = bearer(&fake, json!({ "grant_type": "system_access" })).await;
+        let feed = fake
+            .http
+            .get(format!("{}/v1/events", fake.base_url))
+            .query(&[("starting_after_uuid", "no-such-event")])
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(feed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refusal: Value = feed.json().await.unwrap();
+        assert_eq!(refusal["errors"][0]["error_key"], "starting_after_uuid", "{refusal}");
+        let verify = |uuid: &str, token: &str| {
+            fake.http
+                .put(format!("{}/v1/webhook_subscriptions/{uuid}/verify", fake.base_url))
+                .json(&json!({ "verification_token": token }))
+                .bearer_auth(&bearer)
+                .send()
+        };
+        // No subscription before a URL is registered, and none by another uuid.
+        let none_yet = verify(SUBSCRIPTION_UUID, &fake.verification_token()).await.unwrap();
+        assert_eq!(none_yet.status(), StatusCode::NOT_FOUND);
+        fake.subscribe("http://127.0.0.1:9/webhooks/gusto").await;
+        let unknown = verify("00000000-0000-4000-8000-000000000000", &fake.verification_token()).await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        let wrong_token = verify(SUBSCRIPTION_UUID, "not-the-token").await.unwrap();
+        assert_eq!(wrong_token.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let verified = verify(SUBSCRIPTION_UUID, &fake.verification_token()).await.unwrap();
+        assert_eq!(verified.status(), StatusCode::OK, "{:?}", fake.violations());
+        assert!(fake.verified());
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
 }

@@ -10,7 +10,12 @@
 //!   hold: Personio's reference page for it makes `type` required)
 //!
 //! Refusals have the error shape of Personio's common components: `{personio_trace_id, timestamp, errors:
-//! [{title, detail, type}]}` (`application/problem+json` for a 400).
+//! [{title, detail, type}]}` (`application/problem+json` for a 400 or 404); a refused token request is a 400
+//! `{timestamp, trace_id, error, error_description, error_uri}` (wrong credentials are `invalid_client`).
+//!
+//! Held to Personio's published v2 description (`tests/contracts/personio`, see [`crate::contract`]): custom
+//! attributes are typed in upper case (`STRING`), and an employment not ended has no termination fields (none
+//! null). Org units and webhooks are not in that description (see `org_unit` and `notify`).
 //!
 //! Webhooks: `{company_id, event_name, occurred_at, payload}` with identifiers only, the configured token sent
 //! verbatim in `Authorization`. Events: `person.created|updated|deleted`, `employment.created|updated`.
@@ -23,6 +28,7 @@
 //! `requests` per endpoint: `persons`, `employments`, `org_units`). Personal email, phone and address are the
 //! custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
+use crate::contract::{Contract, Contracted, Violations};
 use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -70,6 +76,7 @@ struct Company {
 #[derive(Clone)]
 pub struct FakePersonio {
     company: Arc<Mutex<Company>>,
+    violations: Violations,
     base_url: String,
     http: reqwest::Client,
 }
@@ -100,6 +107,7 @@ impl FakePersonio {
                 token_grants: 0,
                 deliveries: Vec::new(),
             })),
+            violations: Violations::default(),
             base_url,
             http: reqwest::Client::new(),
         };
@@ -107,7 +115,15 @@ impl FakePersonio {
         for flat in people {
             fake.add(flat, seeded);
         }
-        let app = Router::new()
+        let app = fake.router();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(fake)
+    }
+
+    fn router(&self) -> Router {
+        let api = Router::new()
             .route("/v2/auth/token", post(token))
             .route("/v2/persons", get(persons))
             .route("/v2/persons/{id}/employments", get(employments))
@@ -119,11 +135,8 @@ impl FakePersonio {
             .route("/sandbox/webhook", put(sandbox_webhook))
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
-            .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(fake)
+            .with_state(self.clone());
+        contract().enforce(api, self.violations.clone())
     }
 
     pub fn base_url(&self) -> &str {
@@ -202,8 +215,8 @@ impl FakePersonio {
         let mut employment = json!({
             "id": format!("emp-{id}-1"), "person": { "id": id.to_string() }, "status": "ACTIVE",
             "type": "INTERNAL", "employment_start_date": today, "employment_end_date": null, "org_units": [],
-            "termination": { "termination_date": null, "last_working_day": null, "terminated_at": null,
-                             "type": null, "reason": null },
+            // The description's Termination fields are never null: an employment not ended has none of them.
+            "termination": {},
             "created_at": stamp(at), "updated_at": stamp(at),
         });
         company.apply(&mut record, &mut employment, flat);
@@ -281,7 +294,7 @@ impl FakePersonio {
             employment["id"] = json!(format!("emp-{id}-{n}"));
             employment["status"] = json!(if start > now.date_naive() { "ONBOARDING" } else { "ACTIVE" });
             employment["employment_start_date"] = json!(start.to_string());
-            employment["termination"]["termination_date"] = Value::Null;
+            employment["termination"] = json!({});
             employment["created_at"] = json!(stamp(now));
             employment["updated_at"] = json!(stamp(now));
             person.record["status"] = json!("ACTIVE");
@@ -365,8 +378,12 @@ impl Company {
                     };
                     let attributes = person["custom_attributes"].as_array_mut().expect("an array");
                     attributes.retain(|a| a["id"] != id);
-                    attributes.push(json!({ "id": id, "global_id": &id[8..], "label": name, "type": "string",
-                                            "value": value }));
+                    // The description's types are upper case (a third-party client reports lower case from the
+                    // live API: the connector does not read the type). A null value is no attribute.
+                    if !value.is_null() {
+                        attributes.push(json!({ "id": id, "global_id": &id[8..], "label": name, "type": "STRING",
+                                                "value": value }));
+                    }
                 }
                 "title" => employment["position"] = json!({ "title": value }),
                 "department" => {
@@ -379,6 +396,7 @@ impl Company {
                 "start_date" => employment["employment_start_date"] = value,
                 "supervisor_id" => employment["supervisor"] = json!({ "id": value }),
                 "status" => employment["status"] = value,
+                "termination_date" if value.is_null() => employment["termination"] = json!({}),
                 "termination_date" => employment["termination"]["termination_date"] = value,
                 _ => {}
             }
@@ -415,12 +433,12 @@ async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<Ha
     }
     let mut company = fake.company();
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": "unsupported_grant_type" }))).into_response();
+        return token_error("unsupported_grant_type", "The grant type is not supported.");
     }
     let ok =
         form.get("client_id") == Some(&company.client_id) && form.get("client_secret") == Some(&company.client_secret);
     if !ok {
-        return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "invalid_client" }))).into_response();
+        return token_error("invalid_client", "Client authentication failed.");
     }
     company.token_grants += 1;
     let access = format!("papi-{}-{}", company.token_grants, Utc::now().timestamp_nanos_opt().unwrap_or_default());
@@ -429,6 +447,21 @@ async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<Ha
     axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": lifetime,
                        "scope": "personio:persons:read" }))
     .into_response()
+}
+
+/// A refused token request as Personio's authentication description gives it: 400, `application/problem+json`,
+/// an OAuth error code with its description and link, the time and a trace id (wrong credentials included:
+/// `invalid_client`, not a 401).
+fn token_error(code: &str, description: &str) -> Response {
+    let body = json!({
+        "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        "trace_id": trace_id(),
+        "error": code,
+        "error_description": description,
+        "error_uri": format!("https://developer.personio.de/reference/errors#credentials.oauth2.{code}"),
+    });
+    let kind = [(axum::http::header::CONTENT_TYPE, "application/problem+json")];
+    (StatusCode::BAD_REQUEST, kind, body.to_string()).into_response()
 }
 
 /// An error in the shape of Personio's common components (`ErrorResponse`): a trace id the fake makes up, the
@@ -440,7 +473,9 @@ fn error(status: StatusCode, title: &str, detail: &str, code: &str) -> Response 
         "errors": [{ "title": title, "detail": detail,
                      "type": format!("https://developer.personio.de/reference/errors#{code}") }],
     });
-    let kind = if status == StatusCode::BAD_REQUEST { "application/problem+json" } else { "application/json" };
+    // The persons and employments operations describe their 400 and 404 as problem+json.
+    let problem = status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND;
+    let kind = if problem { "application/problem+json" } else { "application/json" };
     (status, [(axum::http::header::CONTENT_TYPE, kind)], body.to_string()).into_response()
 }
 
@@ -622,4 +657,94 @@ async fn sandbox_stats(State(fake): State<FakePersonio>) -> Response {
     axum::Json(json!({ "api_calls": company.api_calls, "requests": company.requests,
                        "token_grants": company.token_grants, "headcount": company.people.len() }))
     .into_response()
+}
+
+/// Personio's published v2 description (`tests/contracts/personio`): authentication, persons and employments, with
+/// the common components they share. Org units and webhooks are not in it.
+fn contract() -> &'static Contract {
+    static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+    const EMPLOYMENTS: &str = "personio/employment-contract-v2.json";
+    CONTRACT.get_or_init(|| {
+        Contract::load(
+            "Personio",
+            &[
+                "personio/credentials-service-api-v2.json",
+                "personio/persons-service-api-v2.json",
+                EMPLOYMENTS,
+                "personio/common-components-v2.json",
+            ],
+        )
+        .amend(
+            EMPLOYMENTS,
+            "/components/schemas/Employment/properties/employment_end_date",
+            "a string in the schema, but the description's own EmploymentResponse example gives \
+             `\"employment_end_date\": null` for an employment without an end: null or a date",
+            |end| *end = json!({ "type": ["string", "null"] }),
+        )
+        .undescribed(
+            "/v2/org-units/{id}",
+            "not in Personio's published v2 description; the fake follows Personio's reference page for \
+             GET /v2/org-units/{id} (a required `type` of department or team)",
+        )
+    })
+}
+
+impl Contracted for FakePersonio {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fake() -> FakePersonio {
+        let people = vec![json!({ "first_name": "Ada", "last_name": "Lovelace", "personal_email": "ada@home.example",
+                                  "department": "Engineering", "start_date": "2020-01-06" })];
+        FakePersonio::start("127.0.0.1:0".parse().unwrap(), "papi-client", "papi-secret", people).await.unwrap()
+    }
+
+    async fn token(fake: &FakePersonio, secret: &str) -> reqwest::Response {
+        let form = [("grant_type", "client_credentials"), ("client_id", "papi-client"), ("client_secret", secret)];
+        fake.http.post(format!("{}/v2/auth/token", fake.base_url)).form(&form).send().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_are_a_described_bad_request() {
+        let fake = fake().await;
+        let refused = token(&fake, "not-the-secret").await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client", "{body}");
+        assert_eq!(token(&fake, "papi-secret").await.status(), StatusCode::OK);
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn people_and_employments_through_a_termination_and_a_rehire_hold_to_the_description() {
+        let fake = fake().await;
+        let answer: Value = token(&fake, "papi-secret").await.json().await.unwrap();
+        let bearer = answer["access_token"].as_str().unwrap().to_owned();
+        let id = fake.ids()[0].clone();
+        let get = |path: String| fake.http.get(format!("{}{path}", fake.base_url)).bearer_auth(&bearer).send();
+        let employments = |fake: &FakePersonio| {
+            let url = format!("{}/v2/persons/{id}/employments", fake.base_url);
+            fake.http.get(url).bearer_auth(&bearer).send()
+        };
+        let persons: Value = get("/v2/persons".into()).await.unwrap().json().await.unwrap();
+        assert_eq!(persons["_data"][0]["custom_attributes"][0]["type"], "STRING", "{persons}");
+        let active: Value = employments(&fake).await.unwrap().json().await.unwrap();
+        assert_eq!(active["_data"][0]["termination"], json!({}), "an employment not ended: {active}");
+        fake.terminate(&id, Utc::now().date_naive() - chrono::Duration::days(1)).await;
+        let ended: Value = employments(&fake).await.unwrap().json().await.unwrap();
+        assert!(ended["_data"][0]["termination"]["termination_date"].is_string(), "{ended}");
+        fake.rehire(&id, Utc::now().date_naive()).await;
+        let rehired: Value = employments(&fake).await.unwrap().json().await.unwrap();
+        assert_eq!(rehired["_data"][0]["termination"], json!({}), "{rehired}");
+        let unknown = get("/v2/persons/999/employments".into()).await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(unknown.headers()["content-type"], "application/problem+json");
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
 }
