@@ -57,8 +57,11 @@ async fn a_connection_made_through_the_api_syncs_and_never_shows_its_secrets_aga
     let (status, created) = create(&admin, &fake).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let secret = created["webhook_secret"].as_str().unwrap().to_owned();
     let webhook_url = created["webhook_url"].as_str().unwrap().to_owned();
+    // BambooHR issues the key: connecting registered IT Hub's webhook, whose key IT Hub keeps and never shows.
+    assert!(created.get("webhook_secret").is_none(), "{created}");
+    let secret = fake.webhook_key(&webhook_url).expect("the key BambooHR issued");
+    assert_eq!(created["check"]["ok"], true, "{created}");
     assert!(webhook_url.ends_with(&format!("/webhooks/{id}")), "{webhook_url}");
     assert!(created.get("credentials").is_none() && !created.to_string().contains(FAKE_KEY));
     assert_eq!((created["provider"].as_str(), created["provider_name"].as_str()), (Some("bamboohr"), Some("BambooHR")));
@@ -93,17 +96,19 @@ async fn rotation_keeps_the_previous_secret_valid_until_the_next_rotation() {
     let (_, created) = create(&admin, &fake).await;
     let id = created["id"].as_str().unwrap();
     let url = format!("{}/webhooks/{id}", admin.base);
-    let first = created["webhook_secret"].as_str().unwrap().to_owned();
+    let first = fake.webhook_key(&url).expect("the key BambooHR issued");
 
+    // Each rotation registers a new webhook, whose key BambooHR issues.
     let (status, rotated) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
     assert_eq!(status, 200, "{rotated}");
-    let second = rotated["webhook_secret"].as_str().unwrap().to_owned();
+    let second = fake.webhook_key(&url).expect("the new key");
     assert_ne!(first, second);
     assert_eq!(signed_post(&url, &second).await, 202);
     assert_eq!(signed_post(&url, &first).await, 202, "the previous secret still works");
 
-    let (_, again) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
-    let third = again["webhook_secret"].as_str().unwrap().to_owned();
+    let (status, again) = admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
+    assert_eq!(status, 200, "{again}");
+    let third = fake.webhook_key(&url).expect("the third key");
     assert!(accepted_after_retries(&url, &third).await, "the new secret works");
     assert_eq!(signed_post(&url, &second).await, 202);
     assert_eq!(signed_post(&url, &first).await, 401, "two rotations later the first secret is dead");
@@ -114,7 +119,7 @@ async fn deleting_a_connection_stops_syncing_and_keeps_the_employees() {
     let (stack, admin, fake, _) = setup().await;
     let (_, created) = create(&admin, &fake).await;
     let id = created["id"].as_str().unwrap();
-    let secret = created["webhook_secret"].as_str().unwrap();
+    let secret = &fake.webhook_key(&format!("{}/webhooks/{id}", admin.base)).expect("the key BambooHR issued");
     stack.poll(chrono::Utc::now(), ithub::schedule::Tick::All).await.unwrap();
     drain(&stack).await;
 
