@@ -379,6 +379,7 @@ impl Document {
             jsonschema::Draft::Draft202012
         };
         let mut operations = Vec::new();
+        let base = server_base_path(&raw);
         if let Some(paths) = raw.get("paths").and_then(Value::as_object) {
             for (path, item) in paths {
                 let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -399,7 +400,7 @@ impl Document {
                     operations.push(Operation {
                         pointer: format!("/paths/{}/{}", escape(path), method.as_str().to_ascii_lowercase()),
                         method,
-                        template: parse_template(path),
+                        template: parse_template(&format!("{base}{path}")),
                         parameters,
                     });
                 }
@@ -507,6 +508,26 @@ fn problems(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> 
         .collect()
 }
 
+/// The path part every server URL of a document shares (`/v1` for `https://api.hibob.com/v1`): an operation's
+/// path is appended to it (OpenAPI 3, "Paths Object"). None when the servers disagree or have no path.
+fn server_base_path(raw: &Value) -> String {
+    let paths: Vec<&str> = raw
+        .get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|server| server.get("url").and_then(Value::as_str))
+        .map(|url| {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            rest.find('/').map_or("", |at| &rest[at..]).trim_end_matches('/')
+        })
+        .collect();
+    match paths.split_first() {
+        Some((first, rest)) if rest.iter().all(|p| p == first) => (*first).to_owned(),
+        _ => String::new(),
+    }
+}
+
 fn parse_template(path: &str) -> Vec<Segment> {
     path.trim_start_matches('/')
         .split('/')
@@ -543,11 +564,9 @@ fn matches(template: &[Segment], segments: &[&str]) -> Option<HashMap<String, St
 fn coerce(text: &str, schema: &Value) -> Value {
     match schema_type(schema) {
         Some("integer") => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(text)),
-        Some("number") => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| json!(text), Value::Number),
+        Some("number") => {
+            text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(|| json!(text), Value::Number)
+        }
         Some("boolean") => match text {
             "true" => json!(true),
             "false" => json!(false),
@@ -686,6 +705,27 @@ mod tests {
         assert!(!contract.check_response(&op, StatusCode::OK, &json_headers(), wrong.as_bytes()).is_empty());
         assert!(contract.check_response(&op, StatusCode::TOO_MANY_REQUESTS, &json_headers(), b"").is_empty());
         assert!(!contract.check_response(&op, StatusCode::IM_A_TEAPOT, &json_headers(), b"").is_empty());
+    }
+
+    #[test]
+    fn paths_are_below_the_servers_base_path() {
+        let doc = Document::new(json!({
+            "openapi": "3.0.1",
+            "servers": [{ "url": "https://api.example.com/v1" }, { "url": "https://sandbox.example.com/v1/" }],
+            "paths": { "/people/search": { "post": { "responses": {} } } },
+        }));
+        let contract = Contract {
+            name: "Example".into(),
+            documents: vec![doc],
+            undescribed: Vec::new(),
+            validators: Mutex::default(),
+        };
+        let search = |path: &str| contract.check_request(&Method::POST, path, None, &HeaderMap::new(), b"");
+        assert!(search("/v1/people/search").is_ok());
+        assert!(search("/people/search").is_err(), "the path without the servers' /v1");
+        // Servers without a path, or with different ones, put the paths at the root.
+        assert_eq!(server_base_path(&json!({ "servers": [{ "url": "https://{domain}.example.com" }] })), "");
+        assert_eq!(server_base_path(&json!({ "servers": [{ "url": "/a" }, { "url": "https://x.example/b" }] })), "");
     }
 
     #[test]
