@@ -12,6 +12,7 @@
 //! its media type's schema (JSON and form bodies), and the answer's status (a success the description does not list
 //! is a violation) and JSON body against the schema listed for that status. Undocumented `401`, `429` and `5xx`
 //! answers pass: gateways give them whatever a description says, and the fakes' injected faults are such answers.
+//! So does any `4xx` of an operation that lists no client error at all: its description is silent on them.
 //! OpenAPI 3.0 documents are read as JSON Schema draft 4 with `nullable` turned into a `null` type; 3.1 documents
 //! are JSON Schema 2020-12 already. Formats (`date-time`, `date`, `email`, …) are checked.
 //!
@@ -185,6 +186,14 @@ impl Contract {
         else {
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             {
+                return Vec::new();
+            }
+            // An operation that lists no client error at all says nothing of them (OpenAPI does not expect every
+            // status to be listed; Rippling's description lists none for any operation): its 4xx pass.
+            let lists_client_errors = responses
+                .as_object()
+                .is_some_and(|listed| listed.keys().any(|key| key.starts_with('4') || key == "default"));
+            if status.is_client_error() && !lists_client_errors {
                 return Vec::new();
             }
             return vec![format!("answered {status}, which the description does not list for this operation")];
@@ -705,6 +714,23 @@ mod tests {
         assert!(!contract.check_response(&op, StatusCode::OK, &json_headers(), wrong.as_bytes()).is_empty());
         assert!(contract.check_response(&op, StatusCode::TOO_MANY_REQUESTS, &json_headers(), b"").is_empty());
         assert!(!contract.check_response(&op, StatusCode::IM_A_TEAPOT, &json_headers(), b"").is_empty());
+    }
+
+    #[test]
+    fn a_client_error_passes_only_where_the_operation_lists_none() {
+        static CELL: OnceLock<Contract> = OnceLock::new();
+        let rippling = once(&CELL, || Contract::load("Rippling", &["rippling/rippling.json"]));
+        let worker = rippling.check_request(&Method::GET, "/workers/wkr_1/", None, &HeaderMap::new(), b"");
+        let worker = worker.unwrap().unwrap();
+        // Rippling lists only a 200 for a worker: its 404 is not described either way.
+        assert!(rippling.check_response(&worker, StatusCode::NOT_FOUND, &json_headers(), b"{}").is_empty());
+        assert!(!rippling.check_response(&worker, StatusCode::CREATED, &json_headers(), b"{}").is_empty());
+        // BambooHR lists a 400 for its changed list, so another client error is one it does not give.
+        let bamboo = bamboo();
+        let query = Some("since=2026-01-01T00:00:00Z");
+        let changed = bamboo.check_request(&Method::GET, "/api/v1/employees/changed", query, &HeaderMap::new(), b"");
+        let changed = changed.unwrap().unwrap();
+        assert!(!bamboo.check_response(&changed, StatusCode::NOT_FOUND, &json_headers(), b"").is_empty());
     }
 
     #[test]
