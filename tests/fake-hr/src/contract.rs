@@ -132,6 +132,17 @@ impl Contract {
         self
     }
 
+    /// Reads every `oneOf` of these documents as `anyOf`, for a description that lists overlapping alternatives
+    /// (the answer formats a request chooses between, say) under `oneOf`: JSON Schema's `oneOf` refuses a value
+    /// that fits more than one, which every answer of a few fields does. `reason` says where the overlap is.
+    pub fn one_of_as_any_of(mut self, reason: &'static str) -> Self {
+        debug_assert!(!reason.is_empty());
+        for document in &mut self.documents {
+            rename_key(&mut document.doc, "oneOf", "anyOf");
+        }
+        self
+    }
+
     /// The router, wrapped so that every request and answer outside `/sandbox` is held to this contract.
     pub fn enforce<S: Clone + Send + Sync + 'static>(
         &'static self,
@@ -636,6 +647,19 @@ fn make_nullable_explicit(value: &mut Value) {
     }
 }
 
+fn rename_key(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::Object(map) => {
+            if let Some(inner) = map.remove(from) {
+                map.insert(to.to_owned(), inner);
+            }
+            map.values_mut().for_each(|v| rename_key(v, from, to));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_key(v, from, to)),
+        _ => {}
+    }
+}
+
 /// Loads a contract once per process.
 pub fn once(cell: &'static OnceLock<Contract>, load: impl FnOnce() -> Contract) -> &'static Contract {
     cell.get_or_init(load)
@@ -752,6 +776,20 @@ mod tests {
         // Servers without a path, or with different ones, put the paths at the root.
         assert_eq!(server_base_path(&json!({ "servers": [{ "url": "https://{domain}.example.com" }] })), "");
         assert_eq!(server_base_path(&json!({ "servers": [{ "url": "/a" }, { "url": "https://x.example/b" }] })), "");
+    }
+
+    #[test]
+    fn overlapping_alternatives_can_be_read_as_any_of() {
+        let load = || Contract::load("HiBob", &["hibob/hibob-public-api.generated.yml"]);
+        let answer = json!({ "employees": [{ "id": "1", "internal": { "lifecycleStatus": "employed" } }] });
+        let answer = answer.to_string();
+        let check = |contract: &Contract| {
+            let op = contract.check_request(&Method::POST, "/v1/people/search", None, &json_headers(), b"{}");
+            contract.check_response(&op.unwrap().unwrap(), StatusCode::OK, &json_headers(), answer.as_bytes())
+        };
+        // Bob lists its human-readable and machine formats under `oneOf`; a record of two fields fits both.
+        assert!(!check(&load()).is_empty());
+        assert_eq!(check(&load().one_of_as_any_of("formats overlap")), Vec::<String>::new());
     }
 
     #[test]
