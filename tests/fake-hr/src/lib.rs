@@ -61,4 +61,4 @@ macro_rules! not_yet_contracted {
         }
     )+};
 }
-not_yet_contracted!(FakeAdp, FakeBob, FakeGusto, FakePersonio, FakeWorkday);
+not_yet_contracted!(FakeAdp, FakeGusto, FakePersonio, FakeWorkday);
