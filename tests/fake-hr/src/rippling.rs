@@ -298,7 +298,9 @@ impl Company {
         let name = &worker.user["name"];
         let display =
             format!("{} {}", name["given_name"].as_str().unwrap_or(""), name["family_name"].as_str().unwrap_or(""));
-        worker.user["name"]["display_name"] = json!(display.trim());
+        // The description has the display name on the user and the full name as the name's `formatted`.
+        worker.user["display_name"] = json!(display.trim());
+        worker.user["name"]["formatted"] = json!(display.trim());
         worker.user["emails"] = json!([{ "value": worker.record["work_email"], "type": "WORK" }]);
     }
 
