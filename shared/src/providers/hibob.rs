@@ -15,7 +15,9 @@
 //! - dates are `yyyy-mm-dd`;
 //! - the home address is `address.line1`, `address.line2`, `address.city`, `address.state`,
 //!   `address.postCode`, `address.country`;
-//! - the department named list answers `{"values": [{"id", "value", "children": [...]}]}`;
+//! - the department named list answers as Bob's description has it, `{"name", "items": [{"id", "value", "name",
+//!   "archived", "children": [...]}]}` (an earlier assumption read `values`, which Bob does not send, so every
+//!   department showed as its list id);
 //! - each webhook configuration (re-)issues the secret; a pasted one replaces the previous, which stays valid
 //!   until the next paste for deliveries already signed with it.
 
@@ -247,7 +249,7 @@ struct Search {
 #[derive(Deserialize)]
 struct NamedList {
     #[serde(default)]
-    values: Vec<NamedItem>,
+    items: Vec<NamedItem>,
 }
 
 #[derive(Deserialize)]
@@ -263,7 +265,7 @@ struct NamedItem {
 
 impl NamedList {
     fn collect(self, names: &mut HashMap<String, String>) {
-        let mut stack = self.values;
+        let mut stack = self.items;
         while let Some(item) = stack.pop() {
             if let (Some(id), Some(name)) = (text(&item.id), item.value.or(item.name)) {
                 names.insert(id, name);
@@ -591,7 +593,7 @@ mod tests {
 
     #[test]
     fn named_lists_are_read_with_their_children() {
-        let list: NamedList = serde_json::from_value(json!({ "name": "department", "values": [
+        let list: NamedList = serde_json::from_value(json!({ "name": "department", "items": [
             { "id": 1, "value": "R&D", "children": [ { "id": "2", "value": "Platform", "children": [] } ] } ] }))
         .unwrap();
         let mut names = HashMap::new();

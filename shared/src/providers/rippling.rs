@@ -1,6 +1,8 @@
 //! Rippling (the current REST API, `https://rest.ripplingapis.com`): a company API key as a bearer token;
-//! `GET /workers/` with `expand=user,department`, read in cursor pages by following `next_link` as given; changes by
-//! the `updated_at` filter, ordered by `updated_at`; one worker by `GET /workers/{id}/`. Users and departments are
+//! `GET /workers/` with `expand=user,department`, read in cursor pages by following `next_link` (absolute as the
+//! description has it, or relative, resolved against the API base: either must lead back under it), in pages of the
+//! size Rippling chooses (the description names no `limit`); changes by the `updated_at` filter, ordered by
+//! `updated_at`; one worker by `GET /workers/{id}/`. Users and departments are
 //! read only through `expand`, never at `/users/` or `/departments/`. Fields the token may not read come back
 //! listed in `__meta.redacted_fields`: each is withheld, so what IT Hub holds for it stays as it was instead of
 //! being cleared. Rippling's webhooks are for App Shop partner apps only, form-encoded, unsigned and about five
@@ -25,12 +27,13 @@
 //! costs no redirect's extra request against the rate limit; the fake serves that form and redirects the bare one.
 //!
 //! Assumptions where the fact sheet marks a fact unverified, each followed by the fake:
-//! - `filter=updated_at ge '<RFC 3339 time>'` reads workers changed since that time (only `eq` appears in
-//!   examples); a change to a worker's user (name, phone, address) moves the worker's `updated_at`;
-//! - `status` is `ACTIVE`, `TERMINATED`, `PRE_HIRE` (or the legacy `INIT`, `HIRED`, `ACCEPTED`) or a leave
-//!   (`LEAVE`, `ON_LEAVE`); any other value is a record failure that names the value (a status is not
-//!   personal data);
-//! - `limit=100` is accepted;
+//! - `filter=updated_at ge <RFC 3339 time>` reads workers changed since that time (the description gives `filter`
+//!   as text and names `updated_at` filterable, nothing more; text values are quoted, `work_email eq '…'`, but a
+//!   quoted time is reported refused with a 400, so the time goes bare); a change to a worker's user (name, phone,
+//!   address) moves the worker's `updated_at`;
+//! - `status` is one of the description's `INIT`, `HIRED`, `ACCEPTED` (before the start), `ACTIVE`, `TERMINATED`;
+//!   `PRE_HIRE` and a leave (`LEAVE`, `ON_LEAVE`) are read too, in case a company shows them; any other value is a
+//!   record failure that does not name the value;
 //! - a redacted field is named by its worker path (`title`, `user.phone_numbers`, …).
 
 use super::auth::{Secret, StaticToken, TokenSource};
@@ -102,8 +105,6 @@ pub struct Rippling {
     retry: RetryPolicy,
 }
 
-/// Workers asked for per page.
-pub const PAGE_SIZE: u32 = 100;
 const EXPAND: &str = "user,department";
 
 impl Rippling {
@@ -133,14 +134,11 @@ impl Rippling {
     ) -> Result<(RecordPage, Vec<Employee>), ProviderError> {
         let response = match next_link {
             Some(link) => {
-                if !link.starts_with(&format!("{}/", self.api)) {
-                    return Err(ProviderError::Malformed("a next_link outside the connection's API".into()));
-                }
-                self.get(link, &[]).await?
+                let link = within_api(&self.api, link)?;
+                self.get(link.as_str(), &[]).await?
             }
             None => {
-                let mut query =
-                    vec![("limit", PAGE_SIZE.to_string()), ("expand", EXPAND.to_owned()), ("order_by", order_by.into())];
+                let mut query = vec![("expand", EXPAND.to_owned()), ("order_by", order_by.into())];
                 query.extend(filter.map(|f| ("filter", f)));
                 self.get(&format!("{}/workers/", self.api), &query).await?
             }
@@ -157,6 +155,20 @@ impl Rippling {
             }
         }
         Ok((out, terminated))
+    }
+}
+
+/// A `next_link` as the URL to ask: an absolute one as given, a relative one (`/workers/?cursor=…`) resolved
+/// against the API base as a browser would; either must lead back under the connection's API, as the token is
+/// never sent anywhere else.
+fn within_api(api: &str, link: &str) -> Result<reqwest::Url, ProviderError> {
+    let outside = || ProviderError::Malformed("a next_link outside the connection's API".into());
+    let base = reqwest::Url::parse(&format!("{api}/")).map_err(|_| outside())?;
+    let url = base.join(link.trim()).map_err(|_| outside())?;
+    if url.as_str().starts_with(base.as_str()) && url.as_str().len() > base.as_str().len() {
+        Ok(url)
+    } else {
+        Err(outside())
     }
 }
 
@@ -404,7 +416,8 @@ impl HrProvider for Rippling {
             }
             None => (None, now),
         };
-        let filter = format!("updated_at ge '{}'", since.to_rfc3339_opts(SecondsFormat::Secs, true));
+        // A time is given bare: Rippling quotes text values (`work_email eq '…'`) but refuses a quoted date.
+        let filter = format!("updated_at ge {}", since.to_rfc3339_opts(SecondsFormat::Secs, true));
         let (mut records, left) =
             self.workers_page(Some(filter), "updated_at", link.as_deref(), now.date_naive()).await?;
         // A change can be a termination: that record belongs to the feed.
@@ -511,6 +524,24 @@ mod tests {
             let refused = rippling.workers_page(None, "id", Some(link), day("2026-06-01")).await.err();
             assert!(matches!(refused, Some(ProviderError::Malformed(_))), "{link}: {refused:?}");
         }
+    }
+
+    #[test]
+    fn a_relative_next_link_is_resolved_against_the_api_and_still_kept_to_it() {
+        let api = "https://rest.ripplingapis.com";
+        for (link, url) in [
+            ("/workers/?cursor=abc&expand=user", "https://rest.ripplingapis.com/workers/?cursor=abc&expand=user"),
+            ("workers/?cursor=abc", "https://rest.ripplingapis.com/workers/?cursor=abc"),
+            ("https://rest.ripplingapis.com/workers/?cursor=abc", "https://rest.ripplingapis.com/workers/?cursor=abc"),
+        ] {
+            assert_eq!(within_api(api, link).map(String::from).ok().as_deref(), Some(url), "{link}");
+        }
+        for link in ["//attacker.example/workers/", "https://attacker.example/workers/", "http://rest.ripplingapis.com/workers/", ""] {
+            assert!(matches!(within_api(api, link), Err(ProviderError::Malformed(_))), "{link}");
+        }
+        // Under an API base with a path, a link from the host's root leaves it.
+        assert!(within_api("https://proxy.example/rippling", "/workers/?cursor=abc").is_err());
+        assert!(within_api("https://proxy.example/rippling", "workers/?cursor=abc").is_ok());
     }
 
     #[test]

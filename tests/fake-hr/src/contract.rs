@@ -12,6 +12,7 @@
 //! its media type's schema (JSON and form bodies), and the answer's status (a success the description does not list
 //! is a violation) and JSON body against the schema listed for that status. Undocumented `401`, `429` and `5xx`
 //! answers pass: gateways give them whatever a description says, and the fakes' injected faults are such answers.
+//! So does any `4xx` of an operation that lists no client error at all: its description is silent on them.
 //! OpenAPI 3.0 documents are read as JSON Schema draft 4 with `nullable` turned into a `null` type; 3.1 documents
 //! are JSON Schema 2020-12 already. Formats (`date-time`, `date`, `email`, …) are checked.
 //!
@@ -160,6 +161,17 @@ impl Contract {
         self
     }
 
+    /// Reads every `oneOf` of these documents as `anyOf`, for a description that lists overlapping alternatives
+    /// (the answer formats a request chooses between, say) under `oneOf`: JSON Schema's `oneOf` refuses a value
+    /// that fits more than one, which every answer of a few fields does. `reason` says where the overlap is.
+    pub fn one_of_as_any_of(mut self, reason: &'static str) -> Self {
+        debug_assert!(!reason.is_empty());
+        for document in &mut self.documents {
+            rename_key(&mut document.doc, "oneOf", "anyOf");
+        }
+        self
+    }
+
     /// The router, wrapped so that every request and answer outside `/sandbox` is held to this contract.
     pub fn enforce<S: Clone + Send + Sync + 'static>(
         &'static self,
@@ -214,6 +226,14 @@ impl Contract {
         else {
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             {
+                return Vec::new();
+            }
+            // An operation that lists no client error at all says nothing of them (OpenAPI does not expect every
+            // status to be listed; Rippling's description lists none for any operation): its 4xx pass.
+            let lists_client_errors = responses
+                .as_object()
+                .is_some_and(|listed| listed.keys().any(|key| key.starts_with('4') || key == "default"));
+            if status.is_client_error() && !lists_client_errors {
                 return Vec::new();
             }
             return vec![format!("answered {status}, which the description does not list for this operation")];
@@ -413,6 +433,7 @@ impl Document {
             jsonschema::Draft::Draft202012
         };
         let mut operations = Vec::new();
+        let base = server_base_path(&raw);
         if let Some(paths) = raw.get("paths").and_then(Value::as_object) {
             for (path, item) in paths {
                 let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -433,7 +454,7 @@ impl Document {
                     operations.push(Operation {
                         pointer: format!("/paths/{}/{}", escape(path), method.as_str().to_ascii_lowercase()),
                         method,
-                        template: parse_template(path),
+                        template: parse_template(&format!("{base}{path}")),
                         parameters,
                     });
                 }
@@ -539,6 +560,26 @@ fn problems(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> 
             if at.is_empty() { e.to_string() } else { format!("at {at}: {e}") }
         })
         .collect()
+}
+
+/// The path part every server URL of a document shares (`/v1` for `https://api.hibob.com/v1`): an operation's
+/// path is appended to it (OpenAPI 3, "Paths Object"). None when the servers disagree or have no path.
+fn server_base_path(raw: &Value) -> String {
+    let paths: Vec<&str> = raw
+        .get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|server| server.get("url").and_then(Value::as_str))
+        .map(|url| {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            rest.find('/').map_or("", |at| &rest[at..]).trim_end_matches('/')
+        })
+        .collect();
+    match paths.split_first() {
+        Some((first, rest)) if rest.iter().all(|p| p == first) => (*first).to_owned(),
+        _ => String::new(),
+    }
 }
 
 fn parse_template(path: &str) -> Vec<Segment> {
@@ -662,6 +703,19 @@ fn encode_refs(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(encode_refs),
+        _ => {}
+    }
+}
+
+fn rename_key(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::Object(map) => {
+            if let Some(inner) = map.remove(from) {
+                map.insert(to.to_owned(), inner);
+            }
+            map.values_mut().for_each(|v| rename_key(v, from, to));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_key(v, from, to)),
         _ => {}
     }
 }
@@ -812,6 +866,58 @@ mod tests {
             "a stale correction",
             |_| {},
         );
+    }
+
+    #[test]
+    fn a_client_error_passes_only_where_the_operation_lists_none() {
+        static CELL: OnceLock<Contract> = OnceLock::new();
+        let rippling = once(&CELL, || Contract::load("Rippling", &["rippling/rippling.json"]));
+        let worker = rippling.check_request(&Method::GET, "/workers/wkr_1/", None, &HeaderMap::new(), b"");
+        let worker = worker.unwrap().unwrap();
+        // Rippling lists only a 200 for a worker: its 404 is not described either way.
+        assert!(rippling.check_response(&worker, StatusCode::NOT_FOUND, &json_headers(), b"{}").is_empty());
+        assert!(!rippling.check_response(&worker, StatusCode::CREATED, &json_headers(), b"{}").is_empty());
+        // BambooHR lists a 400 for its changed list, so another client error is one it does not give.
+        let bamboo = bamboo();
+        let query = Some("since=2026-01-01T00:00:00Z");
+        let changed = bamboo.check_request(&Method::GET, "/api/v1/employees/changed", query, &HeaderMap::new(), b"");
+        let changed = changed.unwrap().unwrap();
+        assert!(!bamboo.check_response(&changed, StatusCode::NOT_FOUND, &json_headers(), b"").is_empty());
+    }
+
+    #[test]
+    fn paths_are_below_the_servers_base_path() {
+        let doc = Document::new(json!({
+            "openapi": "3.0.1",
+            "servers": [{ "url": "https://api.example.com/v1" }, { "url": "https://sandbox.example.com/v1/" }],
+            "paths": { "/people/search": { "post": { "responses": {} } } },
+        }));
+        let contract = Contract {
+            name: "Example".into(),
+            documents: vec![doc],
+            undescribed: Vec::new(),
+            validators: Mutex::default(),
+        };
+        let search = |path: &str| contract.check_request(&Method::POST, path, None, &HeaderMap::new(), b"");
+        assert!(search("/v1/people/search").is_ok());
+        assert!(search("/people/search").is_err(), "the path without the servers' /v1");
+        // Servers without a path, or with different ones, put the paths at the root.
+        assert_eq!(server_base_path(&json!({ "servers": [{ "url": "https://{domain}.example.com" }] })), "");
+        assert_eq!(server_base_path(&json!({ "servers": [{ "url": "/a" }, { "url": "https://x.example/b" }] })), "");
+    }
+
+    #[test]
+    fn overlapping_alternatives_can_be_read_as_any_of() {
+        let load = || Contract::load("HiBob", &["hibob/hibob-public-api.generated.yml"]);
+        let answer = json!({ "employees": [{ "id": "1", "internal": { "lifecycleStatus": "employed" } }] });
+        let answer = answer.to_string();
+        let check = |contract: &Contract| {
+            let op = contract.check_request(&Method::POST, "/v1/people/search", None, &json_headers(), b"{}");
+            contract.check_response(&op.unwrap().unwrap(), StatusCode::OK, &json_headers(), answer.as_bytes())
+        };
+        // Bob lists its human-readable and machine formats under `oneOf`; a record of two fields fits both.
+        assert!(!check(&load()).is_empty());
+        assert_eq!(check(&load().one_of_as_any_of("formats overlap")), Vec::<String>::new());
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //!   `equals`; `showInactive`, default false; machine format: list fields hold named-list ids; no paging: every
 //!   match in one answer, `{"employees": [...]}`); 400 for anything else
 //! - `POST /v1/people/{identifier}` (one person, by id or email)
-//! - `GET  /v1/company/named-lists/department`
+//! - `GET  /v1/company/named-lists/department` (`{"name", "items": [{"id", "value", "name", "archived",
+//!   "children"}]}`, ids numeric)
+//!
+//! held to Bob's published description (`tests/contracts/hibob`, whose servers end in `/v1`), webhooks aside: no
+//! description has them, so they follow Bob's webhook pages.
 //!
 //! with HTTP Basic auth (service-user id and token). It sends v2 webhooks (`employee.created`,
 //! `employee.updated`, `employee.left`, `table.entry.created` for a rehire's lifecycle entry, `employee.deleted`)
@@ -25,6 +29,7 @@
 //! `title`, `department` (a name), `startDate`, `privateEmail`, `mobilePhone`, `line1`, `city`, `postCode`,
 //! `country`, `managerId`.
 
+use crate::contract::{Contract, Contracted, Violations};
 use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -79,6 +84,7 @@ pub struct FakeBob {
     bob: Arc<Mutex<Bob>>,
     base_url: String,
     http: reqwest::Client,
+    violations: Violations,
 }
 
 const FIRST_ID: u64 = 3_332_883_800_000_000_000;
@@ -102,6 +108,7 @@ impl FakeBob {
             })),
             base_url,
             http: reqwest::Client::new(),
+            violations: Violations::default(),
         };
         for person in people {
             fake.add(person);
@@ -118,6 +125,7 @@ impl FakeBob {
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
             .with_state(fake.clone());
+        let app = contract().enforce(app, fake.violations.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -484,6 +492,9 @@ async fn search(State(fake): State<FakeBob>, headers: HeaderMap, body: axum::bod
         return bad_request("at most one filter");
     }
     let filter = request.filters.first();
+    if filter.is_some_and(|f| f.values.is_empty()) {
+        return bad_request("a filter's values may not be empty");
+    }
     if let Some(f) = filter
         && (!matches!(f.field_path.as_str(), "root.id" | "root.email") || f.operator != "equals")
     {
@@ -522,9 +533,16 @@ async fn departments(State(fake): State<FakeBob>, headers: HeaderMap) -> Respons
         return refused.into_response().await;
     }
     let bob = fake.bob();
-    let values: Vec<Value> =
-        bob.departments.iter().map(|(id, name)| json!({ "id": id, "value": name, "children": [] })).collect();
-    axum::Json(json!({ "name": "department", "values": values })).into_response()
+    // As the description has it: `items`, each with a numeric id (the people records hold it as text).
+    let items: Vec<Value> = bob
+        .departments
+        .iter()
+        .map(|(id, name)| {
+            let id = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
+            json!({ "id": id, "value": name, "name": name, "archived": false, "children": [] })
+        })
+        .collect();
+    axum::Json(json!({ "name": "department", "items": items })).into_response()
 }
 
 async fn sandbox_list(State(fake): State<FakeBob>) -> Response {
@@ -613,4 +631,22 @@ async fn sandbox_faults(State(fake): State<FakeBob>, axum::Json(fault): axum::Js
 async fn sandbox_stats(State(fake): State<FakeBob>) -> Response {
     let bob = fake.bob();
     axum::Json(json!({ "api_calls": bob.api_calls, "headcount": bob.people.len() })).into_response()
+}
+
+/// Bob's published description (`tests/contracts/hibob`): the people and named-list operations the connector
+/// calls are in it. Its webhooks are not (no description has them): the deliveries follow Bob's webhook pages.
+fn contract() -> &'static Contract {
+    static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+    CONTRACT.get_or_init(|| {
+        Contract::load("HiBob", &["hibob/hibob-public-api.generated.yml"]).one_of_as_any_of(
+            "a person in people/search and people/{identifier} is one of two formats (human-readable, machine), \
+             chosen by humanReadable; neither requires a field, so a record of a few fields fits both",
+        )
+    })
+}
+
+impl Contracted for FakeBob {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
 }

@@ -1,21 +1,25 @@
-//! A fake Rippling (the current REST API) that follows the documented API:
+//! A fake Rippling (the current REST API) held to Rippling's published description (`tests/contracts/rippling`):
 //!
-//! - `GET /workers/` with `Authorization: Bearer <API key>`: `limit` (1–100, default 50), `cursor`, `expand`
-//!   (`user`, `department`), `order_by` (`id`, `updated_at`), `filter` (`status eq '…'`, `work_email eq '…'`,
-//!   `updated_at gt|ge '…'`) → `{"__meta": {"redacted_fields": [{"name", "reason"}]}, "results": [...],
-//!   "next_link": "<absolute URL of /workers/ carrying the cursor and the query>" | null}`. Cursors are keyset
+//! - `GET /workers/` with `Authorization: Bearer <API key>`: `cursor`, `expand` (`user`, `department`),
+//!   `order_by` (`id`, `updated_at`), `filter` (`status eq '…'`, `work_email eq '…'`, `updated_at gt|ge <time>`:
+//!   text quoted, a time bare, a quoted time refused with a 400 as reported of Rippling) → `{"__meta":
+//!   {"redacted_fields": [{"name", "reason"}]}, "results": [...], "next_link": "<absolute URL of /workers/
+//!   carrying the cursor and the query>"}`, `next_link` left out on the last page (the description's `next_link`
+//!   is a `uri`, never null). No `limit`: the description names none; pages are of 50. Cursors are keyset
 //!   positions, so a worker written during a listing never shifts the pages.
 //! - `GET /workers/{id}/` (same `expand`), 404 for someone Rippling no longer has.
 //! - The paths are the ones the current API description names, with their trailing slash. The same path without
 //!   it is answered `301 Moved Permanently` to the slash form, query kept, before any auth check (as a framework
 //!   that appends slashes does; that the live API serves the bare form at all is seen in production clients that
 //!   call it, whether directly or by a redirect is not documented). Redirects are counted (`redirects` in the
-//!   stats), so a test sees a client that calls the undocumented form.
+//!   stats), so a test sees a client that calls the undocumented form; they are not held to the description.
 //!
-//! Workers keep `status` (`ACTIVE`, `PRE_HIRE` before a future start, `TERMINATED` from the last day on),
-//! `start_date`, `end_date`, `termination_details`; names, phones and addresses sit on the expanded `user`.
-//! A redaction (sandbox) hides fields from every answer and names them in `__meta.redacted_fields`, as a token
-//! without the scope for them sees. No webhooks (Rippling's are for partner apps only).
+//! Workers keep `status` (one of the description's: `ACCEPTED` before a future start, `ACTIVE`, `TERMINATED` from
+//! the last day on), `start_date`, `end_date`, `termination_details`; names, phones and addresses sit on the
+//! expanded `user`. A field with no value is left out, as the description has no nullable field. A redaction
+//! (sandbox) hides fields from every answer and names them in `__meta.redacted_fields`, as a token without the scope
+//! for them sees. No webhooks (Rippling's are for partner apps only). On a test's demand
+//! ([`FakeRippling::give_relative_links`]) `next_link` is relative, as a client has reported seeing.
 //!
 //! Sandbox controls, without auth: `GET|POST /sandbox/workers` (hire: `first_name`, `last_name`, `work_email`,
 //! `personal_email`, `phone`, `title`, `department`, `start_date`, `manager_id`, `street`, `city`),
@@ -23,6 +27,7 @@
 //! `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}`,
 //! `PUT /sandbox/redactions` (`["title", …]`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
+use crate::contract::{Contract, Contracted, InjectedFault, Violations};
 use crate::faults::{Dated, Fault, Refusal, found, next_fault};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -54,12 +59,19 @@ struct Company {
     pages: u64,
     /// Requests for a path without its trailing slash, answered with a redirect to it.
     redirects: u64,
+    /// Whether `next_link` is given as a path and query, as a client has reported, instead of the absolute URL
+    /// the description names.
+    relative_links: bool,
 }
+
+/// Workers per page (Rippling chooses; the description names no `limit`, and its default is not documented).
+const PAGE_SIZE: usize = 50;
 
 #[derive(Clone)]
 pub struct FakeRippling {
     company: Arc<Mutex<Company>>,
     base_url: String,
+    violations: Violations,
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -81,18 +93,18 @@ impl FakeRippling {
                 api_calls: 0,
                 pages: 0,
                 redirects: 0,
+                relative_links: false,
             })),
             base_url,
+            violations: Violations::default(),
         };
         let seeded = Utc::now() - chrono::Duration::days(3);
         for flat in people {
             fake.add(flat, seeded);
         }
-        let app = Router::new()
+        let api = Router::new()
             .route("/workers/", get(workers))
             .route("/workers/{id}/", get(worker))
-            .route("/workers", get(to_slash))
-            .route("/workers/{id}", get(to_slash))
             .route("/sandbox/workers", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/workers/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
@@ -101,6 +113,12 @@ impl FakeRippling {
             .route("/sandbox/faults", post(sandbox_faults))
             .route("/sandbox/stats", get(sandbox_stats))
             .with_state(fake.clone());
+        // The bare paths are not in the description: their redirect is the fake's own, counted, not checked.
+        let bare = Router::new()
+            .route("/workers", get(to_slash))
+            .route("/workers/{id}", get(to_slash))
+            .with_state(fake.clone());
+        let app = contract().enforce(api, fake.violations.clone()).merge(bare);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -143,6 +161,12 @@ impl FakeRippling {
         self.company().redirects
     }
 
+    /// From now on, `next_link` is a path and query relative to the API (`/workers/?cursor=…`), as a client has
+    /// reported seeing, not the absolute URL the description names; those pages are not held to it.
+    pub fn give_relative_links(&self) {
+        self.company().relative_links = true;
+    }
+
     /// Worker fields hidden from every answer from now on (`title`, `user.phone_numbers`, …).
     pub fn redact(&self, fields: &[&str]) {
         self.company().redactions = fields.iter().map(|f| (*f).to_owned()).collect();
@@ -159,10 +183,10 @@ impl FakeRippling {
             "manager_id": null, "legal_entity_id": "le_01", "country": "US", "number": company.next_id,
             "department_id": null, "title": null, "start_date": today, "end_date": null, "work_email": null,
             "personal_email": null, "status": "ACTIVE", "employment_type_id": "et_01", "termination_details": null,
-            "location": { "type": "REMOTE", "work_location_id": null },
+            "location": { "type": "WORK", "work_location_id": "wl_01" },
         });
-        let user = json!({ "id": user_id, "active": true, "name": {}, "emails": [], "phone_numbers": [],
-                           "addresses": [] });
+        let user = json!({ "id": user_id, "created_at": stamp(at), "updated_at": stamp(at), "active": true,
+                           "name": {}, "emails": [], "phone_numbers": [], "addresses": [] });
         let mut worker = Worker { record, user, department: None, updated_at: at };
         company.apply(&mut worker, flat);
         company.workers.insert(id.clone(), worker);
@@ -198,7 +222,7 @@ impl FakeRippling {
 
     /// A rehire on the same worker: active again (pre-hire until a future start), the end date cleared.
     pub fn rehire(&self, id: &str, start: NaiveDate) -> bool {
-        let status = if start > Utc::now().date_naive() { "PRE_HIRE" } else { "ACTIVE" };
+        let status = if start > Utc::now().date_naive() { "ACCEPTED" } else { "ACTIVE" };
         self.change(
             id,
             json!({ "start_date": start.to_string(), "end_date": null, "termination_details": null,
@@ -269,12 +293,14 @@ impl Company {
         let today = Utc::now().date_naive().to_string();
         let ahead = worker.record["start_date"].as_str().is_some_and(|d| d > today.as_str());
         if ahead && worker.record["status"] == "ACTIVE" {
-            worker.record["status"] = json!("PRE_HIRE");
+            worker.record["status"] = json!("ACCEPTED");
         }
         let name = &worker.user["name"];
         let display =
             format!("{} {}", name["given_name"].as_str().unwrap_or(""), name["family_name"].as_str().unwrap_or(""));
-        worker.user["name"]["display_name"] = json!(display.trim());
+        // The description has the display name on the user and the full name as the name's `formatted`.
+        worker.user["display_name"] = json!(display.trim());
+        worker.user["name"]["formatted"] = json!(display.trim());
         worker.user["emails"] = json!([{ "value": worker.record["work_email"], "type": "WORK" }]);
     }
 
@@ -286,10 +312,14 @@ impl Company {
         }
         if expand.contains(&"department") {
             out["department"] = match (&worker.department, worker.record["department_id"].as_str()) {
-                (Some(name), Some(id)) => json!({ "id": id, "name": name, "parent_id": null }),
+                (Some(name), Some(id)) => {
+                    let created = stamp(DateTime::UNIX_EPOCH);
+                    json!({ "id": id, "created_at": created, "updated_at": created, "name": name })
+                }
                 _ => Value::Null,
             };
         }
+        without_nulls(&mut out);
         for field in &self.redactions {
             match field.split_once('.') {
                 Some((parent, child)) => {
@@ -317,6 +347,18 @@ impl Company {
     }
 }
 
+/// A value with its null fields left out, as Rippling's description has no nullable field.
+fn without_nulls(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|_, v| !v.is_null());
+            fields.values_mut().for_each(without_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_nulls),
+        _ => {}
+    }
+}
+
 fn refusal(fake: &FakeRippling, headers: &HeaderMap) -> Option<Refusal> {
     let mut company = fake.company();
     company.api_calls += 1;
@@ -339,12 +381,21 @@ fn bad_request(detail: &str) -> Response {
         .into_response()
 }
 
-/// One term of the filter syntax the fake reads: `field op 'value'`.
-fn term(filter: &str) -> Option<(String, String, String)> {
-    let (field, rest) = filter.trim().split_once(' ')?;
-    let (op, value) = rest.trim().split_once(' ')?;
-    let value = value.trim().strip_prefix('\'')?.strip_suffix('\'')?;
-    Some((field.to_owned(), op.to_owned(), value.to_owned()))
+/// One term of the filter syntax the fake reads: `field op 'text'`, or `field op <time>` for a time field, whose
+/// value Rippling refuses quoted.
+fn term(filter: &str) -> Result<(String, String, String), &'static str> {
+    let malformed = "filter must read: field op 'text', or field op <time> for a time";
+    let (field, rest) = filter.trim().split_once(' ').ok_or(malformed)?;
+    let (op, value) = rest.trim().split_once(' ').ok_or(malformed)?;
+    let value = value.trim();
+    let quoted = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\''));
+    let value = match (field, quoted) {
+        ("updated_at" | "created_at", Some(_)) => return Err("a time in a filter is not quoted"),
+        ("updated_at" | "created_at", None) => value,
+        (_, Some(text)) => text,
+        (_, None) => return Err(malformed),
+    };
+    Ok((field.to_owned(), op.to_owned(), value.to_owned()))
 }
 
 async fn workers(
@@ -355,11 +406,8 @@ async fn workers(
     if let Some(refused) = refusal(&fake, &headers) {
         return refused.into_response().await;
     }
-    let limit: usize = match query.get("limit").map(|l| l.parse()) {
-        None => 50,
-        Some(Ok(n)) if (1..=100).contains(&n) => n,
-        _ => return bad_request("limit must be between 1 and 100"),
-    };
+    // The page size is Rippling's: the description names no `limit`.
+    let limit = PAGE_SIZE;
     let by_updated = match query.get("order_by").map(String::as_str) {
         None | Some("id") => false,
         Some("updated_at") => true,
@@ -367,8 +415,8 @@ async fn workers(
     };
     let filter = match query.get("filter").map(|f| term(f)) {
         None => None,
-        Some(Some(t)) => Some(t),
-        Some(None) => return bad_request("filter must read: field op 'value'"),
+        Some(Ok(t)) => Some(t),
+        Some(Err(problem)) => return bad_request(problem),
     };
     let since = match &filter {
         Some((field, op, value)) if field == "updated_at" && (op == "gt" || op == "ge") => {
@@ -409,7 +457,6 @@ async fn workers(
         let mut url = reqwest::Url::parse(&format!("{}/workers/", fake.base_url)).expect("a URL");
         {
             let mut pairs = url.query_pairs_mut();
-            pairs.append_pair("limit", &limit.to_string());
             for name in ["expand", "order_by", "filter"] {
                 if let Some(value) = query.get(name) {
                     pairs.append_pair(name, value);
@@ -417,9 +464,21 @@ async fn workers(
             }
             pairs.append_pair("cursor", &rest[limit - 1].0);
         }
-        url.to_string()
+        match company.relative_links {
+            true => format!("{}?{}", url.path(), url.query().unwrap_or_default()),
+            false => url.to_string(),
+        }
     });
-    axum::Json(json!({ "__meta": company.meta(), "results": results, "next_link": next_link })).into_response()
+    let mut page = json!({ "__meta": company.meta(), "results": results });
+    if let Some(link) = next_link {
+        page["next_link"] = json!(link);
+    }
+    let mut response = axum::Json(page).into_response();
+    if company.relative_links {
+        // Off the description (its `next_link` is a `uri`), on a test's demand: not held to it.
+        response.extensions_mut().insert(InjectedFault);
+    }
+    response
 }
 
 /// A documented path asked for without its trailing slash: redirected to the slash form, query kept.
@@ -512,4 +571,16 @@ async fn sandbox_stats(State(fake): State<FakeRippling>) -> Response {
     axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "redirects": company.redirects,
                      "headcount": company.workers.len() }))
     .into_response()
+}
+
+/// Rippling's published description (`tests/contracts/rippling`).
+fn contract() -> &'static Contract {
+    static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
+    CONTRACT.get_or_init(|| Contract::load("Rippling", &["rippling/rippling.json"]))
+}
+
+impl Contracted for FakeRippling {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
 }

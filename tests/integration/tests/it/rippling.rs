@@ -85,7 +85,7 @@ async fn a_rippling_company_imports_and_the_poll_drives_the_lifecycle() {
 
 #[tokio::test]
 async fn rippling_is_read_at_the_paths_its_api_description_names_with_no_redirect_followed() {
-    // Two pages of listing, a poll, and a reconciliation that asks for a vanished worker by id.
+    // Three pages of listing, a poll, and a reconciliation that asks for a vanished worker by id.
     let world = world(company(150)).await;
     world.sync().await;
     assert_eq!(world.admin.all("/v1/employees").await.len(), 150);
@@ -103,11 +103,37 @@ async fn rippling_is_read_at_the_paths_its_api_description_names_with_no_redirec
 }
 
 #[tokio::test]
+async fn a_relative_next_link_is_followed_under_the_api() {
+    let world = world(company(120)).await;
+    world.fake.give_relative_links();
+    world.sync().await;
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 120, "every page read");
+    assert_eq!(world.fake.pages_served(), 3);
+    // A poll's pages carry the filter through the relative link too.
+    for n in 0..60 {
+        world.fake.change(&world.fake.ids()[n], json!({ "title": "Lead" }));
+    }
+    let poll = world.run(RunMode::Incremental, false).await;
+    assert_eq!((poll.status, poll.counts.updated), (RunStatus::Succeeded, 60), "{poll:?}");
+}
+
+#[tokio::test]
+async fn the_poll_gives_rippling_its_time_unquoted() {
+    // Rippling quotes text in a filter but refuses a quoted time (400): a poll that quoted it would fail its run.
+    let world = world(company(2)).await;
+    world.sync().await;
+    let nia = world.fake.hire(person("Nia", "Okafor", "IT", &day(0)));
+    let poll = world.run(RunMode::Incremental, false).await;
+    assert_eq!((poll.status, poll.counts.hired), (RunStatus::Succeeded, 1), "{poll:?}");
+    assert_eq!(world.admin.employee_by_hr_id(&nia).await["hr"]["department"], "IT");
+}
+
+#[tokio::test]
 async fn people_gone_from_rippling_are_removed_by_the_reconciliation_within_the_safeguard() {
     let world = world(company(250)).await;
     world.sync().await;
     assert_eq!(world.admin.all("/v1/employees").await.len(), 250);
-    assert_eq!(world.fake.pages_served(), 3, "250 people in pages of 100 by next_link, not one request each");
+    assert_eq!(world.fake.pages_served(), 5, "250 people in Rippling's pages of 50 by next_link, not one request each");
     let ids = world.fake.ids();
 
     // Three vanish: a full reconciliation removes them (a termination effective today).
