@@ -887,15 +887,19 @@ mod tests {
 
     #[test]
     fn paths_are_below_the_servers_base_path() {
-        let doc = Document::new(json!({
-            "openapi": "3.0.1",
-            "servers": [{ "url": "https://api.example.com/v1" }, { "url": "https://sandbox.example.com/v1/" }],
-            "paths": { "/people/search": { "post": { "responses": {} } } },
-        }));
+        let doc = Document::new(
+            "example.json",
+            json!({
+                "openapi": "3.0.1",
+                "servers": [{ "url": "https://api.example.com/v1" }, { "url": "https://sandbox.example.com/v1/" }],
+                "paths": { "/people/search": { "post": { "responses": {} } } },
+            }),
+        );
         let contract = Contract {
             name: "Example".into(),
             documents: vec![doc],
             undescribed: Vec::new(),
+            amended: Vec::new(),
             validators: Mutex::default(),
         };
         let search = |path: &str| contract.check_request(&Method::POST, path, None, &HeaderMap::new(), b"");

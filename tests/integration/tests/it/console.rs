@@ -648,7 +648,8 @@ async fn connecting_through_the_console_shows_the_secret_once() {
     assert!(!page.contains(request["credentials"]["api_key"].as_str().unwrap()), "the credential is not sent back");
     assert!(stack.store.page_connections(&tenant_id, 10, None).await.unwrap().items.is_empty());
 
-    // Made: the webhook URL and a secret, shown on this page only.
+    // Made: the webhook URL, and the check's report; the connection check registered IT Hub's webhook with
+    // BambooHR, whose key IT Hub keeps and never shows.
     let nonce = field(&page, "nonce");
     let made = submit(request["settings"]["company_domain"].as_str().unwrap(), &nonce).await.unwrap();
     assert_eq!(made.status(), 200);
@@ -659,16 +660,37 @@ async fn connecting_through_the_console_shows_the_secret_once() {
     assert_eq!(connection.poll_interval_secs, Some(15 * 60), "the schedule's field reached the connection");
     assert!(page.contains(&format!("/webhooks/{}", connection.id)), "{page}");
     let secrets = stack.secrets.get_fresh(&connection.secret_id).await.unwrap();
-    assert!(page.contains(&secrets.webhook_secrets[0]), "the secret is shown");
+    assert_eq!(
+        Some(&secrets.webhook_secrets[0]),
+        fake.webhook_key(&format!("{base}/webhooks/{}", connection.id)).as_ref()
+    );
+    assert!(!page.contains(&secrets.webhook_secrets[0]), "BambooHR's key is not shown");
+    assert!(page.contains("Connection check") && page.contains("IT Hub registered its webhook"), "{page}");
     let detail = get(format!("/console/connections/{}", connection.id)).await.unwrap().text().await.unwrap();
-    assert!(!detail.contains(&secrets.webhook_secrets[0]), "and not again");
+    assert!(!detail.contains(&secrets.webhook_secrets[0]), "nor on the connection's page");
+
+    // "Check connection": a step per call, each with its result.
+    let checked = http
+        .post(format!("{base}/console/connections/{}/check", connection.id))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checked.status(), 200);
+    let report = checked.text().await.unwrap();
+    for step in ["fields", "list", "one_person", "webhook"] {
+        assert!(report.contains(&format!("data-step=\"{step}\"")), "{step}: {report}");
+    }
+    assert!(!report.contains("failed"), "{report}");
 
     // The same form again (a reload): refused, still one connection.
     let again = submit(request["settings"]["company_domain"].as_str().unwrap(), &nonce).await.unwrap();
     assert_eq!(again.status(), 409);
     assert_eq!(stack.store.page_connections(&tenant_id, 10, None).await.unwrap().items.len(), 1);
 
-    // Rotation: a new secret shown once; the same form again rotates nothing.
+    // Rotation: a new webhook registered with BambooHR, its key kept, not shown; the same form again rotates
+    // nothing.
     let rotate_nonce = field(&detail, "nonce");
     let rotate = || {
         http.post(format!("{base}/console/connections/{}/rotate", connection.id))
@@ -681,7 +703,8 @@ async fn connecting_through_the_console_shows_the_secret_once() {
     let after = stack.secrets.get_fresh(&connection.secret_id).await.unwrap().webhook_secrets;
     assert_eq!(after.len(), 2, "the previous secret stays valid until the next rotation");
     assert_eq!(after[1], secrets.webhook_secrets[0]);
-    assert!(rotated.text().await.unwrap().contains(&after[0]), "the new secret is shown");
+    assert!(!rotated.text().await.unwrap().contains(&after[0]), "BambooHR's new key is not shown");
+    assert_eq!(fake.registered_webhooks().len(), 1, "the old webhook was deleted");
     assert_eq!(rotate().await.unwrap().status(), 409);
     assert_eq!(stack.secrets.get_fresh(&connection.secret_id).await.unwrap().webhook_secrets, after, "rotated once");
 }
