@@ -245,6 +245,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 25, "the document's operations");
+        assert_eq!(operations, 26, "the document's operations");
     }
 }
