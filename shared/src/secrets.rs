@@ -103,7 +103,9 @@ impl Secrets {
         http: crate::providers::Http,
         store: &crate::store::Store,
     ) -> Result<Box<dyn HrProvider>, SecretError> {
-        let secret = self.get(&connection.secret_id).await?;
+        // A copy read before an admin last edited the connection may hold the credentials the edit replaced.
+        let since_edit = connection.edited_at.map(|at| (chrono::Utc::now() - at).to_std().unwrap_or_default());
+        let secret = self.get_recent(&connection.secret_id, since_edit.map_or(CACHE_FOR, |d| d.min(CACHE_FOR))).await?;
         let tokens = ConnectionRefreshTokens::new(self.clone(), store.clone(), &connection.secret_id);
         let link = crate::providers::Link {
             http,

@@ -1,4 +1,4 @@
-//! HR connections: create, list, read, delete, rotate the webhook secret, sync now and the runs. Credentials and
+//! HR connections: create, list, read, edit, delete, rotate the webhook secret, sync now and the runs. Credentials and
 //! webhook secrets live in Secrets Manager and are write-only here: a webhook secret IT Hub makes is shown once,
 //! when made; one the HR system issues (HiBob's) is pasted and never shown back.
 
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ithub::domain::{ConnectionId, RunId, Schedule};
 use ithub::providers::{NewConnection, ProviderKind, ProviderSettings};
-use ithub::service::{ConnectionCheck, CreatedConnection, SyncOptions, WebhookSecretRotation};
+use ithub::service::{ConnectionCheck, ConnectionEdit, CreatedConnection, SyncOptions, WebhookSecretRotation};
 use ithub::store::{Connection, RunMode, RunStatus, SyncRun};
 use serde::Serialize;
 
@@ -321,4 +321,23 @@ pub async fn reject(
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Json<SyncRun>, ApiError> {
     Ok(Json(api.service.decide_held_run(&api.runs, &caller.acting(), &id, &run_id, false).await?))
+}
+
+/// Edits the connection: new credentials (a rotated API key), settings or schedule, each part given replacing that
+/// part whole and checked as a new connection's are; each part left out stays. Its HR system cannot change, and a
+/// webhook secret the HR system issues is changed by rotating it. Its id, employees, tasks and runs stay. Audited,
+/// without the credentials.
+#[utoipa::path(patch, path = "/v1/connections/{id}", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), request_body = ConnectionEdit, responses(
+    (status = 200, description = "The connection, edited", body = ConnectionView),
+    ChangeProblems
+))]
+pub async fn edit(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(edit): Body<ConnectionEdit>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let connection = api.service.edit_connection(&api.secrets, api.egress, &caller.acting(), &id, edit).await?;
+    Ok(Json(view(&api, &headers, connection)))
 }

@@ -1,7 +1,7 @@
 //! Every route, listed once with its handlers (`#[utoipa::path]`), and two readings of that list: the document's
 //! (utoipa-axum's `OpenApiRouter`, which builds each operation's OpenAPI description) and the served router's, made
 //! from each handler's path and methods alone. The function serves the committed document (`openapi.json`, held to
-//! the generated one by a test) and never builds it: describing its 25 operations and their schemas took a large
+//! the generated one by a test) and never builds it: describing its 26 operations and their schemas took a large
 //! part of its cold start and 2 MB of its binary (BENCHMARKS.md, "Cold start").
 
 use crate::{AdminApi, audit, connections, employees, openapi, playbooks, tasks};
@@ -28,7 +28,7 @@ macro_rules! v1_routes {
             (playbooks::get, playbooks::put),
             (audit::list),
             (connections::list, connections::create),
-            (connections::get, connections::delete),
+            (connections::get, connections::delete, connections::edit),
             (connections::rotate),
             (connections::check),
             (connections::sync),
@@ -245,6 +245,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 26, "the document's operations");
+        assert_eq!(operations, 27, "the document's operations");
     }
 }

@@ -39,6 +39,17 @@ macro_rules! registry {
                 match self { $(Self::$variant => <$module::Connector as Connector>::VENDOR_ISSUES_WEBHOOK_SECRET),+ }
             }
 
+            /// This provider's settings, read from an admin's JSON object (an edit of a connection names no
+            /// provider: the connection's own says whose settings they are).
+            pub fn parse_settings(self, value: serde_json::Value) -> Result<Settings, serde_json::Error> {
+                match self { $(Self::$variant => serde_json::from_value(value).map(Settings::$variant)),+ }
+            }
+
+            /// This provider's credentials, read from an admin's JSON object (as [`Self::parse_settings`]).
+            pub fn parse_credentials(self, value: serde_json::Value) -> Result<Credentials, serde_json::Error> {
+                match self { $(Self::$variant => serde_json::from_value(value).map(Credentials::$variant)),+ }
+            }
+
             /// Verifies a webhook delivery against any of the connection's current secrets (two are valid during a
             /// rotation) and reads the employees it names.
             pub fn verify_webhook(
@@ -139,14 +150,50 @@ macro_rules! registry {
                 let mut errors = FieldErrors::default();
                 let parts = match self {
                     $(Self::$variant { settings, credentials, schedule } => {
-                        <$module::Connector as Connector>::validate(&settings, &credentials, &mut errors);
-                        let base_url = <$module::Connector as Connector>::base_url(&settings);
-                        egress.check_base_url(base_url, "settings.base_url", &mut errors);
                         (Settings::$variant(settings), Credentials::$variant(credentials), schedule)
                     }),+
                 };
+                validate_connection(&parts.0, &parts.1, egress, &mut errors);
                 parts.2.validate(&mut errors);
                 errors.into_result().map(|()| parts)
+            }
+        }
+
+        /// Checks a connection's settings and credentials together, as its connector does, and the `base_url`
+        /// against what this deployment may call: the checks of a new connection, and of an edited one.
+        pub fn validate_connection(settings: &Settings, credentials: &Credentials, egress: Egress, errors: &mut FieldErrors) {
+            match (settings, credentials) {
+                $((Settings::$variant(settings), Credentials::$variant(credentials)) => {
+                    <$module::Connector as Connector>::validate(settings, credentials, errors);
+                    let base_url = <$module::Connector as Connector>::base_url(settings);
+                    egress.check_base_url(base_url, "settings.base_url", errors);
+                })+
+                #[allow(unreachable_patterns)]
+                _ => errors.check(false, "credentials", "these credentials are for another HR system"),
+            }
+        }
+
+        /// Any one provider's credentials (the connection's provider says which): `anyOf`, as
+        /// [`ProviderSettings`]. Only a schema: credentials are read with [`ProviderKind::parse_credentials`].
+        #[cfg(feature = "openapi")]
+        pub struct ProviderCredentials;
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for ProviderCredentials {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+                let mut any_of = AnyOfBuilder::new();
+                $(
+                    any_of = any_of.item(Ref::from_schema_name(<$module::Credentials as utoipa::ToSchema>::name()));
+                )+
+                any_of.description(Some("The connection's provider's own credentials.")).into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for ProviderCredentials {
+            fn name() -> std::borrow::Cow<'static, str> {
+                "ProviderCredentials".into()
             }
         }
 

@@ -5,6 +5,8 @@
 //! only parse input, call a service and map the result.
 
 #[cfg(feature = "secrets")]
+mod connection_edit;
+#[cfg(feature = "secrets")]
 mod connections;
 mod employees;
 mod observe;
@@ -21,6 +23,8 @@ use crate::store::{Store, StoreError, StoredEmployee};
 use crate::validation::FieldError;
 use std::future::Future;
 
+#[cfg(feature = "secrets")]
+pub use connection_edit::ConnectionEdit;
 #[cfg(feature = "secrets")]
 pub use connections::{CreatedConnection, SyncOptions, WebhookSecretRotation};
 pub use employees::{Refusal, SetupOutcome};

@@ -40,6 +40,10 @@ pub enum AuditAction {
     PlaybookReplaced,
     #[serde(rename = "connection.created")]
     ConnectionCreated,
+    /// An admin edited a connection's settings, credentials or schedule (the entry keeps the settings and
+    /// schedule before and after, and only whether the credentials were replaced).
+    #[serde(rename = "connection.updated")]
+    ConnectionUpdated,
     #[serde(rename = "connection.deleted")]
     ConnectionDeleted,
     #[serde(rename = "connection.webhook_secret_rotated")]

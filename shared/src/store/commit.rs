@@ -2,10 +2,12 @@
 //! connection, together with its audit entry, so that state and the record of what happened never disagree.
 
 use super::employees::version_condition;
-use super::{AuditEntry, Connection, Item, License, Store, StoreError, StoredEmployee, StoredTask, dynamo, keys, s};
+use super::{
+    AuditEntry, Connection, Item, License, Store, StoreError, StoredEmployee, StoredTask, corrupt, dynamo, keys, s,
+};
 use crate::domain::{EmployeeId, Playbook, TenantId};
 use crate::resources::{GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::Utc;
 use std::collections::HashMap;
 
@@ -39,6 +41,9 @@ pub enum ConnectionChange {
     Delete(Connection),
     /// Not written: the change was to its secrets, and the commit only records it.
     Touch,
+    /// An admin's edit: its settings, schedule and `edited_at` written as they are here, only if its `edited_at`
+    /// is still `read` (what the edit was decided on); nothing else of it (a run's hold, the change-feed state).
+    Edit { connection: Connection, read: Option<chrono::DateTime<Utc>> },
 }
 
 /// Everything one decision writes, all or nothing.
@@ -101,6 +106,64 @@ fn delete(pk: String, sk: String, condition: Option<&str>, table: &str) -> Trans
 }
 
 impl Store {
+    /// An edit of a connection's settings and schedule (see [`ConnectionChange::Edit`]): an absent schedule field
+    /// is removed, as a new connection leaves it out.
+    fn edit_connection(
+        connection: &Connection,
+        read: Option<chrono::DateTime<Utc>>,
+        pk: String,
+        table: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut values = HashMap::new();
+        // Every attribute by a name placeholder: some words (`cursor`, say) are reserved in expressions.
+        let mut names = HashMap::from([
+            ("#provider".to_owned(), "provider".to_owned()),
+            ("#edited".to_owned(), "edited_at".to_owned()),
+        ]);
+        let mut sets = vec!["#provider = :provider".to_owned(), "#edited = :edited".to_owned()];
+        let mut removes = Vec::new();
+        values.insert(":provider".to_owned(), serde_dynamo::to_attribute_value(&connection.provider).map_err(corrupt)?);
+        values.insert(":edited".to_owned(), serde_dynamo::to_attribute_value(connection.edited_at).map_err(corrupt)?);
+        let numbers = [
+            ("poll_interval_secs", connection.poll_interval_secs),
+            ("full_interval_secs", connection.full_interval_secs),
+            ("safeguard_percent", connection.safeguard_percent.map(u64::from)),
+            ("safeguard_minimum", connection.safeguard_minimum.map(u64::from)),
+        ];
+        for (name, number) in numbers {
+            names.insert(format!("#{name}"), name.to_owned());
+            match number {
+                Some(n) => {
+                    sets.push(format!("#{name} = :{name}"));
+                    values.insert(format!(":{name}"), AttributeValue::N(n.to_string()));
+                }
+                None => removes.push(format!("#{name}")),
+            }
+        }
+        let condition = match read {
+            Some(read) => {
+                values.insert(":read".to_owned(), serde_dynamo::to_attribute_value(read).map_err(corrupt)?);
+                "attribute_exists(PK) AND #edited = :read"
+            }
+            None => "attribute_exists(PK) AND attribute_not_exists(#edited)",
+        };
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(table)
+            .key(PK, s(pk))
+            .key(SK, s(keys::connection(&connection.id)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .expect("table, key and expression are set");
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Writes a commit in one DynamoDB transaction. [`StoreError::Conflict`] when the employee or a task changed
     /// since it was read, or something to create exists already: read again and decide again.
     pub async fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
@@ -137,6 +200,9 @@ impl Store {
             Some(ConnectionChange::Delete(connection)) => {
                 let sk = keys::connection(&connection.id);
                 writes.push(delete(pk.clone(), sk, Some("attribute_exists(PK)"), table));
+            }
+            Some(ConnectionChange::Edit { connection, read }) => {
+                writes.push(Self::edit_connection(connection, *read, pk.clone(), table)?);
             }
             Some(ConnectionChange::Touch) | None => {}
         }

@@ -60,6 +60,10 @@ pub struct Connection {
     /// A SCIM connection's bearer token, as its SHA-256 (the token itself is shown once and never kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim_token_hash: Option<String>,
+    /// When an admin last edited the connection's settings, credentials or schedule: the next edit is written
+    /// only if it is still this, and a copy of its secret read before then is read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 /// Full reconciliations run daily unless the connection says otherwise.
@@ -119,6 +123,7 @@ impl Connection {
             retry_ids: Vec::new(),
             retry_initial: false,
             scim_token_hash: None,
+            edited_at: None,
         }
     }
 }

@@ -277,6 +277,23 @@ impl FakeBamboo {
         self.company().webhooks.iter().find(|w| w.url == url).map(|w| w.private_key.clone())
     }
 
+    /// Rotates the company's API key, as an admin does in BambooHR by making a new key and deleting the old one:
+    /// BambooHR issues the new key (40 hex characters, as its keys are) and the old one is refused from now on.
+    /// Returns the new key, which the admin then gives IT Hub.
+    pub fn rotate_api_key(&self) -> String {
+        use sha2::Digest;
+        use std::hash::{BuildHasher, Hasher};
+        let mut company = self.company();
+        // Unpredictable without a random-number crate: the standard library's randomly keyed hasher, the time and
+        // the old key, through SHA-256.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128);
+        let seed = format!("{}:{}", hasher.finish(), company.api_key);
+        let key = hex::encode(Sha256::digest(seed.as_bytes()))[..40].to_owned();
+        company.api_key = key.clone();
+        key
+    }
+
     /// Shapes the account: `absent` fields are not in its employee dataset, `restricted` ones the API key may not
     /// read.
     pub fn set_fields(&self, absent: &[&str], restricted: &[&str]) {

@@ -1,5 +1,5 @@
 //! Connections: each HR system's status and runs, "Sync now", previews, held runs to approve or reject, adding a
-//! connection with the provider's own form, and rotating its webhook secret.
+//! connection with the provider's own form, editing it with the same form, and rotating its webhook secret.
 
 use super::layout::{self, alert, badge, csrf, maybe_time, time, words};
 use super::{Admin, Failure, Page, see};
@@ -193,13 +193,20 @@ fn form_fields(kind: ProviderKind) -> Vec<Field> {
     fields
 }
 
+/// A provider's form: connecting it, or, given the connection, editing it (the credentials not required, left
+/// empty to keep them; a webhook secret the HR system issues is pasted by rotating instead).
 fn provider_form(
     admin: &Admin,
     kind: ProviderKind,
     values: &BTreeMap<String, String>,
     errors: &BTreeMap<String, String>,
+    editing: Option<&ithub::domain::ConnectionId>,
 ) -> Markup {
-    let fields = form_fields(kind);
+    let mut fields = form_fields(kind);
+    if editing.is_some() {
+        fields.retain(|f| f.name != "credentials.webhook_secret");
+        fields.iter_mut().filter(|f| f.secret).for_each(|f| f.required = false);
+    }
     let group = |part: &str| fields.iter().filter(move |f| f.name.starts_with(&format!("{part}."))).collect::<Vec<_>>();
     let render = |f: &Field| {
         let id = f.name.replace('.', "-");
@@ -223,6 +230,21 @@ fn provider_form(
             }
         }
     };
+    if let Some(id) = editing {
+        return html! {
+            form.card method="post" action={ "/console/connections/" (id) "/edit" } {
+                (csrf(admin))
+                fieldset { legend { "Where " (kind.display_name()) " is" } @for f in group("settings") { (render(f)) } @if group("settings").is_empty() { p.help { "Nothing to set." } } }
+                fieldset {
+                    legend { "New credentials" }
+                    p.help { "Leave these empty to keep the current credentials; to replace them (a rotated API key, say), fill in every one." }
+                    @for f in group("credentials") { (render(f)) }
+                }
+                fieldset { legend { "Schedule" } p.help { "A field left empty goes back to its default." } @for f in group("schedule") { (render(f)) } }
+                button type="submit" { "Save changes" }
+            }
+        };
+    }
     html! {
         form.card method="post" action="/console/connections" {
             (csrf(admin))
@@ -253,7 +275,7 @@ pub async fn new(Extension(admin): Extension<Admin>, Query(query): Query<NewQuer
             }
         }
         @match kind {
-            Some(kind) => { h2 { (kind.display_name()) } (hr_side(kind)) (provider_form(&admin, kind, &BTreeMap::new(), &BTreeMap::new())) }
+            Some(kind) => { h2 { (kind.display_name()) } (hr_side(kind)) (provider_form(&admin, kind, &BTreeMap::new(), &BTreeMap::new(), None)) }
             None => { p { "Choose your HR system." } }
         }
     };
@@ -411,7 +433,7 @@ pub async fn create(
         h2 { (kind.display_name()) }
         (alert(Some(&message)))
         (hr_side(kind))
-        (provider_form(&admin, kind, &values, &errors))
+        (provider_form(&admin, kind, &values, &errors, None))
     };
     let page = layout::page(&admin, "/console/connections", "Connect an HR system", content);
     Ok((StatusCode::BAD_REQUEST, page).into_response())
@@ -587,6 +609,10 @@ async fn detail_page(api: &AdminApi, admin: &Admin, headers: &HeaderMap, id: &st
                 button.secondary type="submit" { "Rotate the webhook secret" }
             }
         }
+        section aria-labelledby="edit-heading" {
+            h2 #edit-heading { "Edit connection" }
+            (provider_form(admin, kind, &form_values(&c), &BTreeMap::new(), Some(&c.id)))
+        }
     };
     Ok(layout::page(admin, "/console/connections", &format!("{} connection", kind.display_name()), content))
 }
@@ -748,4 +774,84 @@ pub async fn check(
     };
     let title = format!("{} connection check", kind.display_name());
     Ok(layout::page(&admin, "/console/connections", &title, content).into_response())
+}
+
+/// A connection's settings and schedule as its edit form's fields (`settings.company_domain`); never credentials.
+fn form_values(c: &Connection) -> BTreeMap<String, String> {
+    fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| flatten(&format!("{prefix}.{k}"), v, out)),
+            Value::String(text) => {
+                out.insert(prefix.to_owned(), text.clone());
+            }
+            Value::Null => {}
+            other => {
+                out.insert(prefix.to_owned(), other.to_string());
+            }
+        }
+    }
+    let mut values = BTreeMap::new();
+    flatten("settings", &serde_json::to_value(c.provider.untagged()).unwrap_or(Value::Null), &mut values);
+    let schedule = [
+        ("poll_interval_minutes", c.poll_interval_secs.map(|s| s / 60)),
+        ("full_sync_interval_hours", c.full_interval_secs.map(|s| s / 3600)),
+        ("safeguard_percent", c.safeguard_percent.map(u64::from)),
+        ("safeguard_minimum", c.safeguard_minimum.map(u64::from)),
+    ];
+    for (name, number) in schedule {
+        if let Some(number) = number {
+            values.insert(format!("schedule.{name}"), number.to_string());
+        }
+    }
+    values
+}
+
+/// The edit form's fields as the API's edit: the settings and the schedule whole (an empty schedule field is its
+/// default), the credentials only if any of them is filled in.
+fn edit_of(kind: ProviderKind, values: &BTreeMap<String, String>) -> Value {
+    let mut edit = request_of(kind, values);
+    if let Value::Object(parts) = &mut edit {
+        parts.remove("provider");
+        if parts.get("credentials").and_then(Value::as_object).is_some_and(Map::is_empty) {
+            parts.remove("credentials");
+        }
+        parts.entry("schedule").or_insert_with(|| Value::Object(Map::new()));
+    }
+    edit
+}
+
+pub async fn edit(
+    State(api): State<AdminApi>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<String>,
+    Form(values): Form<BTreeMap<String, String>>,
+) -> Result<Response, Failure> {
+    let connection = api.service.connection(&admin.caller.acting(), &id).await?;
+    let kind = connection.provider.kind();
+    let refused = match serde_json::from_value::<ithub::service::ConnectionEdit>(edit_of(kind, &values)) {
+        Err(error) => (BTreeMap::new(), ithub::validation::public_reason(&error.to_string())),
+        Ok(edit) => {
+            let acting = admin.caller.acting();
+            match api.service.edit_connection(&api.secrets, api.egress, &acting, &id, edit).await {
+                Ok(edited) => return Ok(see(format!("/console/connections/{}", edited.id))),
+                Err(ithub::service::ServiceError::InvalidFields(errors)) => {
+                    let by_field = errors.iter().map(|e| (e.field.clone(), e.reason.clone())).collect();
+                    (by_field, "Some fields are not valid: see below. Nothing was changed.".to_owned())
+                }
+                Err(error) => {
+                    let (_, message) = Failure::from(error).message();
+                    (BTreeMap::new(), message)
+                }
+            }
+        }
+    };
+    let (errors, message) = refused;
+    let content = html! {
+        (alert(Some(&message)))
+        (provider_form(&admin, kind, &values, &errors, Some(&connection.id)))
+        p { a href={ "/console/connections/" (connection.id) } { "Back to the connection" } }
+    };
+    let page =
+        layout::page(&admin, "/console/connections", &format!("Edit the {} connection", kind.display_name()), content);
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
 }

@@ -51,6 +51,7 @@ pub fn router(state: AdminApi) -> Router<AdminApi> {
         .route("/console/connections/{id}/sync", post(connections::sync))
         .route("/console/connections/{id}/rotate", post(connections::rotate))
         .route("/console/connections/{id}/check", post(connections::check))
+        .route("/console/connections/{id}/edit", post(connections::edit))
         .route("/console/connections/{id}/runs/{run}", get(connections::run))
         .route("/console/connections/{id}/runs/{run}/progress", get(connections::poll))
         .route("/console/connections/{id}/runs/{run}/approve", post(connections::approve))

@@ -708,3 +708,72 @@ async fn connecting_through_the_console_shows_the_secret_once() {
     assert_eq!(rotate().await.unwrap().status(), 409);
     assert_eq!(stack.secrets.get_fresh(&connection.secret_id).await.unwrap().webhook_secrets, after, "rotated once");
 }
+
+/// Editing a connection on its page: the form shows its settings and schedule and no credential; a bad field is
+/// named and nothing changes; credentials left empty stay, and a new API key typed in replaces them (the next run
+/// signs in with it).
+#[tokio::test]
+async fn editing_a_connection_through_the_console_keeps_credentials_left_empty() {
+    let stack = stack().await;
+    let (tenant_id, key) = tenant(&stack).await;
+    let base = serve(&stack).await;
+    let fake = integration_tests::fake_bamboo(people(2)).await;
+    let connection = integration_tests::connect(&stack, &tenant_id, &fake, "console-secret").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (cookie, csrf) = http_session(&http, &base, &key).await;
+    let page_path = format!("/console/connections/{}", connection.id);
+    let detail = http.get(format!("{base}{page_path}")).header("cookie", &cookie).send().await.unwrap();
+    let detail = detail.text().await.unwrap();
+    assert!(detail.contains(&format!("action=\"{page_path}/edit\"")), "an edit form on the connection's page");
+    assert!(detail.contains(&format!("value=\"{}\"", fake.base_url())), "its settings are filled in");
+    assert!(!detail.contains(integration_tests::FAKE_KEY), "its credentials are not");
+
+    let edit = |domain: &str, api_key: &str, csrf: &str| {
+        http.post(format!("{base}{page_path}/edit"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf),
+                ("settings.company_domain", domain),
+                ("settings.base_url", fake.base_url()),
+                ("credentials.api_key", api_key),
+                ("schedule.poll_interval_minutes", "45"),
+            ])
+            .send()
+    };
+    let stored = || async { stack.store.get_connection(&tenant_id, &connection.id).await.unwrap().unwrap() };
+    let credential = || async {
+        let secret = stack.secrets.get_fresh(&connection.secret_id).await.unwrap();
+        serde_json::to_value(&secret.credentials).unwrap()["api_key"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(edit("acme", "", "0".repeat(64).as_str()).await.unwrap().status(), 403, "CSRF is checked");
+
+    // A bad field: named, nothing changed, the typed key not sent back.
+    let new_key = fake.rotate_api_key();
+    let bad = edit("not a domain!", &new_key, &csrf).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let page = bad.text().await.unwrap();
+    assert!(page.contains("1-100 letters, digits, dashes or underscores"), "{page}");
+    assert!(!page.contains(&new_key), "the credential is not sent back");
+    assert_eq!(stored().await.poll_interval_secs, None);
+    assert_eq!(credential().await, integration_tests::FAKE_KEY);
+
+    // Credentials left empty stay; the schedule is saved.
+    let saved = edit(integration_tests::FAKE_COMPANY, "", &csrf).await.unwrap();
+    assert_eq!((saved.status().as_u16(), saved.headers()["location"].to_str().unwrap()), (303, page_path.as_str()));
+    assert_eq!(stored().await.poll_interval_secs, Some(45 * 60));
+    assert_eq!(credential().await, integration_tests::FAKE_KEY, "kept");
+
+    // The new key typed in replaces the old; the next run signs in with it.
+    assert_eq!(edit(integration_tests::FAKE_COMPANY, &new_key, &csrf).await.unwrap().status(), 303);
+    assert_eq!(credential().await, new_key);
+    let (service, acting) = (stack.service(), acting(&tenant_id));
+    let (_, run, _) =
+        service.request_sync(&stack.runs, &acting, connection.id.as_str(), Default::default()).await.unwrap();
+    drain(&stack).await;
+    let run = stack.store.get_run(&tenant_id, &connection.id, &run.run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, ithub::store::RunStatus::Succeeded, "{:?}", run.error);
+}
+
+fn acting(tenant: &ithub::domain::TenantId) -> ithub::service::Acting {
+    ithub::service::Acting { tenant: tenant.clone(), actor: ithub::domain::Actor::Admin { key: "test".into() } }
+}

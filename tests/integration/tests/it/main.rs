@@ -6,6 +6,7 @@ mod adp;
 mod api;
 mod bamboohr;
 mod bus;
+mod connection_edit;
 mod connections;
 mod console;
 mod credentials;
