@@ -244,8 +244,12 @@ mod tests {
         let old = ProviderKind::Gusto
             .parse_credentials(json!({"client_id": "a", "client_secret": "b", "refresh_token": "r1"}))
             .unwrap();
-        let mut secret =
-            ConnectionSecret { credentials: old, webhook_secrets: vec!["w".into()], refresh_token: Some("r7".into()) };
+        let mut secret = ConnectionSecret {
+            credentials: old,
+            webhook_secrets: vec!["w".into()],
+            refresh_token: Some("r7".into()),
+            registered_webhook: None,
+        };
         let new = ProviderKind::Gusto
             .parse_credentials(json!({"client_id": "a", "client_secret": "b", "refresh_token": "fresh"}))
             .unwrap();

@@ -329,8 +329,8 @@ mod tests {
         assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, None)), "webhook_secret");
         assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, Some(" padded".into()))), "webhook_secret");
         assert_eq!(refused_field(rotated_secret(ProviderKind::HiBob, Some(String::new()))), "webhook_secret");
-        let made = rotated_secret(ProviderKind::BambooHr, None).ok().unwrap_or_default();
-        assert!(made.starts_with("whsec_"), "IT Hub makes BambooHR's");
-        assert_eq!(refused_field(rotated_secret(ProviderKind::BambooHr, Some("x".into()))), "webhook_secret");
+        let made = rotated_secret(ProviderKind::Personio, None).ok().unwrap_or_default();
+        assert!(made.starts_with("whsec_"), "IT Hub makes Personio's");
+        assert_eq!(refused_field(rotated_secret(ProviderKind::Personio, Some("x".into()))), "webhook_secret");
     }
 }

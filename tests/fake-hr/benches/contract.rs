@@ -28,10 +28,13 @@ fn main() {
                           "filter": "status eq 'Active'", "orderBy": "eeid asc", "page": 1, "pageSize": 1000 })
     .to_string();
     let data: Vec<_> = (0..rows)
-        .map(|n| json!({ "fields": { "eeid": n.to_string(), "firstName": "Ada", "lastName": "Lovelace",
-                                     "status": "Active", "hireDate": "2020-01-06", "terminationDate": "" } }))
+        .map(|n| {
+            json!({ "fields": { "eeid": n.to_string(), "firstName": "Ada", "lastName": "Lovelace",
+                                     "status": "Active", "hireDate": "2020-01-06", "terminationDate": "" } })
+        })
         .collect();
-    let answer = json!({ "data": data, "links": { "next": null }, "meta": { "page": 1, "pageSize": 1000 } }).to_string();
+    let answer =
+        json!({ "data": data, "links": { "next": null }, "meta": { "page": 1, "pageSize": 1000 } }).to_string();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();

@@ -32,10 +32,11 @@ async fn status_of(world: &World, hr_id: u32) -> String {
 #[tokio::test]
 async fn the_first_import_reads_pages_of_whole_records_and_a_resync_without_change_writes_nothing() {
     let world = World::new(fake_hr::sample_company(Utc::now().date_naive())).await;
-    let calls = world.fake.api_calls();
+    let (calls, pages) = (world.fake.api_calls(), world.fake.dataset_calls());
     let run = world.run(RunMode::Full, false).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
-    assert_eq!(world.fake.api_calls() - calls, 1, "fifty people are one page, not fifty requests");
+    assert_eq!(world.fake.dataset_calls() - pages, 1, "fifty people are one page, not fifty requests");
+    assert!(world.fake.api_calls() - calls <= 2, "and at most one read of the account's field list");
     assert_eq!((run.counts.seen, run.counts.imported, run.counts.hired), (50, 48, 2), "{:?}", run.counts);
     assert_eq!(run.queued, 2, "only the two pre-hires go through the worker (they are onboarded)");
     assert_eq!(run.applied, 2);
