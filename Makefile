@@ -49,7 +49,7 @@ $(MOTO_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
-run: $(MOTO_STAMP)
+run: $(MOTO_STAMP) xmllint
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
@@ -71,8 +71,9 @@ $(BROWSER_STAMP):
 	npm install --prefix $(VENV)/browser --no-save --no-audit --no-fund --loglevel=error 'axe-core@$(AXE_VERSION)'
 	touch $@
 
-# libxml2's xmllint (Debian's libxml2-utils) when missing (as root, or through sudo): the fake Workday holds every
-# SOAP request and answer to Workday's XML Schema with it (tests/contracts/workday). Checked on every run.
+# libxml2's xmllint (Debian's libxml2-utils) when missing (as root, or through sudo): the fake Workday (the tests'
+# and make run's sandbox) holds every SOAP request and answer to Workday's XML Schema with it (tests/contracts/
+# workday). Checked every time.
 xmllint:
 	@if ! command -v xmllint >/dev/null; then \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
