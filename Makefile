@@ -29,7 +29,7 @@ STACK ?= ithub
 REGION ?= eu-west-1
 ALARM_EMAIL ?=
 
-.PHONY: run test iam-evidence schemathesis lint fmt bench bench-cold soak fuzz package deploy openapi docs clean help
+.PHONY: run test xmllint iam-evidence schemathesis lint fmt bench bench-cold soak fuzz package deploy openapi docs clean help
 
 help:
 	@echo "make run      run IT Hub locally: moto, every function in one process, a sandbox HR system"
@@ -49,7 +49,7 @@ $(MOTO_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
 	touch $@
 
-run: $(MOTO_STAMP)
+run: $(MOTO_STAMP) xmllint
 	cargo build --release -p local --bin ithub-local
 	ITHUB_LOG_FORMAT=$${ITHUB_LOG_FORMAT:-text} $(WITH_MOTO) target/release/ithub-local run
 
@@ -71,6 +71,15 @@ $(BROWSER_STAMP):
 	npm install --prefix $(VENV)/browser --no-save --no-audit --no-fund --loglevel=error 'axe-core@$(AXE_VERSION)'
 	touch $@
 
+# libxml2's xmllint (Debian's libxml2-utils) when missing (as root, or through sudo): the fake Workday (the tests'
+# and make run's sandbox) holds every SOAP request and answer to Workday's XML Schema with it (tests/contracts/
+# workday). Checked every time.
+xmllint:
+	@if ! command -v xmllint >/dev/null; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils; \
+	fi
+
 # The API checks run first, each on a private local stack, so that the test runner's summary is the last thing
 # printed. cargo-nextest ships with the Rust machines; plain cargo test is the fallback. Every AWS call each
 # function makes is recorded in front of moto (infra/local/aws_calls.py); a call that infra/aws-calls.tsv, the
@@ -80,7 +89,7 @@ AWS_CALLS := target/aws-calls.tsv
 AWS_CALLS_MODE ?= check
 test: export ITHUB_AWS_CALL_LOG := $(CURDIR)/$(AWS_CALLS)
 test: export ITHUB_AXE_JS := $(CURDIR)/$(VENV)/browser/node_modules/axe-core/axe.min.js
-test: $(MOTO_STAMP) $(API_TOOLS_STAMP) $(BROWSER_STAMP)
+test: $(MOTO_STAMP) $(API_TOOLS_STAMP) $(BROWSER_STAMP) xmllint
 	cargo build --workspace --all-targets
 	rm -f $(AWS_CALLS)
 	$(WITH_MOTO) $(WITH_STACK) infra/local/schemathesis.sh

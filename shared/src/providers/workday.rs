@@ -538,7 +538,13 @@ fn used_as(entry: Node, kind: &str) -> bool {
 }
 
 fn flag(node: Option<Node>) -> bool {
-    content(node).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    content(node).is_some_and(|v| is_true(&v))
+}
+
+/// An `xsd:boolean` that is true: `1` or `true` (Workday writes `1`, the schema takes either).
+fn is_true(value: &str) -> bool {
+    let value = value.trim();
+    value == "1" || value.eq_ignore_ascii_case("true")
 }
 
 fn date_of(node: Option<Node>, field: &str) -> Result<Option<NaiveDate>, String> {
@@ -608,7 +614,7 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
     let employment = child(data, "Employment_Data");
     let job = employment.and_then(|e| {
         let jobs: Vec<Node> = children(e, "Worker_Job_Data").collect();
-        let primary = jobs.iter().find(|j| attr(**j, "Primary_Job") == Some("1")).or(jobs.first()).copied();
+        let primary = jobs.iter().find(|j| attr(**j, "Primary_Job").is_some_and(is_true)).or(jobs.first()).copied();
         primary.and_then(|j| child(j, "Position_Data")).or_else(|| child(e, "Position_Data"))
     });
     let title = content(job.and_then(|j| child(j, "Business_Title"))).or_else(|| content(job.and_then(|j| child(j, "Position_Title"))));
@@ -902,6 +908,14 @@ mod tests {
         assert_eq!((e.status, e.start_date), (EmploymentStatus::Active, Some(day("2020-01-06"))));
         let by_cost_centre = parse_workers(ANSWER, "cost_center", day("2026-06-01")).unwrap().0.remove(0).unwrap();
         assert_eq!(by_cost_centre.department.as_deref(), Some("R&D cost centre"));
+    }
+
+    #[test]
+    fn the_primary_job_is_found_whichever_way_its_boolean_is_written() {
+        // `Primary_Job` is an `xsd:boolean` in Workday's schema: `true` says what `1` says.
+        let worded = ANSWER.replace("wd:Primary_Job=\"0\"", "wd:Primary_Job=\"false\"").replace("wd:Primary_Job=\"1\"", "wd:Primary_Job=\"true\"");
+        let e = parse_workers(&worded, "SUPERVISORY", day("2026-06-01")).unwrap().0.remove(0).unwrap();
+        assert_eq!(e.title.as_deref(), Some("Senior Engineer"), "the primary job's, not the first job's");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Violations {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn push(&self, violation: String) {
+    pub(crate) fn push(&self, violation: String) {
         tracing::warn!(%violation, "contract violation");
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(violation);
     }

@@ -35,6 +35,7 @@ mod personio;
 mod rippling;
 mod server;
 mod workday;
+mod xsd;
 
 pub use company::{Sample, generated_company, sample_company, small_company};
 
@@ -61,4 +62,4 @@ macro_rules! not_yet_contracted {
         }
     )+};
 }
-not_yet_contracted!(FakeAdp, FakeWorkday);
+not_yet_contracted!(FakeAdp);

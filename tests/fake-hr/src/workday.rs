@@ -32,27 +32,26 @@
 //! (`{"date"}`), `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}` (a
 //! rescinded hire: gone from answers as of now), `POST /sandbox/faults`, `GET /sandbox/stats`.
 //!
-//! Read against the only WSDL at hand, Human_Resources v26.1 (the connector asks for v44.0 by default; the
-//! schema was walked from `Get_Workers_Response` and `Get_Workers_Request` along each path, types resolved): of
-//! what the connector reads, only `Employment_Data/Position_Data` is missing, the older place of the job that it
-//! reads when a worker has no `Worker_Job_Data`. Everything else is there, `Worker_Job_Data/@Primary_Job`
-//! included (so not new in v30, as the fact sheet has it): `Response_Results/Total_Pages`,
-//! `Worker_Reference/ID/@type`, `Worker_ID`, `Name_Data/{Legal,Preferred}_Name_Data/Name_Detail_Data/
-//! {First,Last}_Name`, `Contact_Data/{Email_Address_Data/Email_Address, Phone_Data/{@Formatted_Phone,
-//! Phone_Number, Phone_Device_Type_Reference/@Descriptor}, Address_Data/{Address_Line_Data/@Type,
-//! Municipality, Country_Region_Reference/@Descriptor, Postal_Code, Country_Reference/ID}}` with
-//! `Usage_Data/Type_Data/Type_Reference/{@Descriptor, ID}`, `Worker_Job_Data/Position_Data/{Business_Title,
-//! Position_Title}`, `Worker_Status_Data/{Active, Hire_Date, Terminated, Termination_Date,
-//! Leave_Status_Data/On_Leave}`, `Worker_Organization_Data/Organization_Data/{Organization_Name,
-//! Organization_Type_Reference/ID/@type}`, `Management_Chain_Data/Worker_Supervisory_Management_Chain_Data/
-//! Management_Chain_Data/Manager_Reference/ID`; and in the request, `Request_References/@Skip_Non_Existing_
-//! Instances`, the transaction log's four window bounds, `Response_Filter`'s four fields and the
-//! `Response_Group` flags. Id types and descriptors are values, which the schema does not fix.
+//! Held to Workday's XML Schema, from the only WSDL at hand (Human_Resources v26.1, vendored in
+//! `tests/contracts/workday` with its source; the connector asks for v44.0 by default): the element in the
+//! Body of every SOAP request and of every answer (a fault's `detail` included) is validated by xmllint
+//! ([`crate::xsd`]). A request that breaks the schema is answered with Workday's `Client.validationError` fault
+//! (500, its `detail` a `Validation_Fault`), an answer that breaks it becomes a 500; each is kept in the fake's
+//! violations, which fail the test. The schema fixes the order of every sequence, so the fake writes elements
+//! in the schema's order and the ones it requires (`Name_Detail_Data/Country_Reference`,
+//! `Worker_Organization_Data/Organization_Reference`). Of what the connector reads, v26.1 lacks only
+//! `Employment_Data/Position_Data` (the older place of the job, read when a worker has no `Worker_Job_Data`),
+//! which the fake does not write; id types and descriptors are values the schema does not fix. The RaaS report
+//! is JSON that Workday describes nowhere and is not checked.
 
+use crate::contract::{Contracted, InjectedFault, Violations, contracts_dir};
 use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
+use crate::xsd::{Schema, soap_payload};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -62,7 +61,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One transaction on a worker: when it was entered, the day it takes effect, and the worker after it (`None`:
 /// the hire was rescinded).
@@ -117,6 +116,7 @@ const TOKEN_LIFETIME_SECS: i64 = 3600;
 pub struct FakeWorkday {
     company: Arc<Mutex<Company>>,
     base_url: String,
+    violations: Violations,
 }
 
 fn today() -> NaiveDate {
@@ -146,13 +146,17 @@ impl FakeWorkday {
                 api_client: None,
             })),
             base_url,
+            violations: Violations::default(),
         };
         let seeded = Utc::now() - chrono::Duration::days(3);
         for flat in people {
             fake.add(flat, seeded);
         }
         let app = Router::new()
-            .route("/ccx/service/{tenant}/Human_Resources/{version}", post(get_workers))
+            .route(
+                "/ccx/service/{tenant}/Human_Resources/{version}",
+                post(get_workers).layer(axum::middleware::from_fn_with_state(fake.violations.clone(), held_to_schema)),
+            )
             .route("/ccx/service/customreport2/{tenant}/{owner}/{report}", get(report))
             .route("/ccx/oauth2/{tenant}/token", post(token))
             .route("/sandbox/workers", get(sandbox_list).post(sandbox_hire))
@@ -380,8 +384,10 @@ fn render(
         x,
         "<wd:Worker><wd:Worker_Reference><wd:ID wd:type=\"WID\">{wid}</wd:ID><wd:ID wd:type=\"{id_type}\">{id}</wd:ID>\
          </wd:Worker_Reference><wd:Worker_Data><wd:Worker_ID>{id}</wd:Worker_ID><wd:Personal_Data><wd:Name_Data>\
-         <wd:Legal_Name_Data><wd:Name_Detail_Data><wd:First_Name>{}</wd:First_Name><wd:Last_Name>{}</wd:Last_Name>\
+         <wd:Legal_Name_Data><wd:Name_Detail_Data><wd:Country_Reference><wd:ID wd:type=\"ISO_3166-1_Alpha-2_Code\">{}\
+         </wd:ID></wd:Country_Reference><wd:First_Name>{}</wd:First_Name><wd:Last_Name>{}</wd:Last_Name>\
          </wd:Name_Detail_Data></wd:Legal_Name_Data></wd:Name_Data><wd:Contact_Data>",
+        text(data, "country").unwrap_or_else(|| "US".to_owned()),
         text(data, "first_name").unwrap_or_default(),
         text(data, "last_name").unwrap_or_default(),
     );
@@ -431,25 +437,27 @@ fn render(
          <wd:Position_Data><wd:Position_ID>P-{id}</wd:Position_ID><wd:Position_Title>{}</wd:Position_Title>\
          </wd:Position_Data></wd:Worker_Job_Data><wd:Worker_Status_Data><wd:Active>{}</wd:Active>\
          <wd:Hire_Date>{hire}</wd:Hire_Date><wd:Original_Hire_Date>{hire}</wd:Original_Hire_Date>\
-         <wd:Terminated>{}</wd:Terminated>{}<wd:Rehire>{}</wd:Rehire>{}</wd:Worker_Status_Data></wd:Employment_Data>",
+         <wd:Terminated>{}</wd:Terminated>{}{}<wd:Rehire>{}</wd:Rehire></wd:Worker_Status_Data></wd:Employment_Data>",
         text(data, "title").unwrap_or_default(),
         u8::from(active),
         u8::from(ended.is_some()),
         ended.map(|d| format!("<wd:Termination_Date>{d}</wd:Termination_Date>")).unwrap_or_default(),
-        u8::from(data.get("rehire").and_then(Value::as_bool) == Some(true)),
         if data.get("on_leave").and_then(Value::as_bool) == Some(true) {
             "<wd:Leave_Status_Data><wd:On_Leave>1</wd:On_Leave></wd:Leave_Status_Data>"
         } else {
             ""
         },
+        u8::from(data.get("rehire").and_then(Value::as_bool) == Some(true)),
     );
     if let Some(department) = text(data, "department") {
         let _ = write!(
             x,
-            "<wd:Organization_Data><wd:Worker_Organization_Data><wd:Organization_Data><wd:Organization_Name>{department}\
-             </wd:Organization_Name><wd:Organization_Type_Reference><wd:ID wd:type=\"Organization_Type_ID\">SUPERVISORY\
+            "<wd:Organization_Data><wd:Worker_Organization_Data><wd:Organization_Reference>\
+             <wd:ID wd:type=\"Organization_Reference_ID\">SUP-{}</wd:ID></wd:Organization_Reference>\
+             <wd:Organization_Data><wd:Organization_Name>{department}</wd:Organization_Name><wd:Organization_Type_Reference><wd:ID wd:type=\"Organization_Type_ID\">SUPERVISORY\
              </wd:ID></wd:Organization_Type_Reference></wd:Organization_Data></wd:Worker_Organization_Data>\
-             </wd:Organization_Data>"
+             </wd:Organization_Data>",
+            &hex::encode(Sha256::digest(department.as_bytes()))[..12]
         );
     }
     let manager = data.get("manager_id").and_then(Value::as_str).and_then(|m| m.parse::<u64>().ok());
@@ -468,13 +476,93 @@ fn render(
 }
 
 fn fault(status: StatusCode, code: &str, message: &str) -> Response {
+    soap_fault(status, code, message, "")
+}
+
+fn soap_fault(status: StatusCode, code: &str, message: &str, detail: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">\
-         <SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode><faultstring>{}</faultstring>\
+         <SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode><faultstring>{}</faultstring>{detail}\
          </SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>",
         escape(message)
     );
     (status, [("content-type", "text/xml; charset=utf-8")], body).into_response()
+}
+
+/// A request Workday does not take: a 500 SOAP fault `Client.validationError`, its `detail` the
+/// `Validation_Fault` the WSDL declares as every operation's fault, one `Validation_Error` per problem.
+fn validation_fault(problems: &[String]) -> Response {
+    let errors: String = problems
+        .iter()
+        .map(|p| format!("<wd:Validation_Error><wd:Message>{}</wd:Message></wd:Validation_Error>", escape(p.as_str())))
+        .collect();
+    let detail = format!(
+        "<detail><wd:Validation_Fault xmlns:wd=\"urn:com.workday/bsvc\">{errors}</wd:Validation_Fault></detail>"
+    );
+    soap_fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", "Validation error occurred.", &detail)
+}
+
+/// Workday's Human_Resources schema, from the only WSDL at hand (v26.1; `tests/contracts/workday/README.md`).
+fn schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::from_wsdl("Human_Resources", &contracts_dir().join("workday/Human_Resources.wsdl")))
+}
+
+/// What in a SOAP message breaks Workday's schema: the Body's element (or a fault's detail), as v26.1 has it.
+async fn schema_problems(message: Bytes) -> Vec<String> {
+    let check = move || {
+        let text = std::str::from_utf8(&message).map_err(|_| vec!["not UTF-8".to_owned()])?;
+        let payload = soap_payload(text).map_err(|e| vec![e])?;
+        payload.iter().try_for_each(|element| schema().validate(element))
+    };
+    match tokio::task::spawn_blocking(check).await {
+        Ok(result) => result.err().unwrap_or_default(),
+        Err(e) => vec![format!("the schema check failed: {e}")],
+    }
+}
+
+/// The SOAP operation held to Workday's schema, as `contract::Contract::enforce` holds the REST fakes to their
+/// descriptions: a request that breaks it is answered with Workday's validation fault, an answer that breaks it
+/// becomes a 500; each problem is kept in the fake's violations. Injected faults (plain text, a truncated
+/// body) are not SOAP and pass.
+async fn held_to_schema(State(violations): State<Violations>, request: Request, next: Next) -> Response {
+    const BODY_LIMIT: usize = 64 * 1024 * 1024;
+    let (parts, body) = request.into_parts();
+    let at = format!("{} {}", parts.method, parts.uri.path());
+    let body = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    let problems = schema_problems(body.clone()).await;
+    if !problems.is_empty() {
+        for problem in &problems {
+            violations.push(format!("{at}: the request breaks Workday's schema: {problem}"));
+        }
+        return validation_fault(&problems);
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let xml = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/xml") || v.starts_with("application/soap+xml"));
+    if !xml || response.extensions().get::<InjectedFault>().is_some() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    let problems = schema_problems(body.clone()).await;
+    if problems.is_empty() {
+        return Response::from_parts(parts, Body::from(body));
+    }
+    for problem in &problems {
+        violations.push(format!("{at}: the fake's answer breaks Workday's schema: {problem}"));
+    }
+    let message = format!("the fake's answer breaks Workday's schema: {}", problems.join("; "));
+    (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+}
+
+impl Contracted for FakeWorkday {
+    fn violations(&self) -> Vec<String> {
+        self.violations.all()
+    }
 }
 
 /// A `UsernameToken` from a SOAP envelope's `Header/wsse:Security`: the user name and the password, when the
@@ -633,15 +721,15 @@ async fn get_workers(
     }
     let asked = match read_request(&body) {
         Ok(asked) => asked,
-        Err(message) => return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", &message),
+        Err(message) => return validation_fault(&[message]),
     };
     if asked.page.is_some() && asked.as_of.is_none() {
         let message = "If you set the Page parameter, you must also specify the As_Of_Entry_DateTime";
-        return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", message);
+        return validation_fault(&[message.to_owned()]);
     }
     let count = asked.count.unwrap_or(100);
     if !(1..=999).contains(&count) {
-        return fault(StatusCode::INTERNAL_SERVER_ERROR, "Client.validationError", "Count must be between 1 and 999");
+        return validation_fault(&["Count must be between 1 and 999".to_owned()]);
     }
     let now = Utc::now();
     let as_of = asked.as_of.unwrap_or(now);
@@ -785,4 +873,107 @@ async fn sandbox_stats(State(fake): State<FakeWorkday>) -> Response {
     let headcount = company.workers.values().filter(|w| w.current().is_some()).count();
     axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "headcount": headcount }))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "ISU_ithub@acme";
+    const PASSWORD: &str = "isu-password-1";
+
+    /// A `Get_Workers_Request` envelope signed as the fake's user, with `inside` in the request element.
+    fn envelope(inside: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope \
+             xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:bsvc=\"urn:com.workday/bsvc\">\
+             <soapenv:Header><wsse:Security \
+             xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\">\
+             <wsse:UsernameToken><wsse:Username>{USER}</wsse:Username><wsse:Password>{PASSWORD}</wsse:Password>\
+             </wsse:UsernameToken></wsse:Security></soapenv:Header><soapenv:Body>\
+             <bsvc:Get_Workers_Request bsvc:version=\"v44.0\">{inside}</bsvc:Get_Workers_Request></soapenv:Body>\
+             </soapenv:Envelope>"
+        )
+    }
+
+    fn filter(page: u32) -> String {
+        format!(
+            "<bsvc:Response_Filter><bsvc:As_Of_Entry_DateTime>{}</bsvc:As_Of_Entry_DateTime><bsvc:Page>{page}\
+             </bsvc:Page><bsvc:Count>50</bsvc:Count></bsvc:Response_Filter>",
+            // Past the transactions entered just now, which the millisecond would cut short.
+            (Utc::now() + chrono::Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Millis, true)
+        )
+    }
+
+    async fn company() -> FakeWorkday {
+        let today = today();
+        let mut people = sample(today);
+        if let Some(first) = people.first_mut() {
+            first["phone"] = json!("+44 7700 900000");
+            first["home_email"] = json!("ada@home.example");
+            first["postal_code"] = json!("N1 9GU");
+            first["on_leave"] = json!(true);
+        }
+        people
+            .push(json!({ "first_name": "Cy", "last_name": "Contractor", "contingent": true, "manager_id": "21001" }));
+        let fake = FakeWorkday::start("127.0.0.1:0".parse().unwrap(), "acme", USER, PASSWORD, people).await.unwrap();
+        let ids = fake.ids();
+        fake.terminate(&ids[1], today);
+        fake.rehire(&ids[2], today + chrono::Duration::days(3));
+        fake
+    }
+
+    async fn post(fake: &FakeWorkday, body: String) -> (u16, String) {
+        let url = format!("{}/ccx/service/acme/Human_Resources/v44.0", fake.base_url());
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_worker_the_fake_renders_is_valid_under_workdays_schema() {
+        let fake = company().await;
+        let (status, body) = post(&fake, envelope(&filter(1))).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<wd:Leave_Status_Data>") && body.contains("Contingent_Worker_ID"), "{body}");
+        assert!(body.contains("<wd:Termination_Date>") && body.contains("<wd:Manager_Reference>"), "{body}");
+        assert_eq!(fake.violations(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_request_that_breaks_the_schema_gets_workdays_validation_fault_and_is_kept() {
+        let fake = company().await;
+        // `Page` before `As_Of_Entry_DateTime`: the schema's sequence has it after.
+        let disordered = format!(
+            "<bsvc:Response_Filter><bsvc:Page>1</bsvc:Page><bsvc:As_Of_Entry_DateTime>{}</bsvc:As_Of_Entry_DateTime>\
+             </bsvc:Response_Filter>",
+            Utc::now().to_rfc3339()
+        );
+        let (status, body) = post(&fake, envelope(&disordered)).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("<faultcode>SOAP-ENV:Client.validationError</faultcode>"), "{body}");
+        assert!(body.contains("<wd:Validation_Fault") && body.contains("As_Of_Entry_DateTime"), "{body}");
+        let violations = fake.violations();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].contains("the request breaks Workday's schema"), "{violations:?}");
+        assert_eq!(fake.pages_served(), 0, "not answered");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_breaks_the_schema_is_caught() {
+        let fake = company().await;
+        let (_, body) = post(&fake, envelope(&filter(1))).await;
+        assert!(schema_problems(Bytes::from(body.clone())).await.is_empty());
+        // The elements of the status data out of their order, and a value of the wrong type.
+        let swapped = body.replacen("<wd:Active>", "<wd:Rehire>0</wd:Rehire><wd:Active>", 1);
+        assert!(!schema_problems(Bytes::from(swapped)).await.is_empty());
+        let count = body.replacen("<wd:Count>50</wd:Count>", "<wd:Count>fifty</wd:Count>", 1);
+        let problems = schema_problems(Bytes::from(count)).await;
+        assert!(problems.iter().any(|p| p.contains("Count")), "{problems:?}");
+    }
 }

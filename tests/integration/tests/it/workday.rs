@@ -138,6 +138,7 @@ async fn pages_pinned_to_one_entry_time_read_one_snapshot() {
     // The next listing sees the company as it is now.
     let now = workday.list_page(None, today).await.unwrap();
     assert!(!now.records.iter().any(|r| r.hr_id == first.records[0].hr_id));
+    assert_eq!(fake.violations(), Vec::<String>::new(), "every request and answer held to Workday's schema");
 }
 
 #[tokio::test]
@@ -199,14 +200,15 @@ async fn a_raas_report_is_the_alternative_reading() {
     assert_eq!(world.tasks_of(&ids[0], "offboarding").await.len(), 1);
 }
 
-/// A `Get_Workers` request for page one, with `header` in the envelope.
+/// A `Get_Workers` request for page one, with `header` in the envelope (`Response_Filter`'s fields in the order
+/// Workday's schema has them).
 fn get_workers(header: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope \
          xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:bsvc=\"urn:com.workday/bsvc\">{header}\
-         <soapenv:Body><bsvc:Get_Workers_Request bsvc:version=\"v44.0\"><bsvc:Response_Filter><bsvc:Page>1</bsvc:Page>\
-         <bsvc:As_Of_Entry_DateTime>{}</bsvc:As_Of_Entry_DateTime></bsvc:Response_Filter></bsvc:Get_Workers_Request>\
-         </soapenv:Body></soapenv:Envelope>",
+         <soapenv:Body><bsvc:Get_Workers_Request bsvc:version=\"v44.0\"><bsvc:Response_Filter>\
+         <bsvc:As_Of_Entry_DateTime>{}</bsvc:As_Of_Entry_DateTime><bsvc:Page>1</bsvc:Page></bsvc:Response_Filter>\
+         </bsvc:Get_Workers_Request></soapenv:Body></soapenv:Envelope>",
         Utc::now().to_rfc3339()
     )
 }
@@ -260,6 +262,10 @@ async fn soap_requests_sign_in_by_username_token_and_http_basic_alone_is_refused
     let isu = IntegrationUser { username: "ISU_ithub@acme".into(), password: "isu-password-1".into() };
     let workday = Workday::new(&settings, &Credentials::UsernameToken(isu), Link::new(Http::new(Egress::LoopbackOnly)));
     assert_eq!(workday.list_page(None, Utc::now().date_naive()).await.unwrap().records.len(), 2);
+    // And one by its id (Request_References), held to Workday's schema like the rest.
+    let id = fake.ids().remove(0);
+    assert_eq!(workday.fetch(&id).await.unwrap().map(|e| e.hr_id), Some(id));
+    assert_eq!(fake.violations(), Vec::<String>::new(), "every request and answer held to Workday's schema");
 }
 
 #[tokio::test]
