@@ -155,6 +155,7 @@ FRESHNESS_DELIVERIES ?= 1000
 SCIM_USERS ?= 1000
 bench: $(MOTO_STAMP)
 	$(WITH_MOTO) cargo bench -p integration-tests --bench pipeline
+	cargo bench -p fake-hr --bench contract
 	$(WITH_MOTO) cargo bench -p integration-tests --bench freshness -- --changes $(FRESHNESS_CHANGES) --deliveries $(FRESHNESS_DELIVERIES)
 	$(WITH_MOTO) cargo bench -p integration-tests --bench scim -- --users $(SCIM_USERS)
 	for n in $(BENCH_PEOPLE); do \
