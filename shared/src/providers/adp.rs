@@ -13,9 +13,7 @@
 
 use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
-use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
-};
+use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
@@ -83,7 +81,11 @@ impl super::Connector for Connector {
         // call, which then fails saying so.
         let certificate_ok = credentials.client_certificate.chars().count() <= 16384
             && credentials.client_certificate.starts_with("-----BEGIN CERTIFICATE-----");
-        errors.check(certificate_ok, "credentials.client_certificate", "a PEM certificate (-----BEGIN CERTIFICATE-----)");
+        errors.check(
+            certificate_ok,
+            "credentials.client_certificate",
+            "a PEM certificate (-----BEGIN CERTIFICATE-----)",
+        );
         let key_ok = credentials.client_key.chars().count() <= 16384 && pem_key(&credentials.client_key);
         errors.check(key_ok, "credentials.client_key", "a PEM private key (-----BEGIN PRIVATE KEY-----)");
     }
@@ -101,9 +103,9 @@ impl super::Connector for Connector {
 fn pem_key(value: &str) -> bool {
     const KEY: &str = "PRIVATE KEY-----";
     let Some(rest) = value.strip_prefix("-----BEGIN ") else { return false };
-    let qualified = rest
-        .split_once(' ')
-        .is_some_and(|(word, tail)| !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) && tail.starts_with(KEY));
+    let qualified = rest.split_once(' ').is_some_and(|(word, tail)| {
+        !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase()) && tail.starts_with(KEY)
+    });
     rest.starts_with(KEY) || qualified
 }
 
@@ -141,7 +143,12 @@ impl Adp {
     }
 
     /// A call with the access token (replaced once if refused); a failed TLS handshake says what ADP needs.
-    async fn call(&self, delete: bool, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ProviderError> {
+    async fn call(
+        &self,
+        delete: bool,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Response, ProviderError> {
         let (Ok(http), Some(tokens)) = (&self.http, &self.token) else {
             let reason = self.http.as_ref().err().cloned().unwrap_or_default();
             return Err(ProviderError::Malformed(reason));
@@ -166,7 +173,11 @@ impl Adp {
         }
     }
 
-    async fn worker(&self, aoid: &str, today: NaiveDate) -> Result<Option<Result<Employee, RecordFailure>>, ProviderError> {
+    async fn worker(
+        &self,
+        aoid: &str,
+        today: NaiveDate,
+    ) -> Result<Option<Result<Employee, RecordFailure>>, ProviderError> {
         if aoid.is_empty() || aoid.len() > 64 || !aoid.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
@@ -190,9 +201,9 @@ impl Adp {
                 Ok(None) => {}
                 // One worker ADP will not serve (a 503 for an associate outside the app's scope, say) is recorded
                 // and read again on the next run; it does not hold up the queue.
-                Err(ProviderError::Status { status, .. }) => {
-                    out.failures.push(RecordFailure { hr_id: aoid.clone(), reason: format!("ADP answered HTTP {status}") })
-                }
+                Err(ProviderError::Status { status, .. }) => out
+                    .failures
+                    .push(RecordFailure { hr_id: aoid.clone(), reason: format!("ADP answered HTTP {status}") }),
                 Err(error) => return Err(error),
             }
         }
@@ -279,7 +290,8 @@ impl HrProvider for Adp {
     ) -> Result<ChangePage, ProviderError> {
         if let Some(raw) = page {
             // The previous message's changes are checkpointed: acknowledge it, so the queue serves the next.
-            let ack: Ack = serde_json::from_str(raw).map_err(|_| ProviderError::Malformed("queue page token".into()))?;
+            let ack: Ack =
+                serde_json::from_str(raw).map_err(|_| ProviderError::Malformed("queue page token".into()))?;
             match self.call(true, &format!("{QUEUE}/{}", ack.ack), &[]).await {
                 Ok(_) | Err(ProviderError::Status { status: 404, .. }) => {}
                 Err(error) => return Err(error),
@@ -315,7 +327,8 @@ impl HrProvider for Adp {
         // A worker the queue names and ADP no longer has is read as deleted (the sweep confirms it first).
         let found: Vec<&str> = out.page.records.iter().map(|e| e.hr_id.as_str()).collect();
         let failed: Vec<&str> = out.page.failures.iter().map(|f| f.hr_id.as_str()).collect();
-        out.removed = aoids.iter().filter(|a| !found.contains(&a.as_str()) && !failed.contains(&a.as_str())).cloned().collect();
+        out.removed =
+            aoids.iter().filter(|a| !found.contains(&a.as_str()) && !failed.contains(&a.as_str())).cloned().collect();
         out.page.next = serde_json::to_string(&Ack { ack: id }).ok();
         Ok(out)
     }
@@ -361,7 +374,9 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
         Some(day) => Some(day),
         None => match date(primary.get("hireDate"), "workAssignments.hireDate").map_err(fail)? {
             Some(day) => Some(day),
-            None => date(dates.and_then(|d| d.get("originalHireDate")), "workerDates.originalHireDate").map_err(fail)?,
+            None => {
+                date(dates.and_then(|d| d.get("originalHireDate")), "workerDates.originalHireDate").map_err(fail)?
+            }
         },
     };
     let end_date = match date(primary.get("terminationDate"), "workAssignments.terminationDate").map_err(fail)? {
@@ -398,9 +413,10 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
         country: text(address.and_then(|a| a.get("countryCode"))),
     };
     let department = primary.get("homeOrganizationalUnits").and_then(Value::as_array).and_then(|units| {
-        units.iter().find(|u| text(u.pointer("/typeCode/codeValue")).as_deref() == Some("Department")).and_then(|u| {
-            text(u.pointer("/nameCode/shortName")).or_else(|| text(u.pointer("/nameCode/codeValue")))
-        })
+        units
+            .iter()
+            .find(|u| text(u.pointer("/typeCode/codeValue")).as_deref() == Some("Department"))
+            .and_then(|u| text(u.pointer("/nameCode/shortName")).or_else(|| text(u.pointer("/nameCode/codeValue"))))
     });
     let manager = primary.pointer("/reportsTo/0");
     Ok(Employee {
@@ -465,12 +481,21 @@ mod tests {
     fn maps_a_worker() {
         let e = into_employee(&worker(assignment("A", "2020-01-06", None), json!({})), day("2026-06-01")).unwrap();
         assert_eq!((e.first_name.as_str(), e.last_name.as_str()), ("Ada", "Lovelace"));
-        assert_eq!((e.work_email.as_deref(), e.personal_email.as_deref()), (Some("ada@corp.example"), Some("ada@home.example")));
+        assert_eq!(
+            (e.work_email.as_deref(), e.personal_email.as_deref()),
+            (Some("ada@corp.example"), Some("ada@home.example"))
+        );
         assert_eq!(e.phone.as_deref(), Some("(555) 555-0100"));
         let home = e.home_address.unwrap();
-        assert_eq!((home.line2, home.region.as_deref(), home.postal_code.as_deref()), (None, Some("NJ"), Some("07068")));
+        assert_eq!(
+            (home.line2, home.region.as_deref(), home.postal_code.as_deref()),
+            (None, Some("NJ"), Some("07068"))
+        );
         assert_eq!((e.title.as_deref(), e.department.as_deref()), (Some("Engineer"), Some("Engineering")));
-        assert_eq!((e.manager_hr_id.as_deref(), e.manager_name.as_deref()), (Some("G3349PZGBADQY8H0"), Some("Babbage, Charles")));
+        assert_eq!(
+            (e.manager_hr_id.as_deref(), e.manager_name.as_deref()),
+            (Some("G3349PZGBADQY8H0"), Some("Babbage, Charles"))
+        );
         assert_eq!((e.status, e.start_date), (EmploymentStatus::Active, Some(day("2020-01-06"))));
     }
 
@@ -491,16 +516,24 @@ mod tests {
         let stale_end = json!({ "workerDates": { "rehireDate": "2026-05-01", "terminationDate": "2025-12-31" } });
         let back = status(assignment("A", "2026-05-01", None), stale_end);
         assert_eq!((back.status, back.end_date), (Active, None), "an earlier employment's end is history");
-        let bad = into_employee(&worker(assignment("A", "06/01/2020", None), json!({})), day("2026-06-01")).unwrap_err();
-        assert_eq!((bad.hr_id.as_str(), bad.reason.as_str()), ("G3349PZGBADQY8H7", "workAssignments.hireDate is not a date"));
+        let bad =
+            into_employee(&worker(assignment("A", "06/01/2020", None), json!({})), day("2026-06-01")).unwrap_err();
+        assert_eq!(
+            (bad.hr_id.as_str(), bad.reason.as_str()),
+            ("G3349PZGBADQY8H7", "workAssignments.hireDate is not a date")
+        );
     }
 
     #[test]
     fn private_keys_follow_the_documented_pattern() {
-        for ok in ["-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----x", "-----BEGIN PRIVATE PRIVATE KEY-----"] {
+        for ok in
+            ["-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----x", "-----BEGIN PRIVATE PRIVATE KEY-----"]
+        {
             assert!(pem_key(ok), "{ok}");
         }
-        for bad in ["", "-----BEGIN CERTIFICATE-----", "-----BEGIN rsa PRIVATE KEY-----", " -----BEGIN PRIVATE KEY-----"] {
+        for bad in
+            ["", "-----BEGIN CERTIFICATE-----", "-----BEGIN rsa PRIVATE KEY-----", " -----BEGIN PRIVATE KEY-----"]
+        {
             assert!(!pem_key(bad), "{bad}");
         }
     }

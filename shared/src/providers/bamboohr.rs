@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 pub const SIGNATURE_HEADER: &str = "x-bamboohr-signature";
 pub const TIMESTAMP_HEADER: &str = "x-bamboohr-timestamp";
 
-
 /// Where a BambooHR company is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BambooHrSettings))]
@@ -50,7 +49,10 @@ pub struct Credentials {
     /// Leave it out and IT Hub registers a permissioned webhook itself and keeps the key BambooHR issues for it.
     /// Write-only: kept as the connection's webhook secret and never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$")
+    )]
     pub webhook_secret: Option<String>,
 }
 
@@ -190,8 +192,7 @@ impl FieldPlan {
     /// Leaves out the fields BambooHR says the key may not read; `false` when it named none of this plan's
     /// fields (nothing to leave out). A required one is an error naming it.
     fn restrict(&mut self, refused: &[String]) -> Result<bool, ProviderError> {
-        let required: Vec<&str> =
-            REQUIRED_FIELDS.into_iter().filter(|f| refused.iter().any(|r| r == f)).collect();
+        let required: Vec<&str> = REQUIRED_FIELDS.into_iter().filter(|f| refused.iter().any(|r| r == f)).collect();
         if !required.is_empty() {
             return Err(ProviderError::Setup(format!(
                 "the API key may not read the {} field (required)",
@@ -271,7 +272,8 @@ impl BambooHr {
         let mut catalog = std::collections::HashSet::new();
         for page in 1..=MAX_CATALOG_PAGES {
             let query = [("page", page.to_string()), ("page_size", "1000".to_owned())];
-            let response = self.call(reqwest::Method::GET, "v1_2/datasets/employee/fields", |r| r.query(&query)).await?;
+            let response =
+                self.call(reqwest::Method::GET, "v1_2/datasets/employee/fields", |r| r.query(&query)).await?;
             if response.status() == reqwest::StatusCode::FORBIDDEN {
                 return Err(ProviderError::Setup("the API key may not read the employee dataset's fields".into()));
             }
@@ -341,7 +343,8 @@ impl BambooHr {
 
     /// Who changed since `since` (not deleted), in id order, and who was deleted; the change list is not paged.
     async fn changed_since(&self, since: &str) -> Result<(Vec<String>, Vec<String>, Option<String>), ProviderError> {
-        let response = self.call(reqwest::Method::GET, "v1/employees/changed", |r| r.query(&[("since", since)])).await?;
+        let response =
+            self.call(reqwest::Method::GET, "v1/employees/changed", |r| r.query(&[("since", since)])).await?;
         let body: Changed = json(check(response).await?).await?;
         let (deleted, changed): (Vec<_>, Vec<_>) =
             body.employees.into_values().partition(|e| e.action.eq_ignore_ascii_case("deleted"));
@@ -499,7 +502,11 @@ impl HrProvider for BambooHr {
             // Their whole records, whatever their status now (a termination makes them inactive).
             let filter = format!("lastChanged ge '{since}'");
             out.page = self.dataset_page(&filter, token.page, now.date_naive()).await?;
-            out.page.next.take().map(|_| ChangeToken { page: token.page + 1, latest: token.latest.clone(), after: None })
+            out.page.next.take().map(|_| ChangeToken {
+                page: token.page + 1,
+                latest: token.latest.clone(),
+                after: None,
+            })
         } else {
             // No `lastChanged` in this account's dataset: the people the change list names, by id, a page of them
             // at a time (the list is read again for each later page, from after the last id read).
@@ -540,7 +547,9 @@ impl HrProvider for BambooHr {
         });
         let response = self.call(reqwest::Method::POST, "v1/webhooks", |r| r.json(&body)).await?;
         if response.status() == reqwest::StatusCode::FORBIDDEN {
-            return Err(ProviderError::Setup("the API key may not make webhooks (or read the fields monitored)".into()));
+            return Err(ProviderError::Setup(
+                "the API key may not make webhooks (or read the fields monitored)".into(),
+            ));
         }
         let made: MadeWebhook = json(check(response).await?).await?;
         let id = super::json_text(&made.id).ok_or_else(|| ProviderError::Malformed("the webhook has no id".into()))?;
@@ -797,7 +806,6 @@ struct FieldEmployee {
     action: String,
 }
 
-
 /// Checks `X-BambooHR-Signature` (hex HMAC-SHA256 of the raw body followed by `X-BambooHR-Timestamp`) against
 /// each secret in constant time, refuses timestamps outside the tolerance, then reads the employee ids.
 pub fn verify_webhook(
@@ -840,7 +848,8 @@ pub fn verify_webhook(
             employees.into_iter().map(|e| (e.id, e.action.eq_ignore_ascii_case("deleted"))).collect()
         }
     };
-    let named: Vec<(String, bool)> = raw_ids.into_iter().filter_map(|(id, deleted)| Some((text(id)?, deleted))).collect();
+    let named: Vec<(String, bool)> =
+        raw_ids.into_iter().filter_map(|(id, deleted)| Some((text(id)?, deleted))).collect();
     if named.is_empty() {
         return Err(WebhookError::BadPayload("names no employee".into()));
     }
@@ -887,8 +896,14 @@ mod tests {
     #[cfg(feature = "secrets")]
     #[test]
     fn a_connection_secret_never_shows_its_key_in_debug_output() {
-        let credentials = super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into(), webhook_secret: None });
-        let secret = crate::secrets::ConnectionSecret { credentials, webhook_secrets: vec!["whsec-9".into()], refresh_token: None, registered_webhook: None };
+        let credentials =
+            super::super::Credentials::BambooHr(Credentials { api_key: "api-key-123".into(), webhook_secret: None });
+        let secret = crate::secrets::ConnectionSecret {
+            credentials,
+            webhook_secrets: vec!["whsec-9".into()],
+            refresh_token: None,
+            registered_webhook: None,
+        };
         let shown = format!("{secret:?}");
         assert!(!shown.contains("api-key-123") && !shown.contains("whsec-9"), "{shown}");
     }
@@ -943,7 +958,11 @@ mod tests {
         assert_eq!(status(serde_json::json!({"status": "Active", "hireDate": "2026-07-01"})), Pending);
         assert_eq!(status(serde_json::json!({"status": "Inactive"})), Terminated);
         assert_eq!(status(serde_json::json!({"status": "Inactive", "hireDate": "2026-07-01"})), Pending, "a pre-hire");
-        assert_eq!(status(serde_json::json!({"status": "Inactive", "hireDate": "2026-06-01"})), Pending, "starts today");
+        assert_eq!(
+            status(serde_json::json!({"status": "Inactive", "hireDate": "2026-06-01"})),
+            Pending,
+            "starts today"
+        );
         let gone_on_day_one = serde_json::json!({"status": "Inactive", "hireDate": "2026-06-01",
             "employmentStatus": "Terminated", "terminationDate": "2026-06-01"});
         assert_eq!(status(gone_on_day_one), Terminated, "hired and let go the same day");

@@ -136,10 +136,8 @@ impl TokenEndpoint for TokenJson {
             request["grant_type"] = body!("refresh_token");
             request["refresh_token"] = body!(token.expose());
         }
-        let response = self
-            .http
-            .send(&RetryPolicy::default(), &self.url, |client, url| client.post(url).json(&request))
-            .await?;
+        let response =
+            self.http.send(&RetryPolicy::default(), &self.url, |client, url| client.post(url).json(&request)).await?;
         if matches!(response.status().as_u16(), 400 | 401) {
             // A spent or revoked refresh token: an admin must authorise the company again.
             return Err(ProviderError::Unauthorized(response.status().as_u16()));
@@ -224,14 +222,16 @@ impl Gusto {
         }
     }
 
-    async fn employees(&self, query: &[(&str, String)], today: NaiveDate) -> Result<(RecordPage, Option<u32>), ProviderError> {
+    async fn employees(
+        &self,
+        query: &[(&str, String)],
+        today: NaiveDate,
+    ) -> Result<(RecordPage, Option<u32>), ProviderError> {
         let path = format!("v1/companies/{}/employees", self.company);
-        let response = self.call(false, &path, |r| r.query(query).query(&[("include", "current_home_address")]), None).await?;
-        let total_pages = response
-            .headers()
-            .get("x-total-pages")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let response =
+            self.call(false, &path, |r| r.query(query).query(&[("include", "current_home_address")]), None).await?;
+        let total_pages =
+            response.headers().get("x-total-pages").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         let rows: Vec<Value> = json(response).await?;
         let mut out = RecordPage::default();
         for (n, row) in rows.into_iter().enumerate() {
@@ -239,7 +239,8 @@ impl Gusto {
                 Ok(employee) => out.records.push(employee),
                 Err(reason) => {
                     let hr_id = row.get("uuid").and_then(Value::as_str).map(str::to_owned);
-                    out.failures.push(RecordFailure { hr_id: hr_id.unwrap_or_else(|| format!("page row {}", n + 1)), reason });
+                    out.failures
+                        .push(RecordFailure { hr_id: hr_id.unwrap_or_else(|| format!("page row {}", n + 1)), reason });
                 }
             }
         }
@@ -320,9 +321,11 @@ impl HrProvider for Gusto {
         now: DateTime<Utc>,
     ) -> Result<ChangePage, ProviderError> {
         let after = match page {
-            Some(raw) => serde_json::from_str::<ChangeToken>(raw)
-                .map_err(|_| ProviderError::Malformed("change page token".into()))?
-                .after,
+            Some(raw) => {
+                serde_json::from_str::<ChangeToken>(raw)
+                    .map_err(|_| ProviderError::Malformed("change page token".into()))?
+                    .after
+            }
             None => state.to_owned(),
         };
         let mut query = vec![("limit", EVENTS_PER_PAGE.to_string()), ("sort_order", "asc".to_owned())];
@@ -385,7 +388,9 @@ fn text(value: Option<&Value>) -> Option<String> {
 fn date(value: Option<&Value>, field: &str) -> Result<Option<NaiveDate>, String> {
     match text(value) {
         None => Ok(None),
-        Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map(Some).map_err(|_| format!("{field} is not a date")),
+        Some(raw) => {
+            NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map(Some).map_err(|_| format!("{field} is not a date"))
+        }
     }
 }
 
@@ -529,7 +534,10 @@ mod tests {
     fn refuses_forgeries_and_hands_on_the_handshake() {
         let secrets = vec![FIXTURE_KEY.to_owned()];
         let tampered = FIXTURE_BODY.replace("employee.created", "employee.deleted");
-        assert_eq!(verify_webhook(&secrets, &signed(FIXTURE_SIG), tampered.as_bytes()), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify_webhook(&secrets, &signed(FIXTURE_SIG), tampered.as_bytes()),
+            Err(WebhookError::BadSignature)
+        );
         let none = verify_webhook(&secrets, &HeaderMap::new(), FIXTURE_BODY.as_bytes());
         assert_eq!(none, Err(WebhookError::MissingHeader(SIGNATURE_HEADER)));
         let handshake = verify_webhook(&[], &HeaderMap::new(), br#"{"verification_token":"abc"}"#);
@@ -537,7 +545,9 @@ mod tests {
         let deleted = FIXTURE_BODY.replace("employee.created", "employee.deleted");
         let d = verify_webhook(&secrets, &signed(&sign(FIXTURE_KEY, deleted.as_bytes())), deleted.as_bytes()).unwrap();
         assert_eq!(d.removed, d.hr_ids);
-        let company = FIXTURE_BODY.replace("\"entity_type\":\"Employee\"", "\"entity_type\":\"Location\"").replace("employee.created", "location.created");
+        let company = FIXTURE_BODY
+            .replace("\"entity_type\":\"Employee\"", "\"entity_type\":\"Location\"")
+            .replace("employee.created", "location.created");
         let d = verify_webhook(&secrets, &signed(&sign(FIXTURE_KEY, company.as_bytes())), company.as_bytes()).unwrap();
         assert!(d.hr_ids.is_empty(), "acknowledged, nothing to do");
     }
@@ -553,7 +563,10 @@ mod tests {
                 "city": "San Francisco", "state": "CA", "zip": "94107", "country": "USA", "active": true }
         });
         let e = into_employee(&row, day("2026-06-01")).unwrap();
-        assert_eq!((e.work_email.as_deref(), e.personal_email.as_deref()), (Some("ada@corp.example"), Some("ada@home.example")));
+        assert_eq!(
+            (e.work_email.as_deref(), e.personal_email.as_deref()),
+            (Some("ada@corp.example"), Some("ada@home.example"))
+        );
         assert_eq!((e.title.as_deref(), e.department.as_deref()), (Some("Engineer"), Some("Engineering")));
         assert_eq!(e.home_address.unwrap().postal_code.as_deref(), Some("94107"));
         assert_eq!((e.manager_hr_id.as_deref(), e.status), (Some("9a1c5ab3"), EmploymentStatus::Active));
@@ -567,14 +580,20 @@ mod tests {
             into_employee(&row, day("2026-06-01")).unwrap()
         };
         use EmploymentStatus::*;
-        let dated = status(serde_json::json!({ "terminated": true, "terminations": [{ "effective_date": "2026-06-30" }] }));
+        let dated =
+            status(serde_json::json!({ "terminated": true, "terminations": [{ "effective_date": "2026-06-30" }] }));
         assert_eq!((dated.status, dated.end_date), (Active, Some(day("2026-06-30"))), "employed until the last day");
-        let past = status(serde_json::json!({ "terminated": true, "terminations": [{ "effective_date": "2026-05-01" }] }));
+        let past =
+            status(serde_json::json!({ "terminated": true, "terminations": [{ "effective_date": "2026-05-01" }] }));
         assert_eq!(past.status, Terminated);
         assert_eq!(status(serde_json::json!({ "hired_at": "2026-07-01" })).status, Pending);
         assert_eq!(status(serde_json::json!({ "onboarded": false, "hired_at": "2026-06-01" })).status, Pending);
-        let rehired = status(serde_json::json!({ "terminated": false, "terminations": [{ "effective_date": "2025-01-01" }] }));
+        let rehired =
+            status(serde_json::json!({ "terminated": false, "terminations": [{ "effective_date": "2025-01-01" }] }));
         assert_eq!((rehired.status, rehired.end_date), (Active, None), "an old termination of a rehire is history");
-        assert_eq!(into_employee(&serde_json::json!({ "uuid": "u", "hired_at": "1/6/2020" }), day("2026-06-01")).unwrap_err(), "hired_at is not a date");
+        assert_eq!(
+            into_employee(&serde_json::json!({ "uuid": "u", "hired_at": "1/6/2020" }), day("2026-06-01")).unwrap_err(),
+            "hired_at is not a date"
+        );
     }
 }

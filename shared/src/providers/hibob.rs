@@ -71,7 +71,10 @@ pub struct Credentials {
     /// as the connection's webhook secret and never shown. It can be pasted later by rotating the connection's
     /// webhook secret (Bob's webhook needs the connection's URL first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(write_only, min_length = 1, max_length = 4096, pattern = r"^\S([\s\S]*\S)?$")
+    )]
     pub webhook_secret: Option<String>,
 }
 
@@ -189,12 +192,17 @@ impl HiBob {
 
     /// Everyone employed or about to start, as sorted ids: one search for two fields.
     async fn listed_ids(&self) -> Result<Vec<String>, ProviderError> {
-        let body = json!({ "fields": ["root.id", "internal.lifecycleStatus"], "showInactive": true, "humanReadable": "" });
+        let body =
+            json!({ "fields": ["root.id", "internal.lifecycleStatus"], "showInactive": true, "humanReadable": "" });
         let mut ids: Vec<String> = self
             .search(body)
             .await?
             .iter()
-            .filter(|e| !field(e, "internal.lifecycleStatus").and_then(text).is_some_and(|s| s.eq_ignore_ascii_case("terminated")))
+            .filter(|e| {
+                !field(e, "internal.lifecycleStatus")
+                    .and_then(text)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("terminated"))
+            })
             .filter_map(|e| field(e, "root.id").and_then(text))
             .collect();
         ids.sort();
@@ -231,7 +239,8 @@ impl HiBob {
             match into_employee(person, departments, today) {
                 Ok(employee) => out.records.push(employee),
                 Err(reason) => {
-                    let hr_id = field(person, "root.id").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
+                    let hr_id =
+                        field(person, "root.id").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
                     out.failures.push(RecordFailure { hr_id, reason });
                 }
             }
@@ -478,7 +487,8 @@ mod tests {
 
     const FIXTURE_BODY: &str = r#"{"companyId":636192,"type":"table.entry.created","triggeredBy":"3332883804594373380","triggeredAt":"2025-01-08T13:06:26.915906","version":"v2","data":{"employeeId":"3332883854254932743","tableId":"lifecycle","effectiveDate":"2025-01-08"}}"#;
     /// The vector from the providers reference: key `test-secret`.
-    const FIXTURE_SIG: &str = "6RuTrU4C8AllqQ+ul0rHhNT6J0YQZJvgAXu7FtWSJpxRDYrh2pOAl3uM5kJOlcIguFcHZQDeolcrX4rKpNsWsg==";
+    const FIXTURE_SIG: &str =
+        "6RuTrU4C8AllqQ+ul0rHhNT6J0YQZJvgAXu7FtWSJpxRDYrh2pOAl3uM5kJOlcIguFcHZQDeolcrX4rKpNsWsg==";
 
     fn signed(signature: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -512,7 +522,9 @@ mod tests {
     fn a_ping_names_nobody_signed_or_not_and_deletions_are_removals() {
         let secrets = vec!["k".to_owned()];
         for ping in ["Ping test", r#"{"text":"Ping test"}"#, "Ping test\n"] {
-            for headers in [signed(&sign("k", ping.as_bytes())), signed(&sign("other", ping.as_bytes())), HeaderMap::new()] {
+            for headers in
+                [signed(&sign("k", ping.as_bytes())), signed(&sign("other", ping.as_bytes())), HeaderMap::new()]
+            {
                 let d = verify_webhook(&secrets, &headers, ping.as_bytes()).unwrap();
                 assert!(d.hr_ids.is_empty() && d.removed.is_empty(), "{ping}");
             }

@@ -9,9 +9,20 @@ mod registry;
 use crate::domain::Schedule;
 use crate::validation::FieldError;
 
-// The connectors IT Hub can reach, one line each: `Variant(module)` declares `providers/<module>.rs` and derives
-// `ProviderKind::Variant` (named in the API by its lower-case name), the typed settings and credentials, the
-// connection request and the dispatch. Adding an HR system is that module and one line here.
+// The connector modules, declared with plain `mod` lines (a module a macro declares is not formatted by
+// `cargo fmt`).
+pub mod adp;
+pub mod bamboohr;
+pub mod gusto;
+pub mod hibob;
+pub mod personio;
+pub mod rippling;
+pub mod scim;
+pub mod workday;
+
+// The connectors IT Hub can reach, one line each: `Variant(module)` derives `ProviderKind::Variant` (named in the
+// API by its lower-case name), the typed settings and credentials, the connection request and the dispatch from
+// `providers/<module>.rs`. Adding an HR system is that module, its `mod` line above and one line here.
 registry! {
     Adp(adp),
     BambooHr(bamboohr),

@@ -168,7 +168,11 @@ impl Personio {
     }
 
     /// A GET with the current access token; a token Personio refuses (expired early, revoked) is replaced once.
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ProviderError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
         let url = format!("{}/{path}", self.api);
         let mut fresh = false;
         loop {
@@ -297,9 +301,7 @@ const ORG_UNIT_TYPE: &str = "department";
 /// Personio's person ids are digits (letters, dashes and underscores allowed); anything else names nobody and
 /// must not reach a path or the comma-separated `id` filter.
 fn plain_id(hr_id: &str) -> bool {
-    !hr_id.is_empty()
-        && hr_id.len() <= 64
-        && hr_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !hr_id.is_empty() && hr_id.len() <= 64 && hr_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The `cursor` parameter of a `next.href`.
@@ -408,11 +410,9 @@ impl Employment {
     }
 }
 
-
 fn plain(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
-
 
 /// A person and their current employment (the newest), as an employee. Fails naming the field, never a value.
 pub fn into_employee(
@@ -594,8 +594,8 @@ pub fn verify_webhook(
     if !secrets.iter().any(matches) {
         return Err(WebhookError::BadSignature);
     }
-    let event: Event = serde_json::from_slice(body)
-        .map_err(|_| WebhookError::BadPayload("expected event_name and payload".into()))?;
+    let event: Event =
+        serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload("expected event_name and payload".into()))?;
     let person = event
         .payload
         .pointer("/person/id")
@@ -720,8 +720,8 @@ mod tests {
             "org_units": [{ "type": "team", "id": "42" }, { "type": "department", "id": "281521" }],
             "termination": { "termination_date": null } }));
         assert_eq!(job.department_id().as_deref(), Some("281521"));
-        let e = into_employee(&settings, person(custom), Some(job), Some("Engineering".into()), day("2026-06-01"))
-            .unwrap();
+        let e =
+            into_employee(&settings, person(custom), Some(job), Some("Engineering".into()), day("2026-06-01")).unwrap();
         assert_eq!((e.first_name.as_str(), e.work_email.as_deref()), ("Ada", Some("ada@corp.example")));
         assert_eq!((e.personal_email.as_deref(), e.phone.as_deref()), (Some("ada@home.example"), Some("+49 30 1")));
         assert_eq!(e.home_address.unwrap().line1.as_deref(), Some("1 Hauptstr., Berlin"));

@@ -1,11 +1,11 @@
 //! The connector registry macro. The one list of HR systems IT Hub can connect to is its invocation in
-//! `providers/mod.rs`: each line names a connector module (see [`super::Connector`]) and declares it; everything
+//! `providers/mod.rs`: each line names a connector module (see [`super::Connector`], declared beside it with a
+//! plain `mod` line, so rustfmt formats it like any other file); everything
 //! else (the provider enum, typed settings and credentials, the request that creates a connection, its OpenAPI
 //! schema, dispatch) is derived from the list.
 
 macro_rules! registry {
     ($($variant:ident($module:ident)),+ $(,)?) => {
-        $(pub mod $module;)+
 
         /// An HR system IT Hub can connect to. Its name in the API is the variant's name in lower case, which is
         /// also its connector's `NAME` (a test holds them equal).

@@ -40,9 +40,7 @@ use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date as date;
-use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
-};
+use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
@@ -118,7 +116,11 @@ impl Rippling {
         let token: Secret = self.token.token().await?;
         self.http
             .send(&self.retry, url, |client, url| {
-                client.get(url).query(query).bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
+                client
+                    .get(url)
+                    .query(query)
+                    .bearer_auth(token.expose())
+                    .header(reqwest::header::ACCEPT, "application/json")
             })
             .await
     }
@@ -299,7 +301,6 @@ fn value(v: &Option<Value>) -> Option<String> {
     v.as_ref().and_then(text)
 }
 
-
 /// A worker (with its user and department expanded) as an employee; `withheld` are the fields the page's
 /// redactions hide. Fails naming the field, never a value.
 pub fn into_employee(worker: Worker, withheld: &[String], today: NaiveDate) -> Result<Employee, RecordFailure> {
@@ -411,7 +412,8 @@ impl HrProvider for Rippling {
             .with_timezone(&Utc);
         let (link, began) = match page {
             Some(raw) => {
-                let token: ChangeToken = serde_json::from_str(raw).map_err(|_| ProviderError::Malformed("page token".into()))?;
+                let token: ChangeToken =
+                    serde_json::from_str(raw).map_err(|_| ProviderError::Malformed("page token".into()))?;
                 (Some(token.next_link), token.began)
             }
             None => (None, now),
@@ -484,7 +486,10 @@ mod tests {
     fn maps_a_worker_with_its_user_and_department() {
         let e = into_employee(worker(json!({})), &[], day("2026-06-01")).unwrap();
         assert_eq!((e.first_name.as_str(), e.last_name.as_str()), ("Ada", "Lovelace"));
-        assert_eq!((e.work_email.as_deref(), e.personal_email.as_deref()), (Some("ada@corp.example"), Some("ada@home.example")));
+        assert_eq!(
+            (e.work_email.as_deref(), e.personal_email.as_deref()),
+            (Some("ada@corp.example"), Some("ada@home.example"))
+        );
         assert_eq!(e.phone.as_deref(), Some("+1 555 0199"), "the mobile number first");
         let home = e.home_address.unwrap();
         assert_eq!((home.line1.as_deref(), home.city.as_deref()), (Some("1 Main St"), Some("Springfield")));
@@ -519,8 +524,16 @@ mod tests {
     #[tokio::test]
     async fn a_next_link_to_another_host_is_refused_before_any_request() {
         let settings = Settings { base_url: Some("http://127.0.0.1:9".into()) };
-        let rippling = Rippling::new(&settings, &Credentials { api_token: "t".into() }, Http::new(super::super::Egress::LoopbackOnly));
-        for link in ["http://127.0.0.1:9.evil.example/workers?cursor=x", "https://attacker.example/workers", "http://127.0.0.1:9"] {
+        let rippling = Rippling::new(
+            &settings,
+            &Credentials { api_token: "t".into() },
+            Http::new(super::super::Egress::LoopbackOnly),
+        );
+        for link in [
+            "http://127.0.0.1:9.evil.example/workers?cursor=x",
+            "https://attacker.example/workers",
+            "http://127.0.0.1:9",
+        ] {
             let refused = rippling.workers_page(None, "id", Some(link), day("2026-06-01")).await.err();
             assert!(matches!(refused, Some(ProviderError::Malformed(_))), "{link}: {refused:?}");
         }
@@ -536,7 +549,12 @@ mod tests {
         ] {
             assert_eq!(within_api(api, link).map(String::from).ok().as_deref(), Some(url), "{link}");
         }
-        for link in ["//attacker.example/workers/", "https://attacker.example/workers/", "http://rest.ripplingapis.com/workers/", ""] {
+        for link in [
+            "//attacker.example/workers/",
+            "https://attacker.example/workers/",
+            "http://rest.ripplingapis.com/workers/",
+            "",
+        ] {
             assert!(matches!(within_api(api, link), Err(ProviderError::Malformed(_))), "{link}");
         }
         // Under an API base with a path, a link from the host's root leaves it.

@@ -27,9 +27,7 @@ use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date;
-use super::{
-    Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
-};
+use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
 use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::{FieldErrors, is_slug};
 use async_trait::async_trait;
@@ -184,12 +182,20 @@ impl super::Connector for Connector {
         });
         errors.check(version_ok, "settings.version", "a Web Services version such as v44.0");
         let type_ok = settings.department_type.as_deref().is_none_or(|t| is_slug(t, 100));
-        errors.check(type_ok, "settings.department_type", "an Organization_Type_ID: letters, digits, dashes, underscores");
+        errors.check(
+            type_ok,
+            "settings.department_type",
+            "an Organization_Type_ID: letters, digits, dashes, underscores",
+        );
         if let Some(report) = &settings.report {
             let owner_ok = (1..=100).contains(&report.owner.len())
                 && report.owner.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b));
             errors.check(owner_ok, "settings.report.owner", "1-100 letters, digits or _ . @ -");
-            errors.check(is_slug(&report.name, 100), "settings.report.name", "1-100 letters, digits, dashes or underscores");
+            errors.check(
+                is_slug(&report.name, 100),
+                "settings.report.name",
+                "1-100 letters, digits, dashes or underscores",
+            );
         }
         let fields = match credentials {
             Credentials::UsernameToken(user) => {
@@ -366,17 +372,20 @@ impl Workday {
                     .body(request(&ask, self.version(), page, as_of, header))
             })
             .await?;
-        let bytes = check(response)
-            .await?
-            .bytes()
-            .await
-            .map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
-        let xml = std::str::from_utf8(&bytes).map_err(|_| ProviderError::Malformed("the answer is not UTF-8".into()))?;
+        let bytes =
+            check(response).await?.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+        let xml =
+            std::str::from_utf8(&bytes).map_err(|_| ProviderError::Malformed("the answer is not UTF-8".into()))?;
         parse_workers(xml, self.department_type(), as_of.date_naive())
     }
 
     /// A listing or change page from where `position` stands.
-    async fn page_from(&self, position: Position, ask: Ask<'_>, today: NaiveDate) -> Result<(RecordPage, u32), ProviderError> {
+    async fn page_from(
+        &self,
+        position: Position,
+        ask: Ask<'_>,
+        today: NaiveDate,
+    ) -> Result<(RecordPage, u32), ProviderError> {
         let (workers, pages) = self.get_workers(ask, position.page, position.as_of).await?;
         let mut out = RecordPage::default();
         for worker in workers {
@@ -411,7 +420,8 @@ impl Workday {
             match from_report(&entry, today) {
                 Ok(e) => out.records.push(e),
                 Err(reason) => {
-                    let hr_id = entry.get("Employee_ID").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
+                    let hr_id =
+                        entry.get("Employee_ID").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
                     out.failures.push(RecordFailure { hr_id, reason });
                 }
             }
@@ -478,8 +488,9 @@ fn request(ask: &Ask<'_>, version: &str, page: u32, as_of: DateTime<Utc>, header
                     )
                 })
                 .collect();
-            references =
-                format!("<bsvc:Request_References bsvc:Skip_Non_Existing_Instances=\"true\">{refs}</bsvc:Request_References>");
+            references = format!(
+                "<bsvc:Request_References bsvc:Skip_Non_Existing_Instances=\"true\">{refs}</bsvc:Request_References>"
+            );
         }
     }
     format!(
@@ -579,7 +590,10 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
         .and_then(|r| reference_id(r, "Employee_ID").or_else(|| reference_id(r, "Contingent_Worker_ID")))
         .or_else(|| content(data.and_then(|d| child(d, "Worker_ID"))))
         .or_else(|| reference.and_then(|r| reference_id(r, "WID")))
-        .ok_or_else(|| RecordFailure { hr_id: "page (a worker without an id)".into(), reason: "a worker without an id".into() })?;
+        .ok_or_else(|| RecordFailure {
+            hr_id: "page (a worker without an id)".into(),
+            reason: "a worker without an id".into(),
+        })?;
     let fail = |reason: String| RecordFailure { hr_id: hr_id.clone(), reason };
     let Some(data) = data else { return Err(fail("Worker_Data is missing".into())) };
     let personal = child(data, "Personal_Data");
@@ -595,11 +609,14 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
     };
     let phones: Vec<Node> = contact.into_iter().flat_map(|c| children(c, "Phone_Data")).collect();
     let mobile = |p: &&Node| {
-        child(**p, "Phone_Device_Type_Reference").and_then(|d| attr(d, "Descriptor")).is_some_and(|d| d.eq_ignore_ascii_case("Mobile"))
+        child(**p, "Phone_Device_Type_Reference")
+            .and_then(|d| attr(d, "Descriptor"))
+            .is_some_and(|d| d.eq_ignore_ascii_case("Mobile"))
     };
-    let phone = phones.iter().find(mobile).or(phones.first()).and_then(|p| {
-        attr(*p, "Formatted_Phone").map(str::to_owned).or_else(|| content(child(*p, "Phone_Number")))
-    });
+    let phone =
+        phones.iter().find(mobile).or(phones.first()).and_then(|p| {
+            attr(*p, "Formatted_Phone").map(str::to_owned).or_else(|| content(child(*p, "Phone_Number")))
+        });
     let home = contact.into_iter().flat_map(|c| children(c, "Address_Data")).find(|a| used_as(*a, "HOME")).map(|a| {
         let line = |kind: &str| content(children(a, "Address_Line_Data").find(|l| attr(*l, "Type") == Some(kind)));
         Address {
@@ -617,17 +634,16 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
         let primary = jobs.iter().find(|j| attr(**j, "Primary_Job").is_some_and(is_true)).or(jobs.first()).copied();
         primary.and_then(|j| child(j, "Position_Data")).or_else(|| child(e, "Position_Data"))
     });
-    let title = content(job.and_then(|j| child(j, "Business_Title"))).or_else(|| content(job.and_then(|j| child(j, "Position_Title"))));
+    let title = content(job.and_then(|j| child(j, "Business_Title")))
+        .or_else(|| content(job.and_then(|j| child(j, "Position_Title"))));
     let status = employment.and_then(|e| child(e, "Worker_Status_Data"));
     let field = |name: &str| status.and_then(|s| child(s, name));
     let start_date = date_of(field("Hire_Date"), "Hire_Date").map_err(fail)?;
     let terminated = flag(field("Terminated"));
-    let end_date = if terminated {
-        date_of(field("Termination_Date"), "Termination_Date").map_err(fail)?
-    } else {
-        None
-    };
-    let on_leave = status.into_iter().flat_map(|s| children(s, "Leave_Status_Data")).any(|l| flag(child(l, "On_Leave")));
+    let end_date =
+        if terminated { date_of(field("Termination_Date"), "Termination_Date").map_err(fail)? } else { None };
+    let on_leave =
+        status.into_iter().flat_map(|s| children(s, "Leave_Status_Data")).any(|l| flag(child(l, "On_Leave")));
     let status = if terminated {
         EmploymentStatus::Terminated
     } else if !flag(field("Active")) || start_date.is_some_and(|d| d > as_of) {
@@ -653,8 +669,12 @@ fn into_employee(worker: Node, department_type: &str, as_of: NaiveDate) -> Resul
         .and_then(|r| reference_id(r, "Employee_ID").or_else(|| reference_id(r, "WID")));
     Ok(Employee {
         hr_id: hr_id.clone(),
-        first_name: name("Preferred_Name_Data", "First_Name").or_else(|| name("Legal_Name_Data", "First_Name")).unwrap_or_default(),
-        last_name: name("Preferred_Name_Data", "Last_Name").or_else(|| name("Legal_Name_Data", "Last_Name")).unwrap_or_default(),
+        first_name: name("Preferred_Name_Data", "First_Name")
+            .or_else(|| name("Legal_Name_Data", "First_Name"))
+            .unwrap_or_default(),
+        last_name: name("Preferred_Name_Data", "Last_Name")
+            .or_else(|| name("Legal_Name_Data", "Last_Name"))
+            .unwrap_or_default(),
         work_email: email("WORK"),
         personal_email: email("HOME"),
         phone,
@@ -762,7 +782,8 @@ impl HrProvider for Workday {
         // Everyone Workday has, which includes those who left: they are not part of a listing.
         out.records.retain(|r| r.status != EmploymentStatus::Terminated);
         out.next = (page_no < pages).then(|| {
-            serde_json::to_string(&Position { page: page_no + 1, as_of, window: None, seen: Vec::new() }).unwrap_or_default()
+            serde_json::to_string(&Position { page: page_no + 1, as_of, window: None, seen: Vec::new() })
+                .unwrap_or_default()
         });
         Ok(out)
     }
@@ -898,10 +919,16 @@ mod tests {
         assert_eq!(pages, 3);
         let e = workers.into_iter().next().unwrap().unwrap();
         assert_eq!((e.hr_id.as_str(), e.first_name.as_str(), e.last_name.as_str()), ("21001", "Ada", "Lovelace"));
-        assert_eq!((e.work_email.as_deref(), e.personal_email.as_deref()), (Some("ada@corp.example"), Some("ada@home.example")));
+        assert_eq!(
+            (e.work_email.as_deref(), e.personal_email.as_deref()),
+            (Some("ada@corp.example"), Some("ada@home.example"))
+        );
         assert_eq!(e.phone.as_deref(), Some("+44 7700 900000"), "the mobile first");
         let home = e.home_address.unwrap();
-        assert_eq!((home.line1.as_deref(), home.city.as_deref(), home.country.as_deref()), (Some("1 Main St"), Some("London"), Some("GB")));
+        assert_eq!(
+            (home.line1.as_deref(), home.city.as_deref(), home.country.as_deref()),
+            (Some("1 Main St"), Some("London"), Some("GB"))
+        );
         assert_eq!(e.title.as_deref(), Some("Senior Engineer"), "the primary job's business title");
         assert_eq!(e.department.as_deref(), Some("Engineering"), "the supervisory organisation, not the cost centre");
         assert_eq!(e.manager_hr_id.as_deref(), Some("21000"), "the nearest manager, by Employee_ID");
@@ -913,29 +940,41 @@ mod tests {
     #[test]
     fn the_primary_job_is_found_whichever_way_its_boolean_is_written() {
         // `Primary_Job` is an `xsd:boolean` in Workday's schema: `true` says what `1` says.
-        let worded = ANSWER.replace("wd:Primary_Job=\"0\"", "wd:Primary_Job=\"false\"").replace("wd:Primary_Job=\"1\"", "wd:Primary_Job=\"true\"");
+        let worded = ANSWER
+            .replace("wd:Primary_Job=\"0\"", "wd:Primary_Job=\"false\"")
+            .replace("wd:Primary_Job=\"1\"", "wd:Primary_Job=\"true\"");
         let e = parse_workers(&worded, "SUPERVISORY", day("2026-06-01")).unwrap().0.remove(0).unwrap();
         assert_eq!(e.title.as_deref(), Some("Senior Engineer"), "the primary job's, not the first job's");
     }
 
     #[test]
     fn statuses_follow_the_worker_status_data() {
-        let with = |status: &str| ANSWER.replace(
-            "<wd:Active>1</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Terminated>0</wd:Terminated>",
-            status,
-        );
+        let with = |status: &str| {
+            ANSWER.replace(
+                "<wd:Active>1</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Terminated>0</wd:Terminated>",
+                status,
+            )
+        };
         let read = |xml: String| parse_workers(&xml, "SUPERVISORY", day("2026-06-01")).unwrap().0.remove(0);
         use EmploymentStatus::*;
-        let future = with("<wd:Active>0</wd:Active><wd:Hire_Date>2026-07-01</wd:Hire_Date><wd:Terminated>0</wd:Terminated>");
+        let future =
+            with("<wd:Active>0</wd:Active><wd:Hire_Date>2026-07-01</wd:Hire_Date><wd:Terminated>0</wd:Terminated>");
         assert_eq!(read(future).unwrap().status, Pending);
-        let left = with("<wd:Active>0</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Terminated>1</wd:Terminated><wd:Termination_Date>2026-05-29</wd:Termination_Date>");
+        let left = with(
+            "<wd:Active>0</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Terminated>1</wd:Terminated><wd:Termination_Date>2026-05-29</wd:Termination_Date>",
+        );
         let left = read(left).unwrap();
         assert_eq!((left.status, left.end_date), (Terminated, Some(day("2026-05-29"))));
-        let leave = with("<wd:Active>1</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Leave_Status_Data><wd:On_Leave>1</wd:On_Leave></wd:Leave_Status_Data>");
+        let leave = with(
+            "<wd:Active>1</wd:Active><wd:Hire_Date>2020-01-06</wd:Hire_Date><wd:Leave_Status_Data><wd:On_Leave>1</wd:On_Leave></wd:Leave_Status_Data>",
+        );
         assert_eq!(read(leave).unwrap().status, OnLeave);
         let bad = read(with("<wd:Active>1</wd:Active><wd:Hire_Date>06/01/2020</wd:Hire_Date>")).unwrap_err();
         assert_eq!((bad.hr_id.as_str(), bad.reason.as_str()), ("21001", "Hire_Date is not a date"));
-        assert!(matches!(parse_workers("<not xml", "SUPERVISORY", day("2026-06-01")), Err(ProviderError::Malformed(_))));
+        assert!(matches!(
+            parse_workers("<not xml", "SUPERVISORY", day("2026-06-01")),
+            Err(ProviderError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -950,7 +989,8 @@ mod tests {
         assert!(asked.contains("&lt;evil&gt;&amp;"));
         Document::parse(&asked).expect("well-formed");
         let from = as_of - Duration::days(1);
-        let effective = request(&Ask::Changed { window: Window::Effective, from, through: as_of }, "v44.0", 1, as_of, "");
+        let effective =
+            request(&Ask::Changed { window: Window::Effective, from, through: as_of }, "v44.0", 1, as_of, "");
         assert!(effective.contains("<bsvc:Effective_From>2026-05-31T12:00:00.000Z</bsvc:Effective_From>"));
     }
 
@@ -977,7 +1017,8 @@ mod tests {
     #[test]
     fn credentials_are_a_user_or_an_api_client_and_each_bad_field_is_named() {
         use super::super::Connector as _;
-        let settings: Settings = serde_json::from_value(serde_json::json!({ "base_url": "https://wd2.example", "tenant": "acme" })).unwrap();
+        let settings: Settings =
+            serde_json::from_value(serde_json::json!({ "base_url": "https://wd2.example", "tenant": "acme" })).unwrap();
         let read = |json: Value| serde_json::from_value::<Credentials>(json);
         // The form stored before API clients: read as the integration system user, and written back the same.
         let stored = serde_json::json!({ "username": "ISU_ithub@acme", "password": "pw" });
@@ -1022,7 +1063,10 @@ mod tests {
             "Hire_Date": "2020-01-06", "Active": "1", "Department": "Engineering", "Manager_ID": "21000" }))
         .unwrap();
         let e = from_report(&row, day("2026-06-01")).unwrap();
-        assert_eq!((e.hr_id.as_str(), e.status, e.department.as_deref()), ("21001", EmploymentStatus::Active, Some("Engineering")));
+        assert_eq!(
+            (e.hr_id.as_str(), e.status, e.department.as_deref()),
+            ("21001", EmploymentStatus::Active, Some("Engineering"))
+        );
         let mut gone = row.clone();
         gone.insert("Termination_Date".into(), Value::from("2026-05-01"));
         assert_eq!(from_report(&gone, day("2026-06-01")).unwrap().status, EmploymentStatus::Terminated);
