@@ -40,7 +40,7 @@ impl Violations {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn push(&self, violation: String) {
+    pub(crate) fn push(&self, violation: String) {
         tracing::warn!(%violation, "contract violation");
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(violation);
     }
@@ -543,11 +543,9 @@ fn matches(template: &[Segment], segments: &[&str]) -> Option<HashMap<String, St
 fn coerce(text: &str, schema: &Value) -> Value {
     match schema_type(schema) {
         Some("integer") => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(text)),
-        Some("number") => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| json!(text), Value::Number),
+        Some("number") => {
+            text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(|| json!(text), Value::Number)
+        }
         Some("boolean") => match text {
             "true" => json!(true),
             "false" => json!(false),

@@ -61,4 +61,4 @@ macro_rules! not_yet_contracted {
         }
     )+};
 }
-not_yet_contracted!(FakeAdp, FakeBob, FakeGusto, FakePersonio, FakeRippling, FakeWorkday);
+not_yet_contracted!(FakeBob, FakeGusto, FakePersonio, FakeRippling, FakeWorkday);
