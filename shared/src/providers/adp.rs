@@ -11,7 +11,7 @@
 //! - a worker read past the end or of an unknown associate answers 204 or 404;
 //! - the primary assignment's `hireDate` is the latest (re)hire date.
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
 use crate::domain::{Address, Employee, EmploymentStatus};
@@ -154,23 +154,14 @@ impl Adp {
             return Err(ProviderError::Malformed(reason));
         };
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await.map_err(handshake_hint)?;
-            let response = http
-                .send(&self.retry, &url, |client, url| {
-                    let request = if delete { client.delete(url) } else { client.get(url).query(query) };
-                    request.bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
-                })
-                .await
-                .map_err(handshake_hint)?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return check(response).await;
-        }
+        let response = http
+            .send_authorized(&self.retry, &url, tokens, |client, url, token| {
+                let request = if delete { client.delete(url) } else { client.get(url).query(query) };
+                request.bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await
+            .map_err(handshake_hint)?;
+        check(response).await
     }
 
     async fn worker(

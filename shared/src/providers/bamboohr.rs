@@ -249,18 +249,12 @@ impl BambooHr {
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
-        let key = self.key.token().await?;
-        let response = self
-            .http
-            .send(&self.retry, &url, |client, url| {
+        self.http
+            .send_authorized(&self.retry, &url, self.key.as_ref(), |client, url, key| {
                 let request = client.request(method.clone(), url);
                 build(request.basic_auth(key.expose(), Some("x")).header(reqwest::header::ACCEPT, "application/json"))
             })
-            .await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            self.key.invalidate().await;
-        }
-        Ok(response)
+            .await
     }
 
     /// The fields this connection reads: the account's employee-dataset catalogue, read once

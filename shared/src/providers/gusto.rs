@@ -9,7 +9,7 @@
 //! - a rehire in effect sets `terminated` back to false and `hired_at` to the rehire's date;
 //! - a leave of absence is not visible in the API (nobody is read as on leave).
 
-use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint, TokenSource};
+use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint};
 use super::http::{Http, RetryPolicy, check, json};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
@@ -200,26 +200,17 @@ impl Gusto {
     ) -> Result<reqwest::Response, ProviderError> {
         let tokens = if system { &self.system_token } else { &self.company_token };
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, &url, |client, url| {
-                    let request = match put {
-                        Some(body) => client.put(url).json(body),
-                        None => client.get(url),
-                    };
-                    build(request.bearer_auth(token.expose()).header("x-gusto-api-version", API_VERSION))
-                })
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return check(response).await;
-        }
+        let response = self
+            .http
+            .send_authorized(&self.retry, &url, tokens, |client, url, token| {
+                let request = match put {
+                    Some(body) => client.put(url).json(body),
+                    None => client.get(url),
+                };
+                build(request.bearer_auth(token.expose()).header("x-gusto-api-version", API_VERSION))
+            })
+            .await?;
+        check(response).await
     }
 
     async fn employees(

@@ -21,7 +21,7 @@
 //! - each webhook configuration (re-)issues the secret; a pasted one replaces the previous, which stays valid
 //!   until the next paste for deliveries already signed with it.
 
-use super::auth::{Secret, StaticToken, TokenSource};
+use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::{
@@ -171,10 +171,9 @@ impl HiBob {
 
     async fn call(&self, path: &str, body: Option<&Value>) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
-        let token: Secret = self.token.token().await?;
         let response = self
             .http
-            .send(&self.retry, &url, |client, url| {
+            .send_authorized(&self.retry, &url, &self.token, |client, url, token| {
                 let request = match body {
                     Some(body) => client.post(url).json(body),
                     None => client.get(url),

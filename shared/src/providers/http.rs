@@ -2,6 +2,7 @@
 //! exponential backoff), a bounded number of times.
 
 use super::ProviderError;
+use super::auth::{Secret, TokenSource};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -144,6 +145,28 @@ impl Http {
             return Err(ProviderError::Egress(parsed.host_str().unwrap_or("that host").to_owned()));
         }
         retry.send(|| build(&self.client, url)).await
+    }
+
+    /// Sends the request `build` makes for `url` with the credential `tokens` gives (`build`'s third argument), as
+    /// [`Http::send`] does. A credential the HR system refuses (401) is forgotten and, where `tokens` can get
+    /// another (an access token, refreshed), the request is sent once more with it; a static key is not sent
+    /// again. The answer, refused or not, is the caller's to check.
+    pub async fn send_authorized(
+        &self,
+        retry: &RetryPolicy,
+        url: &str,
+        tokens: &dyn TokenSource,
+        build: impl Fn(&reqwest::Client, &str, &Secret) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut fresh = false;
+        loop {
+            let token = tokens.token().await?;
+            let response = self.send(retry, url, |client, url| build(client, url, &token)).await?;
+            if response.status() != reqwest::StatusCode::UNAUTHORIZED || fresh || !tokens.invalidate().await {
+                return Ok(response);
+            }
+            fresh = true;
+        }
     }
 }
 
@@ -306,6 +329,121 @@ mod tests {
             assert!(!plain_url(bad), "{bad}");
         }
     }
+    /// An HR system on loopback answering its requests, one a connection, with `statuses` in turn (then 200),
+    /// and keeping the `Authorization` header each came with.
+    async fn hr_system(statuses: &[u16]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/people", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (kept, statuses) = (seen.clone(), statuses.to_vec());
+        tokio::spawn(async move {
+            let mut statuses = statuses.into_iter();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let auth = head.lines().find_map(|l| l.strip_prefix("authorization: ")).unwrap_or("").to_owned();
+                kept.lock().unwrap().push(auth);
+                let status = statuses.next().unwrap_or(200);
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    /// An access token that a refusal replaces (`t1`, `t2`, …), or a key that stays (`renews` false).
+    struct Tokens {
+        issued: std::sync::atomic::AtomicUsize,
+        renews: bool,
+    }
+
+    impl Tokens {
+        fn new(renews: bool) -> Self {
+            Self { issued: std::sync::atomic::AtomicUsize::new(1), renews }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TokenSource for Tokens {
+        async fn token(&self) -> Result<Secret, ProviderError> {
+            Ok(Secret::new(format!("t{}", self.issued.load(std::sync::atomic::Ordering::SeqCst))))
+        }
+
+        async fn invalidate(&self) -> bool {
+            if self.renews {
+                self.issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.renews
+        }
+    }
+
+    async fn send_authorized(statuses: &[u16], tokens: &dyn TokenSource) -> (u16, Vec<String>) {
+        let (url, seen) = hr_system(statuses).await;
+        let http = Http::new(Egress::LoopbackOnly);
+        let answer = http
+            .send_authorized(&RetryPolicy::default(), &url, tokens, |client, url, token| {
+                client.get(url).bearer_auth(token.expose())
+            })
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        (answer.status().as_u16(), seen)
+    }
+
+    #[tokio::test]
+    async fn a_refused_access_token_is_replaced_once_and_the_request_sent_again() {
+        let (status, seen) = send_authorized(&[401], &Tokens::new(true)).await;
+        assert_eq!(status, 200);
+        assert_eq!(seen, ["bearer t1", "bearer t2"]);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_token_refused_again_is_the_answer_not_a_third_request() {
+        let tokens = Tokens::new(true);
+        let (status, seen) = send_authorized(&[401, 401], &tokens).await;
+        assert_eq!(status, 401);
+        assert_eq!(seen, ["bearer t1", "bearer t2"]);
+        assert_eq!(tokens.token().await.unwrap().expose(), "t2", "forgotten once, not twice");
+    }
+
+    #[tokio::test]
+    async fn a_refused_static_key_is_not_sent_again() {
+        let (status, seen) = send_authorized(&[401], &super::super::auth::StaticToken::new("key")).await;
+        assert_eq!((status, seen.len()), (401, 1));
+        let (status, seen) = send_authorized(&[401], &Tokens::new(false)).await;
+        assert_eq!((status, seen), (401, vec!["bearer t1".to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn only_a_401_replaces_the_token() {
+        for refused in [403, 404, 500] {
+            let (status, seen) = send_authorized(&[refused], &Tokens::new(true)).await;
+            assert_eq!((status, seen), (refused, vec!["bearer t1".to_owned()]), "{refused}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_request_is_retried_with_the_same_token() {
+        let retry =
+            RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+        let (url, seen) = hr_system(&[429, 401]).await;
+        let tokens = Tokens::new(true);
+        let answer = Http::new(Egress::LoopbackOnly)
+            .send_authorized(&retry, &url, &tokens, |client, url, token| client.get(url).bearer_auth(token.expose()))
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(*seen.lock().unwrap(), ["bearer t1", "bearer t1", "bearer t2"]);
+    }
+
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
     #[test]

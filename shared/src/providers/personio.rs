@@ -22,7 +22,7 @@
 //! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
 //!   without a `Bearer ` before it (Personio adds no prefix of its own).
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date as date;
@@ -174,23 +174,14 @@ impl Personio {
         query: &[(&str, String)],
     ) -> Result<T, ProviderError> {
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = self.token.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, &url, |client, url| {
-                    let request = client.get(url).query(query).bearer_auth(token.expose());
-                    request.header(reqwest::header::ACCEPT, "application/json")
-                })
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                self.token.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return json(check(response).await?).await;
-        }
+        let response = self
+            .http
+            .send_authorized(&self.retry, &url, &self.token, |client, url, token| {
+                let request = client.get(url).query(query).bearer_auth(token.expose());
+                request.header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await?;
+        json(check(response).await?).await
     }
 
     /// One page of persons matching `filter`, each with their current employment, as records.

@@ -36,7 +36,7 @@
 //!   record failure that does not name the value;
 //! - a redacted field is named by its worker path (`title`, `user.phone_numbers`, …).
 
-use super::auth::{Secret, StaticToken, TokenSource};
+use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date as date;
@@ -113,9 +113,8 @@ impl Rippling {
     }
 
     async fn get(&self, url: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ProviderError> {
-        let token: Secret = self.token.token().await?;
         self.http
-            .send(&self.retry, url, |client, url| {
+            .send_authorized(&self.retry, url, &self.token, |client, url, token| {
                 client
                     .get(url)
                     .query(query)

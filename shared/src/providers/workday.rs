@@ -23,7 +23,7 @@
 //!   `Phone`, `Job_Title`, `Department`, `Manager_ID`, `Hire_Date`, `Termination_Date`, `Active` and `On_Leave`
 //!   (`1`/`0`) — the aliases the README asks the report's author to give.
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date;
@@ -331,20 +331,11 @@ impl Workday {
             }
             SignIn::Bearer(tokens) => tokens,
         };
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, url, |client, url| build(client, url, "").bearer_auth(token.expose()))
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return Ok(response);
-        }
+        self.http
+            .send_authorized(&self.retry, url, tokens, |client, url, token| {
+                build(client, url, "").bearer_auth(token.expose())
+            })
+            .await
     }
 
     fn version(&self) -> &str {
