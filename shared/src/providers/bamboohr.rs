@@ -4,6 +4,7 @@
 
 use super::auth::{StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
+use super::signature::{Algorithm, any_secret_signs};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage,
     WEBHOOK_TOLERANCE_SECS, WebhookDelivery, WebhookError,
@@ -12,7 +13,6 @@ use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::{FieldErrors, is_slug};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -819,15 +819,7 @@ pub fn verify_webhook(
     let timestamp = header(TIMESTAMP_HEADER)?;
     let signature = header(SIGNATURE_HEADER)?;
     let signature = hex::decode(signature).map_err(|_| WebhookError::BadSignature)?;
-    let signed = secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.update(timestamp.as_bytes());
-        mac.verify_slice(&signature).is_ok()
-    });
-    if !signed {
+    if !any_secret_signs(secrets, Algorithm::HmacSha256, &[body, timestamp.as_bytes()], &signature) {
         return Err(WebhookError::BadSignature);
     }
     let sent_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
@@ -869,6 +861,7 @@ fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use ::http::{HeaderMap, HeaderValue};
+    use hmac::{Hmac, Mac};
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -11,6 +11,7 @@
 
 use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint};
 use super::http::{Http, RetryPolicy, check, json};
+use super::signature::{self, Algorithm, any_secret_signs};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -19,10 +20,8 @@ use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json as body};
-use sha2::Sha256;
 use std::time::Duration;
 
 pub const SIGNATURE_HEADER: &str = "x-gusto-signature";
@@ -442,9 +441,7 @@ pub fn into_employee(row: &Value, today: NaiveDate) -> Result<Employee, String> 
 
 /// Hex HMAC-SHA256 of `body` keyed with the subscription's verification token: `X-Gusto-Signature`.
 pub fn sign(verification_token: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(verification_token.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(signature::sign(Algorithm::HmacSha256, verification_token.as_bytes(), &[body]))
 }
 
 /// A verified event names its employee; Gusto's verification handshake (`{"verification_token": …}`, unsigned)
@@ -464,14 +461,7 @@ pub fn verify_webhook(
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
     let signature = hex::decode(signature).map_err(|_| WebhookError::BadSignature)?;
-    let signed = secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
-    });
-    if !signed {
+    if !any_secret_signs(secrets, Algorithm::HmacSha256, &[body], &signature) {
         return Err(WebhookError::BadSignature);
     }
     let event: Event =

@@ -24,6 +24,7 @@
 use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
+use super::signature::{self, Algorithm, any_secret_signs};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -33,10 +34,9 @@ use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use tokio::sync::OnceCell;
 
@@ -419,9 +419,7 @@ pub fn into_employee(
 
 /// Base64 HMAC-SHA512 of `body` keyed with the webhook's secret: `Bob-Signature`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    base64::engine::general_purpose::STANDARD.encode(signature::sign(Algorithm::HmacSha512, secret.as_bytes(), &[body]))
 }
 
 /// Bob's connection test: the plain text `Ping test`, or `{"text":"Ping test"}` when that failed.
@@ -452,14 +450,7 @@ pub fn verify_webhook(
         .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
     let signature =
         base64::engine::general_purpose::STANDARD.decode(signature).map_err(|_| WebhookError::BadSignature)?;
-    let signed = secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
-    });
-    if !signed {
+    if !any_secret_signs(secrets, Algorithm::HmacSha512, &[body], &signature) {
         return Err(WebhookError::BadSignature);
     }
     let payload: Value =

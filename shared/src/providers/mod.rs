@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod http;
+pub mod signature;
 #[macro_use]
 mod registry;
 
