@@ -11,6 +11,7 @@
 //! - a worker read past the end or of an unknown associate answers 204 or 404;
 //! - the primary assignment's `hireDate` is the latest (re)hire date.
 
+use super::BaseUrl;
 use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
@@ -29,11 +30,8 @@ pub struct Settings {
     /// Overrides both `https://accounts.adp.com` (tokens) and `https://api.adp.com` (the API), for ADP's UAT
     /// gateway or a sandbox: https, a host, an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// The subscribing organisation's API credentials: client id and secret, and the client certificate ADP signed

@@ -9,6 +9,7 @@
 //! - a rehire in effect sets `terminated` back to false and `hired_at` to the rehire's date;
 //! - a leave of absence is not visible in the API (nobody is read as on leave).
 
+use super::BaseUrl;
 use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint};
 use super::http::{Http, RetryPolicy, check, json};
 use super::signature::{self, Algorithm, any_secret_signs};
@@ -42,11 +43,8 @@ pub struct Settings {
     pub webhook_subscription_uuid: Option<String>,
     /// Overrides `https://api.gusto.com` (`https://api.gusto-demo.com` for the demo environment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// The Gusto application's client credentials and the company's refresh token (from the OAuth authorization).
@@ -167,7 +165,7 @@ pub const EVENTS_PER_PAGE: usize = 100;
 
 impl Gusto {
     pub fn new(settings: &Settings, credentials: &Credentials, link: super::Link) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.gusto.com").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.gusto.com");
         let endpoint = |system: bool| {
             Box::new(TokenJson {
                 url: format!("{api}/oauth/token"),

@@ -21,6 +21,7 @@
 //! - each webhook configuration (re-)issues the secret; a pasted one replaces the previous, which stays valid
 //!   until the next paste for deliveries already signed with it.
 
+use super::BaseUrl;
 use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
@@ -50,11 +51,8 @@ pub struct Settings {
     /// Overrides `https://api.hibob.com` (the sandbox is `https://api.sandbox.hibob.com`): http or https, a host,
     /// an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// A Bob service user (Settings → Integrations → Service users), given read access to the people fields IT
@@ -158,7 +156,7 @@ pub const FIELDS: [&str; 18] = [
 
 impl HiBob {
     pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.hibob.com").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.hibob.com");
         Self {
             api,
             user: credentials.service_user_id.clone(),

@@ -38,7 +38,7 @@ impl Egress {
     /// characters; no user name, query or fragment) that this deployment may call.
     pub fn check_base_url(self, url: Option<&str>, field: &str, errors: &mut crate::validation::FieldErrors) {
         let Some(url) = url else { return };
-        if url.chars().count() > 2048 || !plain_url(url) {
+        if !BaseUrl::is_plain(url) {
             errors.check(false, field, "must be an http or https URL: scheme, host, optional port and path");
             return;
         }
@@ -226,6 +226,62 @@ fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
 /// are allowed, and adds https and a public host where they are not.
 pub const BASE_URL_PATTERN: &str = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$";
 
+/// A connection's override of its HR system's address (a sandbox, a test environment, a fake): a plain http or
+/// https URL, at most [`BaseUrl::MAX_LENGTH`] characters, matching [`BASE_URL_PATTERN`]. Every connector's
+/// `base_url` setting is one: written in JSON as the string itself, and documented once, here (each connector's
+/// schema inlines it beside its own description). Reading one takes any string: whether it is plain, and one this
+/// deployment may call, is [`Egress::check_base_url`]'s to say, naming the field, with the connection's other
+/// faults.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub const MAX_LENGTH: usize = 2048;
+
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `url` is a plain http or https URL (scheme, host, optional port and path; no user name, query or
+    /// fragment) of at most [`BaseUrl::MAX_LENGTH`] characters: what [`BASE_URL_PATTERN`] and the length allow.
+    pub fn is_plain(url: &str) -> bool {
+        url.chars().count() <= Self::MAX_LENGTH && plain_url(url)
+    }
+
+    /// The address to call: the override's if there is one, else `default`, without a trailing `/`.
+    pub fn root_or(url: Option<&Self>, default: &str) -> String {
+        url.map_or(default, Self::as_str).trim_end_matches('/').to_owned()
+    }
+}
+
+impl std::ops::Deref for BaseUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for BaseUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(Self::MAX_LENGTH))
+            .pattern(Some(BASE_URL_PATTERN))
+            .into()
+    }
+}
+
+/// Inlined into each connector's settings (`#[schema(inline)]`), never a component of its own.
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for BaseUrl {}
+
 fn plain_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
         return false;
@@ -318,6 +374,51 @@ mod tests {
         assert!(check(Egress::Public, "https://u:p@h.example.com").is_err(), "no user info");
         assert!(check(Egress::LoopbackOnly, "http://127.0.0.1:8081").is_ok(), "local targets where allowed");
         assert!(check(Egress::LoopbackOnly, "http://h.example.com/#x").is_err(), "never a fragment");
+    }
+
+    #[test]
+    fn a_base_url_is_written_and_read_as_the_string_itself() {
+        let url: BaseUrl = serde_json::from_value(serde_json::json!("http://127.0.0.1:8081/api/")).unwrap();
+        assert_eq!(serde_json::to_value(&url).unwrap(), serde_json::json!("http://127.0.0.1:8081/api/"));
+        assert_eq!(BaseUrl::root_or(Some(&url), "https://api.example.com"), "http://127.0.0.1:8081/api");
+        assert_eq!(BaseUrl::root_or(None, "https://api.example.com/"), "https://api.example.com");
+        // Reading takes any string; the connection's checks name the field of one that is not plain.
+        assert!(serde_json::from_value::<BaseUrl>(serde_json::json!("ftp://x")).is_ok());
+        assert!(!BaseUrl::is_plain("ftp://x"));
+        let longest = format!("https://h.example/{}", "a".repeat(BaseUrl::MAX_LENGTH - 18));
+        assert!(BaseUrl::is_plain(&longest));
+        assert!(!BaseUrl::is_plain(&format!("{longest}a")), "one character too long");
+    }
+
+    /// Every connector's `base_url` is documented as [`BaseUrl`] is (the pattern and length the connection's checks
+    /// hold), with its own description, and is optional wherever the HR system has a fixed address.
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn every_connectors_base_url_is_documented_as_the_one_checked() {
+        use super::super::{adp, bamboohr, gusto, hibob, personio, rippling, workday};
+        use utoipa::PartialSchema;
+        let schemas = [
+            ("adp", adp::Settings::schema()),
+            ("bamboohr", bamboohr::Settings::schema()),
+            ("gusto", gusto::Settings::schema()),
+            ("hibob", hibob::Settings::schema()),
+            ("personio", personio::Settings::schema()),
+            ("rippling", rippling::Settings::schema()),
+            ("workday", workday::Settings::schema()),
+        ];
+        for (name, schema) in schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            let base_url = &schema["properties"]["base_url"];
+            assert!(base_url["description"].as_str().is_some_and(|d| !d.is_empty()), "{name}: {base_url}");
+            let forms = base_url["oneOf"].as_array().unwrap_or_else(|| panic!("{name}: {base_url}"));
+            let url = forms.iter().find(|f| f["type"] == "string").unwrap_or_else(|| panic!("{name}: {base_url}"));
+            assert_eq!(url["pattern"], BASE_URL_PATTERN, "{name}");
+            assert_eq!(url["maxLength"], BaseUrl::MAX_LENGTH, "{name}");
+            let required = schema["required"].as_array().is_some_and(|r| r.contains(&"base_url".into()));
+            assert_eq!(required, name == "workday", "{name}: only Workday has no address of its own");
+            let nullable = forms.iter().any(|f| f["type"] == "null");
+            assert_eq!(nullable, !required, "{name}: {base_url}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@
 //! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
 //!   without a `Bearer ` before it (Personio adds no prefix of its own).
 
+use super::BaseUrl;
 use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
@@ -48,11 +49,8 @@ use tokio::sync::Mutex;
 pub struct Settings {
     /// Overrides `https://api.personio.de`: http or https, a host, an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
     /// The custom attribute holding the personal email (`dynamic_123456`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
@@ -148,7 +146,7 @@ const EMPLOYMENTS_IN_FLIGHT: usize = 8;
 
 impl Personio {
     pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.personio.de").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.personio.de");
         let endpoint = OAuthClient {
             url: format!("{api}/v2/auth/token"),
             client_id: credentials.client_id.clone(),
