@@ -11,7 +11,8 @@
 //! - a worker read past the end or of an unknown associate answers 204 or 404;
 //! - the primary assignment's `hireDate` is the latest (re)hire date.
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::BaseUrl;
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::{Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage};
 use crate::domain::{Address, Employee, EmploymentStatus};
@@ -29,11 +30,8 @@ pub struct Settings {
     /// Overrides both `https://accounts.adp.com` (tokens) and `https://api.adp.com` (the API), for ADP's UAT
     /// gateway or a sandbox: https, a host, an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// The subscribing organisation's API credentials: client id and secret, and the client certificate ADP signed
@@ -154,23 +152,14 @@ impl Adp {
             return Err(ProviderError::Malformed(reason));
         };
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await.map_err(handshake_hint)?;
-            let response = http
-                .send(&self.retry, &url, |client, url| {
-                    let request = if delete { client.delete(url) } else { client.get(url).query(query) };
-                    request.bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
-                })
-                .await
-                .map_err(handshake_hint)?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return check(response).await;
-        }
+        let response = http
+            .send_authorized(&self.retry, &url, tokens, |client, url, token| {
+                let request = if delete { client.delete(url) } else { client.get(url).query(query) };
+                request.bearer_auth(token.expose()).header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await
+            .map_err(handshake_hint)?;
+        check(response).await
     }
 
     async fn worker(

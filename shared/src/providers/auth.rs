@@ -36,8 +36,9 @@ pub trait TokenSource: Send + Sync {
     /// The credential to send now.
     async fn token(&self) -> Result<Secret, ProviderError>;
 
-    /// The HR system refused the last token: forget it, so the next call gets a fresh one.
-    async fn invalidate(&self);
+    /// The HR system refused the last token: forget it, so the next call gets a fresh one. `false` where there
+    /// is no other to get (a static key), so asking again would only be refused again.
+    async fn invalidate(&self) -> bool;
 }
 
 /// A key that does not change (BambooHR's API key).
@@ -55,7 +56,9 @@ impl TokenSource for StaticToken {
         Ok(self.0.clone())
     }
 
-    async fn invalidate(&self) {}
+    async fn invalidate(&self) -> bool {
+        false
+    }
 }
 
 /// What a token endpoint granted.
@@ -230,8 +233,9 @@ impl TokenSource for RefreshingToken {
         refreshed
     }
 
-    async fn invalidate(&self) {
+    async fn invalidate(&self) -> bool {
         self.state.lock().await.cached = None;
+        true
     }
 }
 

@@ -9,8 +9,10 @@
 //! - a rehire in effect sets `terminated` back to false and `hired_at` to the rehire's date;
 //! - a leave of absence is not visible in the API (nobody is read as on leave).
 
-use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint, TokenSource};
+use super::BaseUrl;
+use super::auth::{Grant, RefreshingToken, Secret, TokenEndpoint};
 use super::http::{Http, RetryPolicy, check, json};
+use super::signature::{self, Algorithm, any_secret_signs};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -19,10 +21,8 @@ use crate::domain::{Address, Employee, EmploymentStatus};
 use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json as body};
-use sha2::Sha256;
 use std::time::Duration;
 
 pub const SIGNATURE_HEADER: &str = "x-gusto-signature";
@@ -43,11 +43,8 @@ pub struct Settings {
     pub webhook_subscription_uuid: Option<String>,
     /// Overrides `https://api.gusto.com` (`https://api.gusto-demo.com` for the demo environment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// The Gusto application's client credentials and the company's refresh token (from the OAuth authorization).
@@ -168,7 +165,7 @@ pub const EVENTS_PER_PAGE: usize = 100;
 
 impl Gusto {
     pub fn new(settings: &Settings, credentials: &Credentials, link: super::Link) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.gusto.com").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.gusto.com");
         let endpoint = |system: bool| {
             Box::new(TokenJson {
                 url: format!("{api}/oauth/token"),
@@ -200,26 +197,17 @@ impl Gusto {
     ) -> Result<reqwest::Response, ProviderError> {
         let tokens = if system { &self.system_token } else { &self.company_token };
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, &url, |client, url| {
-                    let request = match put {
-                        Some(body) => client.put(url).json(body),
-                        None => client.get(url),
-                    };
-                    build(request.bearer_auth(token.expose()).header("x-gusto-api-version", API_VERSION))
-                })
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return check(response).await;
-        }
+        let response = self
+            .http
+            .send_authorized(&self.retry, &url, tokens, |client, url, token| {
+                let request = match put {
+                    Some(body) => client.put(url).json(body),
+                    None => client.get(url),
+                };
+                build(request.bearer_auth(token.expose()).header("x-gusto-api-version", API_VERSION))
+            })
+            .await?;
+        check(response).await
     }
 
     async fn employees(
@@ -451,9 +439,7 @@ pub fn into_employee(row: &Value, today: NaiveDate) -> Result<Employee, String> 
 
 /// Hex HMAC-SHA256 of `body` keyed with the subscription's verification token: `X-Gusto-Signature`.
 pub fn sign(verification_token: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(verification_token.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(signature::sign(Algorithm::HmacSha256, verification_token.as_bytes(), &[body]))
 }
 
 /// A verified event names its employee; Gusto's verification handshake (`{"verification_token": …}`, unsigned)
@@ -473,14 +459,7 @@ pub fn verify_webhook(
         .filter(|v| !v.is_empty())
         .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
     let signature = hex::decode(signature).map_err(|_| WebhookError::BadSignature)?;
-    let signed = secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
-    });
-    if !signed {
+    if !any_secret_signs(secrets, Algorithm::HmacSha256, &[body], &signature) {
         return Err(WebhookError::BadSignature);
     }
     let event: Event =

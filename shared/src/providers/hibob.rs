@@ -21,9 +21,11 @@
 //! - each webhook configuration (re-)issues the secret; a pasted one replaces the previous, which stays valid
 //!   until the next paste for deliveries already signed with it.
 
-use super::auth::{Secret, StaticToken, TokenSource};
+use super::BaseUrl;
+use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
+use super::signature::{self, Algorithm, any_secret_signs};
 use super::{
     Capabilities, ChangePage, HrProvider, ProviderError, ProviderKind, RecordFailure, RecordPage, WebhookDelivery,
     WebhookError,
@@ -33,10 +35,9 @@ use crate::validation::FieldErrors;
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use tokio::sync::OnceCell;
 
@@ -50,11 +51,8 @@ pub struct Settings {
     /// Overrides `https://api.hibob.com` (the sandbox is `https://api.sandbox.hibob.com`): http or https, a host,
     /// an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// A Bob service user (Settings → Integrations → Service users), given read access to the people fields IT
@@ -158,7 +156,7 @@ pub const FIELDS: [&str; 18] = [
 
 impl HiBob {
     pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.hibob.com").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.hibob.com");
         Self {
             api,
             user: credentials.service_user_id.clone(),
@@ -171,10 +169,9 @@ impl HiBob {
 
     async fn call(&self, path: &str, body: Option<&Value>) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/{path}", self.api);
-        let token: Secret = self.token.token().await?;
         let response = self
             .http
-            .send(&self.retry, &url, |client, url| {
+            .send_authorized(&self.retry, &url, &self.token, |client, url, token| {
                 let request = match body {
                     Some(body) => client.post(url).json(body),
                     None => client.get(url),
@@ -420,9 +417,7 @@ pub fn into_employee(
 
 /// Base64 HMAC-SHA512 of `body` keyed with the webhook's secret: `Bob-Signature`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha512>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    base64::engine::general_purpose::STANDARD.encode(signature::sign(Algorithm::HmacSha512, secret.as_bytes(), &[body]))
 }
 
 /// Bob's connection test: the plain text `Ping test`, or `{"text":"Ping test"}` when that failed.
@@ -453,14 +448,7 @@ pub fn verify_webhook(
         .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
     let signature =
         base64::engine::general_purpose::STANDARD.decode(signature).map_err(|_| WebhookError::BadSignature)?;
-    let signed = secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
-    });
-    if !signed {
+    if !any_secret_signs(secrets, Algorithm::HmacSha512, &[body], &signature) {
         return Err(WebhookError::BadSignature);
     }
     let payload: Value =

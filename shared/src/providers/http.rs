@@ -2,6 +2,7 @@
 //! exponential backoff), a bounded number of times.
 
 use super::ProviderError;
+use super::auth::{Secret, TokenSource};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ impl Egress {
     /// characters; no user name, query or fragment) that this deployment may call.
     pub fn check_base_url(self, url: Option<&str>, field: &str, errors: &mut crate::validation::FieldErrors) {
         let Some(url) = url else { return };
-        if url.chars().count() > 2048 || !plain_url(url) {
+        if !BaseUrl::is_plain(url) {
             errors.check(false, field, "must be an http or https URL: scheme, host, optional port and path");
             return;
         }
@@ -145,6 +146,28 @@ impl Http {
         }
         retry.send(|| build(&self.client, url)).await
     }
+
+    /// Sends the request `build` makes for `url` with the credential `tokens` gives (`build`'s third argument), as
+    /// [`Http::send`] does. A credential the HR system refuses (401) is forgotten and, where `tokens` can get
+    /// another (an access token, refreshed), the request is sent once more with it; a static key is not sent
+    /// again. The answer, refused or not, is the caller's to check.
+    pub async fn send_authorized(
+        &self,
+        retry: &RetryPolicy,
+        url: &str,
+        tokens: &dyn TokenSource,
+        build: impl Fn(&reqwest::Client, &str, &Secret) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut fresh = false;
+        loop {
+            let token = tokens.token().await?;
+            let response = self.send(retry, url, |client, url| build(client, url, &token)).await?;
+            if response.status() != reqwest::StatusCode::UNAUTHORIZED || fresh || !tokens.invalidate().await {
+                return Ok(response);
+            }
+            fresh = true;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -202,6 +225,62 @@ fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
 /// What the OpenAPI document says of a `base_url`; [`Egress::check_base_url`] holds exactly this where local targets
 /// are allowed, and adds https and a public host where they are not.
 pub const BASE_URL_PATTERN: &str = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$";
+
+/// A connection's override of its HR system's address (a sandbox, a test environment, a fake): a plain http or
+/// https URL, at most [`BaseUrl::MAX_LENGTH`] characters, matching [`BASE_URL_PATTERN`]. Every connector's
+/// `base_url` setting is one: written in JSON as the string itself, and documented once, here (each connector's
+/// schema inlines it beside its own description). Reading one takes any string: whether it is plain, and one this
+/// deployment may call, is [`Egress::check_base_url`]'s to say, naming the field, with the connection's other
+/// faults.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub const MAX_LENGTH: usize = 2048;
+
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `url` is a plain http or https URL (scheme, host, optional port and path; no user name, query or
+    /// fragment) of at most [`BaseUrl::MAX_LENGTH`] characters: what [`BASE_URL_PATTERN`] and the length allow.
+    pub fn is_plain(url: &str) -> bool {
+        url.chars().count() <= Self::MAX_LENGTH && plain_url(url)
+    }
+
+    /// The address to call: the override's if there is one, else `default`, without a trailing `/`.
+    pub fn root_or(url: Option<&Self>, default: &str) -> String {
+        url.map_or(default, Self::as_str).trim_end_matches('/').to_owned()
+    }
+}
+
+impl std::ops::Deref for BaseUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for BaseUrl {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(Self::MAX_LENGTH))
+            .pattern(Some(BASE_URL_PATTERN))
+            .into()
+    }
+}
+
+/// Inlined into each connector's settings (`#[schema(inline)]`), never a component of its own.
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for BaseUrl {}
 
 fn plain_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
@@ -298,6 +377,51 @@ mod tests {
     }
 
     #[test]
+    fn a_base_url_is_written_and_read_as_the_string_itself() {
+        let url: BaseUrl = serde_json::from_value(serde_json::json!("http://127.0.0.1:8081/api/")).unwrap();
+        assert_eq!(serde_json::to_value(&url).unwrap(), serde_json::json!("http://127.0.0.1:8081/api/"));
+        assert_eq!(BaseUrl::root_or(Some(&url), "https://api.example.com"), "http://127.0.0.1:8081/api");
+        assert_eq!(BaseUrl::root_or(None, "https://api.example.com/"), "https://api.example.com");
+        // Reading takes any string; the connection's checks name the field of one that is not plain.
+        assert!(serde_json::from_value::<BaseUrl>(serde_json::json!("ftp://x")).is_ok());
+        assert!(!BaseUrl::is_plain("ftp://x"));
+        let longest = format!("https://h.example/{}", "a".repeat(BaseUrl::MAX_LENGTH - 18));
+        assert!(BaseUrl::is_plain(&longest));
+        assert!(!BaseUrl::is_plain(&format!("{longest}a")), "one character too long");
+    }
+
+    /// Every connector's `base_url` is documented as [`BaseUrl`] is (the pattern and length the connection's checks
+    /// hold), with its own description, and is optional wherever the HR system has a fixed address.
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn every_connectors_base_url_is_documented_as_the_one_checked() {
+        use super::super::{adp, bamboohr, gusto, hibob, personio, rippling, workday};
+        use utoipa::PartialSchema;
+        let schemas = [
+            ("adp", adp::Settings::schema()),
+            ("bamboohr", bamboohr::Settings::schema()),
+            ("gusto", gusto::Settings::schema()),
+            ("hibob", hibob::Settings::schema()),
+            ("personio", personio::Settings::schema()),
+            ("rippling", rippling::Settings::schema()),
+            ("workday", workday::Settings::schema()),
+        ];
+        for (name, schema) in schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            let base_url = &schema["properties"]["base_url"];
+            assert!(base_url["description"].as_str().is_some_and(|d| !d.is_empty()), "{name}: {base_url}");
+            let forms = base_url["oneOf"].as_array().unwrap_or_else(|| panic!("{name}: {base_url}"));
+            let url = forms.iter().find(|f| f["type"] == "string").unwrap_or_else(|| panic!("{name}: {base_url}"));
+            assert_eq!(url["pattern"], BASE_URL_PATTERN, "{name}");
+            assert_eq!(url["maxLength"], BaseUrl::MAX_LENGTH, "{name}");
+            let required = schema["required"].as_array().is_some_and(|r| r.contains(&"base_url".into()));
+            assert_eq!(required, name == "workday", "{name}: only Workday has no address of its own");
+            let nullable = forms.iter().any(|f| f["type"] == "null");
+            assert_eq!(nullable, !required, "{name}: {base_url}");
+        }
+    }
+
+    #[test]
     fn base_urls_are_plain_http_urls() {
         for good in ["https://api.example.com", "http://127.0.0.1:45123", "https://h/a/b-c.d/", "http://x:1"] {
             assert!(plain_url(good), "{good}");
@@ -306,6 +430,121 @@ mod tests {
             assert!(!plain_url(bad), "{bad}");
         }
     }
+    /// An HR system on loopback answering its requests, one a connection, with `statuses` in turn (then 200),
+    /// and keeping the `Authorization` header each came with.
+    async fn hr_system(statuses: &[u16]) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/people", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (kept, statuses) = (seen.clone(), statuses.to_vec());
+        tokio::spawn(async move {
+            let mut statuses = statuses.into_iter();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let auth = head.lines().find_map(|l| l.strip_prefix("authorization: ")).unwrap_or("").to_owned();
+                kept.lock().unwrap().push(auth);
+                let status = statuses.next().unwrap_or(200);
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    /// An access token that a refusal replaces (`t1`, `t2`, …), or a key that stays (`renews` false).
+    struct Tokens {
+        issued: std::sync::atomic::AtomicUsize,
+        renews: bool,
+    }
+
+    impl Tokens {
+        fn new(renews: bool) -> Self {
+            Self { issued: std::sync::atomic::AtomicUsize::new(1), renews }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TokenSource for Tokens {
+        async fn token(&self) -> Result<Secret, ProviderError> {
+            Ok(Secret::new(format!("t{}", self.issued.load(std::sync::atomic::Ordering::SeqCst))))
+        }
+
+        async fn invalidate(&self) -> bool {
+            if self.renews {
+                self.issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.renews
+        }
+    }
+
+    async fn send_authorized(statuses: &[u16], tokens: &dyn TokenSource) -> (u16, Vec<String>) {
+        let (url, seen) = hr_system(statuses).await;
+        let http = Http::new(Egress::LoopbackOnly);
+        let answer = http
+            .send_authorized(&RetryPolicy::default(), &url, tokens, |client, url, token| {
+                client.get(url).bearer_auth(token.expose())
+            })
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        (answer.status().as_u16(), seen)
+    }
+
+    #[tokio::test]
+    async fn a_refused_access_token_is_replaced_once_and_the_request_sent_again() {
+        let (status, seen) = send_authorized(&[401], &Tokens::new(true)).await;
+        assert_eq!(status, 200);
+        assert_eq!(seen, ["bearer t1", "bearer t2"]);
+    }
+
+    #[tokio::test]
+    async fn a_replaced_token_refused_again_is_the_answer_not_a_third_request() {
+        let tokens = Tokens::new(true);
+        let (status, seen) = send_authorized(&[401, 401], &tokens).await;
+        assert_eq!(status, 401);
+        assert_eq!(seen, ["bearer t1", "bearer t2"]);
+        assert_eq!(tokens.token().await.unwrap().expose(), "t2", "forgotten once, not twice");
+    }
+
+    #[tokio::test]
+    async fn a_refused_static_key_is_not_sent_again() {
+        let (status, seen) = send_authorized(&[401], &super::super::auth::StaticToken::new("key")).await;
+        assert_eq!((status, seen.len()), (401, 1));
+        let (status, seen) = send_authorized(&[401], &Tokens::new(false)).await;
+        assert_eq!((status, seen), (401, vec!["bearer t1".to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn only_a_401_replaces_the_token() {
+        for refused in [403, 404, 500] {
+            let (status, seen) = send_authorized(&[refused], &Tokens::new(true)).await;
+            assert_eq!((status, seen), (refused, vec!["bearer t1".to_owned()]), "{refused}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_request_is_retried_with_the_same_token() {
+        let retry =
+            RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) };
+        let (url, seen) = hr_system(&[429, 401]).await;
+        let tokens = Tokens::new(true);
+        let answer = Http::new(Egress::LoopbackOnly)
+            .send_authorized(&retry, &url, &tokens, |client, url, token| client.get(url).bearer_auth(token.expose()))
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(*seen.lock().unwrap(), ["bearer t1", "bearer t1", "bearer t2"]);
+    }
+
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
     #[test]

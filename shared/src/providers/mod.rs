@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod http;
+pub mod signature;
 #[macro_use]
 mod registry;
 
@@ -41,7 +42,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use http::{BASE_URL_PATTERN, Egress, Http, RetryPolicy};
+pub use http::{BASE_URL_PATTERN, BaseUrl, Egress, Http, RetryPolicy};
 
 /// What a connector can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

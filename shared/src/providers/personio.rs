@@ -22,7 +22,8 @@
 //! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
 //!   without a `Bearer ` before it (Personio adds no prefix of its own).
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::BaseUrl;
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date as date;
@@ -48,11 +49,8 @@ use tokio::sync::Mutex;
 pub struct Settings {
     /// Overrides `https://api.personio.de`: http or https, a host, an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
     /// The custom attribute holding the personal email (`dynamic_123456`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
@@ -148,7 +146,7 @@ const EMPLOYMENTS_IN_FLIGHT: usize = 8;
 
 impl Personio {
     pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        let api = settings.base_url.as_deref().unwrap_or("https://api.personio.de").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://api.personio.de");
         let endpoint = OAuthClient {
             url: format!("{api}/v2/auth/token"),
             client_id: credentials.client_id.clone(),
@@ -174,23 +172,14 @@ impl Personio {
         query: &[(&str, String)],
     ) -> Result<T, ProviderError> {
         let url = format!("{}/{path}", self.api);
-        let mut fresh = false;
-        loop {
-            let token = self.token.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, &url, |client, url| {
-                    let request = client.get(url).query(query).bearer_auth(token.expose());
-                    request.header(reqwest::header::ACCEPT, "application/json")
-                })
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                self.token.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return json(check(response).await?).await;
-        }
+        let response = self
+            .http
+            .send_authorized(&self.retry, &url, &self.token, |client, url, token| {
+                let request = client.get(url).query(query).bearer_auth(token.expose());
+                request.header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await?;
+        json(check(response).await?).await
     }
 
     /// One page of persons matching `filter`, each with their current employment, as records.

@@ -36,7 +36,8 @@
 //!   record failure that does not name the value;
 //! - a redacted field is named by its worker path (`title`, `user.phone_numbers`, …).
 
-use super::auth::{Secret, StaticToken, TokenSource};
+use super::BaseUrl;
+use super::auth::StaticToken;
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date as date;
@@ -55,11 +56,8 @@ use serde_json::Value;
 pub struct Settings {
     /// Overrides `https://rest.ripplingapis.com`: http or https, a host, an optional port and a plain path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: Option<BaseUrl>,
 }
 
 /// A Rippling API key (Settings → API access, with the API key package) that may read workers, users and
@@ -107,15 +105,13 @@ const EXPAND: &str = "user,department";
 
 impl Rippling {
     pub fn new(settings: &Settings, credentials: &Credentials, http: Http) -> Self {
-        let api =
-            settings.base_url.as_deref().unwrap_or("https://rest.ripplingapis.com").trim_end_matches('/').to_owned();
+        let api = BaseUrl::root_or(settings.base_url.as_ref(), "https://rest.ripplingapis.com");
         Self { api, token: StaticToken::new(&credentials.api_token), http, retry: RetryPolicy::default() }
     }
 
     async fn get(&self, url: &str, query: &[(&str, String)]) -> Result<reqwest::Response, ProviderError> {
-        let token: Secret = self.token.token().await?;
         self.http
-            .send(&self.retry, url, |client, url| {
+            .send_authorized(&self.retry, url, &self.token, |client, url, token| {
                 client
                     .get(url)
                     .query(query)
@@ -523,7 +519,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_next_link_to_another_host_is_refused_before_any_request() {
-        let settings = Settings { base_url: Some("http://127.0.0.1:9".into()) };
+        let settings = Settings { base_url: Some(BaseUrl::new("http://127.0.0.1:9")) };
         let rippling = Rippling::new(
             &settings,
             &Credentials { api_token: "t".into() },

@@ -23,7 +23,8 @@
 //!   `Phone`, `Job_Title`, `Department`, `Manager_ID`, `Hire_Date`, `Termination_Date`, `Active` and `On_Leave`
 //!   (`1`/`0`) — the aliases the README asks the report's author to give.
 
-use super::auth::{OAuthClient, RefreshingToken, Secret, TokenSource};
+use super::BaseUrl;
+use super::auth::{OAuthClient, RefreshingToken, Secret};
 use super::http::{Http, RetryPolicy, check, json};
 use super::json_text as text;
 use super::leading_date;
@@ -45,11 +46,8 @@ use std::collections::HashMap;
 pub struct Settings {
     /// The tenant's web-services host (`https://wd2-impl-services1.workday.com`): http or https, a host, an
     /// optional port and a plain path.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]*)*$", max_length = 2048)
-    )]
-    pub base_url: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
+    pub base_url: BaseUrl,
     /// The tenant name in the service path (`acme`, `acme_preview`).
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,100}$"))]
     pub tenant: String,
@@ -214,7 +212,7 @@ impl super::Connector for Connector {
     }
 
     fn base_url(settings: &Settings) -> Option<&str> {
-        Some(&settings.base_url)
+        Some(settings.base_url.as_str())
     }
 
     fn connect(settings: &Settings, credentials: &Credentials, link: super::Link) -> Box<dyn HrProvider> {
@@ -331,20 +329,11 @@ impl Workday {
             }
             SignIn::Bearer(tokens) => tokens,
         };
-        let mut fresh = false;
-        loop {
-            let token = tokens.token().await?;
-            let response = self
-                .http
-                .send(&self.retry, url, |client, url| build(client, url, "").bearer_auth(token.expose()))
-                .await?;
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !fresh {
-                tokens.invalidate().await;
-                fresh = true;
-                continue;
-            }
-            return Ok(response);
-        }
+        self.http
+            .send_authorized(&self.retry, url, tokens, |client, url, token| {
+                build(client, url, "").bearer_auth(token.expose())
+            })
+            .await
     }
 
     fn version(&self) -> &str {
