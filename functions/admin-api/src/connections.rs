@@ -114,6 +114,33 @@ pub(crate) fn webhook_url(api: &AdminApi, headers: &HeaderMap, id: &ConnectionId
     format!("{}/webhooks/{id}", public_url(api, headers))
 }
 
+/// The connection check of connection `id`, reaching its HR system under this deployment's egress rule (the API's
+/// check route, and on creating, in the API and the console).
+pub(crate) async fn run_check(
+    api: &AdminApi,
+    headers: &HeaderMap,
+    acting: &ithub::service::Acting,
+    id: &ConnectionId,
+) -> Result<ConnectionCheck, ithub::service::ServiceError> {
+    let http = ithub::providers::Http::new(api.egress);
+    let hook = webhook_url(api, headers, id);
+    api.service.check_connection(&api.secrets, &http, acting, id.as_str(), &hook).await
+}
+
+/// A rotation of connection `id`'s webhook secret (the API's route and the console's form).
+pub(crate) async fn run_rotation(
+    api: &AdminApi,
+    headers: &HeaderMap,
+    acting: &ithub::service::Acting,
+    id: &str,
+    rotation: WebhookSecretRotation,
+) -> Result<CreatedConnection, ithub::service::ServiceError> {
+    let connection = api.service.connection(acting, id).await?;
+    let http = ithub::providers::Http::new(api.egress);
+    let hook = webhook_url(api, headers, &connection.id);
+    api.service.rotate_webhook_secret(&api.secrets, &http, acting, id, rotation, &hook).await
+}
+
 #[utoipa::path(post, path = "/v1/connections", tag = "connections", request_body = NewConnection, responses(
     (status = 201, description = "The connection, with its webhook secret shown this once", body = ConnectionCreated),
     ChangeProblems
@@ -130,9 +157,7 @@ pub async fn create(
     let id = made.connection.id.clone();
     let mut answer = created(&api, &headers, made);
     // The connection is made whatever the check finds: its report says what to put right.
-    let http = ithub::providers::Http::new(api.egress);
-    let hook = webhook_url(&api, &headers, &id);
-    answer.check = Some(api.service.check_connection(&api.secrets, &http, &acting, id.as_str(), &hook).await?);
+    answer.check = Some(run_check(&api, &headers, &acting, &id).await?);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(answer)).into_response())
 }
 
@@ -151,9 +176,7 @@ pub async fn check(
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionCheck>, ApiError> {
     let connection = api.service.connection(&caller.acting(), &id).await?;
-    let http = ithub::providers::Http::new(api.egress);
-    let hook = webhook_url(&api, &headers, &connection.id);
-    Ok(Json(api.service.check_connection(&api.secrets, &http, &caller.acting(), &id, &hook).await?))
+    Ok(Json(run_check(&api, &headers, &caller.acting(), &connection.id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/connections", tag = "connections", params(PageParams), responses(
@@ -216,10 +239,7 @@ pub async fn rotate(
     body: Option<Body<WebhookSecretRotation>>,
 ) -> Result<Json<ConnectionCreated>, ApiError> {
     let rotation = body.map(|Body(r)| r).unwrap_or_default();
-    let http = ithub::providers::Http::new(api.egress);
-    let connection = api.service.connection(&caller.acting(), &id).await?;
-    let hook = webhook_url(&api, &headers, &connection.id);
-    let made = api.service.rotate_webhook_secret(&api.secrets, &http, &caller.acting(), &id, rotation, &hook).await?;
+    let made = run_rotation(&api, &headers, &caller.acting(), &id, rotation).await?;
     Ok(Json(created(&api, &headers, made)))
 }
 

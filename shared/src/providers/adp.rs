@@ -313,11 +313,7 @@ impl HrProvider for Adp {
         let message: Message = json(response).await?;
         let mut aoids: Vec<String> = Vec::new();
         for event in &message.events {
-            let aoid = event
-                .pointer("/data/eventContext/worker/associateOID")
-                .or_else(|| event.pointer("/data/output/worker/associateOID"))
-                .and_then(Value::as_str);
-            if let Some(aoid) = aoid
+            if let Some(aoid) = event_worker(event)
                 && !aoids.iter().any(|a| a == aoid)
             {
                 aoids.push(aoid.to_owned());
@@ -340,6 +336,22 @@ impl HrProvider for Adp {
             None => Ok(None),
         }
     }
+}
+
+/// The worker an event notification is about, wherever ADP's samples name it: `data.eventContext.worker` (most
+/// events), `data.eventContext` itself (`worker.reports-to.modify`, `worker.work-assignment.modify`) or only the
+/// output's worker (`worker.rehire`).
+fn event_worker(event: &Value) -> Option<&str> {
+    ["/data/eventContext/worker/associateOID", "/data/eventContext/associateOID", "/data/output/worker/associateOID"]
+        .into_iter()
+        .find_map(|at| event.pointer(at).and_then(Value::as_str).filter(|aoid| !aoid.trim().is_empty()))
+}
+
+/// The name of a code: ADP gives a `shortName`, or only a `longName` (`{"codeValue": "601000", "longName":
+/// "Information Technology"}` in its sample company), beside the code.
+fn code_name(code: Option<&Value>) -> Option<String> {
+    let code = code?;
+    text(code.get("shortName")).or_else(|| text(code.get("longName")))
 }
 
 fn text(value: Option<&Value>) -> Option<String> {
@@ -416,7 +428,7 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
         units
             .iter()
             .find(|u| text(u.pointer("/typeCode/codeValue")).as_deref() == Some("Department"))
-            .and_then(|u| text(u.pointer("/nameCode/shortName")).or_else(|| text(u.pointer("/nameCode/codeValue"))))
+            .and_then(|u| code_name(u.get("nameCode")).or_else(|| text(u.pointer("/nameCode/codeValue"))))
     });
     let manager = primary.pointer("/reportsTo/0");
     Ok(Employee {
@@ -428,7 +440,7 @@ pub fn into_employee(worker: &Value, today: NaiveDate) -> Result<Employee, Recor
             .or_else(|| first(communication.and_then(|c| c.get("landlines")), "formattedNumber"))
             .or_else(|| first(business.and_then(|b| b.get("mobiles")), "formattedNumber")),
         home_address: (!home.is_empty()).then_some(home),
-        title: text(primary.get("jobTitle")).or_else(|| text(primary.pointer("/jobCode/shortName"))),
+        title: text(primary.get("jobTitle")).or_else(|| code_name(primary.get("jobCode"))),
         department,
         manager_hr_id: text(manager.and_then(|m| m.get("associateOID"))),
         manager_name: text(manager.and_then(|m| m.pointer("/reportsToWorkerName/formattedName"))),
@@ -522,6 +534,33 @@ mod tests {
             (bad.hr_id.as_str(), bad.reason.as_str()),
             ("G3349PZGBADQY8H7", "workAssignments.hireDate is not a date")
         );
+    }
+
+    #[test]
+    fn a_code_with_only_a_long_name_reads_as_its_name() {
+        // As ADP's sample company gives some departments and job codes.
+        let mut a = assignment("A", "2020-01-06", None);
+        a["homeOrganizationalUnits"] = json!([{ "nameCode": { "codeValue": "601000", "longName": "Information Technology" },
+                                                "typeCode": { "codeValue": "Department", "shortName": "Department" } }]);
+        a.as_object_mut().unwrap().remove("jobTitle");
+        a["jobCode"] = json!({ "codeValue": "JOB229", "longName": "Analyst" });
+        let e = into_employee(&worker(a, json!({})), day("2026-06-01")).unwrap();
+        assert_eq!((e.department.as_deref(), e.title.as_deref()), (Some("Information Technology"), Some("Analyst")));
+    }
+
+    #[test]
+    fn a_notification_names_its_worker_where_adp_puts_it() {
+        // ADP's samples: worker.on-leave, worker.reports-to.modify, worker.rehire, and one naming nobody.
+        let context = json!({ "data": { "eventContext": { "worker": { "associateOID": "G3Q7JN6K3CNJZJXA" } },
+                                        "output": { "worker": { "associateOID": "G3Q7JN6K3CNJZJXA" } } } });
+        let reports_to = json!({ "data": { "eventContext": { "associateOID": "G3Q7JN6K3CNJZJXA" },
+                                           "output": { "worker": { "workAssignment": { "reportsTo": [] } } } } });
+        let rehire = json!({ "data": { "output": { "worker": { "associateOID": "G3EVERZ42YSP4E8T" } } } });
+        let nobody = json!({ "data": { "output": { "worker": { "workAssignment": { "positionID": "00345678N" } } } } });
+        assert_eq!(event_worker(&context), Some("G3Q7JN6K3CNJZJXA"));
+        assert_eq!(event_worker(&reports_to), Some("G3Q7JN6K3CNJZJXA"));
+        assert_eq!(event_worker(&rehire), Some("G3EVERZ42YSP4E8T"));
+        assert_eq!(event_worker(&nobody), None);
     }
 
     #[test]

@@ -52,15 +52,3 @@ pub use personio::{FakePersonio, sample as personio_sample};
 pub use rippling::{FakeRippling, sample as rippling_sample};
 pub use server::{Delivery, FakeBamboo, sign, sign_bytes};
 pub use workday::{FakeWorkday, sample as workday_sample};
-
-// Fakes not yet held to their vendor's description (see `contract`): they report no violations.
-macro_rules! not_yet_contracted {
-    ($($fake:ty),+) => {$(
-        impl contract::Contracted for $fake {
-            fn violations(&self) -> Vec<String> {
-                Vec::new()
-            }
-        }
-    )+};
-}
-not_yet_contracted!(FakeAdp);

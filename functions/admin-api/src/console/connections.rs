@@ -410,12 +410,8 @@ pub async fn create(
                         )
                         .await;
                 }
-                let http = ithub::providers::Http::new(api.egress);
-                let hook = crate::connections::webhook_url(&api, &headers, &made.connection.id);
                 let acting = admin.caller.acting();
-                let check =
-                    api.service.check_connection(&api.secrets, &http, &acting, made.connection.id.as_str(), &hook);
-                let check = check.await.ok();
+                let check = crate::connections::run_check(&api, &headers, &acting, &made.connection.id).await.ok();
                 return Ok(created_page(&api, &admin, &headers, &made, false, check.as_ref()).into_response());
             }
             Err(ithub::service::ServiceError::InvalidFields(errors)) => {
@@ -748,11 +744,7 @@ pub async fn rotate(
     }
     let rotation =
         ithub::service::WebhookSecretRotation { webhook_secret: form.webhook_secret.filter(|s| !s.is_empty()) };
-    let http = ithub::providers::Http::new(api.egress);
-    let connection = api.service.connection(&admin.caller.acting(), &id).await?;
-    let hook = crate::connections::webhook_url(&api, &headers, &connection.id);
-    let made =
-        api.service.rotate_webhook_secret(&api.secrets, &http, &admin.caller.acting(), &id, rotation, &hook).await?;
+    let made = crate::connections::run_rotation(&api, &headers, &admin.caller.acting(), &id, rotation).await?;
     Ok(created_page(&api, &admin, &headers, &made, true, None).into_response())
 }
 
@@ -764,9 +756,7 @@ pub async fn check(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let connection = api.service.connection(&admin.caller.acting(), &id).await?;
-    let http = ithub::providers::Http::new(api.egress);
-    let hook = crate::connections::webhook_url(&api, &headers, &connection.id);
-    let check = api.service.check_connection(&api.secrets, &http, &admin.caller.acting(), &id, &hook).await?;
+    let check = crate::connections::run_check(&api, &headers, &admin.caller.acting(), &connection.id).await?;
     let kind = connection.provider.kind();
     let content = html! {
         (check_report(&check))

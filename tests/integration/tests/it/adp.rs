@@ -75,12 +75,21 @@ async fn an_adp_company_imports_over_mutual_tls_and_its_event_queue_drives_the_l
     assert_eq!(world.admin.employee_by_hr_id(bo).await["hr"]["title"], "Controller");
     assert!(world.tasks_of(bo, "offboarding").await.is_empty());
 
-    // Leave, an immediate termination and a dated one.
+    // Leave, an immediate termination and a dated one; and a new manager, which ADP's notification names in its
+    // event context alone (`data.eventContext.associateOID`, no worker in its output).
     world.fake.leave(&aoids[2]);
     world.fake.terminate(ada, Utc::now().date_naive());
     world.fake.terminate(bo, Utc::now().date_naive() + Duration::days(7));
+    world.fake.change(&aoids[3], json!({ "managerAOID": dee }));
     drain_queue(&world).await;
+    assert_eq!(world.fake.queued(), 0);
     assert_eq!(world.admin.employee_by_hr_id(&aoids[2]).await["hr"]["status"], "on_leave");
+    let moved = world.admin.employee_by_hr_id(&aoids[3]).await;
+    assert_eq!(
+        (moved["hr"]["manager_hr_id"].as_str(), moved["hr"]["manager_name"].as_str()),
+        (Some(dee.as_str()), Some("Dee Evans")),
+        "the reports-to notification brought the new manager in"
+    );
     let ada_off = world.tasks_of(ada, "offboarding").await;
     assert_eq!((ada_off.len(), ada_off[0]["due_date"].as_str()), (1, Some(day(0).as_str())));
     assert_eq!(world.admin.employee_by_hr_id(ada).await["hr"]["status"], "terminated");
@@ -98,6 +107,34 @@ async fn an_adp_company_imports_over_mutual_tls_and_its_event_queue_drives_the_l
     // An empty queue: a drain that reads one 204.
     let run = drain_queue(&world).await;
     assert_eq!((run.queued, run.counts.seen), (0, 0), "{run:?}");
+}
+
+#[tokio::test]
+async fn adp_s_own_sample_company_imports_as_adp_serves_it() {
+    // ADP's 50-worker sample answer: 30 active, one on leave, 19 who left; some departments named by a long name
+    // only, one worker whose primary assignment is the second.
+    let fake = adp(Vec::new()).await;
+    let aoids = fake.load_adp_sample_workers();
+    assert_eq!(aoids.len(), 50);
+    let request = fake.connection_request();
+    let world = World::with(fake, request).await;
+    world.sync().await;
+    let run = world.runs().await.remove(0);
+    assert_eq!((run.status, run.counts.imported), (RunStatus::Succeeded, 31), "{run:?}");
+    let employees = world.admin.all("/v1/employees").await;
+    assert_eq!(employees.len(), 31, "everyone employed, on leave included; nobody who left");
+    assert!(!employees.iter().any(|e| e["hr"]["hr_id"] == "AOID4J5VGEX1620N"), "terminated in 2018");
+
+    let analyst = world.admin.employee_by_hr_id("AOID6T12322HNF4C").await;
+    assert_eq!(
+        (analyst["hr"]["department"].as_str(), analyst["hr"]["title"].as_str()),
+        (Some("Information Technology"), Some("IT Analyst")),
+        "a department ADP names by its longName alone reads as that name, not its code"
+    );
+    assert_eq!(analyst["hr"]["manager_hr_id"], "G3AYSDP53E6TE5WQ");
+    let two_jobs = world.admin.employee_by_hr_id("G39P8HJJ3AE0YZQ8").await;
+    assert_eq!(two_jobs["hr"]["title"], "Administrative Assistant", "the primary assignment, listed second");
+    assert_eq!(world.admin.employee_by_hr_id("AOIDVCBBYPWJ3CTF").await["hr"]["status"], "on_leave");
 }
 
 #[tokio::test]
