@@ -30,7 +30,7 @@
 //! `worker.work-assignment.home-organizational-units.modify` (department), `worker.reports-to.modify` (manager)
 //! and `worker.work-assignment.modify` (job title, hire date).
 
-use crate::faults::{Dated, Fault, Refusal, basic_user, found};
+use crate::faults::{Dated, Fault, Refusal, basic_user, bearer, found};
 use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -862,7 +862,7 @@ fn held(fake: &FakeAdp, at: &str, body: Value, problems: Vec<String>) -> Respons
 /// The answer to an API call refused by a fault or an invalid token.
 fn refusal(fake: &FakeAdp, headers: &HeaderMap) -> Option<Refusal> {
     fake.sandbox.refuse_or_count(|| {
-        let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let bearer = bearer(headers);
         let valid = bearer.and_then(|t| fake.company().tokens.get(t).copied()).is_some_and(|until| until > Utc::now());
         (!valid).then(|| {
             let body = json!({ "confirmMessage": { "resourceMessages": [{ "processMessages": [{ "userMessage":

@@ -26,7 +26,7 @@
 //! `PUT /sandbox/webhook` (`{"url"}`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
 use crate::contract::Contract;
-use crate::faults::{Dated, Fault, Refusal, found};
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
 use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -411,7 +411,7 @@ fn apply(row: &mut Value, fields: Value) {
 
 fn refusal(fake: &FakeGusto, headers: &HeaderMap, scope: Scope) -> Option<Refusal> {
     fake.sandbox.refuse_or_count(|| {
-        let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let bearer = bearer(headers);
         let company = fake.company();
         let valid =
             bearer.and_then(|t| company.tokens.get(t)).is_some_and(|(s, until)| *s == scope && *until > Utc::now());

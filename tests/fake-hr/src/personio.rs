@@ -29,7 +29,7 @@
 //! custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
 use crate::contract::Contract;
-use crate::faults::{Dated, Fault, Refusal, found};
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
 use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -405,7 +405,7 @@ impl Company {
 fn refusal(fake: &FakePersonio, headers: &HeaderMap, endpoint: &'static str) -> Option<Refusal> {
     fake.sandbox.count(endpoint);
     fake.sandbox.refuse_or_count(|| {
-        let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let bearer = bearer(headers);
         let valid = bearer.and_then(|t| fake.company().tokens.get(t).copied()).is_some_and(|until| until > Utc::now());
         (!valid).then(|| {
             let detail = "The access token is invalid or expired.";

@@ -28,7 +28,7 @@
 //! `PUT /sandbox/redactions` (`["title", …]`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
 use crate::contract::{Contract, InjectedFault};
-use crate::faults::{Dated, Fault, Refusal, found};
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
 use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -354,7 +354,7 @@ fn without_nulls(value: &mut Value) {
 
 fn refusal(fake: &FakeRippling, headers: &HeaderMap) -> Option<Refusal> {
     fake.sandbox.refuse_or_count(|| {
-        let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let bearer = bearer(headers);
         (bearer != Some(fake.company().api_key.as_str())).then(|| {
             let body =
                 json!({ "type": "unauthorized", "title": "Invalid token", "detail": "The API token is invalid" });

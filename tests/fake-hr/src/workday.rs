@@ -45,7 +45,7 @@
 //! is JSON that Workday describes nowhere and is not checked.
 
 use crate::contract::{InjectedFault, Violations, contracts_dir};
-use crate::faults::{Dated, Fault, Refusal, basic_user, found};
+use crate::faults::{Dated, Fault, Refusal, basic_user, bearer, found};
 use crate::sandbox::{self, Sandbox, Sandboxed};
 use crate::xsd::{Schema, soap_payload};
 use axum::Router;
@@ -585,7 +585,7 @@ fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str, soap: Option<&
 
 /// Refuses a caller who is not signed in (see [`refusal`]) with Workday's authentication fault.
 fn not_signed_in(company: &Company, headers: &HeaderMap, tenant: &str, soap: Option<&str>) -> Option<Refusal> {
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = bearer(headers);
     let now = Utc::now();
     let bearer_ok = bearer
         .zip(company.api_client.as_ref())
