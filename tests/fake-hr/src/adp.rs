@@ -30,8 +30,8 @@
 //! `worker.work-assignment.home-organizational-units.modify` (department), `worker.reports-to.modify` (manager)
 //! and `worker.work-assignment.modify` (job title, hire date).
 
-use crate::contract::{Contracted, Violations};
-use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
+use crate::faults::{Dated, Fault, Refusal, basic_user, bearer, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -63,8 +63,6 @@ struct Company {
     /// Unacknowledged messages, oldest first: (adp-msg-msgid, body).
     queue: VecDeque<(String, Value)>,
     messages: u64,
-    faults: VecDeque<Fault>,
-    api_calls: u64,
     token_grants: u64,
 }
 
@@ -74,8 +72,8 @@ pub struct FakeAdp {
     base_url: String,
     sandbox_url: String,
     client: ClientIdentity,
-    /// Answers and messages that broke ADP's Workers v2 schema.
-    violations: Violations,
+    /// Its violations are the answers and messages that broke ADP's Workers v2 schema.
+    sandbox: Sandbox,
 }
 
 /// A CA, and a certificate it signed for `names` (server) or for a client.
@@ -170,14 +168,12 @@ impl FakeAdp {
                 next: 1,
                 queue: VecDeque::new(),
                 messages: 0,
-                faults: VecDeque::new(),
-                api_calls: 0,
                 token_grants: 0,
             })),
             base_url,
             sandbox_url,
             client: ClientIdentity { certificate: client_certificate, key: client_key },
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
         };
         for person in people {
             fake.add(person);
@@ -199,12 +195,9 @@ impl FakeAdp {
             .route("/sandbox/workers/{aoid}/terminate", post(sandbox_terminate))
             .route("/sandbox/workers/{aoid}/leave", post(sandbox_leave))
             .route("/sandbox/workers/{aoid}/rehire", post(sandbox_rehire))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(sandbox, controls).await;
-        });
+        sandbox::serve(sandbox, controls);
         Ok(fake)
     }
 
@@ -237,7 +230,7 @@ impl FakeAdp {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     pub fn aoids(&self) -> Vec<String> {
@@ -245,11 +238,11 @@ impl FakeAdp {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn faults_left(&self) -> usize {
-        self.company().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// Messages waiting in the event-notification queue.
@@ -258,7 +251,7 @@ impl FakeAdp {
     }
 
     pub fn api_calls(&self) -> u64 {
-        self.company().api_calls
+        self.sandbox.api_calls()
     }
 
     /// ADP's sample company (`workers-v2-all-workers-details`, 50 workers: 30 active, one on leave, 19 who left)
@@ -388,9 +381,15 @@ impl FakeAdp {
     }
 }
 
-impl Contracted for FakeAdp {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
+impl Sandboxed for FakeAdp {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    fn stats(&self) -> Value {
+        let company = self.company();
+        json!({ "token_grants": company.token_grants, "headcount": company.workers.len(),
+                "queued": company.queue.len() })
     }
 }
 
@@ -848,7 +847,7 @@ fn held(fake: &FakeAdp, at: &str, body: Value, problems: Vec<String>) -> Respons
     }
     let problems: Vec<String> = problems.into_iter().map(|p| format!("{at}: {p}")).collect();
     for problem in &problems {
-        fake.violations.push(problem.clone());
+        fake.sandbox.violations().push(problem.clone());
     }
     let body = json!({ "type": "about:blank", "title": "the fake's answer breaks ADP's Workers v2 schema",
                        "status": 500, "violations": problems });
@@ -862,17 +861,14 @@ fn held(fake: &FakeAdp, at: &str, body: Value, problems: Vec<String>) -> Respons
 
 /// The answer to an API call refused by a fault or an invalid token.
 fn refusal(fake: &FakeAdp, headers: &HeaderMap) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        return Some(refused);
-    }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let valid = bearer.and_then(|t| company.tokens.get(t)).is_some_and(|until| *until > Utc::now());
-    (!valid).then(|| {
-        let body = json!({ "confirmMessage": { "resourceMessages": [{ "processMessages": [{ "userMessage":
-            { "messageTxt": "Invalid or expired access token" } }] }] } });
-        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+    fake.sandbox.refuse_or_count(|| {
+        let bearer = bearer(headers);
+        let valid = bearer.and_then(|t| fake.company().tokens.get(t).copied()).is_some_and(|until| until > Utc::now());
+        (!valid).then(|| {
+            let body = json!({ "confirmMessage": { "resourceMessages": [{ "processMessages": [{ "userMessage":
+                { "messageTxt": "Invalid or expired access token" } }] }] } });
+            Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+        })
     })
 }
 
@@ -882,8 +878,7 @@ async fn token(
     Query(query): Query<HashMap<String, String>>,
     body: String,
 ) -> Response {
-    let fault = next_fault(&mut fake.company().faults);
-    if let Some(refused) = fault {
+    if let Some(refused) = fake.sandbox.fault() {
         return refused.into_response().await;
     }
     let form: HashMap<String, String> = serde_urlencoded::from_str(&body).unwrap_or_default();
@@ -1011,18 +1006,6 @@ async fn sandbox_rehire(
     found(fake.rehire(&aoid, date))
 }
 
-async fn sandbox_faults(State(fake): State<FakeAdp>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn sandbox_stats(State(fake): State<FakeAdp>) -> Response {
-    let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "token_grants": company.token_grants,
-                       "headcount": company.workers.len(), "queued": company.queue.len() }))
-    .into_response()
-}
-
 /// The small sample company as sandbox hires.
 pub fn sample(today: NaiveDate) -> Vec<Value> {
     crate::company::small_company(today)
@@ -1037,6 +1020,7 @@ pub fn sample(today: NaiveDate) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Contracted;
 
     /// A fake ADP and the headers of a call with a token it issued.
     async fn started() -> (FakeAdp, HeaderMap) {

@@ -1,4 +1,4 @@
-//! Fault injection and HTTP Basic reading, shared by every fake.
+//! Fault injection and the reading of HTTP Basic and bearer credentials, shared by every fake.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -130,6 +130,11 @@ pub fn basic_user(headers: &HeaderMap) -> Option<(String, String)> {
     let pair = String::from_utf8(raw).ok()?;
     let (user, password) = pair.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
 pub enum Refusal {

@@ -25,8 +25,9 @@
 //! worked), `POST /sandbox/employees/{uuid}/rehire` (`{"date"}`), `DELETE /sandbox/employees/{uuid}`,
 //! `PUT /sandbox/webhook` (`{"url"}`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::contract::{Contract, Contracted, Violations};
-use crate::faults::{Dated, Fault, Refusal, found, next_fault};
+use crate::contract::Contract;
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -37,7 +38,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -65,15 +66,13 @@ struct Company {
     webhook: Option<String>,
     verification_token: String,
     verified: bool,
-    faults: VecDeque<Fault>,
-    api_calls: u64,
     deliveries: Vec<(String, String, u16)>,
 }
 
 #[derive(Clone)]
 pub struct FakeGusto {
     company: Arc<Mutex<Company>>,
-    violations: Violations,
+    sandbox: Sandbox,
     base_url: String,
     http: reqwest::Client,
 }
@@ -104,21 +103,16 @@ impl FakeGusto {
                 webhook: None,
                 verification_token: "6590f590-3dba-495e-9bea-c361e1e2efc0".into(),
                 verified: false,
-                faults: VecDeque::new(),
-                api_calls: 0,
                 deliveries: Vec::new(),
             })),
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
             base_url,
             http: reqwest::Client::new(),
         };
         for person in people {
             fake.add(person, false);
         }
-        let app = fake.router();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, fake.router());
         Ok(fake)
     }
 
@@ -133,10 +127,9 @@ impl FakeGusto {
             .route("/sandbox/employees/{uuid}/terminate", post(sandbox_terminate))
             .route("/sandbox/employees/{uuid}/rehire", post(sandbox_rehire))
             .route("/sandbox/webhook", put(sandbox_webhook))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(self.clone());
-        contract().enforce(api, self.violations.clone())
+        contract().enforce(api, self.sandbox.violations().clone())
     }
 
     pub fn base_url(&self) -> &str {
@@ -156,7 +149,7 @@ impl FakeGusto {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     /// Every access token granted so far expires now.
@@ -189,15 +182,15 @@ impl FakeGusto {
 
     /// API calls answered so far (the token endpoint not counted).
     pub fn api_calls(&self) -> u64 {
-        self.company().api_calls
+        self.sandbox.api_calls()
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn faults_left(&self) -> usize {
-        self.company().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// Bodies sent to the webhook, with their signature and the receiver's status.
@@ -417,17 +410,16 @@ fn apply(row: &mut Value, fields: Value) {
 }
 
 fn refusal(fake: &FakeGusto, headers: &HeaderMap, scope: Scope) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        return Some(refused);
-    }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let valid = bearer.and_then(|t| company.tokens.get(t)).is_some_and(|(s, until)| *s == scope && *until > Utc::now());
-    (!valid).then(|| {
-        let body =
-            json!({ "errors": [{ "error_key": "base", "category": "invalid_token", "message": "Unauthorized" }] });
-        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+    fake.sandbox.refuse_or_count(|| {
+        let bearer = bearer(headers);
+        let company = fake.company();
+        let valid =
+            bearer.and_then(|t| company.tokens.get(t)).is_some_and(|(s, until)| *s == scope && *until > Utc::now());
+        (!valid).then(|| {
+            let body =
+                json!({ "errors": [{ "error_key": "base", "category": "invalid_token", "message": "Unauthorized" }] });
+            Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+        })
     })
 }
 
@@ -439,8 +431,7 @@ fn gusto_error(status: StatusCode, key: &str, category: &str, message: &str) -> 
 }
 
 async fn token(State(fake): State<FakeGusto>, axum::Json(request): axum::Json<HashMap<String, String>>) -> Response {
-    let fault = next_fault(&mut fake.company().faults);
-    if let Some(refused) = fault {
+    if let Some(refused) = fake.sandbox.fault() {
         return refused.into_response().await;
     }
     let mut company = fake.company();
@@ -653,16 +644,15 @@ async fn sandbox_webhook(State(fake): State<FakeGusto>, axum::Json(target): axum
     axum::Json(json!({ "verification_answer": status })).into_response()
 }
 
-async fn sandbox_faults(State(fake): State<FakeGusto>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
+impl Sandboxed for FakeGusto {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 
-async fn sandbox_stats(State(fake): State<FakeGusto>) -> Response {
-    let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "refresh_grants": company.grants,
-                       "headcount": company.employees.len(), "verified": company.verified }))
-    .into_response()
+    fn stats(&self) -> Value {
+        let company = self.company();
+        json!({ "refresh_grants": company.grants, "headcount": company.employees.len(), "verified": company.verified })
+    }
 }
 
 /// Gusto's published description (`tests/contracts/gusto`).
@@ -692,15 +682,10 @@ fn one_of_as_any_of(schema: &mut Value) {
     }
 }
 
-impl Contracted for FakeGusto {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Contracted;
 
     async fn fake() -> FakeGusto {
         let people = vec![json!({ "first_name": "Ada", "last_name": "Lovelace", "city": "London" })];

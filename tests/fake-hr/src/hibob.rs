@@ -29,8 +29,9 @@
 //! `title`, `department` (a name), `startDate`, `privateEmail`, `mobilePhone`, `line1`, `city`, `postCode`,
 //! `country`, `managerId`.
 
-use crate::contract::{Contract, Contracted, Violations};
-use crate::faults::{Fault, Refusal, basic_user, found, next_fault};
+use crate::contract::Contract;
+use crate::faults::{Fault, Refusal, basic_user, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -42,7 +43,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Sha512;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -62,9 +63,7 @@ struct Bob {
     departments: Vec<(String, String)>,
     next_id: u64,
     webhook: Option<Webhook>,
-    faults: VecDeque<Fault>,
     deliveries: Vec<BobDelivery>,
-    api_calls: u64,
 }
 
 /// The webhook as Bob's settings page shows it.
@@ -84,7 +83,7 @@ pub struct FakeBob {
     bob: Arc<Mutex<Bob>>,
     base_url: String,
     http: reqwest::Client,
-    violations: Violations,
+    sandbox: Sandbox,
 }
 
 const FIRST_ID: u64 = 3_332_883_800_000_000_000;
@@ -102,13 +101,11 @@ impl FakeBob {
                 departments: Vec::new(),
                 next_id: FIRST_ID,
                 webhook: None,
-                faults: VecDeque::new(),
                 deliveries: Vec::new(),
-                api_calls: 0,
             })),
             base_url,
             http: reqwest::Client::new(),
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
         };
         for person in people {
             fake.add(person);
@@ -122,13 +119,9 @@ impl FakeBob {
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/employees/{id}/rehire", post(sandbox_rehire))
             .route("/sandbox/webhook", put(sandbox_webhook).get(sandbox_webhook_page))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(fake.clone());
-        let app = contract().enforce(app, fake.violations.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, contract().enforce(app, fake.sandbox.violations().clone()));
         Ok(fake)
     }
 
@@ -147,7 +140,7 @@ impl FakeBob {
     }
 
     fn bob(&self) -> std::sync::MutexGuard<'_, Bob> {
-        self.bob.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.bob)
     }
 
     /// Adds a person without telling anyone; returns their id.
@@ -259,7 +252,7 @@ impl FakeBob {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.bob().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn deliveries(&self) -> Vec<BobDelivery> {
@@ -267,12 +260,12 @@ impl FakeBob {
     }
 
     pub fn api_calls(&self) -> u64 {
-        self.bob().api_calls
+        self.sandbox.api_calls()
     }
 
     /// Injected faults not yet served.
     pub fn faults_left(&self) -> usize {
-        self.bob().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// The ids of everyone, in order.
@@ -444,14 +437,12 @@ fn insert_at(out: &mut Map<String, Value>, parts: &[&str], value: Value) {
 }
 
 fn refusal(fake: &FakeBob, headers: &HeaderMap) -> Option<Refusal> {
-    let mut bob = fake.bob();
-    bob.api_calls += 1;
-    if let Some(refused) = next_fault(&mut bob.faults) {
-        return Some(refused);
-    }
-    let ok = basic_user(headers).is_some_and(|(user, token)| user == bob.user && token == bob.token);
-    (!ok).then(|| {
-        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "Unauthorized"}))).into_response())
+    fake.sandbox.refuse_or_count(|| {
+        let bob = fake.bob();
+        let ok = basic_user(headers).is_some_and(|(user, token)| user == bob.user && token == bob.token);
+        (!ok).then(|| {
+            Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "Unauthorized"}))).into_response())
+        })
     })
 }
 
@@ -623,14 +614,14 @@ async fn sandbox_webhook_page(State(fake): State<FakeBob>) -> Response {
     webhook_page(&fake)
 }
 
-async fn sandbox_faults(State(fake): State<FakeBob>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
+impl Sandboxed for FakeBob {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 
-async fn sandbox_stats(State(fake): State<FakeBob>) -> Response {
-    let bob = fake.bob();
-    axum::Json(json!({ "api_calls": bob.api_calls, "headcount": bob.people.len() })).into_response()
+    fn stats(&self) -> Value {
+        json!({ "headcount": self.bob().people.len() })
+    }
 }
 
 /// Bob's published description (`tests/contracts/hibob`): the people and named-list operations the connector
@@ -643,10 +634,4 @@ fn contract() -> &'static Contract {
              chosen by humanReadable; neither requires a field, so a record of a few fields fits both",
         )
     })
-}
-
-impl Contracted for FakeBob {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
-    }
 }

@@ -33,6 +33,7 @@ mod gusto;
 mod hibob;
 mod personio;
 mod rippling;
+pub mod sandbox;
 mod server;
 mod workday;
 mod xsd;

@@ -28,8 +28,9 @@
 //! `requests` per endpoint: `persons`, `employments`, `org_units`). Personal email, phone and address are the
 //! custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
-use crate::contract::{Contract, Contracted, Violations};
-use crate::faults::{Dated, Fault, Refusal, found, next_fault};
+use crate::contract::Contract;
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -38,7 +39,7 @@ use axum::routing::{get, patch, post, put};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -63,10 +64,6 @@ struct Company {
     departments: Vec<String>,
     next_id: u64,
     webhook: Option<(String, String)>,
-    faults: VecDeque<Fault>,
-    api_calls: u64,
-    /// Requests per endpoint (`persons`, `employments`, `org_units`).
-    requests: BTreeMap<&'static str, u64>,
     /// What org-unit lookups are answered with instead of the unit (403: credentials without access to them).
     org_units_refused: Option<u16>,
     token_grants: u64,
@@ -76,7 +73,8 @@ struct Company {
 #[derive(Clone)]
 pub struct FakePersonio {
     company: Arc<Mutex<Company>>,
-    violations: Violations,
+    /// Counts API requests per endpoint too (`persons`, `employments`, `org_units`).
+    sandbox: Sandbox,
     base_url: String,
     http: reqwest::Client,
 }
@@ -100,14 +98,11 @@ impl FakePersonio {
                 departments: Vec::new(),
                 next_id: 5001,
                 webhook: None,
-                faults: VecDeque::new(),
-                api_calls: 0,
-                requests: BTreeMap::new(),
                 org_units_refused: None,
                 token_grants: 0,
                 deliveries: Vec::new(),
             })),
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
             base_url,
             http: reqwest::Client::new(),
         };
@@ -115,10 +110,7 @@ impl FakePersonio {
         for flat in people {
             fake.add(flat, seeded);
         }
-        let app = fake.router();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, fake.router());
         Ok(fake)
     }
 
@@ -133,10 +125,9 @@ impl FakePersonio {
             .route("/sandbox/persons/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/persons/{id}/rehire", post(sandbox_rehire))
             .route("/sandbox/webhook", put(sandbox_webhook))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(self.clone());
-        contract().enforce(api, self.violations.clone())
+        contract().enforce(api, self.sandbox.violations().clone())
     }
 
     pub fn base_url(&self) -> &str {
@@ -155,7 +146,7 @@ impl FakePersonio {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     /// Access tokens granted from now on expire after `secs`.
@@ -171,7 +162,7 @@ impl FakePersonio {
 
     /// Requests so far to one endpoint: `persons`, `employments` or `org_units`.
     pub fn requests(&self, endpoint: &str) -> u64 {
-        self.company().requests.get(endpoint).copied().unwrap_or_default()
+        self.sandbox.counted(endpoint)
     }
 
     /// Org-unit lookups answer `status` from now on (403: the API credentials were not given access to org
@@ -189,11 +180,11 @@ impl FakePersonio {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn faults_left(&self) -> usize {
-        self.company().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// The bodies sent to the webhook and the receiver's status for each.
@@ -412,23 +403,19 @@ impl Company {
 }
 
 fn refusal(fake: &FakePersonio, headers: &HeaderMap, endpoint: &'static str) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    *company.requests.entry(endpoint).or_default() += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        return Some(refused);
-    }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let valid = bearer.and_then(|t| company.tokens.get(t)).is_some_and(|until| *until > Utc::now());
-    (!valid).then(|| {
-        let detail = "The access token is invalid or expired.";
-        Refusal::Answer(error(StatusCode::UNAUTHORIZED, "Unauthorized", detail, "common.unauthorized"))
+    fake.sandbox.count(endpoint);
+    fake.sandbox.refuse_or_count(|| {
+        let bearer = bearer(headers);
+        let valid = bearer.and_then(|t| fake.company().tokens.get(t).copied()).is_some_and(|until| until > Utc::now());
+        (!valid).then(|| {
+            let detail = "The access token is invalid or expired.";
+            Refusal::Answer(error(StatusCode::UNAUTHORIZED, "Unauthorized", detail, "common.unauthorized"))
+        })
     })
 }
 
 async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<HashMap<String, String>>) -> Response {
-    let fault = next_fault(&mut fake.company().faults);
-    if let Some(refused) = fault {
+    if let Some(refused) = fake.sandbox.fault() {
         return refused.into_response().await;
     }
     let mut company = fake.company();
@@ -647,16 +634,17 @@ async fn sandbox_webhook(State(fake): State<FakePersonio>, axum::Json(target): a
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn sandbox_faults(State(fake): State<FakePersonio>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
+impl Sandboxed for FakePersonio {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 
-async fn sandbox_stats(State(fake): State<FakePersonio>) -> Response {
-    let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "requests": company.requests,
-                       "token_grants": company.token_grants, "headcount": company.people.len() }))
-    .into_response()
+    /// Requests per endpoint (the sandbox counts nothing else by name here), token grants and the headcount.
+    fn stats(&self) -> Value {
+        let company = self.company();
+        json!({ "requests": self.sandbox.counts(), "token_grants": company.token_grants,
+                "headcount": company.people.len() })
+    }
 }
 
 /// Personio's published v2 description (`tests/contracts/personio`): authentication, persons and employments, with
@@ -689,15 +677,10 @@ fn contract() -> &'static Contract {
     })
 }
 
-impl Contracted for FakePersonio {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Contracted;
 
     async fn fake() -> FakePersonio {
         let people = vec![json!({ "first_name": "Ada", "last_name": "Lovelace", "personal_email": "ada@home.example",

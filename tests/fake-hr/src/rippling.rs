@@ -27,8 +27,9 @@
 //! `POST /sandbox/workers/{id}/rehire` (`{"start_date"}`), `DELETE /sandbox/workers/{id}`,
 //! `PUT /sandbox/redactions` (`["title", …]`), `POST /sandbox/faults`, `GET /sandbox/stats`.
 
-use crate::contract::{Contract, Contracted, InjectedFault, Violations};
-use crate::faults::{Dated, Fault, Refusal, found, next_fault};
+use crate::contract::{Contract, InjectedFault};
+use crate::faults::{Dated, Fault, Refusal, bearer, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -53,12 +54,6 @@ struct Company {
     departments: Vec<String>,
     next_id: u64,
     redactions: Vec<String>,
-    faults: VecDeque<Fault>,
-    api_calls: u64,
-    /// Pages of the listing served (`GET /workers/`).
-    pages: u64,
-    /// Requests for a path without its trailing slash, answered with a redirect to it.
-    redirects: u64,
     /// Whether `next_link` is given as a path and query, as a client has reported, instead of the absolute URL
     /// the description names.
     relative_links: bool,
@@ -71,8 +66,14 @@ const PAGE_SIZE: usize = 50;
 pub struct FakeRippling {
     company: Arc<Mutex<Company>>,
     base_url: String,
-    violations: Violations,
+    /// Counts listing pages served (`GET /workers/`) and requests for a path without its trailing slash, answered
+    /// with a redirect to it, too.
+    sandbox: Sandbox,
 }
+
+/// The names the sandbox counts pages and redirects under (and the stats show them by).
+const PAGES: &str = "pages";
+const REDIRECTS: &str = "redirects";
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -89,14 +90,10 @@ impl FakeRippling {
                 departments: Vec::new(),
                 next_id: 1,
                 redactions: Vec::new(),
-                faults: VecDeque::new(),
-                api_calls: 0,
-                pages: 0,
-                redirects: 0,
                 relative_links: false,
             })),
             base_url,
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
         };
         let seeded = Utc::now() - chrono::Duration::days(3);
         for flat in people {
@@ -110,18 +107,14 @@ impl FakeRippling {
             .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/workers/{id}/rehire", post(sandbox_rehire))
             .route("/sandbox/redactions", put(sandbox_redactions))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(fake.clone());
         // The bare paths are not in the description: their redirect is the fake's own, counted, not checked.
         let bare = Router::new()
             .route("/workers", get(to_slash))
             .route("/workers/{id}", get(to_slash))
             .with_state(fake.clone());
-        let app = contract().enforce(api, fake.violations.clone()).merge(bare);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, contract().enforce(api, fake.sandbox.violations().clone()).merge(bare));
         Ok(fake)
     }
 
@@ -136,7 +129,7 @@ impl FakeRippling {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     pub fn ids(&self) -> Vec<String> {
@@ -144,21 +137,21 @@ impl FakeRippling {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn faults_left(&self) -> usize {
-        self.company().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// Listing pages served so far.
     pub fn pages_served(&self) -> u64 {
-        self.company().pages
+        self.sandbox.counted(PAGES)
     }
 
     /// Requests answered with a redirect to the path's documented (trailing-slash) form so far.
     pub fn redirects_served(&self) -> u64 {
-        self.company().redirects
+        self.sandbox.counted(REDIRECTS)
     }
 
     /// From now on, `next_link` is a path and query relative to the API (`/workers/?cursor=…`), as a client has
@@ -360,15 +353,13 @@ fn without_nulls(value: &mut Value) {
 }
 
 fn refusal(fake: &FakeRippling, headers: &HeaderMap) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        return Some(refused);
-    }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    (bearer != Some(company.api_key.as_str())).then(|| {
-        let body = json!({ "type": "unauthorized", "title": "Invalid token", "detail": "The API token is invalid" });
-        Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+    fake.sandbox.refuse_or_count(|| {
+        let bearer = bearer(headers);
+        (bearer != Some(fake.company().api_key.as_str())).then(|| {
+            let body =
+                json!({ "type": "unauthorized", "title": "Invalid token", "detail": "The API token is invalid" });
+            Refusal::Answer((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response())
+        })
     })
 }
 
@@ -438,8 +429,8 @@ async fn workers(
         if by_updated { format!("{}|{id}", stamp(w.updated_at)) } else { id.to_owned() }
     };
     let after = query.get("cursor").cloned();
-    let mut company = fake.company();
-    company.pages += 1;
+    let company = fake.company();
+    fake.sandbox.count(PAGES);
     let mut matching: Vec<(String, &Worker)> = company
         .workers
         .values()
@@ -483,7 +474,7 @@ async fn workers(
 
 /// A documented path asked for without its trailing slash: redirected to the slash form, query kept.
 async fn to_slash(State(fake): State<FakeRippling>, uri: axum::http::Uri) -> Response {
-    fake.company().redirects += 1;
+    fake.sandbox.count(REDIRECTS);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let location = format!("{}/{query}", uri.path());
     (StatusCode::MOVED_PERMANENTLY, [(axum::http::header::LOCATION, location)]).into_response()
@@ -561,26 +552,19 @@ async fn sandbox_redactions(State(fake): State<FakeRippling>, axum::Json(fields)
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn sandbox_faults(State(fake): State<FakeRippling>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
+impl Sandboxed for FakeRippling {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 
-async fn sandbox_stats(State(fake): State<FakeRippling>) -> Response {
-    let company = fake.company();
-    axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "redirects": company.redirects,
-                     "headcount": company.workers.len() }))
-    .into_response()
+    fn stats(&self) -> Value {
+        json!({ PAGES: self.pages_served(), REDIRECTS: self.redirects_served(),
+                "headcount": self.company().workers.len() })
+    }
 }
 
 /// Rippling's published description (`tests/contracts/rippling`).
 fn contract() -> &'static Contract {
     static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
     CONTRACT.get_or_init(|| Contract::load("Rippling", &["rippling/rippling.json"]))
-}
-
-impl Contracted for FakeRippling {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
-    }
 }

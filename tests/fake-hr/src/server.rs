@@ -8,12 +8,13 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::contract::{Contract, Contracted, Violations};
-use crate::faults::{Fault, Refusal, basic_user, next_fault};
+use crate::contract::Contract;
+use crate::faults::{Fault, Refusal, basic_user};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 
 struct Person {
     fields: Map<String, Value>,
@@ -54,12 +55,7 @@ struct Company {
     /// The global webhook (at most one) and the permissioned ones.
     webhooks: Vec<Webhook>,
     next_webhook: u32,
-    faults: VecDeque<Fault>,
     deliveries: Vec<Delivery>,
-    api_calls: u64,
-    /// API calls answered with an injected fault.
-    refused: u64,
-    dataset_calls: u64,
     /// Fields of the catalogue this account's employee dataset does not have.
     absent: BTreeSet<String>,
     /// Fields the API key may not read: a dataset request naming one is refused whole (403).
@@ -70,7 +66,7 @@ struct Company {
 #[derive(Clone)]
 pub struct FakeBamboo {
     company: Arc<Mutex<Company>>,
-    violations: Violations,
+    sandbox: Sandbox,
     base_url: String,
     http: reqwest::Client,
 }
@@ -107,22 +103,15 @@ impl FakeBamboo {
                 next_id,
                 webhooks: Vec::new(),
                 next_webhook: 1,
-                faults: VecDeque::new(),
                 deliveries: Vec::new(),
-                api_calls: 0,
-                refused: 0,
-                dataset_calls: 0,
                 absent: BTreeSet::new(),
                 restricted: BTreeSet::new(),
             })),
             base_url,
             http: reqwest::Client::new(),
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
         };
-        let app = fake.router();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, fake.router());
         Ok(fake)
     }
 
@@ -142,7 +131,7 @@ impl FakeBamboo {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     fn router(&self) -> Router {
@@ -156,10 +145,9 @@ impl FakeBamboo {
             .route("/sandbox/employees/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/employees/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/webhook", put(sandbox_webhook))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(self.clone());
-        contract().enforce(api, self.violations.clone())
+        contract().enforce(api, self.sandbox.violations().clone())
     }
 
     // --- sandbox operations, also callable in process --------------------------------------------------------
@@ -304,7 +292,7 @@ impl FakeBamboo {
 
     /// The next `fault.count` API calls answer `fault.status`.
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
@@ -313,17 +301,17 @@ impl FakeBamboo {
 
     /// API calls answered so far (sandbox controls not counted).
     pub fn api_calls(&self) -> u64 {
-        self.company().api_calls
+        self.sandbox.api_calls()
     }
 
     /// API calls refused by an injected fault so far.
     pub fn refused_calls(&self) -> u64 {
-        self.company().refused
+        self.sandbox.refused_calls()
     }
 
     /// Dataset pages served so far.
     pub fn dataset_calls(&self) -> u64 {
-        self.company().dataset_calls
+        self.sandbox.counted(DATASET_CALLS)
     }
 
     /// How many people the company has.
@@ -437,16 +425,15 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// The answer to an API call that is refused: an injected fault or a wrong API key (Basic auth with the key as
 /// user name). `None` lets the call through.
 fn refusal(fake: &Shared, headers: &HeaderMap) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        company.refused += 1;
-        return Some(refused);
-    }
-    let user = basic_user(headers).map(|(user, _)| user);
-    let wrong = user.as_deref() != Some(company.api_key.as_str());
-    wrong.then(|| Refusal::Answer(error(StatusCode::UNAUTHORIZED, "invalid API key")))
+    fake.sandbox.refuse_or_count(|| {
+        let user = basic_user(headers).map(|(user, _)| user);
+        let wrong = user.as_deref() != Some(fake.company().api_key.as_str());
+        wrong.then(|| Refusal::Answer(error(StatusCode::UNAUTHORIZED, "invalid API key")))
+    })
 }
+
+/// The name under which dataset pages served are counted (and shown in the stats).
+const DATASET_CALLS: &str = "dataset_calls";
 
 /// `POST /api/v2/datasets/employee/data`: the rows matching `filter`, ordered by `eeid`, `pageSize` (at most
 /// 1000) to a page; `links.next` while more pages follow.
@@ -469,7 +456,7 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
     {
         return problem(StatusCode::BAD_REQUEST, "UE-1001", "this fake orders by eeid asc only");
     }
-    let mut company = fake.company();
+    let company = fake.company();
     let unknown: Vec<&String> = request.fields.iter().filter(|f| !in_catalog(&company, f)).collect();
     if let Some(field) = unknown.first() {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD", &format!("unknown field {field}"));
@@ -491,7 +478,7 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
         return (StatusCode::FORBIDDEN, [("content-type", "application/problem+json")], body.to_string())
             .into_response();
     }
-    company.dataset_calls += 1;
+    fake.sandbox.count(DATASET_CALLS);
     let size = request.page_size as usize;
     let skip = (request.page as usize - 1) * size;
     let mut total = 0usize;
@@ -915,27 +902,19 @@ async fn delete_webhook(State(fake): State<Shared>, headers: HeaderMap, Path(id)
     (StatusCode::OK, [("content-type", "text/plain")], "Web hook has been deleted.").into_response()
 }
 
-/// What the fake has answered so far, for benchmarks that run it in another process.
-async fn sandbox_stats(State(fake): State<Shared>) -> Response {
-    let company = fake.company();
-    let stats = json!({ "api_calls": company.api_calls, "dataset_calls": company.dataset_calls,
-                        "headcount": company.people.len() });
-    axum::Json(stats).into_response()
-}
-
-async fn sandbox_faults(State(fake): State<Shared>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
-
 /// BambooHR's published description (`tests/contracts/bamboohr`).
 fn contract() -> &'static Contract {
     static CONTRACT: std::sync::OnceLock<Contract> = std::sync::OnceLock::new();
     CONTRACT.get_or_init(|| Contract::load("BambooHR", &["bamboohr/bamboohr-public.yaml"]))
 }
 
-impl Contracted for FakeBamboo {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
+impl Sandboxed for FakeBamboo {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// What the fake has answered so far (benchmarks run it in another process): dataset pages, and the headcount.
+    fn stats(&self) -> Value {
+        json!({ DATASET_CALLS: self.dataset_calls(), "headcount": self.headcount() })
     }
 }

@@ -44,8 +44,9 @@
 //! which the fake does not write; id types and descriptors are values the schema does not fix. The RaaS report
 //! is JSON that Workday describes nowhere and is not checked.
 
-use crate::contract::{Contracted, InjectedFault, Violations, contracts_dir};
-use crate::faults::{Dated, Fault, Refusal, basic_user, found, next_fault};
+use crate::contract::{InjectedFault, Violations, contracts_dir};
+use crate::faults::{Dated, Fault, Refusal, basic_user, bearer, found};
+use crate::sandbox::{self, Sandbox, Sandboxed};
 use crate::xsd::{Schema, soap_payload};
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
@@ -58,7 +59,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -94,9 +95,6 @@ struct Company {
     password: String,
     workers: BTreeMap<u64, Worker>,
     next_id: u64,
-    faults: VecDeque<Fault>,
-    api_calls: u64,
-    pages: u64,
     api_client: Option<ApiClient>,
 }
 
@@ -116,8 +114,12 @@ const TOKEN_LIFETIME_SECS: i64 = 3600;
 pub struct FakeWorkday {
     company: Arc<Mutex<Company>>,
     base_url: String,
-    violations: Violations,
+    /// Counts `Get_Workers` pages answered too.
+    sandbox: Sandbox,
 }
+
+/// The name the sandbox counts `Get_Workers` pages under (and the stats show them by).
+const PAGES: &str = "pages";
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -140,13 +142,10 @@ impl FakeWorkday {
                 password: password.to_owned(),
                 workers: BTreeMap::new(),
                 next_id: 21001,
-                faults: VecDeque::new(),
-                api_calls: 0,
-                pages: 0,
                 api_client: None,
             })),
             base_url,
-            violations: Violations::default(),
+            sandbox: Sandbox::default(),
         };
         let seeded = Utc::now() - chrono::Duration::days(3);
         for flat in people {
@@ -155,7 +154,8 @@ impl FakeWorkday {
         let app = Router::new()
             .route(
                 "/ccx/service/{tenant}/Human_Resources/{version}",
-                post(get_workers).layer(axum::middleware::from_fn_with_state(fake.violations.clone(), held_to_schema)),
+                post(get_workers)
+                    .layer(axum::middleware::from_fn_with_state(fake.sandbox.violations().clone(), held_to_schema)),
             )
             .route("/ccx/service/customreport2/{tenant}/{owner}/{report}", get(report))
             .route("/ccx/oauth2/{tenant}/token", post(token))
@@ -163,12 +163,9 @@ impl FakeWorkday {
             .route("/sandbox/workers/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/workers/{id}/terminate", post(sandbox_terminate))
             .route("/sandbox/workers/{id}/rehire", post(sandbox_rehire))
-            .route("/sandbox/faults", post(sandbox_faults))
-            .route("/sandbox/stats", get(sandbox_stats))
+            .merge(sandbox::routes())
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        sandbox::serve(listener, app);
         Ok(fake)
     }
 
@@ -228,7 +225,7 @@ impl FakeWorkday {
     }
 
     fn company(&self) -> std::sync::MutexGuard<'_, Company> {
-        self.company.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        sandbox::lock(&self.company)
     }
 
     /// The ids of everyone Workday has now.
@@ -238,16 +235,16 @@ impl FakeWorkday {
     }
 
     pub fn inject(&self, fault: Fault) {
-        self.company().faults.push_back(fault);
+        self.sandbox.inject(fault);
     }
 
     pub fn faults_left(&self) -> usize {
-        self.company().faults.len()
+        self.sandbox.faults_left()
     }
 
     /// `Get_Workers` pages answered so far.
     pub fn pages_served(&self) -> u64 {
-        self.company().pages
+        self.sandbox.counted(PAGES)
     }
 
     fn add(&self, flat: Value, at: DateTime<Utc>) -> String {
@@ -559,12 +556,6 @@ async fn held_to_schema(State(violations): State<Violations>, request: Request, 
     (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
 }
 
-impl Contracted for FakeWorkday {
-    fn violations(&self) -> Vec<String> {
-        self.violations.all()
-    }
-}
-
 /// A `UsernameToken` from a SOAP envelope's `Header/wsse:Security`: the user name and the password, when the
 /// password is sent as text (a digest, or anything else, signs nobody in).
 fn username_token(xml: &str) -> Option<(String, String)> {
@@ -589,12 +580,12 @@ fn username_token(xml: &str) -> Option<(String, String)> {
 /// How a request signs in: a SOAP request by the `UsernameToken` in its envelope (`soap`), a report by HTTP
 /// Basic; either by a bearer token the fake granted.
 fn refusal(fake: &FakeWorkday, headers: &HeaderMap, tenant: &str, soap: Option<&str>) -> Option<Refusal> {
-    let mut company = fake.company();
-    company.api_calls += 1;
-    if let Some(refused) = next_fault(&mut company.faults) {
-        return Some(refused);
-    }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    fake.sandbox.refuse_or_count(|| not_signed_in(&fake.company(), headers, tenant, soap))
+}
+
+/// Refuses a caller who is not signed in (see [`refusal`]) with Workday's authentication fault.
+fn not_signed_in(company: &Company, headers: &HeaderMap, tenant: &str, soap: Option<&str>) -> Option<Refusal> {
+    let bearer = bearer(headers);
     let now = Utc::now();
     let bearer_ok = bearer
         .zip(company.api_client.as_ref())
@@ -626,8 +617,7 @@ async fn token(
     Path(tenant): Path<String>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    let fault = next_fault(&mut fake.company().faults);
-    if let Some(refused) = fault {
+    if let Some(refused) = fake.sandbox.fault() {
         return refused.into_response().await;
     }
     let error = |status: StatusCode, error: &str| (status, axum::Json(json!({ "error": error }))).into_response();
@@ -735,8 +725,8 @@ async fn get_workers(
     let as_of = asked.as_of.unwrap_or(now);
     let effective = asked.effective.unwrap_or_else(|| as_of.date_naive());
     let page = asked.page.unwrap_or(1).max(1);
-    let mut company = fake.company();
-    company.pages += 1;
+    let company = fake.company();
+    fake.sandbox.count(PAGES);
     let matching: Vec<(u64, &Worker, &Map<String, Value>)> = company
         .workers
         .iter()
@@ -863,21 +853,21 @@ async fn sandbox_rehire(
     found(fake.rehire(&id, body.and_then(|b| b.0.start_date).unwrap_or_else(today)))
 }
 
-async fn sandbox_faults(State(fake): State<FakeWorkday>, axum::Json(fault): axum::Json<Fault>) -> Response {
-    fake.inject(fault);
-    StatusCode::NO_CONTENT.into_response()
-}
+impl Sandboxed for FakeWorkday {
+    fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
 
-async fn sandbox_stats(State(fake): State<FakeWorkday>) -> Response {
-    let company = fake.company();
-    let headcount = company.workers.values().filter(|w| w.current().is_some()).count();
-    axum::Json(json!({ "api_calls": company.api_calls, "pages": company.pages, "headcount": headcount }))
-        .into_response()
+    fn stats(&self) -> Value {
+        let headcount = self.company().workers.values().filter(|w| w.current().is_some()).count();
+        json!({ PAGES: self.pages_served(), "headcount": headcount })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Contracted;
 
     const USER: &str = "ISU_ithub@acme";
     const PASSWORD: &str = "isu-password-1";
