@@ -157,7 +157,21 @@ impl Service {
         let connection = self.connection(acting, id).await?;
         let kind = connection.provider.kind();
         let Parsed { settings, credentials, schedule } =
-            edit.parse(connection.id.as_str(), kind).map_err(ServiceError::InvalidFields)?;
+            edit.parse(connection.id.as_str(), kind).map_err(|errors| {
+                // Parts that are not this connection's HR system's (another provider's fields, a provider, a webhook
+                // secret): well formed for some connection, refused as not fitting this one (409), each named.
+                let state = ["provider", "settings", "credentials", "credentials.webhook_secret"];
+                if errors.iter().all(|e| state.contains(&e.field.as_str())) {
+                    let named: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect();
+                    ServiceError::not_allowed(
+                        "not-this-connections-fields",
+                        "Not this connection's HR system's fields",
+                        named.join("; "),
+                    )
+                } else {
+                    ServiceError::InvalidFields(errors)
+                }
+            })?;
         if settings.is_some() || credentials.is_some() {
             let stored = match &credentials {
                 Some(_) => None,

@@ -40,22 +40,28 @@ pub struct WebhookSecretRotation {
     pub webhook_secret: Option<String>,
 }
 
-/// The secret a rotation keeps newest: a pasted one where the HR system issues it, else one IT Hub makes.
+/// The secret a rotation keeps newest: a pasted one where the HR system issues it, else one IT Hub makes. Sending a
+/// secret where IT Hub makes it, or none where the HR system issues it, is refused as not fitting the connection's
+/// HR system (409: the body is well formed; which is right depends on the connection).
 fn rotated_secret(kind: crate::providers::ProviderKind, pasted: Option<String>) -> Result<String, ServiceError> {
     let field = |reason: String| {
         ServiceError::InvalidFields(vec![crate::validation::FieldError { field: "webhook_secret".into(), reason }])
     };
+    let name = kind.display_name();
     match (kind.vendor_issues_webhook_secret(), pasted) {
         (true, Some(secret)) if crate::providers::pasted_secret_ok(&secret) => Ok(secret),
         (true, Some(_)) => Err(field(crate::providers::PASTED_SECRET_RULE.into())),
-        (true, None) => Err(field(format!(
-            "{} issues this connection's webhook secret: paste the one it shows for its webhooks",
-            kind.display_name()
-        ))),
+        (true, None) => Err(ServiceError::not_allowed(
+            "webhook-secret-needed",
+            "This HR system issues the webhook secret",
+            format!("{name} issues this connection's webhook secret: paste the one it shows as webhook_secret"),
+        )),
         (false, None) => Ok(webhook_secret()),
-        (false, Some(_)) => {
-            Err(field(format!("IT Hub makes the webhook secret for {}: send no webhook_secret", kind.display_name())))
-        }
+        (false, Some(_)) => Err(ServiceError::not_allowed(
+            "webhook-secret-made-by-it-hub",
+            "IT Hub makes this connection's webhook secret",
+            format!("IT Hub makes the webhook secret for {name}: send no webhook_secret"),
+        )),
     }
 }
 
@@ -319,6 +325,9 @@ mod tests {
     fn refused_field(result: Result<String, ServiceError>) -> String {
         match result {
             Err(ServiceError::InvalidFields(errors)) => errors.iter().map(|e| e.field.clone()).collect(),
+            Err(ServiceError::NotAllowed { detail, .. }) if detail.contains("webhook_secret") => {
+                "webhook_secret".into()
+            }
             _ => panic!("expected a refused field"),
         }
     }

@@ -116,15 +116,24 @@ async fn a_bad_edit_names_each_field_changes_nothing_and_another_tenant_finds_no
         (json!({"credentials": {"api_key": ""}}), "credentials.api_key"),
         (json!({"settings": {"company_domain": "acme", "base_url": "ftp://example.com"}}), "settings.base_url"),
         (json!({"schedule": {"poll_interval_minutes": 0}}), "schedule.poll_interval_minutes"),
-        (json!({"settings": {"company_domain": "acme", "region": "eu"}}), "settings"),
-        (json!({"credentials": {"service_user_id": "u", "service_user_token": "t"}}), "credentials"),
-        (json!({"provider": "hibob"}), "provider"),
     ] {
         let (status, problem) = admin.patch(&path, body.clone()).await;
         assert_eq!(status, 400, "{field}: {problem}");
         assert_eq!(problem["type"], "urn:ithub:problem:invalid-fields", "{field}: {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
         assert!(!problem.to_string().contains("acme inc"), "no value is quoted back: {problem}");
+    }
+    // Well formed for some connection, not for this one (another HR system's fields, a provider): refused as not
+    // fitting it (409), each part named.
+    for (body, field) in [
+        (json!({"settings": {"company_domain": "acme", "region": "eu"}}), "settings"),
+        (json!({"credentials": {"service_user_id": "u", "service_user_token": "t"}}), "credentials"),
+        (json!({"provider": "hibob"}), "provider"),
+    ] {
+        let (status, problem) = admin.patch(&path, body.clone()).await;
+        assert_eq!(status, 409, "{field}: {problem}");
+        assert_eq!(problem["type"], "urn:ithub:problem:not-this-connections-fields", "{field}: {problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.starts_with(&format!("{field}:"))), "{problem}");
     }
     // Not an edit at all.
     for body in [json!({"colour": "blue"}), json!({"schedule": [30]}), json!({"credentials": "s3cr3t"})] {

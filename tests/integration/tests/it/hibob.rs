@@ -231,9 +231,9 @@ async fn the_secret_bob_issues_is_pasted_never_shown_back_and_rotated_keeping_th
     let stored = || async { world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap().webhook_secrets };
     assert!(stored().await.is_empty(), "IT Hub made no secret of its own for Bob to be given");
 
-    // Rotating without the secret Bob shows is refused, naming the field.
+    // Rotating without the secret Bob shows is refused as not fitting this connection, naming the field.
     let (status, problem) = world.admin.post(&format!("/v1/connections/{id}/rotate-webhook-secret"), json!({})).await;
-    assert_eq!(status, 400, "{problem}");
+    assert_eq!(status, 409, "{problem}");
     assert!(problem.to_string().contains("webhook_secret"), "{problem}");
 
     // The webhook added in Bob; its secret pasted: kept, never shown back, and Bob's deliveries are accepted.
