@@ -329,7 +329,9 @@ impl BambooHr {
                 Err(failure) => out.failures.push(failure.or_row(page, n)),
             }
         }
-        out.next = data.links.and_then(|l| l.next).map(|_| (page + 1).to_string());
+        if data.links.and_then(|l| l.next).is_some() {
+            out.next = Some(following(page)?.to_string());
+        }
         Ok(out)
     }
 
@@ -494,11 +496,12 @@ impl HrProvider for BambooHr {
             // Their whole records, whatever their status now (a termination makes them inactive).
             let filter = format!("lastChanged ge '{since}'");
             out.page = self.dataset_page(&filter, token.page, now.date_naive()).await?;
-            out.page.next.take().map(|_| ChangeToken {
-                page: token.page + 1,
-                latest: token.latest.clone(),
-                after: None,
-            })
+            match out.page.next.take() {
+                Some(_) => {
+                    Some(ChangeToken { page: following(token.page)?, latest: token.latest.clone(), after: None })
+                }
+                None => None,
+            }
         } else {
             // No `lastChanged` in this account's dataset: the people the change list names, by id, a page of them
             // at a time (the list is read again for each later page, from after the last id read).
@@ -516,7 +519,10 @@ impl HrProvider for BambooHr {
             let batch = batch.get(..CHANGED_IDS_PER_PAGE.min(batch.len())).unwrap_or_default();
             out.page = self.fetch_many(batch).await?;
             let last = batch.last().cloned();
-            more.then(|| ChangeToken { page: token.page + 1, latest: token.latest.clone(), after: last })
+            match more {
+                true => Some(ChangeToken { page: following(token.page)?, latest: token.latest.clone(), after: last }),
+                false => None,
+            }
         };
         match next {
             Some(next) => out.page.next = serde_json::to_string(&next).ok(),
@@ -613,6 +619,11 @@ impl HrProvider for BambooHr {
         }
         Ok(out)
     }
+}
+
+/// The page after `page`; a page token at the end of the numbers (one we never gave out) is refused, not wrapped.
+fn following(page: u32) -> Result<u32, ProviderError> {
+    page.checked_add(1).ok_or_else(|| ProviderError::Malformed("page token".into()))
 }
 
 fn page_number(page: Option<&str>) -> Result<u32, ProviderError> {
@@ -858,6 +869,12 @@ fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_token_at_the_end_of_the_numbers_is_refused_not_wrapped() {
+        assert_eq!(following(1).ok(), Some(2));
+        assert!(matches!(following(u32::MAX), Err(ProviderError::Malformed(_))));
+    }
     use ::http::{HeaderMap, HeaderValue};
     use hmac::{Hmac, Mac};
 
