@@ -25,7 +25,7 @@ pub struct ConnectionSecret {
     /// replaces the one in `credentials` once set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    /// The id of the webhook IT Hub registered with the HR system (BambooHR's permissioned webhook), whose key
+    /// The id of the webhook IT Hub registered with the HR system (where the HR system lets it), whose key
     /// is the newest of `webhook_secrets`: deleted with the connection, replaced by a rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_webhook: Option<String>,

@@ -1,6 +1,6 @@
 //! HR connections: create, list, read, edit, delete, rotate the webhook secret, sync now and the runs. Credentials and
 //! webhook secrets live in Secrets Manager and are write-only here: a webhook secret IT Hub makes is shown once,
-//! when made; one the HR system issues (HiBob's) is pasted and never shown back.
+//! when made; one the HR system issues is pasted and never shown back, or kept from the webhook IT Hub registered.
 
 use crate::body::{Body, Params};
 use crate::responses::{ChangeProblems, ListProblems, Page, ReadProblems};
@@ -54,8 +54,8 @@ pub struct ConnectionCreated {
     #[serde(flatten)]
     pub connection: ConnectionView,
     /// Give this to the HR system to sign its webhooks with. It is not shown again. Absent for an HR system that
-    /// issues the webhook secret itself (HiBob): paste the one it shows instead, with the credentials or by
-    /// rotating.
+    /// issues the webhook secret itself: paste the one it shows instead, with the credentials or by rotating (or,
+    /// where IT Hub registers its webhook, nothing to do: the check keeps the key the HR system issues).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
     /// A SCIM connection's bearer token, for the SCIM client's `Authorization: Bearer` header. It is not shown
@@ -79,7 +79,7 @@ pub(crate) fn public_url(api: &AdminApi, headers: &HeaderMap) -> String {
 fn view(api: &AdminApi, headers: &HeaderMap, c: Connection) -> ConnectionView {
     let kind = c.provider.kind();
     ConnectionView {
-        webhook_url: webhook_url(api, headers, &c.id),
+        webhook_url: webhook_url(api, headers, c.id.as_str()),
         scim_url: kind.capabilities().push.then(|| format!("{}/scim/v2", public_url(api, headers))),
         id: c.id.to_string(),
         provider: kind,
@@ -110,21 +110,21 @@ fn created(api: &AdminApi, headers: &HeaderMap, made: CreatedConnection) -> Conn
 }
 
 /// Where the connection's HR system delivers its webhooks.
-pub(crate) fn webhook_url(api: &AdminApi, headers: &HeaderMap, id: &ConnectionId) -> String {
+pub(crate) fn webhook_url(api: &AdminApi, headers: &HeaderMap, id: &str) -> String {
     format!("{}/webhooks/{id}", public_url(api, headers))
 }
 
 /// The connection check of connection `id`, reaching its HR system under this deployment's egress rule (the API's
-/// check route, and on creating, in the API and the console).
+/// check route, and on creating, in the API and the console). The service reads the connection (404 if not the
+/// tenant's).
 pub(crate) async fn run_check(
     api: &AdminApi,
     headers: &HeaderMap,
     acting: &ithub::service::Acting,
-    id: &ConnectionId,
+    id: &str,
 ) -> Result<ConnectionCheck, ithub::service::ServiceError> {
     let http = ithub::providers::Http::new(api.egress);
-    let hook = webhook_url(api, headers, id);
-    api.service.check_connection(&api.secrets, &http, acting, id.as_str(), &hook).await
+    api.service.check_connection(&api.secrets, &http, acting, id, &webhook_url(api, headers, id)).await
 }
 
 /// A rotation of connection `id`'s webhook secret (the API's route and the console's form).
@@ -135,10 +135,8 @@ pub(crate) async fn run_rotation(
     id: &str,
     rotation: WebhookSecretRotation,
 ) -> Result<CreatedConnection, ithub::service::ServiceError> {
-    let connection = api.service.connection(acting, id).await?;
     let http = ithub::providers::Http::new(api.egress);
-    let hook = webhook_url(api, headers, &connection.id);
-    api.service.rotate_webhook_secret(&api.secrets, &http, acting, id, rotation, &hook).await
+    api.service.rotate_webhook_secret(&api.secrets, &http, acting, id, rotation, &webhook_url(api, headers, id)).await
 }
 
 #[utoipa::path(post, path = "/v1/connections", tag = "connections", request_body = NewConnection, responses(
@@ -157,13 +155,13 @@ pub async fn create(
     let id = made.connection.id.clone();
     let mut answer = created(&api, &headers, made);
     // The connection is made whatever the check finds: its report says what to put right.
-    answer.check = Some(run_check(&api, &headers, &acting, &id).await?);
+    answer.check = Some(run_check(&api, &headers, &acting, id.as_str()).await?);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(answer)).into_response())
 }
 
 /// Checks the connection: every call a sync and the webhooks will make (signing in, the fields the key may
 /// read, the first page, one person by id, the webhook), a report per step with a clear reason when one fails,
-/// never a value. Where the HR system lets IT Hub register its webhook (BambooHR) and none is registered or
+/// never a value. Where the HR system lets IT Hub register its webhook and none is registered or
 /// pasted yet, the check registers it.
 #[utoipa::path(post, path = "/v1/connections/{id}/check", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), responses(
     (status = 200, description = "The report, step by step (`ok` when none failed)", body = ConnectionCheck),
@@ -175,8 +173,7 @@ pub async fn check(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionCheck>, ApiError> {
-    let connection = api.service.connection(&caller.acting(), &id).await?;
-    Ok(Json(run_check(&api, &headers, &caller.acting(), &connection.id).await?))
+    Ok(Json(run_check(&api, &headers, &caller.acting(), &id).await?))
 }
 
 #[utoipa::path(get, path = "/v1/connections", tag = "connections", params(PageParams), responses(
@@ -224,7 +221,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Makes a new webhook secret, shown this once; for an HR system that issues the secret itself (HiBob), keeps the
+/// Makes a new webhook secret, shown this once; for an HR system that issues the secret itself, keeps the
 /// one pasted in `webhook_secret` instead, never shown back. The previous one keeps working until the next
 /// rotation, so the HR system can be switched over without losing deliveries.
 #[utoipa::path(post, path = "/v1/connections/{id}/rotate-webhook-secret", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), request_body(content = Option<WebhookSecretRotation>, description = "Optional (absent, `null` or `{}` makes a new secret); the HR system's own secret where it issues one"), responses(

@@ -30,7 +30,7 @@ fn webhook_secret() -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSecretRotation {
-    /// The webhook secret the HR system shows (only for an HR system that issues it, such as HiBob), pasted as
+    /// The webhook secret the HR system shows (only for an HR system that issues it), pasted as
     /// shown. Write-only: it is never shown back.
     #[serde(default)]
     #[cfg_attr(

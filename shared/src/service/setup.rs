@@ -1,6 +1,6 @@
 //! A connection set up with its HR system the way that vendor does it: the connection check (every call a sync
 //! and the webhooks will make, step by step), and the webhook IT Hub registers itself where the HR system lets it
-//! (BambooHR's permissioned webhooks, whose signing key the HR system issues once, in its answer): registered by
+//! (its signing key issued by the HR system once, in the answer to the registration): registered by
 //! the check, replaced by a rotation, deleted with the connection.
 
 use super::{Acting, Service, ServiceError};

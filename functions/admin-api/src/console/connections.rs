@@ -411,7 +411,8 @@ pub async fn create(
                         .await;
                 }
                 let acting = admin.caller.acting();
-                let check = crate::connections::run_check(&api, &headers, &acting, &made.connection.id).await.ok();
+                let check =
+                    crate::connections::run_check(&api, &headers, &acting, made.connection.id.as_str()).await.ok();
                 return Ok(created_page(&api, &admin, &headers, &made, false, check.as_ref()).into_response());
             }
             Err(ithub::service::ServiceError::InvalidFields(errors)) => {
@@ -756,7 +757,7 @@ pub async fn check(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let connection = api.service.connection(&admin.caller.acting(), &id).await?;
-    let check = crate::connections::run_check(&api, &headers, &admin.caller.acting(), &connection.id).await?;
+    let check = crate::connections::run_check(&api, &headers, &admin.caller.acting(), &id).await?;
     let kind = connection.provider.kind();
     let content = html! {
         (check_report(&check))
