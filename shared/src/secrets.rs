@@ -103,9 +103,7 @@ impl Secrets {
         http: crate::providers::Http,
         store: &crate::store::Store,
     ) -> Result<Box<dyn HrProvider>, SecretError> {
-        // A copy read before an admin last edited the connection may hold the credentials the edit replaced.
-        let since_edit = connection.edited_at.map(|at| (chrono::Utc::now() - at).to_std().unwrap_or_default());
-        let secret = self.get_recent(&connection.secret_id, since_edit.map_or(CACHE_FOR, |d| d.min(CACHE_FOR))).await?;
+        let secret = self.of_connection(connection).await?;
         let tokens = ConnectionRefreshTokens::new(self.clone(), store.clone(), &connection.secret_id);
         let link = crate::providers::Link {
             http,
@@ -114,6 +112,16 @@ impl Secrets {
         };
         crate::providers::connect(&connection.provider, &secret.credentials, link)
             .ok_or_else(|| SecretError::Mismatch(connection.secret_id.clone()))
+    }
+
+    /// A connection's secret, from the cache only if that copy was read after the connection's secrets last
+    /// changed (an admin's edit, a rotation, a registered webhook; a second's allowance for clocks): a rotated
+    /// secret takes effect at once in every process.
+    pub async fn of_connection(&self, connection: &crate::store::Connection) -> Result<ConnectionSecret, SecretError> {
+        let changed = connection.edited_at.max(connection.secrets_changed_at);
+        let since =
+            changed.map(|at| (chrono::Utc::now() - at - chrono::Duration::seconds(1)).to_std().unwrap_or_default());
+        self.get_recent(&connection.secret_id, since.map_or(CACHE_FOR, |d| d.min(CACHE_FOR))).await
     }
 
     /// Changes a connection's secret under the lease its refresh-token writer takes, so a change to the webhook

@@ -53,9 +53,16 @@ pub async fn start(
                 .await
                 .map_err(cannot)?;
             let made = connect(fake.connection_request()).await?;
-            // Personio sends the webhook's token verbatim: the connection's webhook secret is that token.
-            let secret = made.webhook_secret.unwrap_or_default();
-            fake.set_webhook(&format!("{api_url}/webhooks/{}", made.connection.id), &secret);
+            // The connection check registers IT Hub's webhook through Personio's webhooks API, its token the
+            // connection's webhook secret (Personio sends it verbatim).
+            let webhook = format!("{api_url}/webhooks/{}", made.connection.id);
+            let id = made.connection.id.as_str();
+            let check = stack.service().check_connection(&stack.secrets, &stack.http, acting, id, &webhook).await;
+            match check {
+                Ok(check) if check.ok => tracing::info!("the Personio sandbox's webhook is registered"),
+                Ok(check) => tracing::warn!(steps = ?check.steps, "the Personio sandbox's check found problems"),
+                Err(error) => tracing::error!(%error, "could not check the Personio sandbox's connection"),
+            }
             let url = fake.base_url().to_owned();
             let command = hire(&format!("{url}/sandbox/persons"), r#"{"first_name":"Nia","last_name":"Okafor"}"#);
             Ok((url, command))

@@ -89,9 +89,10 @@ async fn receive(
     let verify = |secret: ConnectionSecret| {
         connection.provider.kind().verify_webhook(&secret.webhook_secrets, &headers, &body, now)
     };
-    let verdict = match hooks.secrets.get(&connection.secret_id).await {
-        // A cached secret may predate a rotation: a failed signature is checked once more against a recent read
-        // (at most one Secrets Manager read per connection every few seconds, however many forgeries arrive).
+    let verdict = match hooks.secrets.of_connection(&connection).await {
+        // A rotation through IT Hub is seen at once (the connection says when its secrets changed); one made in
+        // Secrets Manager by hand is found by checking a failed signature once more against a recent read (at
+        // most one Secrets Manager read per connection every few seconds, however many forgeries arrive).
         Ok(secret) => match verify(secret) {
             Err(WebhookError::BadSignature) => {
                 hooks.secrets.get_recent(&connection.secret_id, FRESH_ENOUGH).await.map(verify)

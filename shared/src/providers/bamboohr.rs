@@ -3,7 +3,7 @@
 //! names; webhooks signed with HMAC-SHA256 over the body followed by the timestamp.
 
 use super::BaseUrl;
-use super::auth::{StaticToken, TokenSource};
+use super::auth::{Secret, StaticToken, TokenSource};
 use super::http::{Http, RetryPolicy, check, json};
 use super::signature::{Algorithm, any_secret_signs};
 use super::{
@@ -535,7 +535,11 @@ impl HrProvider for BambooHr {
 
     /// A permissioned webhook (`POST /api/v1/webhooks`): event-based (`employee.created|updated|deleted`), JSON,
     /// monitoring the fields a sync reads; BambooHR answers its `privateKey` once, in this answer.
-    async fn register_webhook(&self, url: &str) -> Result<Option<super::RegisteredWebhook>, ProviderError> {
+    async fn register_webhook(
+        &self,
+        url: &str,
+        _token: Option<&Secret>,
+    ) -> Result<Option<super::RegisteredWebhook>, ProviderError> {
         let plan = self.field_plan().await?;
         let monitored: Vec<&str> = plan.fields.iter().copied().filter(|f| *f != "eeid").collect();
         let body = serde_json::json!({
@@ -553,7 +557,7 @@ impl HrProvider for BambooHr {
         let id = super::json_text(&made.id).ok_or_else(|| ProviderError::Malformed("the webhook has no id".into()))?;
         let key = made.private_key.filter(|k| !k.is_empty());
         let key = key.ok_or_else(|| ProviderError::Malformed("the webhook's privateKey is missing".into()))?;
-        Ok(Some(super::RegisteredWebhook { id, signing_key: super::auth::Secret::new(key) }))
+        Ok(Some(super::RegisteredWebhook { id, signing_key: Secret::new(key) }))
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<(), ProviderError> {

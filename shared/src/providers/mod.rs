@@ -203,10 +203,17 @@ pub trait HrProvider: Send + Sync {
         Ok(false)
     }
 
-    /// Registers IT Hub's webhook (deliveries to `url`) with the HR system, where IT Hub does that itself
-    /// (BambooHR's permissioned webhooks): the webhook's id and the signing key the HR system issued for it. `None`
-    /// where an admin sets webhooks up in the HR system.
-    async fn register_webhook(&self, _url: &str) -> Result<Option<RegisteredWebhook>, ProviderError> {
+    /// Registers IT Hub's webhook (deliveries to `url`) with the HR system, where IT Hub does that itself: the
+    /// webhook's id and the key its deliveries are checked with. Where the HR system issues that key (BambooHR's
+    /// permissioned webhooks) it comes in the answer and `token` is unused; where the HR system sends back a token
+    /// it is given (Personio), `token` is the connection's newest webhook secret, which IT Hub made. `None` where
+    /// an admin sets webhooks up in the HR system; a [`ProviderError::Setup`] where the credentials may not make
+    /// webhooks.
+    async fn register_webhook(
+        &self,
+        _url: &str,
+        _token: Option<&auth::Secret>,
+    ) -> Result<Option<RegisteredWebhook>, ProviderError> {
         Ok(None)
     }
 

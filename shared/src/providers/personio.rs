@@ -19,8 +19,10 @@
 //!   differs between two events about one person;
 //! - a webhook's `payload` names the person as `person.id` (employment events), `person_id`, or `id` (person
 //!   events);
-//! - the webhook token is whatever the admin typed into Personio: the connection's webhook secret, with or
-//!   without a `Bearer ` before it (Personio adds no prefix of its own).
+//! - the webhook token is the connection's webhook secret: given by IT Hub when it registers the webhook
+//!   (`POST /v2/webhooks`, credentials with the `personio:webhooks:write` scope), or typed into Personio by the
+//!   admin, with or without a `Bearer ` before it (Personio adds no prefix of its own);
+//! - the registration's answer is the webhook, with its `id` (used to delete it).
 
 use super::BaseUrl;
 use super::auth::{OAuthClient, RefreshingToken, Secret};
@@ -180,6 +182,26 @@ impl Personio {
             })
             .await?;
         json(check(response).await?).await
+    }
+
+    /// A write with the current access token (a token refused is replaced once), its answer unchecked.
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let url = format!("{}/{path}", self.api);
+        self.http
+            .send_authorized(&self.retry, &url, &self.token, |client, url, token| {
+                let request = client.request(method.clone(), url).bearer_auth(token.expose());
+                let request = request.header(reqwest::header::ACCEPT, "application/json");
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
     }
 
     /// One page of persons matching `filter`, each with their current employment, as records.
@@ -478,6 +500,22 @@ struct ChangeToken {
     began: DateTime<Utc>,
 }
 
+/// The events IT Hub's webhook is registered for: a person's and their employment's changes.
+const WEBHOOK_EVENTS: [&str; 6] = [
+    "person.created",
+    "person.updated",
+    "person.deleted",
+    "employment.created",
+    "employment.updated",
+    "employment.deleted",
+];
+
+/// The answer to a webhook registration: the webhook Personio made, by its id.
+#[derive(Deserialize)]
+struct MadeWebhook {
+    id: Option<Value>,
+}
+
 /// Ids asked for in one request: a page holds 50, so 50 ids come back on one page (the description sets no
 /// other bound on the list).
 const IDS_PER_REQUEST: usize = PAGE_SIZE as usize;
@@ -523,6 +561,42 @@ impl HrProvider for Personio {
             None => None,
         };
         Ok(ChangePage { page: records, removed: Vec::new(), state })
+    }
+
+    /// `POST /v2/webhooks`: deliveries of the person and employment events to `url`, carrying `token` (the
+    /// connection's webhook secret) in `Authorization`. Credentials without the `personio:webhooks:write` scope
+    /// are refused 403: the admin sets the webhook up in Personio instead.
+    async fn register_webhook(
+        &self,
+        url: &str,
+        token: Option<&Secret>,
+    ) -> Result<Option<super::RegisteredWebhook>, ProviderError> {
+        let Some(token) = token else { return Ok(None) };
+        let body = serde_json::json!({
+            "url": url, "description": "IT Hub", "status": "ENABLED", "auth_type": "TOKEN",
+            "token": token.expose(), "enabled_events": WEBHOOK_EVENTS,
+        });
+        let response = self.write(reqwest::Method::POST, "v2/webhooks", Some(&body)).await?;
+        if response.status() == reqwest::StatusCode::FORBIDDEN {
+            return Err(ProviderError::Setup(
+                "the API credentials may not make webhooks (they lack the personio:webhooks:write scope)".into(),
+            ));
+        }
+        let made: MadeWebhook = json(check(response).await?).await?;
+        let id = made.id.as_ref().and_then(text).filter(|id| plain_id(id));
+        let id = id.ok_or_else(|| ProviderError::Malformed("the webhook has no id".into()))?;
+        Ok(Some(super::RegisteredWebhook { id, signing_key: token.clone() }))
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<(), ProviderError> {
+        if !plain_id(id) {
+            return Err(ProviderError::Malformed("stored webhook id".into()));
+        }
+        let response = self.write(reqwest::Method::DELETE, &format!("v2/webhooks/{id}"), None).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        check(response).await.map(|_| ())
     }
 
     async fn fetch(&self, hr_id: &str) -> Result<Option<Employee>, ProviderError> {

@@ -154,7 +154,7 @@ impl Service {
     /// keeps working until the next rotation, so the HR system can be switched over without losing deliveries.
     /// Where IT Hub registered the connection's webhook with the HR system (and nothing is pasted), a new
     /// registration replaces it (through `http`, delivering to `webhook_url`): its key, which the HR system
-    /// issues, becomes the newest.
+    /// issues, becomes the newest; where IT Hub makes the secret, the new registration carries the new secret.
     pub async fn rotate_webhook_secret(
         &self,
         secrets: &Secrets,
@@ -166,27 +166,35 @@ impl Service {
     ) -> Result<CreatedConnection, ServiceError> {
         let mut connection = self.connection(acting, id).await?;
         let kind = connection.provider.kind();
+        let issued = kind.vendor_issues_webhook_secret();
         if rotation.webhook_secret.is_none()
-            && kind.vendor_issues_webhook_secret()
-            && self.reregister_webhook(secrets, http, acting, &connection, webhook_url).await?.is_some()
+            && issued
+            && self.reregister_webhook(secrets, http, acting, &connection, webhook_url, None).await?.is_some()
         {
             let scim_token = self.scim_token_if_pushed(&mut connection).await?;
             return Ok(CreatedConnection { connection, webhook_secret: None, scim_token });
         }
         let newest = rotated_secret(kind, rotation.webhook_secret)?;
-        let webhook_secret = (!kind.vendor_issues_webhook_secret()).then(|| newest.clone());
-        secrets
-            .update(&self.store, &connection.secret_id, move |stored| {
-                // The same secret pasted again is not a rotation: the previous one stays valid.
-                stored.webhook_secrets.retain(|s| *s != newest);
-                stored.webhook_secrets.insert(0, newest);
-                stored.webhook_secrets.truncate(2);
-            })
-            .await?;
+        let webhook_secret = (!issued).then(|| newest.clone());
+        // A webhook IT Hub registered with the secret it made as its token is registered anew with the new one
+        // (which that keeps); otherwise the new secret is kept here.
+        let token = crate::providers::auth::Secret::new(newest.clone());
+        let reregistered = !issued
+            && self.reregister_webhook(secrets, http, acting, &connection, webhook_url, Some(&token)).await?.is_some();
+        if !reregistered {
+            secrets
+                .update(&self.store, &connection.secret_id, move |stored| {
+                    // The same secret pasted again is not a rotation: the previous one stays valid.
+                    stored.webhook_secrets.retain(|s| *s != newest);
+                    stored.webhook_secrets.insert(0, newest);
+                    stored.webhook_secrets.truncate(2);
+                })
+                .await?;
+        }
         let subject = Subject::Connection(connection.id.clone());
         let audit = AuditEntry::new(acting.actor.clone(), AuditAction::WebhookSecretRotated, subject, Utc::now());
         let mut commit = Commit::new(acting.tenant.clone(), audit);
-        commit.connection = Some(ConnectionChange::Touch);
+        commit.connection = Some(ConnectionChange::SecretsChanged(connection.id.clone()));
         self.store.commit(&commit).await?;
         let scim_token = self.scim_token_if_pushed(&mut connection).await?;
         Ok(CreatedConnection { connection, webhook_secret, scim_token })

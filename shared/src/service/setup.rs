@@ -1,11 +1,13 @@
 //! A connection set up with its HR system the way that vendor does it: the connection check (every call a sync
 //! and the webhooks will make, step by step), and the webhook IT Hub registers itself where the HR system lets it
-//! (its signing key issued by the HR system once, in the answer to the registration): registered by
-//! the check, replaced by a rotation, deleted with the connection.
+//! (its signing key issued by the HR system once, in the answer to the registration, or the secret IT Hub made,
+//! given to the HR system as the webhook's token): registered by the check, replaced by a rotation, deleted with
+//! the connection.
 
 use super::{Acting, Service, ServiceError};
 use crate::domain::ConnectionId;
-use crate::providers::{CheckOutcome, CheckStep, HrProvider, Http, RegisteredWebhook};
+use crate::providers::auth::Secret;
+use crate::providers::{CheckOutcome, CheckStep, HrProvider, Http, ProviderError, RegisteredWebhook};
 use crate::secrets::Secrets;
 use crate::store::{AuditAction, AuditEntry, Commit, Connection, ConnectionChange, Subject};
 use chrono::{DateTime, Utc};
@@ -71,29 +73,42 @@ impl Service {
             let why = if capabilities.push { "it pushes its records" } else { "it is read on a schedule" };
             return Ok(CheckStep::new("webhook", CheckOutcome::Skipped, format!("{name} sends no webhooks: {why}")));
         }
-        if !kind.vendor_issues_webhook_secret() {
-            let detail = format!("give {name} the webhook URL and the secret IT Hub showed when it was connected");
-            return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
-        }
         let stored = secrets.get_fresh(&connection.secret_id).await?;
         if let Some(id) = &stored.registered_webhook {
             let detail = format!("IT Hub's webhook is registered with {name} (webhook {id})");
             return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
         }
-        if !stored.webhook_secrets.is_empty() {
+        let issued = kind.vendor_issues_webhook_secret();
+        if issued && !stored.webhook_secrets.is_empty() {
             let detail = format!("the webhook secret {name} issued is kept");
             return Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail));
         }
-        match provider.register_webhook(webhook_url).await {
+        // Where IT Hub makes the secret, the HR system is given the newest as the webhook's token.
+        let token = stored.webhook_secrets.first().filter(|_| !issued).map(Secret::new);
+        let set_up_by_hand = || {
+            if issued {
+                format!("paste the webhook secret {name} shows (rotate the connection's webhook secret with it)")
+            } else {
+                format!("give {name} the webhook URL and the secret IT Hub showed when it was connected")
+            }
+        };
+        match provider.register_webhook(webhook_url, token.as_ref()).await {
             Ok(Some(made)) => {
                 let id = made.id.clone();
                 self.keep_registered(secrets, provider, acting, connection, made).await?;
-                let detail = format!("IT Hub registered its webhook with {name} (webhook {id}) and keeps its key");
+                let detail = if issued {
+                    format!("IT Hub registered its webhook with {name} (webhook {id}) and keeps its key")
+                } else {
+                    format!("IT Hub registered its webhook with {name} (webhook {id}), given the webhook secret")
+                };
                 Ok(CheckStep::new("webhook", CheckOutcome::Passed, detail))
             }
-            Ok(None) => {
-                let detail =
-                    format!("paste the webhook secret {name} shows (rotate the connection's webhook secret with it)");
+            // Nothing IT Hub registers: the admin sets the webhook up in the HR system.
+            Ok(None) if issued => Ok(CheckStep::new("webhook", CheckOutcome::Warning, set_up_by_hand())),
+            Ok(None) => Ok(CheckStep::new("webhook", CheckOutcome::Passed, set_up_by_hand())),
+            // Credentials that may not make webhooks, where the admin can set one up with IT Hub's secret instead.
+            Err(ProviderError::Setup(reason)) if !issued => {
+                let detail = format!("IT Hub could not register its webhook ({reason}): {}", set_up_by_hand());
                 Ok(CheckStep::new("webhook", CheckOutcome::Warning, detail))
             }
             Err(error) => {
@@ -133,14 +148,14 @@ impl Service {
         let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::WebhookRegistered, subject, Utc::now());
         audit.after = Some(serde_json::json!({ "webhook_id": made.id }));
         let mut commit = Commit::new(acting.tenant.clone(), audit);
-        commit.connection = Some(ConnectionChange::Touch);
+        commit.connection = Some(ConnectionChange::SecretsChanged(connection.id.clone()));
         self.store.commit(&commit).await?;
         Ok(())
     }
 
-    /// For a connection with a webhook IT Hub registered: a new registration (whose key the HR system issues)
-    /// replaces it, the old key kept valid until the next rotation and the old webhook deleted. `None` when the
-    /// connection has no registered webhook.
+    /// For a connection with a webhook IT Hub registered: a new registration replaces it, the old key kept valid
+    /// until the next rotation and the old webhook deleted. Its key is the one the HR system issues, or `token`
+    /// where IT Hub makes the secret. `None` when the connection has no registered webhook.
     pub(super) async fn reregister_webhook(
         &self,
         secrets: &Secrets,
@@ -148,11 +163,12 @@ impl Service {
         acting: &Acting,
         connection: &Connection,
         webhook_url: &str,
+        token: Option<&Secret>,
     ) -> Result<Option<()>, ServiceError> {
         let stored = secrets.get_fresh(&connection.secret_id).await?;
         let Some(old) = stored.registered_webhook else { return Ok(None) };
         let provider = secrets.connect(connection, http.clone(), &self.store).await?;
-        let Some(made) = provider.register_webhook(webhook_url).await? else { return Ok(None) };
+        let Some(made) = provider.register_webhook(webhook_url, token).await? else { return Ok(None) };
         self.keep_registered(secrets, provider.as_ref(), acting, connection, made).await?;
         if let Err(error) = provider.delete_webhook(&old).await {
             tracing::error!(%error, connection_id = %connection.id, "could not delete the webhook a rotation replaced");

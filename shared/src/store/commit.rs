@@ -39,8 +39,11 @@ pub enum ConnectionChange {
     Create(Connection),
     /// Removed (must exist).
     Delete(Connection),
-    /// Not written: the change was to its secrets, and the commit only records it.
+    /// Not written: the commit only records something done to it.
     Touch,
+    /// Its secrets changed (a webhook secret rotated or a webhook registered): `secrets_changed_at` is set, so
+    /// every process reads a copy of the secret older than that again.
+    SecretsChanged(crate::domain::ConnectionId),
     /// An admin's edit: its settings, schedule and `edited_at` written as they are here, only if its `edited_at`
     /// is still `read` (what the edit was decided on); nothing else of it (a run's hold, the change-feed state).
     Edit { connection: Connection, read: Option<chrono::DateTime<Utc>> },
@@ -203,6 +206,21 @@ impl Store {
             }
             Some(ConnectionChange::Edit { connection, read }) => {
                 writes.push(Self::edit_connection(connection, *read, pk.clone(), table)?);
+            }
+            Some(ConnectionChange::SecretsChanged(id)) => {
+                let names = HashMap::from([("#changed".to_owned(), "secrets_changed_at".to_owned())]);
+                let now = serde_dynamo::to_attribute_value(Utc::now()).map_err(corrupt)?;
+                let update = Update::builder()
+                    .table_name(table)
+                    .key(PK, s(pk.clone()))
+                    .key(SK, s(keys::connection(id)))
+                    .update_expression("SET #changed = :now")
+                    .condition_expression("attribute_exists(PK)")
+                    .set_expression_attribute_names(Some(names))
+                    .expression_attribute_values(":now", now)
+                    .build()
+                    .expect("table, key and expression are set");
+                writes.push(TransactWriteItem::builder().update(update).build());
             }
             Some(ConnectionChange::Touch) | None => {}
         }

@@ -64,6 +64,9 @@ pub struct Connection {
     /// only if it is still this, and a copy of its secret read before then is read again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<DateTime<Utc>>,
+    /// When its secrets last changed (a rotation, a registered webhook): a copy read before then is read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_changed_at: Option<DateTime<Utc>>,
 }
 
 /// Full reconciliations run daily unless the connection says otherwise.
@@ -124,6 +127,7 @@ impl Connection {
             retry_initial: false,
             scim_token_hash: None,
             edited_at: None,
+            secrets_changed_at: None,
         }
     }
 }

@@ -18,14 +18,20 @@
 //! null). Org units and webhooks are not in that description (see `org_unit` and `notify`).
 //!
 //! Webhooks: `{company_id, event_name, occurred_at, payload}` with identifiers only, the configured token sent
-//! verbatim in `Authorization`. Events: `person.created|updated|deleted`, `employment.created|updated`.
+//! verbatim in `Authorization`, to every webhook enabled for the event. Events: `person.created|updated|deleted`,
+//! `employment.created|updated`. They are made through the webhooks API (`POST /v2/webhooks`: `url`,
+//! `description`, `status`, `auth_type`, `token`, `enabled_events`; `DELETE /v2/webhooks/{id}`), which needs the
+//! `personio:webhooks:write` scope (403 without it), or by hand in Personio's settings (`set_webhook`, the
+//! sandbox's `PUT /sandbox/webhook`). The fake issues each webhook's id (a UUID) and answers a registration with
+//! the webhook (201; its token is not repeated). Personio takes only https URLs; the fake also takes http to a
+//! loopback address, where the tests' receivers listen.
 //!
 //! Sandbox controls, without auth: `GET|POST /sandbox/persons` (hire: `first_name`, `last_name`, `email`,
 //! `title`, `department`, `start_date`, `supervisor_id`, `personal_email`, `phone`, `address`),
 //! `PATCH /sandbox/persons/{id}`, `POST /sandbox/persons/{id}/terminate` (`{"date"}`),
 //! `POST /sandbox/persons/{id}/rehire` (`{"start_date"}`: a new employment), `DELETE /sandbox/persons/{id}`,
 //! `PUT /sandbox/webhook` (`{"url", "token"}`), `POST /sandbox/faults`, `GET /sandbox/stats` (`api_calls`,
-//! `requests` per endpoint: `persons`, `employments`, `org_units`). Personal email, phone and address are the
+//! `requests` per endpoint: `persons`, `employments`, `org_units`, `webhooks`). Personal email, phone and address are the
 //! custom attributes `dynamic_1`, `dynamic_2` and `dynamic_3`.
 
 use crate::contract::Contract;
@@ -55,6 +61,30 @@ struct Person {
     updated_at: DateTime<Utc>,
 }
 
+/// A webhook Personio delivers to.
+#[derive(Clone)]
+struct Webhook {
+    id: String,
+    url: String,
+    token: String,
+    events: Vec<String>,
+    /// Made in Personio's settings, not through the API.
+    by_hand: bool,
+}
+
+/// The scopes new API credentials are given here: reading people, and managing webhooks.
+const DEFAULT_SCOPES: [&str; 3] = ["personio:persons:read", "personio:webhooks:read", "personio:webhooks:write"];
+
+/// Every event the fake sends.
+const EVENTS: [&str; 6] = [
+    "person.created",
+    "person.updated",
+    "person.deleted",
+    "employment.created",
+    "employment.updated",
+    "employment.deleted",
+];
+
 struct Company {
     client_id: String,
     client_secret: String,
@@ -63,7 +93,10 @@ struct Company {
     people: BTreeMap<u64, Person>,
     departments: Vec<String>,
     next_id: u64,
-    webhook: Option<(String, String)>,
+    /// Newest last.
+    webhooks: Vec<Webhook>,
+    /// The scopes the API credentials were given (each token carries them).
+    scopes: Vec<String>,
     /// What org-unit lookups are answered with instead of the unit (403: credentials without access to them).
     org_units_refused: Option<u16>,
     token_grants: u64,
@@ -97,7 +130,8 @@ impl FakePersonio {
                 people: BTreeMap::new(),
                 departments: Vec::new(),
                 next_id: 5001,
-                webhook: None,
+                webhooks: Vec::new(),
+                scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
                 org_units_refused: None,
                 token_grants: 0,
                 deliveries: Vec::new(),
@@ -120,6 +154,8 @@ impl FakePersonio {
             .route("/v2/persons", get(persons))
             .route("/v2/persons/{id}/employments", get(employments))
             .route("/v2/org-units/{id}", get(org_unit))
+            .route("/v2/webhooks", post(create_webhook))
+            .route("/v2/webhooks/{id}", axum::routing::delete(delete_webhook))
             .route("/sandbox/persons", get(sandbox_list).post(sandbox_hire))
             .route("/sandbox/persons/{id}", patch(sandbox_change).delete(sandbox_delete))
             .route("/sandbox/persons/{id}/terminate", post(sandbox_terminate))
@@ -160,7 +196,7 @@ impl FakePersonio {
         self.company().tokens.values_mut().for_each(|until| *until = now);
     }
 
-    /// Requests so far to one endpoint: `persons`, `employments` or `org_units`.
+    /// Requests so far to one endpoint: `persons`, `employments`, `org_units` or `webhooks`.
     pub fn requests(&self, endpoint: &str) -> u64 {
         self.sandbox.counted(endpoint)
     }
@@ -192,8 +228,28 @@ impl FakePersonio {
         self.company().deliveries.clone()
     }
 
+    /// The webhook an admin makes in Personio's settings (replacing one made so before), for every event.
     pub fn set_webhook(&self, url: &str, token: &str) {
-        self.company().webhook = Some((url.to_owned(), token.to_owned()));
+        let mut company = self.company();
+        company.webhooks.retain(|w| !w.by_hand);
+        let events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        company.webhooks.push(Webhook {
+            id: webhook_id(),
+            url: url.to_owned(),
+            token: token.to_owned(),
+            events,
+            by_hand: true,
+        });
+    }
+
+    /// The webhooks Personio has, oldest first: id, URL and token.
+    pub fn webhooks(&self) -> Vec<(String, String, String)> {
+        self.company().webhooks.iter().map(|w| (w.id.clone(), w.url.clone(), w.token.clone())).collect()
+    }
+
+    /// The API credentials' scopes from now on (for every token, granted or to come).
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.company().scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
     }
 
     fn add(&self, flat: Value, at: DateTime<Utc>) -> String {
@@ -306,16 +362,17 @@ impl FakePersonio {
     }
 
     async fn notify(&self, event: &str, payload: Value) {
-        let Some((url, token)) = self.company().webhook.clone() else {
-            return;
-        };
+        let hooks: Vec<Webhook> =
+            self.company().webhooks.iter().filter(|w| w.events.iter().any(|e| e == event)).cloned().collect();
         // `occurred_at` to the millisecond: two events about the same person in one second differ.
         let occurred_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
         let body = json!({ "company_id": 7033, "event_name": event, "occurred_at": occurred_at,
                            "payload": payload })
         .to_string();
-        let status = self.post(&url, &token, body.clone()).await;
-        self.company().deliveries.push((body, status));
+        for hook in hooks {
+            let status = self.post(&hook.url, &hook.token, body.clone()).await;
+            self.company().deliveries.push((body.clone(), status));
+        }
     }
 
     /// Sends a body with an `Authorization` token, as Personio does; returns the receiver's status, or 0.
@@ -431,9 +488,9 @@ async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<Ha
     let access = format!("papi-{}-{}", company.token_grants, Utc::now().timestamp_nanos_opt().unwrap_or_default());
     let lifetime = company.token_lifetime;
     company.tokens.insert(access.clone(), Utc::now() + chrono::Duration::seconds(lifetime));
-    axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": lifetime,
-                       "scope": "personio:persons:read" }))
-    .into_response()
+    let scope = company.scopes.join(" ");
+    axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": scope }))
+        .into_response()
 }
 
 /// A refused token request as Personio's authentication description gives it: 400, `application/problem+json`,
@@ -623,6 +680,93 @@ async fn sandbox_rehire(
     found(fake.rehire(&id, start).await)
 }
 
+/// A webhook id of the fake's issuing.
+fn webhook_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A request the credentials' scopes do not cover: 403, naming the scope.
+fn out_of_scope(fake: &FakePersonio, scope: &str) -> Option<Response> {
+    (!fake.company().scopes.iter().any(|s| s == scope)).then(|| {
+        let detail = format!("This endpoint requires the {scope} scope.");
+        error(StatusCode::FORBIDDEN, "Forbidden", &detail, "common.forbidden")
+    })
+}
+
+#[derive(Deserialize)]
+struct NewWebhook {
+    url: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    auth_type: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    enabled_events: Vec<String>,
+}
+
+/// `POST /v2/webhooks` as Personio's reference page gives it: an https URL, `auth_type` `TOKEN` (the default)
+/// with the token to send, `NONE`, or `CUSTOM`; events it knows.
+async fn create_webhook(State(fake): State<FakePersonio>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Some(refused) = refusal(&fake, &headers, "webhooks") {
+        return refused.into_response().await;
+    }
+    if let Some(refused) = out_of_scope(&fake, "personio:webhooks:write") {
+        return refused;
+    }
+    let Ok(new) = serde_json::from_slice::<NewWebhook>(&body) else {
+        return bad_request("the body must be a webhook: url and enabled_events");
+    };
+    let loopback = url::Url::parse(&new.url).ok().is_some_and(|u| {
+        u.scheme() == "https" || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost")))
+    });
+    if !loopback {
+        return bad_request("url must be an https URL");
+    }
+    let auth = new.auth_type.clone().unwrap_or_else(|| "TOKEN".into());
+    let token = match (auth.as_str(), new.token) {
+        ("TOKEN", Some(token)) if !token.is_empty() => token,
+        ("TOKEN", _) => return bad_request("token is required when auth_type is TOKEN"),
+        ("NONE", _) => String::new(),
+        _ => return bad_request("auth_type must be NONE or TOKEN here"),
+    };
+    if new.enabled_events.is_empty() || new.enabled_events.iter().any(|e| !EVENTS.contains(&e.as_str())) {
+        return bad_request("enabled_events must name known events");
+    }
+    let status = new.status.unwrap_or_else(|| "ENABLED".into());
+    let hook = Webhook {
+        id: webhook_id(),
+        url: new.url.clone(),
+        token,
+        events: if status == "ENABLED" { new.enabled_events.clone() } else { Vec::new() },
+        by_hand: false,
+    };
+    let id = hook.id.clone();
+    fake.company().webhooks.push(hook);
+    let answer = json!({ "id": id, "url": new.url, "description": new.description, "status": status,
+                         "auth_type": auth, "enabled_events": new.enabled_events,
+                         "created_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true) });
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+async fn delete_webhook(State(fake): State<FakePersonio>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(refused) = refusal(&fake, &headers, "webhooks") {
+        return refused.into_response().await;
+    }
+    if let Some(refused) = out_of_scope(&fake, "personio:webhooks:write") {
+        return refused;
+    }
+    let mut company = fake.company();
+    let before = company.webhooks.len();
+    company.webhooks.retain(|w| w.id != id);
+    if company.webhooks.len() == before {
+        return not_found();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
 #[derive(Deserialize)]
 struct WebhookTarget {
     url: String,
@@ -673,6 +817,17 @@ fn contract() -> &'static Contract {
             "/v2/org-units/{id}",
             "not in Personio's published v2 description; the fake follows Personio's reference page for \
              GET /v2/org-units/{id} (a required `type` of department or team)",
+        )
+        .undescribed(
+            "/v2/webhooks",
+            "not in Personio's published v2 description; the fake follows Personio's reference page for \
+             POST /v2/webhooks (url, description, status, auth_type, token, enabled_events; the \
+             personio:webhooks:write scope)",
+        )
+        .undescribed(
+            "/v2/webhooks/{id}",
+            "not in Personio's published v2 description; the fake follows Personio's reference page for \
+             DELETE /v2/webhooks/{id} (the personio:webhooks:write scope)",
         )
     })
 }

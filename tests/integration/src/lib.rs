@@ -83,6 +83,18 @@ pub async fn paste_bamboo_webhook(stack: &Stack, connection: &Connection, fake: 
     key
 }
 
+/// A connection check's steps by name: (outcome, detail).
+pub fn check_steps(check: &serde_json::Value) -> std::collections::BTreeMap<String, (String, String)> {
+    let steps = check["steps"].as_array().cloned().unwrap_or_default();
+    steps
+        .iter()
+        .map(|s| {
+            let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+            (text("step"), (text("outcome"), text("detail")))
+        })
+        .collect()
+}
+
 /// Serves the stack's HTTP routes (admin API and webhooks) on a free loopback port; returns its base URL.
 pub async fn serve(stack: &Stack) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -1,8 +1,8 @@
 //! Personio end to end, over real HTTP against the fake Personio (API v2): the first import through persons
 //! and employments, then hires, changes, terminations and a rehire pushed as token-authenticated webhooks that
 //! carry only ids (the person is re-read), the `updated_at` change feed (asked with a date-time), departments
-//! Personio will not show, people asked for by id fifty to a request, the webhook token the admin types into
-//! Personio, expiring access tokens, refused forgeries and replays, and throttling and server errors survived.
+//! Personio will not show, people asked for by id fifty to a request, the webhook IT Hub registers with its
+//! secret as the token (or the admin types into Personio), expiring access tokens, refused forgeries and replays, and throttling and server errors survived.
 
 use chrono::{Duration, Utc};
 use fake_hr::{FakePersonio, Fault};
@@ -183,13 +183,68 @@ async fn people_asked_for_by_id_are_read_fifty_to_a_request() {
 }
 
 #[tokio::test]
-async fn the_webhook_secret_it_hub_shows_is_the_token_the_admin_types_into_personio() {
+async fn connecting_registers_a_webhook_with_the_secret_it_hub_made_and_rotating_and_deleting_follow_it() {
+    let fake = FakePersonio::start("127.0.0.1:0".parse().unwrap(), "client-1", "client-secret-1", Vec::new())
+        .await
+        .expect("fake Personio");
+    let request = fake.connection_request();
+    let world = World::through_api(fake, request, Default::default()).await;
+    // Connecting ran the check, which registered a webhook through Personio's API, its token the secret IT Hub
+    // made; Personio issued the webhook's id.
+    let registered = world.fake.webhooks();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    let (first_id, url, token) = registered[0].clone();
+    assert_eq!(url, world.webhook_url());
+    let kept = world.stack.secrets.get_fresh(&world.connection.secret_id).await.unwrap();
+    assert_eq!((kept.webhook_secrets.first(), kept.registered_webhook.as_ref()), (Some(&token), Some(&first_id)));
+    let (_, check) = world.admin.post(&format!("/v1/connections/{}/check", world.connection.id), json!({})).await;
+    assert_eq!(check["ok"], true, "{check}");
+    let webhook = &check_steps(&check)["webhook"];
+    assert!(webhook.0 == "passed" && webhook.1.contains(&first_id), "{check}");
+    assert_eq!(world.fake.webhooks().len(), 1, "a second check registers nothing more");
+
+    // A hire in Personio is delivered with that token and applied.
+    let nia = world.fake.hire(json!({ "first_name": "Nia", "last_name": "Okafor" })).await;
+    assert!(world.fake.deliveries().iter().all(|(_, status)| *status == 202), "{:?}", world.fake.deliveries());
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id(&nia).await["hr"]["first_name"], "Nia");
+
+    // Rotating registers a new webhook carrying the new secret (shown once) and deletes the old one.
+    let path = format!("/v1/connections/{}/rotate-webhook-secret", world.connection.id);
+    let (status, rotated) = world.admin.post(&path, json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    let now = world.fake.webhooks();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now[0].0, first_id, "a new webhook replaced the old");
+    assert_eq!(rotated["webhook_secret"].as_str(), Some(now[0].2.as_str()), "{rotated}");
+    assert_ne!(now[0].2, token);
+    let before = world.fake.deliveries().len();
+    world.fake.change(&nia, json!({ "last_name": "Adeyemi" })).await;
+    let sent = world.fake.deliveries();
+    assert!(sent.len() > before && sent[before..].iter().all(|(_, s)| *s == 202), "{sent:?}");
+    drain(&world.stack).await;
+    assert_eq!(world.admin.employee_by_hr_id(&nia).await["hr"]["last_name"], "Adeyemi");
+
+    // Deleting the connection deletes its webhook in Personio.
+    let (status, _) = world.admin.delete(&format!("/v1/connections/{}", world.connection.id)).await;
+    assert_eq!(status, 204);
+    assert!(world.fake.webhooks().is_empty());
+}
+
+#[tokio::test]
+async fn credentials_that_may_not_make_webhooks_leave_the_admin_to_type_the_secret_into_personio() {
     let world = world(vec![person("Ada", "Lovelace", "Engineering", "2020-01-06")]).await;
-    // Connected through the API, as an admin would: IT Hub shows the webhook URL and its secret once, and the
-    // admin types the secret into the token of a Personio webhook (`auth_type: TOKEN`). Personio adds no prefix,
-    // so some put `Bearer ` before it themselves.
+    // API credentials made without the webhooks scope: IT Hub cannot register its webhook, and the check says
+    // what to do instead. IT Hub shows the webhook URL and its secret once, and the admin types the secret into
+    // the token of a Personio webhook (`auth_type: TOKEN`). Personio adds no prefix, so some put `Bearer ` before
+    // it themselves.
+    world.fake.set_scopes(&["personio:persons:read"]);
     let (status, created) = world.admin.post("/v1/connections", world.fake.connection_request()).await;
     assert_eq!(status, 201, "{created}");
+    let webhook = &check_steps(&created["check"])["webhook"];
+    assert_eq!(webhook.0, "warning", "{created}");
+    assert!(webhook.1.contains("personio:webhooks:write") && webhook.1.contains("give Personio"), "{created}");
+    assert!(world.fake.webhooks().is_empty(), "nothing registered");
     // (The URL shown names the public host; the test's routes are served on a loopback port.)
     let url = format!("{}/webhooks/{}", world.api, created["id"].as_str().expect("an id"));
     assert!(created["webhook_url"].as_str().is_some_and(|u| u.ends_with(&url[world.api.len()..])), "{created}");
