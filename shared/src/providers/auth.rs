@@ -98,6 +98,9 @@ struct TokenAnswer {
     refresh_token: Option<String>,
 }
 
+/// The longest a token is kept before it is renewed, whatever lifetime its answer gave.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// Assumed when a token answer gives no lifetime: an hour, renewed early as every grant is.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -196,7 +199,9 @@ impl RefreshingToken {
                 tracing::error!(%error, "could not save a rotated refresh token; this process keeps it in memory");
             }
         }
-        let until = Instant::now() + grant.expires_in.saturating_sub(EARLY);
+        // A lifetime past a day is taken as a day (renewed then): `expires_in` is the HR system's number.
+        let lifetime = grant.expires_in.min(MAX_LIFETIME).saturating_sub(EARLY);
+        let until = Instant::now().checked_add(lifetime).unwrap_or_else(Instant::now);
         state.cached = Some(Cached { access: grant.access_token.clone(), until });
         Ok(grant.access_token)
     }
@@ -323,6 +328,16 @@ mod tests {
         assert_eq!(source.token().await.unwrap().expose(), "access-2", "a token inside the early window is renewed");
         source.invalidate().await;
         assert_eq!(source.token().await.unwrap().expose(), "access-3");
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_of_any_size_is_kept_at_most_a_day_never_overflowing() {
+        // `expires_in` of 10^18 s (past what an `Instant` can hold), and the largest a duration can be.
+        for lifetime in [Duration::from_secs(1_000_000_000_000_000_000), Duration::MAX] {
+            let source = RefreshingToken::new(Box::new(endpoint(lifetime)), Some(Secret::new("refresh-0")), None);
+            assert_eq!(source.token().await.unwrap().expose(), "access-1");
+            assert_eq!(source.token().await.unwrap().expose(), "access-1", "kept, not renewed at once");
+        }
     }
 
     #[test]

@@ -315,7 +315,7 @@ impl BambooHr {
             if response.status() != reqwest::StatusCode::FORBIDDEN {
                 break json(check(response).await?).await?;
             }
-            let refused: Problem = response.json().await.unwrap_or_default();
+            let refused: Problem = json(response).await.unwrap_or_default();
             let refused: Vec<String> = refused.fields.into_keys().collect();
             if !plan.restrict(&refused)? {
                 return Err(ProviderError::Setup("the API key may not read the employee dataset".into()));

@@ -109,7 +109,7 @@ impl Http {
         builder
             .user_agent(concat!("IT-Hub/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
+            .timeout(REQUEST_TIMEOUT)
             .redirect(redirects)
     }
 
@@ -125,7 +125,7 @@ impl Http {
             Egress::Public => crate::tls::hr_client_with_identity(pem).map_err(|_| malformed())?,
         };
         let client = Self::builder(tls, self.egress).build();
-        let client = client.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+        let client = client.map_err(transport)?;
         Ok(Self { client, egress: self.egress })
     }
 
@@ -191,12 +191,15 @@ impl RetryPolicy {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = build().send().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+            let response = build().send().await.map_err(transport)?;
             let status = response.status().as_u16();
             if !matches!(status, 429 | 503) {
                 return Ok(response);
             }
             let asked = retry_after(response.headers(), Utc::now());
+            if let Some(asked) = asked.filter(|a| *a > MAX_RETRY_AFTER) {
+                return Err(ProviderError::WaitTooLong(asked.as_secs()));
+            }
             if attempt >= self.attempts {
                 return Err(ProviderError::RateLimited { attempts: attempt, retry_after: asked });
             }
@@ -210,6 +213,24 @@ impl RetryPolicy {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// How long one request to an HR system may take, answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The longest `Retry-After` a run waits out (resuming later from its checkpoint); a longer one fails the run.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The most of an HR system's answer IT Hub reads: a page of 1,000 whole records is well under 1 MB.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A failed request, named: a timeout says so, anything else says what failed (never the URL, which can carry
+/// an id).
+pub fn transport(error: reqwest::Error) -> ProviderError {
+    if error.is_timeout() {
+        return ProviderError::TimedOut(REQUEST_TIMEOUT.as_secs());
+    }
+    ProviderError::Transport(error.without_url().to_string())
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
@@ -300,8 +321,28 @@ fn plain_url(url: &str) -> bool {
 /// Turns a non-success answer into an error that says what happened.
 /// Reads a JSON body; a body we cannot read names the position, never the value.
 pub async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, ProviderError> {
-    let bytes = response.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+    let bytes = body(response).await?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Malformed(crate::validation::json_error_position(&e)))
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`], chunk by chunk: a longer one is refused as soon as it passes the
+/// limit (whatever its `Content-Length` says), so no answer can fill the function's memory.
+pub async fn body(response: reqwest::Response) -> Result<Vec<u8>, ProviderError> {
+    body_within(response, MAX_BODY_BYTES).await
+}
+
+async fn body_within(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ProviderError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ProviderError::TooLarge(limit));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if out.len().saturating_add(chunk.len()) > limit {
+            return Err(ProviderError::TooLarge(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, ProviderError> {
@@ -543,6 +584,70 @@ mod tests {
             .unwrap();
         assert_eq!(answer.status().as_u16(), 200);
         assert_eq!(*seen.lock().unwrap(), ["bearer t1", "bearer t1", "bearer t2"]);
+    }
+
+    /// An HR system that answers every request with `head` (status line and headers) and then `body_chunks`
+    /// chunks of 64 KiB, closing the connection to end the body.
+    async fn raw_answer(head: &'static str, body_chunks: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/people", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let chunk = vec![b' '; 64 * 1024];
+                    for _ in 0..body_chunks {
+                        if stream.write_all(&chunk).await.is_err() {
+                            return; // the client stopped reading
+                        }
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_secs(1) }
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_longer_than_a_day_is_a_named_error_not_an_overflow() {
+        let head = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 100000000000000\r\ncontent-length: 0\r\n\r\n";
+        let url = raw_answer(head, 0).await;
+        let sent = Http::new(Egress::LoopbackOnly).send(&quick(), &url, |client, url| client.get(url)).await;
+        assert!(matches!(sent, Err(ProviderError::WaitTooLong(100_000_000_000_000))), "{sent:?}");
+        let error = sent.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("longer than a run waits"), "{error}");
+        // A wait within the day is the caller's to resume after, as before.
+        let head = "HTTP/1.1 503 Busy\r\nretry-after: 3600\r\ncontent-length: 0\r\n\r\n";
+        let url = raw_answer(head, 0).await;
+        let sent = Http::new(Egress::LoopbackOnly).send(&quick(), &url, |client, url| client.get(url)).await;
+        assert!(
+            matches!(sent, Err(ProviderError::RateLimited { retry_after: Some(wait), .. }) if wait.as_secs() == 3600),
+            "{sent:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_limit_is_refused_as_it_streams_in() {
+        // No length given: 10 MiB streamed, refused once 1 MiB has come.
+        let url =
+            raw_answer("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n", 160).await;
+        let http = Http::new(Egress::LoopbackOnly);
+        let answer = http.send(&quick(), &url, |client, url| client.get(url)).await.unwrap();
+        assert!(matches!(body_within(answer, 1024 * 1024).await, Err(ProviderError::TooLarge(1_048_576))));
+        // A length past the limit is refused before any of it is read.
+        let url = raw_answer("HTTP/1.1 200 OK\r\ncontent-length: 104857600\r\n\r\n", 1).await;
+        let answer = http.send(&quick(), &url, |client, url| client.get(url)).await.unwrap();
+        assert!(matches!(body(answer).await, Err(ProviderError::TooLarge(MAX_BODY_BYTES))));
+        // Within the limit, the body is read whole.
+        let url = raw_answer("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", 3).await;
+        let answer = http.send(&quick(), &url, |client, url| client.get(url)).await.unwrap();
+        assert_eq!(body(answer).await.map(|b| b.len()).ok(), Some(3 * 64 * 1024));
     }
 
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};

@@ -139,6 +139,19 @@ pub enum ProviderError {
     CredentialMismatch,
     #[error("this deployment may not call {0}")]
     Egress(String),
+    /// No answer within the time each request is given.
+    #[error("the HR system did not answer within {0} s")]
+    TimedOut(u64),
+    /// An answer longer than IT Hub reads (refused as it streams in, never held whole).
+    #[error("the HR system's answer is larger than {0} bytes")]
+    TooLarge(usize),
+    /// `Retry-After` asked for longer than a run can wait: the run fails, and the next scheduled one tries again.
+    #[error("the HR system asked us to wait {0} s, longer than a run waits (a day)")]
+    WaitTooLong(u64),
+    /// A listing that would not end: the same page again, more pages than the people could fill, or page after
+    /// page of records that all fail.
+    #[error("the HR system's listing does not end: {0}")]
+    Endless(String),
     /// The HR system answers, but its account lacks something a sync needs (a field the key may not read, say):
     /// something an admin sets up in the HR system. Names what is missing, never a value.
     #[error("the HR system's account is not set up for IT Hub: {0}")]

@@ -361,8 +361,7 @@ impl Workday {
                     .body(request(&ask, self.version(), page, as_of, header))
             })
             .await?;
-        let bytes =
-            check(response).await?.bytes().await.map_err(|e| ProviderError::Transport(e.without_url().to_string()))?;
+        let bytes = super::http::body(check(response).await?).await?;
         let xml =
             std::str::from_utf8(&bytes).map_err(|_| ProviderError::Malformed("the answer is not UTF-8".into()))?;
         parse_workers(xml, self.department_type(), as_of.date_naive())

@@ -133,6 +133,16 @@ pub struct Checkpoint {
     /// Steps that claimed this checkpoint and did not move it: a step failing again and again fails the run.
     #[serde(default)]
     pub attempts: u32,
+    /// Short digests of the last page tokens the listing gave (see `sync::bounds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_pages: Vec<String>,
+    /// Pages in a row whose every record failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failing_pages: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An admin's answer to a held run.

@@ -11,6 +11,8 @@
 //! message once its lease has passed; whatever the replayed page had already done is found done (imports are
 //! conditional, queued changes are idempotent) and counted once. A long `Retry-After` delays the continuation.
 
+mod bounds;
+
 use crate::schedule::{StartError, step_message};
 
 use crate::domain::{ConnectionId, Employee, EmployeeId, TenantId, lifecycle};
@@ -258,7 +260,9 @@ impl Syncer {
         let mut run = run.clone();
         let now = Utc::now();
         run.lease_until = None;
-        run.resumes_at = (!wait.is_zero()).then(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
+        // The wait is at most a day (a longer `Retry-After` fails the run), and saturates all the same.
+        let later = chrono::Duration::from_std(wait).ok().and_then(|d| now.checked_add_signed(d));
+        run.resumes_at = (!wait.is_zero()).then(|| later.unwrap_or(DateTime::<Utc>::MAX_UTC));
         if !self.store().advance_run(tenant, &mut run).await? {
             return Ok(());
         }
@@ -374,6 +378,9 @@ impl Syncer {
             (changes.page, changes.removed)
         };
         let next = page.next.clone();
+        let read =
+            bounds::PageRead { next: next.as_deref(), records: page.records.len(), failures: page.failures.len() };
+        bounds::after_page(&mut run.checkpoint, connection.active_people, read).map_err(ProviderError::Endless)?;
         self.process(connection, run, page, removed, now, connection.cursor.is_none()).await?;
         run.checkpoint.pages += 1;
         run.checkpoint.page = next.clone();

@@ -17,7 +17,7 @@ pub struct Fault {
     #[serde(default = "one")]
     pub count: u32,
     #[serde(default)]
-    pub retry_after: Option<u32>,
+    pub retry_after: Option<u64>,
     #[serde(default)]
     pub after: u32,
     #[serde(default)]
@@ -48,6 +48,10 @@ pub enum FaultKind {
     Status,
     Truncated,
     Drop,
+    /// A 200 whose body goes on for 100 MB (streamed, never held).
+    Huge,
+    /// An answer that takes a minute to start.
+    Slow,
 }
 
 impl Fault {
@@ -97,6 +101,8 @@ fn refusal(fault: Fault) -> Refusal {
     match fault.kind {
         FaultKind::Truncated => Refusal::Truncated,
         FaultKind::Drop => Refusal::Drop,
+        FaultKind::Huge => Refusal::Huge,
+        FaultKind::Slow => Refusal::Slow,
         FaultKind::Status => {
             let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let mut response = (status, "injected fault").into_response();
@@ -143,6 +149,10 @@ pub enum Refusal {
     Truncated,
     /// No answer: the connection is closed.
     Drop,
+    /// A 200 whose JSON body is 100 MB of whitespace after its opening brace, streamed a MiB at a time.
+    Huge,
+    /// A 503 after a minute.
+    Slow,
 }
 
 impl Refusal {
@@ -159,6 +169,22 @@ impl Refusal {
             }
             // Panicking in a handler makes hyper drop the connection without a response.
             Self::Drop => panic!("fault injection: drop the connection"),
+            Self::Huge => {
+                const MIB: usize = 1024 * 1024;
+                let chunks = std::iter::once(axum::body::Bytes::from_static(b"{"))
+                    .chain(std::iter::repeat_n(axum::body::Bytes::from(vec![b' '; MIB]), 100));
+                let stream = futures::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
+                let mut response =
+                    ([("content-type", "application/json")], axum::body::Body::from_stream(stream)).into_response();
+                response.extensions_mut().insert(crate::contract::InjectedFault);
+                response
+            }
+            Self::Slow => {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, "injected fault: slow").into_response();
+                response.extensions_mut().insert(crate::contract::InjectedFault);
+                response
+            }
         }
     }
 }

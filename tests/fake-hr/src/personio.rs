@@ -487,7 +487,9 @@ async fn token(State(fake): State<FakePersonio>, axum::Form(form): axum::Form<Ha
     company.token_grants += 1;
     let access = format!("papi-{}-{}", company.token_grants, Utc::now().timestamp_nanos_opt().unwrap_or_default());
     let lifetime = company.token_lifetime;
-    company.tokens.insert(access.clone(), Utc::now() + chrono::Duration::seconds(lifetime));
+    // A lifetime past what a date can hold lasts for ever here.
+    let until = chrono::Duration::try_seconds(lifetime).and_then(|d| Utc::now().checked_add_signed(d));
+    company.tokens.insert(access.clone(), until.unwrap_or(DateTime::<Utc>::MAX_UTC));
     let scope = company.scopes.join(" ");
     axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": lifetime, "scope": scope }))
         .into_response()

@@ -60,6 +60,8 @@ struct Company {
     absent: BTreeSet<String>,
     /// Fields the API key may not read: a dataset request naming one is refused whole (403).
     restricted: BTreeSet<String>,
+    /// Every dataset page names a next one, without end (as a mock of the published description does).
+    endless: bool,
 }
 
 /// A running fake BambooHR on a loopback port.
@@ -106,6 +108,7 @@ impl FakeBamboo {
                 deliveries: Vec::new(),
                 absent: BTreeSet::new(),
                 restricted: BTreeSet::new(),
+                endless: false,
             })),
             base_url,
             http: reqwest::Client::new(),
@@ -280,6 +283,11 @@ impl FakeBamboo {
         let key = hex::encode(Sha256::digest(seed.as_bytes()))[..40].to_owned();
         company.api_key = key.clone();
         key
+    }
+
+    /// From now on every dataset page names a next page (`true`), or the listing ends again.
+    pub fn set_endless(&self, endless: bool) {
+        self.company().endless = endless;
     }
 
     /// Shapes the account: `absent` fields are not in its employee dataset, `restricted` ones the API key may not
@@ -511,7 +519,7 @@ async fn dataset(State(fake): State<Shared>, headers: HeaderMap, body: axum::bod
     }
     let total_pages = total.div_ceil(size);
     let mut links = Map::new();
-    if (request.page as usize) < total_pages {
+    if (request.page as usize) < total_pages || company.endless {
         links.insert("next".into(), json!(format!("{}/api/v2/datasets/employee/data", fake.base_url)));
     }
     let meta = json!({ "page": request.page, "pageSize": size, "totalPages": total_pages, "totalItems": total });

@@ -21,6 +21,7 @@ mod infra;
 mod keys;
 mod lifecycle;
 mod lifecycle_props;
+mod misbehaving;
 mod personio;
 mod privacy;
 mod queue;
