@@ -29,9 +29,9 @@ pub fn step_message(tenant: &TenantId, run: &SyncRun, step: u64) -> Message {
 }
 
 /// Records a queued run of `connection` and queues its first step. A connection whose first import has not
-/// finished always gets a full listing. A run that applies changes first takes the connection, as `connection`
+/// finished always gets a full listing. Every run, a preview too, first takes the connection, as `connection`
 /// was read: if another run took it since, nothing is started ([`StartError::Busy`]), so one connection never has
-/// two runs going at once (the schedule's tick and an admin's "sync now" can both find it free).
+/// two runs going at once (the schedule's tick and an admin's "sync now" or preview can all find it free).
 pub async fn start_run(
     store: &Store,
     runs: &Queue,
@@ -47,15 +47,13 @@ pub async fn start_run(
     let mode = if listed { RunMode::Full } else { mode };
     let now = Utc::now();
     let run = SyncRun::new(connection.tenant_id.clone(), connection.id.clone(), trigger, mode, dry_run, now);
-    if !dry_run {
-        // The connection is this run's from now on, so no tick or admin starts another. Taken before the run is
-        // recorded: a run that could not take it never exists. (A crash between the two leaves a claim naming no
-        // run; it lapses after the lease and the connection is free again.)
-        let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
-        let lapsed = connection.running.as_deref().map(|seen| (seen, now));
-        if !store.take_connection(&connection.tenant_id, &connection.id, &run.run_id, lapsed, until).await? {
-            return Err(StartError::Busy);
-        }
+    // The connection is this run's from now on, so no tick or admin starts another. Taken before the run is
+    // recorded: a run that could not take it never exists. (A crash between the two leaves a claim naming no
+    // run; it lapses after the lease and the connection is free again.)
+    let until = now + chrono::Duration::seconds(crate::resources::RUN_LEASE_SECS as i64);
+    let lapsed = connection.running.as_deref().map(|seen| (seen, now));
+    if !store.take_connection(&connection.tenant_id, &connection.id, &run.run_id, lapsed, until).await? {
+        return Err(StartError::Busy);
     }
     store.create_run(&connection.tenant_id, &run).await?;
     runs.send(&[step_message(&connection.tenant_id, &run, 0)]).await?;

@@ -254,7 +254,7 @@ pub struct SyncQueued {
 
 /// Syncs the connection now: an incremental run by default, `{"full": true}` for a full reconciliation (which
 /// finds who the HR system no longer lists), `{"dry_run": true}` for a preview that records what the run would do
-/// and applies nothing. While a run is in progress, that run is the answer.
+/// and applies nothing. While a run is in progress (a preview included), that run is the answer.
 #[utoipa::path(post, path = "/v1/connections/{id}/sync", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id")), request_body(content = Option<SyncOptions>, description = "Optional (absent or `null` is an incremental run)"), responses(
     (status = 202, description = "Queued (or already running); follow it at `run_url`", body = SyncQueued),
     ChangeProblems

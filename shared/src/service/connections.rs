@@ -216,9 +216,9 @@ pub struct SyncOptions {
 
 #[cfg(feature = "sqs")]
 impl Service {
-    /// "Sync now": records a queued run and puts its first step on the run queue, where the worker runs it as the
-    /// schedule would. While a run of the connection is in progress, that run is the answer (`false`: nothing new
-    /// was started); a preview always starts.
+    /// "Sync now" (or a preview): records a queued run and puts its first step on the run queue, where the worker
+    /// runs it as the schedule would. While a run of the connection is in progress, a preview included, that run
+    /// is the answer (`false`: nothing new was started): a hundred previews asked for at once make one run.
     pub async fn request_sync(
         &self,
         runs: &crate::queue::Queue,
@@ -238,9 +238,7 @@ impl Service {
                     "a SCIM connection is written to by its client; there is nothing for IT Hub to read",
                 ));
             }
-            if !options.dry_run
-                && let Some(run) = crate::schedule::current_run(&self.store, &connection).await?
-            {
+            if let Some(run) = crate::schedule::current_run(&self.store, &connection).await? {
                 // A run already in progress is the answer; asking for a sync also carries on one that stalled.
                 crate::schedule::resume_if_stalled(runs, &connection, &run, Utc::now()).await?;
                 return Ok((connection, run, false));

@@ -280,7 +280,7 @@ impl Syncer {
             return Ok(Stop::Done);
         };
         let reading = matches!(run.checkpoint.phase, Phase::Listing | Phase::Sweeping);
-        if reading && !run.dry_run {
+        if reading {
             let until = Utc::now() + self.lease;
             let key = run.run_id.clone();
             if !self.store().claim_connection(&tenant, &connection.id, &key, until).await? {
@@ -671,8 +671,9 @@ impl Syncer {
         let tenant = &connection.tenant_id;
         if !run.dry_run && run.safeguard.is_none() {
             self.settle(connection, run, false).await?;
-        } else if !run.dry_run {
-            // An approved run, done applying: its outcome was left when it was held; let go of the connection.
+        } else {
+            // A preview, or an approved run done applying (its outcome was left when it was held): let go of the
+            // connection.
             let release = RunOutcome::default();
             self.store().finish_run_on_connection(tenant, &connection.id, &run.run_id, release).await?;
         }
@@ -703,10 +704,8 @@ impl Syncer {
         run.error = Some(error);
         run.ended_at = Some(Utc::now());
         run.lease_until = None;
-        if !run.dry_run {
-            let outcome = RunOutcome::default(); // the change-feed state and the retry list stay as they were
-            self.store().finish_run_on_connection(&tenant, &run.connection_id, &run.run_id, outcome).await?;
-        }
+        let outcome = RunOutcome::default(); // the change-feed state and the retry list stay as they were
+        self.store().finish_run_on_connection(&tenant, &run.connection_id, &run.run_id, outcome).await?;
         self.store().advance_run(&tenant, run).await?;
         Ok(())
     }

@@ -342,6 +342,27 @@ async fn a_preview_records_what_a_run_would_do_and_applies_nothing() {
 }
 
 #[tokio::test]
+async fn a_hundred_previews_asked_for_at_once_make_one_run() {
+    let world = World::new(fake_hr::generated_company(20)).await;
+    world.run(RunMode::Full, false).await;
+    let path = format!("/v1/connections/{}/sync", world.connection.id);
+    let asks = (0..100).map(|_| world.admin.post(&path, json!({"full": true, "dry_run": true})));
+    let answers = futures::future::join_all(asks).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for (status, run) in &answers {
+        assert!(matches!(status, 200 | 202), "{status}: {run}");
+        ids.insert(run["run_id"].as_str().expect("a run").to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one run answers every preview: {ids:?}");
+    drain(&world.stack).await;
+    let runs = world.runs().await;
+    assert_eq!(runs.len(), 2, "the import and one preview");
+    assert_eq!((runs[0].dry_run, runs[0].status), (true, RunStatus::Succeeded), "{:?}", runs[0]);
+    // Done, the preview let go of the connection: the next run starts.
+    assert_eq!(world.run(RunMode::Incremental, false).await.status, RunStatus::Succeeded);
+}
+
+#[tokio::test]
 async fn one_unreadable_person_does_not_stop_the_others() {
     let mut people = fake_hr::generated_company(50);
     people[9].1["hireDate"] = json!("31/02/2021");
