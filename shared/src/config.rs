@@ -37,6 +37,22 @@ fn audit_retention_from(raw: Option<&str>) -> chrono::Duration {
     chrono::Duration::days(i64::from(days.unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)))
 }
 
+/// The most connections one tenant may have. Optional: 50 when unset.
+pub const MAX_CONNECTIONS_PER_TENANT: &str = "ITHUB_MAX_CONNECTIONS_PER_TENANT";
+/// The cap when [`MAX_CONNECTIONS_PER_TENANT`] is not set: far more HR systems than a company runs.
+pub const DEFAULT_MAX_CONNECTIONS_PER_TENANT: u32 = 50;
+
+/// The most connections a tenant may have: [`MAX_CONNECTIONS_PER_TENANT`], or 50 when it is unset or not a whole
+/// number from 1 to 10,000.
+pub fn max_connections_per_tenant() -> u32 {
+    let raw = std::env::var(MAX_CONNECTIONS_PER_TENANT).ok();
+    let cap = raw.as_deref().and_then(|r| r.trim().parse::<u32>().ok()).filter(|n| (1..=10_000).contains(n));
+    if raw.is_some() && cap.is_none() {
+        tracing::warn!("{MAX_CONNECTIONS_PER_TENANT} is not a number from 1 to 10000; using the default");
+    }
+    cap.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_TENANT)
+}
+
 /// The secret prefix this process was given, or `ithub`.
 pub fn secret_prefix() -> String {
     std::env::var(SECRET_PREFIX).ok().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "ithub".to_owned())

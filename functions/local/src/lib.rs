@@ -196,6 +196,21 @@ impl Stack {
         }
     }
 
+    /// The same stack with another cap on connections per tenant, in every function (as if each were deployed
+    /// with `ITHUB_MAX_CONNECTIONS_PER_TENANT`).
+    pub fn with_connection_cap(mut self, cap: u32) -> Self {
+        self.store = self.store.with_connection_cap(cap);
+        for clients in [
+            &mut self.functions.admin_api,
+            &mut self.functions.webhook,
+            &mut self.functions.worker,
+            &mut self.functions.poller,
+        ] {
+            clients.store = clients.store.clone().with_connection_cap(cap);
+        }
+        self
+    }
+
     /// The routes API Gateway serves: the admin API and the webhook receiver.
     pub fn router(&self) -> axum::Router {
         let (admin, webhook) = (&self.functions.admin_api, &self.functions.webhook);

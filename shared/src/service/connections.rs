@@ -82,6 +82,14 @@ impl Service {
         new: NewConnection,
     ) -> Result<CreatedConnection, ServiceError> {
         let (settings, mut credentials, schedule) = new.validate(egress).map_err(ServiceError::InvalidFields)?;
+        let cap = self.store.connection_cap();
+        if self.store.tenant_connections(&acting.tenant).await? >= u64::from(cap) {
+            return Err(ServiceError::not_allowed(
+                "connection-limit",
+                "The tenant has as many connections as it may",
+                format!("a tenant may have {cap} connections: delete one before making another"),
+            ));
+        }
         let mut connection = Connection::new(acting.tenant.clone(), settings);
         connection.secret_id = secrets.secret_id(&acting.tenant, &connection.id);
         connection.poll_interval_secs = schedule.poll_interval_secs();

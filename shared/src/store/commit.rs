@@ -109,6 +109,25 @@ fn delete(pk: String, sk: String, condition: Option<&str>, table: &str) -> Trans
 }
 
 impl Store {
+    /// Moves the tenant's connection counter by `by`: one more only while it is under the cap (a tenant that had
+    /// connections before the counter began counts from 0).
+    fn count_connections(&self, pk: String, by: i64, table: &str) -> TransactWriteItem {
+        let mut update = Update::builder()
+            .table_name(table)
+            .key(PK, s(pk))
+            .key(SK, s(keys::TENANT))
+            .update_expression("SET #count = if_not_exists(#count, :zero) + :by")
+            .expression_attribute_names("#count", keys::CONNECTION_COUNT)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()));
+        if by > 0 {
+            update = update
+                .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+                .expression_attribute_values(":cap", AttributeValue::N(self.connection_cap.to_string()));
+        }
+        TransactWriteItem::builder().update(update.build().expect("table, key and expression are set")).build()
+    }
+
     /// An edit of a connection's settings and schedule (see [`ConnectionChange::Edit`]): an absent schedule field
     /// is removed, as a new connection leaves it out.
     fn edit_connection(
@@ -199,10 +218,12 @@ impl Store {
                 item.insert(GSI1_PK.into(), s(keys::ALL_CONNECTIONS));
                 item.insert(GSI1_SK.into(), s(keys::connection(&connection.id)));
                 writes.push(put(item, Some("attribute_not_exists(PK)"), None, table));
+                writes.push(self.count_connections(pk.clone(), 1, table));
             }
             Some(ConnectionChange::Delete(connection)) => {
                 let sk = keys::connection(&connection.id);
                 writes.push(delete(pk.clone(), sk, Some("attribute_exists(PK)"), table));
+                writes.push(self.count_connections(pk.clone(), -1, table));
             }
             Some(ConnectionChange::Edit { connection, read }) => {
                 writes.push(Self::edit_connection(connection, *read, pk.clone(), table)?);

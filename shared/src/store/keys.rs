@@ -22,6 +22,8 @@ use crate::domain::{ConnectionId, EmployeeId, TaskId, TaskStatus, TenantId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub const TENANT: &str = "TENANT";
+/// The tenant item's count of its connections (checked against the cap when one is made).
+pub const CONNECTION_COUNT: &str = "connection_count";
 pub const EMPLOYEES: &str = "E#";
 pub const CONNECTIONS: &str = "C#";
 pub const TASKS: &str = "TASK#";

@@ -124,11 +124,29 @@ pub struct Store {
     table: String,
     /// How long audit entries are kept (their TTL).
     audit_retention: chrono::Duration,
+    /// The most connections a tenant may have (a counter on the tenant, kept by the commits that make and delete
+    /// them).
+    connection_cap: u32,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), audit_retention: crate::config::audit_retention() }
+        Self {
+            client,
+            table: table.into(),
+            audit_retention: crate::config::audit_retention(),
+            connection_cap: crate::config::max_connections_per_tenant(),
+        }
+    }
+
+    /// The same store with another cap on connections per tenant.
+    pub fn with_connection_cap(mut self, cap: u32) -> Self {
+        self.connection_cap = cap;
+        self
+    }
+
+    pub fn connection_cap(&self) -> u32 {
+        self.connection_cap
     }
 
     pub fn table(&self) -> &str {

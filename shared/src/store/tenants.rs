@@ -42,6 +42,13 @@ impl Store {
         self.put(item, Some("attribute_not_exists(PK)"), Item::new()).await
     }
 
+    /// Connections the tenant has, as the counter its connection commits keep says (0 before its first).
+    pub async fn tenant_connections(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let item = self.get(keys::tenant(tenant), keys::TENANT).await?;
+        let count = item.as_ref().and_then(|i| i.get(keys::CONNECTION_COUNT)).and_then(|v| v.as_n().ok());
+        Ok(count.and_then(|n| n.parse::<i64>().ok()).map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     pub async fn tenant_exists(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         Ok(self.get(keys::tenant(tenant), keys::TENANT).await?.is_some())
     }

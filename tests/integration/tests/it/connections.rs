@@ -364,3 +364,27 @@ async fn a_stalled_run_is_carried_on_never_run_beside_or_replaced() {
     let (_, employees) = admin.get("/v1/employees").await;
     assert_eq!(employees["items"].as_array().unwrap().len(), 1, "Ada, imported once: {employees}");
 }
+
+#[tokio::test]
+async fn a_tenant_may_make_as_many_connections_as_its_cap_and_one_more_after_deleting_one() {
+    let stack = stack().await.with_connection_cap(2);
+    let (_, key) = tenant(&stack).await;
+    let admin = Admin::new(&serve(&stack).await, &key);
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let (first, made) = create(&admin, &fake).await;
+    let (second, _) = create(&admin, &fake).await;
+    assert_eq!((first, second), (201, 201));
+    let (status, problem) = create(&admin, &fake).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("connection-limit")), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("2 connections")), "{problem}");
+    assert_eq!(admin.all("/v1/connections").await.len(), 2, "the refused one was not made");
+    // Another tenant has a cap of its own.
+    let (_, other) = tenant(&stack).await;
+    let (status, _) = create(&Admin::new(&admin.base, &other), &fake).await;
+    assert_eq!(status, 201);
+
+    let (deleted, _) = admin.delete(&format!("/v1/connections/{}", made["id"].as_str().unwrap())).await;
+    assert_eq!(deleted, 204);
+    assert_eq!(create(&admin, &fake).await.0, 201, "room again after a delete");
+}
