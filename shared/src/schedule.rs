@@ -101,6 +101,8 @@ pub struct ScheduleReport {
     pub started: usize,
     /// Runs whose lease had passed with no step on them, resumed.
     pub resumed: usize,
+    /// The tick's time ran out before it went round every connection (the next tick starts elsewhere).
+    pub cut_short: bool,
 }
 
 /// The schedule: reads every connection a page at a time and starts a run for each one that is due, a full
@@ -119,36 +121,62 @@ pub enum Tick {
     Queues,
 }
 
-/// [`schedule`] for one kind of tick.
+/// [`schedule`] for one kind of tick. The connections are a circle in key order (every tenant's mixed, their ids
+/// being random), and each tick starts at a point on it of that minute's choosing, going round once: a tick cut
+/// short by its time budget leaves others than last time waiting, so no tenant's connections are always first or
+/// always last.
 pub async fn schedule_tick(
     store: &Store,
     runs: &Queue,
     now: DateTime<Utc>,
     tick: Tick,
 ) -> Result<ScheduleReport, StartError> {
+    use crate::store::Lap;
     use futures::{StreamExt, TryStreamExt, stream};
     let mut report = ScheduleReport::default();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store.page_all_connections(cursor.as_deref()).await?;
-        report.connections += page.items.len();
-        // A page of connections at a time, several at once: thousands of tenants fit in one invocation.
-        let done: Vec<Started> = stream::iter(page.items)
-            .filter(|connection| {
-                let drains = connection.provider.kind().capabilities().event_queue;
-                std::future::ready(tick == Tick::All || drains)
-            })
-            .map(|connection| async move { start_if_due(store, runs, connection, now).await })
-            .buffer_unordered(CONNECTIONS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        report.started += done.iter().filter(|d| **d == Started::New).count();
-        report.resumed += done.iter().filter(|d| **d == Started::Resumed).count();
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(report),
+    let deadline = std::time::Instant::now() + TICK_BUDGET;
+    let from = circle_start(now);
+    for lap in [Lap::From, Lap::Before] {
+        let mut cursor: Option<String> = None;
+        loop {
+            if std::time::Instant::now() >= deadline {
+                report.cut_short = true;
+                return Ok(report);
+            }
+            let page = store.page_connections_lap(&from, lap, cursor.as_deref()).await?;
+            report.connections += page.items.len();
+            // A page of connections at a time, several at once: thousands of tenants fit in one invocation.
+            let done: Vec<Started> = stream::iter(page.items)
+                .filter(|connection| {
+                    let drains = connection.provider.kind().capabilities().event_queue;
+                    std::future::ready(tick == Tick::All || drains)
+                })
+                .map(|connection| async move { start_if_due(store, runs, connection, now).await })
+                .buffer_unordered(CONNECTIONS_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            report.started += done.iter().filter(|d| **d == Started::New).count();
+            report.resumed += done.iter().filter(|d| **d == Started::Resumed).count();
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
         }
     }
+    Ok(report)
+}
+
+/// How long a tick goes on starting runs: well inside the poller's 60 s timeout. What it did not reach waits
+/// for the next tick, which starts elsewhere on the circle.
+const TICK_BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Where on the circle of connection keys the tick at `now` starts: a point that minute's hash picks (ids are
+/// `con_` and 32 random hex digits, so any point is as likely to be near any connection).
+fn circle_start(now: DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    let minute = now.timestamp().div_euclid(60);
+    let digest = Sha256::digest(minute.to_be_bytes());
+    format!("{}con_{}", crate::store::keys::CONNECTIONS, hex::encode(&digest[..4]))
 }
 
 /// Connections the schedule looks at concurrently.
@@ -196,6 +224,18 @@ async fn start_if_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_minute_starts_the_circle_somewhere_else() {
+        let at = |minute: i64| circle_start(DateTime::from_timestamp(minute * 60, 0).expect("a time"));
+        let starts: std::collections::BTreeSet<String> = (0..1000).map(at).collect();
+        assert!(starts.len() > 990, "a thousand minutes, nearly as many starts: {}", starts.len());
+        assert_eq!(at(7), circle_start(DateTime::from_timestamp(7 * 60 + 59, 0).unwrap()), "one start per minute");
+        // Spread over the circle: every first hex digit of a connection id is a start within those minutes.
+        let firsts: std::collections::BTreeSet<char> = starts.iter().filter_map(|s| s.chars().nth(6)).collect();
+        assert_eq!(firsts.len(), 16, "{firsts:?}");
+        assert!(starts.iter().all(|s| s.starts_with("C#con_") && s.len() == 14), "{starts:?}");
+    }
     use crate::store::{RunMode, RunTrigger};
     use chrono::Duration;
 

@@ -170,11 +170,34 @@ impl Store {
         self.page_under(tenant, keys::CONNECTIONS, limit, cursor).await
     }
 
-    /// A page of every tenant's connections, for the schedule.
-    pub async fn page_all_connections(&self, cursor: Option<&str>) -> Result<Page<Connection>, StoreError> {
+    /// A page of every tenant's connections in one lap of the schedule's circle: those whose key is `from` or after
+    /// it (`Lap::From`), or before it (`Lap::Before`). The two laps together list every connection once.
+    pub async fn page_connections_lap(
+        &self,
+        from: &str,
+        lap: Lap,
+        cursor: Option<&str>,
+    ) -> Result<Page<Connection>, StoreError> {
         let start = super::cursor::start(cursor, &[(GSI1_PK, keys::ALL_CONNECTIONS)], (GSI1_SK, keys::CONNECTIONS))?;
-        let out = self.index_query(keys::ALL_CONNECTIONS).limit(100).set_exclusive_start_key(start).send().await;
-        let out = out.map_err(dynamo)?;
+        let condition = match lap {
+            Lap::From => "#pk = :pk AND #sk >= :from",
+            Lap::Before => "#pk = :pk AND #sk < :from",
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::resources::GSI1)
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_names("#sk", GSI1_SK)
+            .expression_attribute_values(":pk", s(keys::ALL_CONNECTIONS))
+            .expression_attribute_values(":from", s(from))
+            .limit(100)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(dynamo)?;
         super::page(out.items, out.last_evaluated_key.as_ref())
     }
 
@@ -339,6 +362,13 @@ impl Store {
         }
         Err(StoreError::Conflict)
     }
+}
+
+/// Which part of the schedule's circle of connections a page comes from (see `page_connections_lap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lap {
+    From,
+    Before,
 }
 
 /// What a finished run leaves on its connection.

@@ -23,7 +23,7 @@ mod tenants;
 
 pub use audit::{AuditAction, AuditEntry, Subject};
 pub use commit::{Commit, ConnectionChange, TaskChange};
-pub use connections::{Connection, RunOutcome};
+pub use connections::{Connection, Lap, RunOutcome};
 pub use employees::{EmployeeFilter, StoredEmployee};
 pub use idempotency::DeliveryClaim;
 pub use runs::{

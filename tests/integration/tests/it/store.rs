@@ -137,3 +137,38 @@ async fn delivery_claims_are_in_progress_then_done_and_a_dead_claim_frees_itself
     stack.store.release_claim("delivery-2").await.unwrap();
     assert_eq!(claim("delivery-2", now).await, Claimed, "a released claim can be taken again");
 }
+
+#[tokio::test]
+async fn the_schedules_two_laps_from_any_point_list_every_connection_once() {
+    use ithub::store::Lap;
+    let stack = stack().await;
+    let fake = fake_bamboo(vec![(1, person("Ada", "Lovelace", "Engineering"))]).await;
+    let mut made = Vec::new();
+    for n in 0..6 {
+        let (tenant, _) = tenant(&stack).await;
+        made.push(connect(&stack, &tenant, &fake, &format!("secret-{n}")).await.id.to_string());
+    }
+    made.sort();
+    for from in ["C#con_0", "C#con_7", "C#con_f", "C#con_ffffffff", &format!("C#{}", made[3])] {
+        let mut laps = Vec::new();
+        for lap in [Lap::From, Lap::Before] {
+            let mut ids = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = stack.store.page_connections_lap(from, lap, cursor.as_deref()).await.expect("a page");
+                ids.extend(page.items.iter().map(|c| c.id.to_string()).filter(|id| made.contains(id)));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            laps.push(ids);
+        }
+        let point = &from[2..];
+        assert!(laps[0].iter().all(|id| id.as_str() >= point), "{from}: {laps:?}");
+        assert!(laps[1].iter().all(|id| id.as_str() < point), "{from}: {laps:?}");
+        let mut all: Vec<String> = laps.concat();
+        all.sort();
+        assert_eq!(all, made, "{from}: every connection once");
+    }
+}
