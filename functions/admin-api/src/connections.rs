@@ -340,6 +340,21 @@ pub async fn reject(
     Ok(Json(api.service.decide_held_run(&api.runs, &caller.acting(), &id, &run_id, false).await?))
 }
 
+/// Stops a queued or running run at its next checkpoint (audited): what it applied stays, and the next run reads
+/// again what it did not finish. A held run is rejected instead (409 `run-held`); a finished one cannot be
+/// cancelled (409 `run-finished`).
+#[utoipa::path(post, path = "/v1/connections/{id}/runs/{run_id}/cancel", tag = "connections", params(("id" = ConnectionId, Path, description = "Connection id"), ("run_id" = RunId, Path, description = "Run id")), responses(
+    (status = 200, description = "The run, cancelled", body = SyncRun),
+    ChangeProblems
+))]
+pub async fn cancel(
+    State(api): State<AdminApi>,
+    Extension(caller): Extension<Caller>,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Result<Json<SyncRun>, ApiError> {
+    Ok(Json(api.service.cancel_run(&caller.acting(), &id, &run_id).await?))
+}
+
 /// Edits the connection: new credentials (a rotated API key), settings or schedule, each part given replacing that
 /// part whole and checked as a new connection's are; each part left out stays. Its HR system cannot change, and a
 /// webhook secret the HR system issues is changed by rotating it. Its id, employees, tasks and runs stay. Audited,

@@ -36,6 +36,7 @@ macro_rules! v1_routes {
             (connections::run),
             (connections::approve),
             (connections::reject),
+            (connections::cancel),
             (serve),
         )
     };
@@ -245,6 +246,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 27, "the document's operations");
+        assert_eq!(operations, 28, "the document's operations");
     }
 }

@@ -275,6 +275,60 @@ impl Service {
         Ok((connection, run, true))
     }
 
+    /// Stops a queued or running run: it is marked cancelled with a checkpoint of its own, so the worker's next
+    /// checkpoint (after the page or batch in hand) is refused and the step ends there; the connection is let go.
+    /// What the run applied stays, and the change-feed state is left where it was, so the next run reads again
+    /// what this one did not finish. Audited. A held run is answered by rejecting it; a finished one is refused.
+    pub async fn cancel_run(
+        &self,
+        acting: &Acting,
+        id: &str,
+        run_id: &str,
+    ) -> Result<crate::store::SyncRun, ServiceError> {
+        use crate::store::RunStatus;
+        let connection = self.connection(acting, id).await?;
+        let run_id = crate::domain::RunId::parse(run_id).ok_or(ServiceError::NotFound("run"))?;
+        let run = super::retry_on_conflict(|| async {
+            let mut run = self
+                .store
+                .get_run(&acting.tenant, &connection.id, run_id.as_str())
+                .await?
+                .ok_or(ServiceError::NotFound("run"))?;
+            match run.status {
+                RunStatus::Queued | RunStatus::Running => {}
+                RunStatus::Held => {
+                    return Err(ServiceError::not_allowed(
+                        "run-held",
+                        "The run is waiting for an answer",
+                        "a held run has stopped already: reject it to discard what it holds",
+                    ));
+                }
+                status => {
+                    return Err(ServiceError::not_allowed(
+                        "run-finished",
+                        "The run has finished",
+                        format!("only a queued or running run can be cancelled; this one is {status:?}").to_lowercase(),
+                    ));
+                }
+            }
+            run.status = RunStatus::Cancelled;
+            run.ended_at = Some(Utc::now());
+            (run.lease_until, run.resumes_at) = (None, None);
+            if !self.store.advance_run(&acting.tenant, &mut run).await? {
+                return Err(crate::store::StoreError::Conflict.into());
+            }
+            Ok(run)
+        })
+        .await?;
+        let release = crate::store::RunOutcome::default();
+        self.store.finish_run_on_connection(&acting.tenant, &connection.id, &run.run_id, release).await?;
+        let subject = Subject::Connection(connection.id.clone());
+        let mut audit = AuditEntry::new(acting.actor.clone(), AuditAction::RunCancelled, subject, Utc::now());
+        audit.after = Some(serde_json::json!({ "run_id": run.run_id, "pages": run.checkpoint.pages }));
+        self.store.commit(&Commit::new(acting.tenant.clone(), audit)).await?;
+        Ok(run)
+    }
+
     /// An admin's answer to a run the safeguard held: approved, its terminations and removals are queued (the
     /// run carries on); rejected, they are discarded. Audited either way.
     pub async fn decide_held_run(

@@ -26,6 +26,9 @@ pub enum AuditAction {
     /// An admin discarded a held run's terminations and removals.
     #[serde(rename = "connection.run_rejected")]
     RunRejected,
+    /// An admin stopped a queued or running run.
+    #[serde(rename = "connection.run_cancelled")]
+    RunCancelled,
     #[serde(rename = "employee.setup")]
     EmployeeSetup,
     #[serde(rename = "employee.offboard")]

@@ -42,11 +42,13 @@ pub enum RunStatus {
     Held,
     Succeeded,
     Failed,
+    /// Stopped by an admin at its next checkpoint: what it had applied stays, the rest is left.
+    Cancelled,
 }
 
 impl RunStatus {
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed)
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
     }
 }
 

@@ -108,29 +108,43 @@ async fn stored(world: &World) -> usize {
     pages.iter().map(|p| p.count as usize).sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_killed_after_some_pages_resumes_from_its_checkpoint_and_imports_everyone_once() {
-    let world = World::new(fake_hr::generated_company(2_100)).await;
-    // One page per step, and a short lease so the killed step's run is taken over quickly.
+/// A syncer that reads one page per step (with a one-second lease), and a full run of the world's connection,
+/// started and not yet stepped.
+async fn run_a_page_per_step(
+    world: &World<fake_hr::FakeBamboo>,
+) -> (ithub::sync::Syncer, ithub::store::Connection, ithub::store::SyncRun) {
     let syncer = world.stack.syncer().with_budget(std::time::Duration::ZERO, std::time::Duration::from_secs(1));
-    let worker = world.stack.worker_with(syncer.clone());
     let connection = world.stored_connection().await;
-    let run = ithub::schedule::start_run(
-        &world.stack.store,
-        &world.stack.runs,
-        &connection,
-        ithub::store::RunTrigger::Manual,
-        RunMode::Full,
-        false,
-    )
-    .await
-    .unwrap();
-    let step = |n: u64| RunStep {
+    let trigger = ithub::store::RunTrigger::Manual;
+    let run =
+        ithub::schedule::start_run(&world.stack.store, &world.stack.runs, &connection, trigger, RunMode::Full, false)
+            .await
+            .unwrap();
+    (syncer, connection, run)
+}
+
+/// The message for step `n` of `run`.
+fn step_of(
+    world: &World<fake_hr::FakeBamboo>,
+    connection: &ithub::store::Connection,
+    run: &ithub::store::SyncRun,
+    n: u64,
+) -> RunStep {
+    RunStep {
         tenant_id: world.tenant.clone(),
         connection_id: connection.id.clone(),
         run_id: run.run_id.clone(),
         step: n,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_after_some_pages_resumes_from_its_checkpoint_and_imports_everyone_once() {
+    let world = World::new(fake_hr::generated_company(2_100)).await;
+    // One page per step, and a short lease so the killed step's run is taken over quickly.
+    let (syncer, connection, run) = run_a_page_per_step(&world).await;
+    let worker = world.stack.worker_with(syncer.clone());
+    let step = |n: u64| step_of(&world, &connection, &run, n);
 
     // The first step reads page one and checkpoints. The second is killed half way through writing page two.
     syncer.step(&step(0)).await.unwrap();
@@ -471,4 +485,34 @@ async fn a_deployed_stack_refuses_base_urls_that_are_not_public_https() {
             other => panic!("{bad} was not refused: {:?}", other.map(|c| c.connection.id)),
         }
     }
+}
+
+#[tokio::test]
+async fn a_cancelled_run_stops_at_its_next_checkpoint_and_lets_the_connection_go() {
+    let world = World::new(fake_hr::generated_company(2_100)).await;
+    // One page per step, so the run can be cancelled between two.
+    let (syncer, connection, run) = run_a_page_per_step(&world).await;
+    let step = |n: u64| step_of(&world, &connection, &run, n);
+    syncer.step(&step(0)).await.unwrap();
+    let after_one = world.run_of(&run.run_id).await;
+    assert_eq!((after_one.checkpoint.pages, after_one.counts.imported), (1, 1000), "{after_one:?}");
+
+    let path = format!("/v1/connections/{}/runs/{}/cancel", connection.id, run.run_id);
+    let (status, cancelled) = world.admin.post(&path, json!({})).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    // The step the worker would run next finds the run cancelled and reads nothing more.
+    syncer.step(&step(after_one.checkpoint.step)).await.unwrap();
+    drain(&world.stack).await;
+    let stopped = world.run_of(&run.run_id).await;
+    assert_eq!((stopped.status, stopped.checkpoint.pages), (RunStatus::Cancelled, 1), "{stopped:?}");
+    assert_eq!(world.admin.all("/v1/employees").await.len(), 1000, "what it applied stays");
+    let (_, audit) = world.admin.get("/v1/audit?limit=5").await;
+    assert_eq!(audit["items"][0]["action"], "connection.run_cancelled", "{audit}");
+    let (again, problem) = world.admin.post(&path, json!({})).await;
+    assert_eq!(again, 409, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.ends_with("run-finished")), "{problem}");
+
+    // The connection is free: the next run starts and reads everyone, the rest imported.
+    let next = world.run(RunMode::Full, false).await;
+    assert_eq!((next.status, next.counts.imported), (RunStatus::Succeeded, 1100), "{next:?}");
 }
