@@ -116,9 +116,10 @@ impl TokenEndpoint for OAuthClient {
             form.extend([("client_id", self.client_id.as_str()), ("client_secret", self.client_secret.expose())]);
         }
         let retry = super::RetryPolicy::default();
+        // No redirect is followed: the request carries the client's secret.
         let response = self
             .http
-            .send(&retry, &self.url, |client, url| {
+            .send_to_token_endpoint(&retry, &self.url, |client, url| {
                 let request = client.post(url).form(&form).header(reqwest::header::ACCEPT, "application/json");
                 if self.basic {
                     request.basic_auth(&self.client_id, Some(self.client_secret.expose()))
@@ -338,6 +339,21 @@ mod tests {
             assert_eq!(source.token().await.unwrap().expose(), "access-1");
             assert_eq!(source.token().await.unwrap().expose(), "access-1", "kept, not renewed at once");
         }
+    }
+
+    #[tokio::test]
+    async fn a_token_endpoint_that_redirects_is_not_followed_and_the_grant_fails_by_name() {
+        super::super::http::test_servers::assert_token_redirects_are_not_followed(|url, n| {
+            Box::new(OAuthClient {
+                url,
+                client_id: "client".into(),
+                client_secret: Secret::new("s3cret"),
+                basic: n == 1,
+                refreshes: n != 2,
+                http: super::super::Http::new(super::super::Egress::LoopbackOnly),
+            })
+        })
+        .await;
     }
 
     #[test]

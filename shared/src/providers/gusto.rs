@@ -133,8 +133,11 @@ impl TokenEndpoint for TokenJson {
             request["grant_type"] = body!("refresh_token");
             request["refresh_token"] = body!(token.expose());
         }
-        let response =
-            self.http.send(&RetryPolicy::default(), &self.url, |client, url| client.post(url).json(&request)).await?;
+        // No redirect is followed: the request carries the client's secret.
+        let response = self
+            .http
+            .send_to_token_endpoint(&RetryPolicy::default(), &self.url, |client, url| client.post(url).json(&request))
+            .await?;
         if matches!(response.status().as_u16(), 400 | 401) {
             // A spent or revoked refresh token: an admin must authorise the company again.
             return Err(ProviderError::Unauthorized(response.status().as_u16()));
@@ -498,6 +501,20 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(SIGNATURE_HEADER, HeaderValue::from_str(signature).unwrap());
         h
+    }
+
+    #[tokio::test]
+    async fn a_token_endpoint_that_redirects_is_not_followed_and_the_grant_fails_by_name() {
+        super::super::http::test_servers::assert_token_redirects_are_not_followed(|url, n| {
+            Box::new(TokenJson {
+                url,
+                client_id: "client".into(),
+                client_secret: Secret::new("s3cret"),
+                system: n == 1,
+                http: Http::new(super::super::Egress::LoopbackOnly),
+            })
+        })
+        .await;
     }
 
     #[test]

@@ -42,7 +42,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use http::{BASE_URL_PATTERN, BaseUrl, Egress, Http, RetryPolicy};
+pub use http::{BASE_URL_PATTERN, BaseUrl, Egress, Http, Lookup, PublicResolver, RetryPolicy, SystemLookup, public_ip};
 
 /// What a connector can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
