@@ -274,15 +274,24 @@ impl Stack {
         Feeding { stop, loops }
     }
 
+    /// One queue's loop. A handler that panics is logged and the loop goes on receiving (its batch comes back
+    /// after the visibility timeout, as it would to a fresh Lambda environment): one bad message never stops
+    /// every tenant's work in the local runner.
     async fn feed(self, queue_url: String, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        use futures::FutureExt;
         let worker = self.worker();
         while !*stopped.borrow() {
-            if let Err(error) = self.trigger_once(&worker, &queue_url, 1).await {
-                tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stopped.changed() => {}
+            let once = std::panic::AssertUnwindSafe(self.trigger_once(&worker, &queue_url, 1)).catch_unwind().await;
+            match once {
+                Ok(Ok(_)) => continue,
+                Ok(Err(error)) => {
+                    tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
                 }
+                Err(_) => tracing::error!("a handler panicked; this queue's feeder carries on"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stopped.changed() => {}
             }
         }
     }
