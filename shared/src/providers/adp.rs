@@ -261,13 +261,14 @@ impl HrProvider for Adp {
                 Ok(employee) => out.records.push(employee),
                 Err(mut failure) => {
                     if failure.hr_id.is_empty() {
-                        failure.hr_id = format!("page {} row {}", skip / PAGE_SIZE + 1, n + 1);
+                        failure.hr_id =
+                            format!("page {} row {}", (skip / PAGE_SIZE).saturating_add(1), n.saturating_add(1));
                     }
                     out.failures.push(failure)
                 }
             }
         }
-        out.next = (count >= PAGE_SIZE).then(|| (skip + count).to_string());
+        out.next = (count >= PAGE_SIZE).then(|| skip.saturating_add(count).to_string());
         Ok(out)
     }
 

@@ -218,7 +218,7 @@ impl TokenSource for RefreshingToken {
         let Some(store) = self.store.clone() else {
             return self.refresh(&mut state, None).await;
         };
-        let deadline = Instant::now() + WAIT_FOR_REFRESH;
+        let deadline = Instant::now().checked_add(WAIT_FOR_REFRESH).unwrap_or_else(Instant::now);
         while !store.try_lock().await? {
             if Instant::now() > deadline {
                 return Err(ProviderError::Transport("another process kept the token refresh too long".into()));

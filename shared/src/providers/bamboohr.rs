@@ -458,7 +458,7 @@ impl HrProvider for BambooHr {
 
     async fn start_state(&self, now: DateTime<Utc>) -> Result<String, ProviderError> {
         // BambooHR's change list takes a time; the listing that follows reads everyone as of now.
-        Ok((now - START_OVERLAP).to_rfc3339_opts(SecondsFormat::Secs, true))
+        Ok(super::earlier(now, START_OVERLAP).to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
     async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
@@ -649,7 +649,8 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 /// BambooHR's clock.
 fn next_state(latest: &str, now: DateTime<Utc>) -> Option<String> {
     let latest = parse_timestamp(latest)?;
-    let next = if now - latest > CLOCK_SKEW { latest + chrono::Duration::seconds(1) } else { latest };
+    let over = latest.checked_add_signed(CLOCK_SKEW).is_some_and(|surely| now > surely);
+    let next = if over { super::later(latest, chrono::Duration::seconds(1)) } else { latest };
     Some(next.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
@@ -726,7 +727,7 @@ pub struct Unmapped {
 
 impl Unmapped {
     fn or_row(self, page: u32, row: usize) -> RecordFailure {
-        let hr_id = self.hr_id.unwrap_or_else(|| format!("page {page} row {}", row + 1));
+        let hr_id = self.hr_id.unwrap_or_else(|| format!("page {page} row {}", row.saturating_add(1)));
         RecordFailure { hr_id, reason: self.reason }
     }
 }
@@ -836,7 +837,8 @@ pub fn verify_webhook(
         return Err(WebhookError::BadSignature);
     }
     let sent_at = parse_timestamp(timestamp).ok_or(WebhookError::BadTimestamp)?;
-    if (now - sent_at).num_seconds().abs() > WEBHOOK_TOLERANCE_SECS {
+    let apart = now.signed_duration_since(sent_at).num_seconds().checked_abs().unwrap_or(i64::MAX);
+    if apart > WEBHOOK_TOLERANCE_SECS {
         return Err(WebhookError::Stale(WEBHOOK_TOLERANCE_SECS));
     }
     let payload: Payload = serde_json::from_slice(body)

@@ -125,14 +125,14 @@ struct TokenAnswer {
 #[async_trait]
 impl TokenEndpoint for TokenJson {
     async fn grant(&self, refresh_token: Option<&Secret>) -> Result<Grant, ProviderError> {
-        let mut request = body!({ "client_id": self.client_id, "client_secret": self.client_secret.expose() });
-        if self.system {
-            request["grant_type"] = body!("system_access");
+        let (client_id, client_secret) = (&self.client_id, self.client_secret.expose());
+        let request = if self.system {
+            body!({ "client_id": client_id, "client_secret": client_secret, "grant_type": "system_access" })
         } else {
             let token = refresh_token.ok_or(ProviderError::Unauthorized(401))?;
-            request["grant_type"] = body!("refresh_token");
-            request["refresh_token"] = body!(token.expose());
-        }
+            body!({ "client_id": client_id, "client_secret": client_secret, "grant_type": "refresh_token",
+                    "refresh_token": token.expose() })
+        };
         // No redirect is followed: the request carries the client's secret.
         let response = self
             .http
@@ -230,8 +230,10 @@ impl Gusto {
                 Ok(employee) => out.records.push(employee),
                 Err(reason) => {
                     let hr_id = row.get("uuid").and_then(Value::as_str).map(str::to_owned);
-                    out.failures
-                        .push(RecordFailure { hr_id: hr_id.unwrap_or_else(|| format!("page row {}", n + 1)), reason });
+                    out.failures.push(RecordFailure {
+                        hr_id: hr_id.unwrap_or_else(|| format!("page row {}", n.saturating_add(1))),
+                        reason,
+                    });
                 }
             }
         }
@@ -297,9 +299,9 @@ impl HrProvider for Gusto {
         };
         let query = [("page", number.to_string()), ("per", PAGE_SIZE.to_string())];
         let (mut out, total_pages) = self.employees(&query, today).await?;
-        let full = out.records.len() + out.failures.len() >= PAGE_SIZE;
+        let full = out.records.len().saturating_add(out.failures.len()) >= PAGE_SIZE;
         let more = total_pages.map_or(full, |total| number < total);
-        out.next = more.then(|| (number + 1).to_string());
+        out.next = more.then(|| number.saturating_add(1).to_string());
         // Everyone employed or about to start: Gusto lists people who left too.
         out.records.retain(|e| e.status != EmploymentStatus::Terminated);
         Ok(out)

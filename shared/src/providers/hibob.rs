@@ -236,8 +236,9 @@ impl HiBob {
             match into_employee(person, departments, today) {
                 Ok(employee) => out.records.push(employee),
                 Err(reason) => {
-                    let hr_id =
-                        field(person, "root.id").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
+                    let hr_id = field(person, "root.id")
+                        .and_then(text)
+                        .unwrap_or_else(|| format!("page row {}", n.saturating_add(1)));
                     out.failures.push(RecordFailure { hr_id, reason });
                 }
             }
@@ -299,9 +300,10 @@ impl HrProvider for HiBob {
             Some(last) => ids.partition_point(|id| id.as_str() <= last),
             None => 0,
         };
-        let chunk = &ids[start..ids.len().min(start + PAGE_SIZE)];
+        let chunk: &[String] = ids.get(start..).unwrap_or_default();
+        let (chunk, rest) = chunk.split_at(chunk.len().min(PAGE_SIZE));
         let mut out = self.records(chunk, today).await?;
-        out.next = (start + chunk.len() < ids.len()).then(|| chunk.last().cloned()).flatten();
+        out.next = (!rest.is_empty()).then(|| chunk.last().cloned()).flatten();
         Ok(out)
     }
 
@@ -423,8 +425,9 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// Bob's connection test: the plain text `Ping test`, or `{"text":"Ping test"}` when that failed.
 fn is_ping(body: &[u8]) -> bool {
     body.trim_ascii() == b"Ping test"
-        || serde_json::from_slice::<Value>(body)
-            .is_ok_and(|v| v.as_object().is_some_and(|o| o.len() == 1) && v["text"] == "Ping test")
+        || serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+            v.as_object().is_some_and(|o| o.len() == 1) && v.get("text").is_some_and(|t| t == "Ping test")
+        })
 }
 
 /// Bob's connection ping (`Ping test`, or `{"text":"Ping test"}`) is acknowledged as a delivery that names

@@ -125,11 +125,11 @@ const NAT64: Ipv6Addr = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0);
 /// as the IPv4 address it reaches.
 pub fn public_ip(ip: IpAddr) -> bool {
     let within_v4 = |ip: Ipv4Addr, (net, len): (Ipv4Addr, u8)| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let mask = 32u32.checked_sub(u32::from(len)).and_then(|shift| u32::MAX.checked_shl(shift)).unwrap_or(0);
         u32::from(ip) & mask == u32::from(net) & mask
     };
     let within_v6 = |ip: Ipv6Addr, (net, len): (Ipv6Addr, u8)| {
-        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+        let mask = 128u32.checked_sub(u32::from(len)).and_then(|shift| u128::MAX.checked_shl(shift)).unwrap_or(0);
         u128::from(ip) & mask == u128::from(net) & mask
     };
     match ip {
@@ -235,6 +235,7 @@ impl Http {
 
     /// A client whose [`Egress::Public`] resolver asks `lookup` (the tests' answers) instead of the system; under
     /// `LoopbackOnly` names are resolved as the system does, and `lookup` is not used.
+    #[allow(clippy::expect_used, reason = "the client's configuration is fixed: it fails at start-up or never")]
     pub fn with_lookup(egress: Egress, lookup: Arc<dyn Lookup>) -> Self {
         let build = |follow| {
             Self::builder(crate::tls::hr_client(), egress, &lookup, follow)
@@ -380,9 +381,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Sends the request built by `build` until it gets an answer that is not a throttle.
     pub async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             let response = build().send().await.map_err(transport)?;
             let status = response.status().as_u16();
             if !matches!(status, 429 | 503) {
@@ -395,7 +396,8 @@ impl RetryPolicy {
             if attempt >= self.attempts {
                 return Err(ProviderError::RateLimited { attempts: attempt, retry_after: asked });
             }
-            let backoff = self.base_delay * 2u32.pow(attempt - 1);
+            let doubling = 2u32.checked_pow(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+            let backoff = self.base_delay.checked_mul(doubling).unwrap_or(Duration::MAX);
             let wait = asked.unwrap_or(backoff);
             if wait > self.max_delay {
                 // Longer than a request should wait in place: the caller resumes later.
@@ -439,7 +441,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
         return Some(Duration::from_secs(secs));
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    Some(at.signed_duration_since(now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// What the OpenAPI document says of a `base_url`; [`Egress::check_base_url`] holds exactly this where local targets

@@ -1,6 +1,19 @@
 //! HR systems. Each is a connector module that declares what it can do and maps its records to [`Employee`];
 //! [`registry`] lists them, and nothing outside this module names a specific provider.
 
+// Outside input meets this code: no unwrap, expect, panic, unchecked index or overflowing arithmetic (each
+// saturates or is refused with a named error). Tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 pub mod auth;
 mod http;
 pub mod signature;
@@ -257,6 +270,17 @@ pub trait HrProvider: Send + Sync {
         }
         Ok(page)
     }
+}
+
+/// `at` moved back by `by`, or the earliest time there is: times from an HR system meet arithmetic without a
+/// panic (the connector and sync code deny panicking constructs).
+pub fn earlier(at: DateTime<Utc>, by: chrono::Duration) -> DateTime<Utc> {
+    at.checked_sub_signed(by).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// `at` moved on by `by`, or the latest time there is.
+pub fn later(at: DateTime<Utc>, by: chrono::Duration) -> DateTime<Utc> {
+    at.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// A webhook IT Hub registered with the HR system: its id there, and the key the HR system signs its deliveries

@@ -479,7 +479,7 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A change state: a time (RFC 3339, as the `updated_at.gt` filter takes it), the skew allowance before `began`.
 fn state_for(began: DateTime<Utc>) -> String {
-    (began - CLOCK_SKEW).to_rfc3339_opts(SecondsFormat::Secs, true)
+    super::earlier(began, CLOCK_SKEW).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A stored change state as a time: RFC 3339, or a date (the state kept while the filter was sent as a date),
@@ -547,7 +547,7 @@ impl HrProvider for Personio {
             Some(raw) => match serde_json::from_str::<ChangeToken>(raw) {
                 Ok(token) => (Some(token.cursor), token.began),
                 // A bare cursor, from a read begun before pages carried their start: a day's allowance.
-                Err(_) => (Some(raw.to_owned()), now - chrono::Duration::days(1)),
+                Err(_) => (Some(raw.to_owned()), super::earlier(now, chrono::Duration::days(1))),
             },
         };
         let filter = [("updated_at.gt", since.to_rfc3339_opts(SecondsFormat::Secs, true))];

@@ -364,7 +364,7 @@ const CLOCK_SKEW_SECS: i64 = 60;
 
 /// A change state: the time the read that issues it began, less the skew allowance.
 fn state_for(now: DateTime<Utc>) -> String {
-    (now - chrono::Duration::seconds(CLOCK_SKEW_SECS)).to_rfc3339_opts(SecondsFormat::Secs, true)
+    super::earlier(now, chrono::Duration::seconds(CLOCK_SKEW_SECS)).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Where a change read stands: Rippling's `next_link`, and when the read began (the next state is taken from

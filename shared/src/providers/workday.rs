@@ -408,8 +408,10 @@ impl Workday {
             match from_report(&entry, today) {
                 Ok(e) => out.records.push(e),
                 Err(reason) => {
-                    let hr_id =
-                        entry.get("Employee_ID").and_then(text).unwrap_or_else(|| format!("page row {}", n + 1));
+                    let hr_id = entry
+                        .get("Employee_ID")
+                        .and_then(text)
+                        .unwrap_or_else(|| format!("page row {}", n.saturating_add(1)));
                     out.failures.push(RecordFailure { hr_id, reason });
                 }
             }
@@ -750,7 +752,7 @@ impl HrProvider for Workday {
     }
 
     async fn start_state(&self, now: DateTime<Utc>) -> Result<String, ProviderError> {
-        Ok((now - Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true))
+        Ok(super::earlier(now, Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
     async fn list_page(&self, page: Option<&str>, today: NaiveDate) -> Result<RecordPage, ProviderError> {
@@ -770,7 +772,7 @@ impl HrProvider for Workday {
         // Everyone Workday has, which includes those who left: they are not part of a listing.
         out.records.retain(|r| r.status != EmploymentStatus::Terminated);
         out.next = (page_no < pages).then(|| {
-            serde_json::to_string(&Position { page: page_no + 1, as_of, window: None, seen: Vec::new() })
+            serde_json::to_string(&Position { page: page_no.saturating_add(1), as_of, window: None, seen: Vec::new() })
                 .unwrap_or_default()
         });
         Ok(out)
@@ -789,7 +791,8 @@ impl HrProvider for Workday {
             // A report has no change window: read it whole, and the comparison keeps only what changed.
             let mut records = self.report(report, now.date_naive()).await?;
             records.next = None;
-            let state = Some((now - Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true));
+            let state =
+                Some(super::earlier(now, Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true));
             return Ok(ChangePage { page: records, removed: Vec::new(), state });
         }
         let position: Position = match page {
@@ -814,15 +817,15 @@ impl HrProvider for Workday {
             }
         }
         let next = if page_no < pages {
-            Some(Position { page: page_no + 1, as_of: through, window: Some(window), seen })
+            Some(Position { page: page_no.saturating_add(1), as_of: through, window: Some(window), seen })
         } else if window == Window::Entered {
             Some(Position { page: 1, as_of: through, window: Some(Window::Effective), seen })
         } else {
             None
         };
-        let state = next
-            .is_none()
-            .then(|| (through - Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true));
+        let state = next.is_none().then(|| {
+            super::earlier(through, Duration::hours(LOG_DELAY_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true)
+        });
         let next = next.map(|p| serde_json::to_string(&p).unwrap_or_default());
         Ok(ChangePage { page: RecordPage { next, ..records }, removed: Vec::new(), state })
     }

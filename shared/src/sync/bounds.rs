@@ -45,7 +45,8 @@ pub fn after_page(checkpoint: &mut Checkpoint, active_people: u64, page: PageRea
         return Err(format!("{limit} pages read and it names another (the connection had {active_people} people)"));
     }
     if let Some(next) = page.next {
-        let digest = hex::encode(&Sha256::digest(next.as_bytes())[..8]);
+        let full = Sha256::digest(next.as_bytes());
+        let digest = hex::encode(full.get(..8).unwrap_or_default());
         if checkpoint.recent_pages.contains(&digest) {
             return Err("it named a page it had already given".into());
         }

@@ -11,6 +11,19 @@
 //! message once its lease has passed; whatever the replayed page had already done is found done (imports are
 //! conditional, queued changes are idempotent) and counted once. A long `Retry-After` delays the continuation.
 
+// Outside input meets this code: no unwrap, expect, panic, unchecked index or overflowing arithmetic (each
+// saturates or is refused with a named error). Tests may use them.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 mod bounds;
 
 use crate::schedule::{StartError, step_message};
@@ -213,12 +226,12 @@ impl Syncer {
         tracing::debug!(run_id = %run.run_id, sent, at, abandoned, phase = ?run.checkpoint.phase, "run step");
         if let Some(at) = run.resumes_at.filter(|at| *at > now) {
             // Delivered before a long `Retry-After` was over (a message can wait 15 minutes at most).
-            let wait = (at - now).to_std().unwrap_or_default();
+            let wait = at.signed_duration_since(now).to_std().unwrap_or_default();
             return self.continue_later(tenant, &run, wait).await;
         }
         // Claim: a checkpoint of its own, so two deliveries of one step cannot both go on.
-        run.checkpoint.attempts += 1;
-        run.lease_until = Some(now + self.lease);
+        run.checkpoint.attempts = run.checkpoint.attempts.saturating_add(1);
+        run.lease_until = Some(crate::providers::later(now, self.lease));
         run.resumes_at = None;
         if run.status == RunStatus::Queued {
             run.status = RunStatus::Running;
@@ -273,7 +286,7 @@ impl Syncer {
 
     /// Reads and checkpoints pages until the run is done or the budget is spent.
     async fn work(&self, run: &mut SyncRun) -> Result<Stop, SyncError> {
-        let deadline = Instant::now() + self.budget;
+        let deadline = Instant::now().checked_add(self.budget).unwrap_or_else(Instant::now);
         let tenant = run.tenant_id.clone();
         let Some(connection) = self.store().get_connection(&tenant, &run.connection_id).await? else {
             self.fail(run, "the connection was deleted".into()).await?;
@@ -281,7 +294,7 @@ impl Syncer {
         };
         let reading = matches!(run.checkpoint.phase, Phase::Listing | Phase::Sweeping);
         if reading {
-            let until = Utc::now() + self.lease;
+            let until = crate::providers::later(Utc::now(), self.lease);
             let key = run.run_id.clone();
             if !self.store().claim_connection(&tenant, &connection.id, &key, until).await? {
                 self.fail(run, "another run of this connection is in progress".into()).await?;
@@ -339,7 +352,7 @@ impl Syncer {
     /// Saves the run's progress, conditional on the checkpoint it read, and renews its lease.
     async fn checkpoint(&self, tenant: &TenantId, run: &mut SyncRun) -> Result<bool, SyncError> {
         run.checkpoint.attempts = 0;
-        run.lease_until = Some(Utc::now() + self.lease);
+        run.lease_until = Some(crate::providers::later(Utc::now(), self.lease));
         Ok(self.store().advance_run(tenant, run).await?)
     }
 
@@ -382,7 +395,7 @@ impl Syncer {
             bounds::PageRead { next: next.as_deref(), records: page.records.len(), failures: page.failures.len() };
         bounds::after_page(&mut run.checkpoint, connection.active_people, read).map_err(ProviderError::Endless)?;
         self.process(connection, run, page, removed, now, connection.cursor.is_none()).await?;
-        run.checkpoint.pages += 1;
+        run.checkpoint.pages = run.checkpoint.pages.saturating_add(1);
         run.checkpoint.page = next.clone();
         if next.is_none() {
             if full && run.counts.seen == 0 && run.counts.failed == 0 {
@@ -422,7 +435,7 @@ impl Syncer {
             run.fail_record(failure, has_id);
         }
         let records = page.records;
-        run.counts.seen += records.len() as u64;
+        run.counts.seen = run.counts.seen.saturating_add(records.len() as u64);
         let ids: Vec<EmployeeId> = records.iter().map(|r| EmployeeId::derive(&connection.id, &r.hr_id)).collect();
         listed.extend(ids.iter().cloned());
         if run.mode == RunMode::Full || connection.cursor.is_none() {
@@ -444,24 +457,24 @@ impl Syncer {
             let record = record.keep_withheld(stored.get(id).map(|current| &current.hr));
             let kind = classify(stored.get(id), &record, initial, &run.run_id, now);
             match kind {
-                Kind::Unchanged => run.counts.unchanged += 1,
+                Kind::Unchanged => run.counts.unchanged = run.counts.unchanged.saturating_add(1),
                 // Imported by this run: by a page replayed after a crash (count it, once), or by the retry page
                 // before the change list named them too (counted there already).
                 Kind::Imported if run.checkpoint.retried && connection.retry_ids.contains(&record.hr_id) => {
-                    run.counts.unchanged += 1
+                    run.counts.unchanged = run.counts.unchanged.saturating_add(1)
                 }
-                Kind::Imported => run.counts.imported += 1,
-                Kind::Import => run.counts.imported += 1,
-                Kind::Hire => run.counts.hired += 1,
-                Kind::Update => run.counts.updated += 1,
-                Kind::Termination => run.counts.terminated += 1,
+                Kind::Imported => run.counts.imported = run.counts.imported.saturating_add(1),
+                Kind::Import => run.counts.imported = run.counts.imported.saturating_add(1),
+                Kind::Hire => run.counts.hired = run.counts.hired.saturating_add(1),
+                Kind::Update => run.counts.updated = run.counts.updated.saturating_add(1),
+                Kind::Termination => run.counts.terminated = run.counts.terminated.saturating_add(1),
             }
             if run.dry_run {
                 if !matches!(kind, Kind::Unchanged | Kind::Imported) {
                     run.sample(kind.name(), format!("{} {}", record.first_name, record.last_name).trim().to_owned());
                 }
                 if kind == Kind::Termination {
-                    run.pending += 1;
+                    run.pending = run.pending.saturating_add(1);
                 }
                 continue;
             }
@@ -480,10 +493,10 @@ impl Syncer {
         for (hr_id, id) in removed.into_iter().zip(removed_ids) {
             // Reported deleted by the HR system: a removal, if the hub knows them and they have not left.
             let Some(employee) = stored.get(&id).filter(|e| !e.has_left()) else { continue };
-            run.counts.removed += 1;
+            run.counts.removed = run.counts.removed.saturating_add(1);
             if run.dry_run {
                 run.sample("removed", employee.name());
-                run.pending += 1;
+                run.pending = run.pending.saturating_add(1);
             } else {
                 pending.push(PendingChange { employee_id: id, hr_id, record: None, observed_at: now });
             }
@@ -493,9 +506,9 @@ impl Syncer {
         }
         self.service.import(tenant, &connection.id, imports, now, &run.run_id).await?;
         self.changes.send(&queue).await?;
-        run.queued += queue.len() as u64;
+        run.queued = run.queued.saturating_add(queue.len() as u64);
         self.store().put_pending(tenant, &run.run_id, &pending, now).await?;
-        run.pending += pending.len() as u64;
+        run.pending = run.pending.saturating_add(pending.len() as u64);
         Ok(())
     }
 
@@ -515,7 +528,7 @@ impl Syncer {
         if seen.as_ref().is_none_or(|(b, _)| *b != bucket) {
             *seen = Some((bucket, self.store().seen(tenant, &run.run_id, bucket).await?));
         }
-        let named = seen.as_ref().map(|(_, s)| s).expect("loaded above");
+        let Some((_, named)) = seen.as_ref() else { return Ok(()) }; // loaded just above
         let cursor = run.checkpoint.bucket_cursor.clone();
         let page = self.store().page_bucket(tenant, &connection.id, bucket, SWEEP_PAGE, cursor.as_deref()).await?;
         let started = run.started_at.unwrap_or(run.requested_at);
@@ -524,7 +537,7 @@ impl Syncer {
             if employee.has_left() {
                 continue;
             }
-            run.checkpoint.active += 1;
+            run.checkpoint.active = run.checkpoint.active.saturating_add(1);
             // Named by the listing, or written since the run began (by a webhook): not missing.
             if named.contains(&short_id(&employee.id).1) || employee.observed_at >= started {
                 continue;
@@ -545,8 +558,8 @@ impl Syncer {
         }
         let mut pending = Vec::new();
         for employee in missing.into_iter().filter(|e| !returned.contains(&e.hr.hr_id)) {
-            run.counts.removed += 1;
-            run.pending += 1;
+            run.counts.removed = run.counts.removed.saturating_add(1);
+            run.pending = run.pending.saturating_add(1);
             if run.dry_run {
                 run.sample("removed", employee.name());
             } else {
@@ -561,7 +574,7 @@ impl Syncer {
         self.store().put_pending(tenant, &run.run_id, &pending, now).await?;
         run.checkpoint.bucket_cursor = page.next_cursor;
         if run.checkpoint.bucket_cursor.is_none() {
-            run.checkpoint.bucket += 1;
+            run.checkpoint.bucket = run.checkpoint.bucket.saturating_add(1);
             if run.checkpoint.bucket >= BUCKETS {
                 run.checkpoint.phase = Phase::Deciding;
             }
@@ -606,7 +619,7 @@ impl Syncer {
             })
             .collect();
         self.changes.send(&messages).await?;
-        run.queued += messages.len() as u64;
+        run.queued = run.queued.saturating_add(messages.len() as u64);
         run.checkpoint.pending_cursor = page.next_cursor;
         if run.checkpoint.pending_cursor.is_none() {
             run.checkpoint.phase = Phase::Done;
@@ -621,7 +634,7 @@ impl Syncer {
         let counts = &run.counts;
         // The sweep counted who was stored and active after this run's imports; terminations and removals are
         // about to go.
-        let active = run.checkpoint.active.saturating_sub(counts.terminated + counts.removed);
+        let active = run.checkpoint.active.saturating_sub(counts.terminated.saturating_add(counts.removed));
         RunOutcome {
             state: run.checkpoint.state_after.clone(),
             full_at: full.then(Utc::now),
