@@ -174,6 +174,8 @@ SOAK_CHANGES ?= 200
 LOAD_RATE ?= 5
 LOAD_SECONDS ?= 60
 FUZZ_CASES ?= 100000
+# Each case of the HR-answer property runs every connector over real HTTP (about 30 ms a case).
+HR_FUZZ_CASES ?= 5000
 soak: $(MOTO_STAMP)
 	SOAK_PEOPLE=$(SOAK_PEOPLE) SOAK_CHANGES=$(SOAK_CHANGES) $(WITH_MOTO) cargo test -p integration-tests --test it \
 	  faults::soak_the_full_scenario_under_faults -- --ignored --nocapture
@@ -182,6 +184,7 @@ soak: $(MOTO_STAMP)
 # In the dev profile: its overflow checks turn an arithmetic overflow on hostile input into a finding.
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --test hostile_input -- --nocapture
+	PROPTEST_CASES=$(HR_FUZZ_CASES) cargo test -p ithub --test hr_answers_fuzz
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test -p ithub --lib --features dynamodb -- scim::filter::tests scim::patch::tests store::cursor::props
 
 $(LAMBDA_STAMP): $(MOTO_STAMP)
