@@ -224,6 +224,8 @@ async fn start_if_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{RunMode, RunTrigger};
+    use chrono::Duration;
 
     #[test]
     fn each_minute_starts_the_circle_somewhere_else() {
@@ -236,8 +238,6 @@ mod tests {
         assert_eq!(firsts.len(), 16, "{firsts:?}");
         assert!(starts.iter().all(|s| s.starts_with("C#con_") && s.len() == 14), "{starts:?}");
     }
-    use crate::store::{RunMode, RunTrigger};
-    use chrono::Duration;
 
     fn connection(running_until: Option<DateTime<Utc>>) -> Connection {
         // Any connection will do: whether a run has stalled does not depend on what it reads.

@@ -184,14 +184,9 @@ impl Store {
             Lap::Before => "#pk = :pk AND #sk < :from",
         };
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(crate::resources::GSI1)
+            .index_query(keys::ALL_CONNECTIONS)
             .key_condition_expression(condition)
-            .expression_attribute_names("#pk", GSI1_PK)
             .expression_attribute_names("#sk", GSI1_SK)
-            .expression_attribute_values(":pk", s(keys::ALL_CONNECTIONS))
             .expression_attribute_values(":from", s(from))
             .limit(100)
             .set_exclusive_start_key(start)

@@ -274,8 +274,9 @@ impl Syncer {
         let now = Utc::now();
         run.lease_until = None;
         // The wait is at most a day (a longer `Retry-After` fails the run), and saturates all the same.
-        let later = chrono::Duration::from_std(wait).ok().and_then(|d| now.checked_add_signed(d));
-        run.resumes_at = (!wait.is_zero()).then(|| later.unwrap_or(DateTime::<Utc>::MAX_UTC));
+        let resumes =
+            chrono::Duration::from_std(wait).map_or(DateTime::<Utc>::MAX_UTC, |d| crate::providers::later(now, d));
+        run.resumes_at = (!wait.is_zero()).then_some(resumes);
         if !self.store().advance_run(tenant, &mut run).await? {
             return Ok(());
         }

@@ -721,10 +721,10 @@ async fn create_webhook(State(fake): State<FakePersonio>, headers: HeaderMap, bo
     let Ok(new) = serde_json::from_slice::<NewWebhook>(&body) else {
         return bad_request("the body must be a webhook: url and enabled_events");
     };
-    let loopback = url::Url::parse(&new.url).ok().is_some_and(|u| {
+    let https_or_loopback = url::Url::parse(&new.url).ok().is_some_and(|u| {
         u.scheme() == "https" || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost")))
     });
-    if !loopback {
+    if !https_or_loopback {
         return bad_request("url must be an https URL");
     }
     let auth = new.auth_type.clone().unwrap_or_else(|| "TOKEN".into());
